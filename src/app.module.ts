@@ -1,0 +1,36 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { ErrorFilter } from './common/error.filter';
+import { LoadedPolicy, ServiceConfig } from './config/config.providers';
+import type { AppConfig } from './config/env';
+import type { Policy } from './config/policy';
+import { GrantsModule } from './grants/grants.module';
+import { HealthModule } from './health/health.module';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  policy: Policy;
+  dataSource: DataSource;
+}
+
+/** Configuration and the database connection are made before Nest starts and handed in here. */
+@Global()
+@Module({})
+export class AppModule {
+  static forRoot({ config, policy, dataSource }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [HealthModule, AuthModule, AuditModule, GrantsModule],
+      providers: [
+        { provide: ServiceConfig, useValue: config },
+        { provide: LoadedPolicy, useValue: policy },
+        { provide: DataSource, useValue: dataSource },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
+      exports: [ServiceConfig, LoadedPolicy, DataSource],
+    };
+  }
+}

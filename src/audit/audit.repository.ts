@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AuditEvent } from './audit-event';
+
+export interface AuditFilter {
+  afterSeq?: number;
+  from?: string;
+  to?: string;
+  grant?: string;
+  control?: string;
+  action?: string;
+}
+
+interface AuditRow {
+  seq: string;
+  at: Date;
+  actor: string;
+  action: string;
+  grant_id: string | null;
+  target: string | null;
+  data: AuditEvent['data'];
+  controls: string[];
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS = 'seq, at, actor, action, grant_id, target, data, controls, prev_hash, hash';
+
+/** The only code that reads or writes the audit tables. */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Locks the chain head until the caller's transaction ends, and reads the clock while holding
+   * it, so seq, prevHash and time all advance together.
+   */
+  async lockHead(tx: EntityManager): Promise<{ seq: number; hash: string; now: Date }> {
+    const [head] = await tx.query(
+      `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS now
+         FROM audit_chain_head FOR UPDATE`,
+    );
+    return { seq: Number(head.seq), hash: head.hash, now: head.now };
+  }
+
+  async insert(tx: EntityManager, events: AuditEvent[]): Promise<void> {
+    const params: unknown[] = [];
+    const rows = events.map((event) => {
+      const values = [event.seq, event.at, event.actor, event.action, event.grant, event.target, JSON.stringify(event.data), event.controls, event.prevHash, event.hash];
+      const placeholders = values.map((value) => {
+        params.push(value);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${rows.join(', ')}`, params);
+    const last = events[events.length - 1];
+    await tx.query('UPDATE audit_chain_head SET seq = $1, hash = $2', [last.seq, last.hash]);
+  }
+
+  async page(filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
+    const rows: AuditRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM audit_events
+        WHERE ($1::bigint IS NULL OR seq > $1)
+          AND ($2::timestamptz IS NULL OR at >= $2)
+          AND ($3::timestamptz IS NULL OR at < $3)
+          AND ($4::text IS NULL OR grant_id = $4)
+          AND ($5::text IS NULL OR controls @> ARRAY[$5::text])
+          AND ($6::text IS NULL OR action = $6)
+        ORDER BY seq
+        LIMIT $7`,
+      [filter.afterSeq ?? null, filter.from ?? null, filter.to ?? null, filter.grant ?? null, filter.control ?? null, filter.action ?? null, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Every event in seq order, fetched in keyset batches: constant memory for any length. */
+  async *all(batchSize = 5000): AsyncGenerator<AuditEvent> {
+    let afterSeq = 0;
+    for (;;) {
+      const rows: AuditRow[] = await this.dataSource.query(
+        `SELECT ${COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        [afterSeq, batchSize],
+      );
+      for (const row of rows) yield toEvent(row);
+      if (rows.length < batchSize) return;
+      afterSeq = Number(rows[rows.length - 1].seq);
+    }
+  }
+
+  async head(): Promise<{ seq: number; hash: string }> {
+    const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_chain_head');
+    return { seq: Number(head.seq), hash: head.hash };
+  }
+}
+
+function toEvent(row: AuditRow): AuditEvent {
+  return {
+    seq: Number(row.seq),
+    at: row.at.toISOString(),
+    actor: row.actor,
+    action: row.action,
+    grant: row.grant_id,
+    target: row.target,
+    data: row.data,
+    controls: row.controls,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

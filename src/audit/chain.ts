@@ -1,0 +1,77 @@
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+
+// DESIGN.md, "Hash chains": hash_n = H(hash_{n-1} + "\n" + canon(e_n)), H = SHA-256 (lowercase
+// hex), canon = RFC 8785, hash_0 = 64 zeros. Shared by the audit log, the session log and the CLI.
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function canonicalJson(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new Error('value cannot be canonicalized');
+  return text;
+}
+
+export function chainHash(prevHash: string, hashedFields: object): string {
+  return createHash('sha256').update(`${prevHash}\n${canonicalJson(hashedFields)}`).digest('hex');
+}
+
+export interface ChainVerdict {
+  valid: boolean;
+  count: number;
+  headHash: string;
+  /** The first seq whose record is altered, out of order or missing. */
+  firstInvalidSeq?: number;
+}
+
+export interface ChainedRecord {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * Checks records fed in seq order, one at a time, so a chain of any length verifies in constant
+ * memory. `contiguous` chains (the audit log) must also have no seq gaps.
+ */
+export class ChainVerifier<R extends ChainedRecord> {
+  private runningHash = GENESIS_HASH;
+  private lastSeq = 0;
+  private count = 0;
+  private firstInvalidSeq?: number;
+
+  constructor(
+    private readonly hashedFieldsOf: (record: R) => object,
+    private readonly contiguous: boolean,
+  ) {}
+
+  add(record: R): void {
+    this.count++;
+    if (this.firstInvalidSeq !== undefined) return;
+    if (this.contiguous ? record.seq !== this.lastSeq + 1 : record.seq <= this.lastSeq) {
+      this.firstInvalidSeq = this.contiguous ? Math.min(record.seq, this.lastSeq + 1) : record.seq;
+      return;
+    }
+    const recomputed = chainHash(this.runningHash, this.hashedFieldsOf(record));
+    if (record.prevHash !== this.runningHash || record.hash !== recomputed) {
+      this.firstInvalidSeq = record.seq;
+      return;
+    }
+    this.runningHash = recomputed;
+    this.lastSeq = record.seq;
+  }
+
+  /** `expectedHead`, when known, catches records deleted from the end of the chain. */
+  verdict(expectedHead?: { seq: number; hash: string }): ChainVerdict {
+    if (this.firstInvalidSeq === undefined && expectedHead && (expectedHead.seq !== this.lastSeq || expectedHead.hash !== this.runningHash)) {
+      this.firstInvalidSeq = this.lastSeq + 1;
+    }
+    const valid = this.firstInvalidSeq === undefined;
+    return {
+      valid,
+      count: this.count,
+      headHash: this.runningHash,
+      ...(valid ? {} : { firstInvalidSeq: this.firstInvalidSeq }),
+    };
+  }
+}

@@ -1,0 +1,8 @@
+import { HttpStatus } from '@nestjs/common';
+import { defineDomainErrors } from '../common/domain-error';
+
+export class AuthError extends defineDomainErrors({
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  invalid_token: HttpStatus.UNAUTHORIZED,
+  forbidden_role: HttpStatus.FORBIDDEN,
+}) {}

@@ -1,0 +1,40 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import type { BrokerRole } from '../config/policy.schema';
+import { AuthError } from './auth.errors';
+import { CallerAuthenticator } from './caller-authenticator';
+import { PUBLIC_ROUTE, REQUIRED_ROLES, type AuthenticatedRequest } from './decorators';
+
+/** Global guard: every route needs a valid bearer token unless marked @Public(); @Roles narrows it. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authenticator: CallerAuthenticator,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
+    const token = bearerToken(request);
+    if (!token) throw new AuthError('unauthenticated', 'A bearer token is required (Authorization: Bearer <token>)');
+    const principal = await this.authenticator.authenticate(token);
+    request.principal = principal;
+    const required = this.reflector.getAllAndOverride<BrokerRole[] | undefined>(REQUIRED_ROLES, targets);
+    if (required?.length && !required.some((role) => principal.roles.includes(role))) {
+      throw new AuthError('forbidden_role', `This needs one of the roles: ${required.join(', ')}`, {
+        required,
+        held: principal.roles,
+      });
+    }
+    return true;
+  }
+}
+
+function bearerToken(request: Request): string | undefined {
+  const header = request.header('authorization');
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}

@@ -1,0 +1,46 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { AuthSettings } from '../config/env';
+import type { Policy } from '../config/policy';
+import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
+import { AuthError } from './auth.errors';
+import { CallerAuthenticator } from './caller-authenticator';
+import type { DevIssuer } from './dev-issuer';
+import type { Principal } from './principal';
+
+export class DevAuthenticator extends CallerAuthenticator {
+  constructor(private readonly issuer: DevIssuer) {
+    super();
+  }
+
+  authenticate(token: string): Promise<Principal> {
+    return this.issuer.verify(token);
+  }
+}
+
+/** OIDC bearer tokens: signature against the IdP's JWKS, issuer, audience; groups → broker roles. */
+export class OidcAuthenticator extends CallerAuthenticator {
+  private readonly jwks;
+
+  constructor(
+    private readonly settings: Extract<AuthSettings, { mode: 'oidc' }>,
+    private readonly policy: Policy,
+  ) {
+    super();
+    this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30000 });
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.settings.issuer, audience: this.settings.audience }));
+    } catch (error) {
+      throw new AuthError('invalid_token', `Bearer token rejected: ${(error as Error).message}`);
+    }
+    if (!payload.sub) throw new AuthError('invalid_token', 'Bearer token has no subject');
+    const claimed = payload[this.settings.rolesClaim];
+    const groups = new Set(Array.isArray(claimed) ? claimed.filter((g): g is string => typeof g === 'string') : typeof claimed === 'string' ? [claimed] : []);
+    const roles: BrokerRole[] = BROKER_ROLES.filter((role) => this.policy.roles[role].some((group) => groups.has(group)));
+    const email = payload[this.settings.emailClaim];
+    return { subject: payload.sub, email: typeof email === 'string' ? email : null, roles };
+  }
+}

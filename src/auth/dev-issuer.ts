@@ -1,0 +1,68 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
+import { AuthError } from './auth.errors';
+import type { Principal } from './principal';
+
+// Dev mode: the broker is its own identity provider, with an Ed25519 key kept in the data dir.
+// Tokens carry broker roles directly (no group mapping). Never for production (see env.ts).
+
+export const DEV_ISSUER = 'urn:breakglass:dev-issuer';
+export const DEV_AUDIENCE = 'urn:breakglass:api';
+const KEY_FILE = 'dev-issuer.jwk.json';
+
+type SigningKey = Awaited<ReturnType<typeof importJWK>>;
+
+export class DevIssuer {
+  private constructor(
+    private readonly privateKey: SigningKey,
+    private readonly publicKey: SigningKey,
+  ) {}
+
+  /** Loads the dev issuer key from the data dir, creating it on first use. */
+  static async open(dataDir: string): Promise<DevIssuer> {
+    const file = path.join(dataDir, KEY_FILE);
+    if (!existsSync(file)) {
+      mkdirSync(dataDir, { recursive: true });
+      const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });
+      const jwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA' };
+      try {
+        writeFileSync(file, JSON.stringify(jwk), { mode: 0o600, flag: 'wx' });
+      } catch (error) {
+        // Another process (the CLI or a second instance) created it first: use theirs.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+    const { d: _secret, ...publicJwk } = jwk;
+    return new DevIssuer(await importJWK(jwk, 'EdDSA'), await importJWK(publicJwk, 'EdDSA'));
+  }
+
+  async mint(options: { subject: string; roles: BrokerRole[]; email?: string; ttlSeconds?: number }): Promise<string> {
+    return new SignJWT({ roles: options.roles, ...(options.email ? { email: options.email } : {}) })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+      .setIssuer(DEV_ISSUER)
+      .setAudience(DEV_AUDIENCE)
+      .setSubject(options.subject)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + (options.ttlSeconds ?? 12 * 3600))
+      .sign(this.privateKey);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: ['EdDSA'] }));
+    } catch (error) {
+      throw new AuthError('invalid_token', `Bearer token rejected: ${(error as Error).message}`);
+    }
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter(isBrokerRole) : [];
+    if (!payload.sub) throw new AuthError('invalid_token', 'Bearer token has no subject');
+    return { subject: payload.sub, email: typeof payload.email === 'string' ? payload.email : null, roles };
+  }
+}
+
+export function isBrokerRole(value: unknown): value is BrokerRole {
+  return typeof value === 'string' && (BROKER_ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,9 @@
+import type { BrokerRole } from '../config/policy.schema';
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  /** The token's `sub`: what grants, audit events and reviews name as the person. */
+  subject: string;
+  email: string | null;
+  roles: BrokerRole[];
+}

@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { CommonError, DomainError } from './domain-error';
+import { requestIdOf } from './request-context';
+import { isDatabaseUnavailable } from '../database/database-errors';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: unknown;
+  requestId: string;
+}
+
+/** Maps every failure to the one JSON error shape of DESIGN.md. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const error = this.toDomainError(exception);
+    if (error.status >= 500 && error.code === 'internal_error') {
+      this.logger.error({ msg: 'unhandled error', requestId: requestIdOf(req), error: String(exception), stack: (exception as Error)?.stack });
+    }
+    const body: ErrorBody = {
+      statusCode: error.status,
+      error: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+      requestId: requestIdOf(req),
+    };
+    if (res.headersSent) return;
+    res.status(error.status).json(body);
+  }
+
+  private toDomainError(exception: unknown): DomainError {
+    if (exception instanceof DomainError) return exception;
+    if (isDatabaseUnavailable(exception)) {
+      return new CommonError('database_unavailable', 'The database is unavailable; retry shortly');
+    }
+    const bodyParserType = (exception as { type?: string })?.type;
+    if (bodyParserType === 'entity.too.large') {
+      return new CommonError('payload_too_large', 'Request body is larger than the limit for this endpoint');
+    }
+    if (bodyParserType === 'entity.parse.failed') {
+      return new CommonError('malformed_json', 'Request body is not valid JSON');
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status === HttpStatus.NOT_FOUND) return new CommonError('not_found', exception.message);
+      const code = HttpStatus[status]?.toLowerCase() ?? 'http_error';
+      return new DomainError(code, status, exception.message);
+    }
+    return new CommonError('internal_error', 'Internal error');
+  }
+}

@@ -1,0 +1,13 @@
+import type { AppConfig } from './env';
+import type { Policy } from './policy';
+
+// Class tokens for the configuration objects made before Nest starts (typed injection without
+// string tokens). The interface merges give each token the object's type.
+
+export abstract class ServiceConfig {}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ServiceConfig extends AppConfig {}
+
+export abstract class LoadedPolicy {}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface LoadedPolicy extends Policy {}

@@ -1,0 +1,192 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  getMetadataStorage,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+import * as path from 'node:path';
+import { flattenValidationErrors } from './validation-problems';
+
+const trimmedOrUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+const toInteger = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+
+const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
+const SMTP_URL = /^smtps?:\/\/\S+$/;
+const HOST_AND_PORT = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+/**
+ * The environment as DESIGN.md lists it. Every variable is validated at boot; a bad value stops
+ * the start with a message naming the variable.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be an integer port number' }) @Min(0) @Max(65535)
+  PORT: number = 8080;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
+  HOST: string = '127.0.0.1';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  BREAKGLASS_DATA_DIR: string = './.breakglass';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(POSTGRES_URL, { message: 'must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  /** Port of the embedded PostgreSQL server (only used when DATABASE_URL is unset). */
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be an integer port number' }) @Min(1) @Max(65535)
+  BREAKGLASS_EMBEDDED_PG_PORT: number = 54329;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  BREAKGLASS_POLICY: string = 'examples/policy.yaml';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  BREAKGLASS_PUBLIC_URL?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['dev', 'oidc'], { message: 'must be "dev" or "oidc"' })
+  AUTH_MODE: 'dev' | 'oidc' = 'dev';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  NODE_ENV?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['0', '1'], { message: 'must be 0 or 1' })
+  ALLOW_DEV_AUTH?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  OIDC_ISSUER?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  OIDC_AUDIENCE?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  OIDC_JWKS_URL?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  OIDC_ROLES_CLAIM: string = 'groups';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  OIDC_EMAIL_CLAIM: string = 'email';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(SMTP_URL, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^(.*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, { message: 'must be an email address, optionally as "Name <address>"' })
+  SMTP_FROM?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HOST_AND_PORT, { message: 'must be host[:port], without a scheme' })
+  PAGERDUTY_EVENTS_SERVER: string = 'events.pagerduty.com';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  PAGERDUTY_API_URL: string = 'https://api.pagerduty.com';
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  PAGERDUTY_API_TOKEN?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  GITHUB_WEBHOOK_SECRET?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  GITLAB_WEBHOOK_TOKEN?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  FLUX_WEBHOOK_SECRET?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  ARGOCD_WEBHOOK_TOKEN?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose'], { message: 'must be one of error, warn, log, debug, verbose' })
+  LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+}
+
+export type AuthSettings =
+  | { mode: 'dev' }
+  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string; rolesClaim: string; emailClaim: string };
+
+/** The validated, resolved configuration the service runs with. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  embeddedPostgresPort: number;
+  policyPath: string;
+  publicUrl: string;
+  auth: AuthSettings;
+  production: boolean;
+  logLevel: EnvironmentVariables['LOG_LEVEL'];
+  env: EnvironmentVariables;
+}
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Validates the environment; throws one ConfigurationError listing every problem. */
+export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
+  const declared = new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+      .map((metadata) => metadata.propertyName),
+  );
+  const defined = Object.fromEntries(
+    Object.entries(environment).filter(([name, value]) => declared.has(name) && value !== undefined),
+  );
+  const env = plainToInstance(EnvironmentVariables, defined);
+  const problems = flattenValidationErrors(validateSync(env)).map(
+    ({ field, problems: fieldProblems }) => `${field}: ${fieldProblems.join('; ')} (got ${JSON.stringify(environment[field])})`,
+  );
+  // Defaults are restored where a variable was set to an empty string.
+  const defaults = new EnvironmentVariables();
+  for (const [name, value] of Object.entries(defaults)) {
+    if ((env as unknown as Record<string, unknown>)[name] === undefined) (env as unknown as Record<string, unknown>)[name] = value;
+  }
+
+  const production = env.NODE_ENV === 'production';
+  if (env.AUTH_MODE === 'dev' && production && env.ALLOW_DEV_AUTH !== '1') {
+    problems.push('AUTH_MODE: "dev" is refused when NODE_ENV=production; use AUTH_MODE=oidc, or set ALLOW_DEV_AUTH=1 to accept dev tokens anyway');
+  }
+  if (env.AUTH_MODE === 'oidc') {
+    for (const name of ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL'] as const) {
+      if (!env[name]) problems.push(`${name}: is required when AUTH_MODE=oidc`);
+    }
+  }
+  if (env.SMTP_URL && !env.SMTP_FROM) problems.push('SMTP_FROM: is required when SMTP_URL is set');
+  if (problems.length) throw new ConfigurationError(problems);
+
+  const auth: AuthSettings =
+    env.AUTH_MODE === 'oidc'
+      ? {
+          mode: 'oidc',
+          issuer: env.OIDC_ISSUER!,
+          audience: env.OIDC_AUDIENCE!,
+          jwksUrl: env.OIDC_JWKS_URL!,
+          rolesClaim: env.OIDC_ROLES_CLAIM,
+          emailClaim: env.OIDC_EMAIL_CLAIM,
+        }
+      : { mode: 'dev' };
+  const displayHost = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: path.resolve(cwd, env.BREAKGLASS_DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    embeddedPostgresPort: env.BREAKGLASS_EMBEDDED_PG_PORT,
+    policyPath: path.resolve(cwd, env.BREAKGLASS_POLICY),
+    publicUrl: (env.BREAKGLASS_PUBLIC_URL ?? `http://${displayHost}:${env.PORT}`).replace(/\/+$/, ''),
+    auth,
+    production,
+    logLevel: env.LOG_LEVEL,
+    env,
+  };
+}

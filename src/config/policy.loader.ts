@@ -1,0 +1,342 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { parseDurationSeconds } from './duration';
+import {
+  BROKER_DATABASE_ADMIN_URL,
+  REQUESTER_CHANNEL,
+  type ChannelPolicy,
+  type CredentialPolicy,
+  type Policy,
+  type TargetPolicy,
+} from './policy';
+import {
+  BROKER_ROLES,
+  CHANNEL_NAME,
+  ChannelSpec,
+  LimitsSpec,
+  PolicySpec,
+  TargetSpec,
+  type BrokerRole,
+} from './policy.schema';
+import { flattenValidationErrors } from './validation-problems';
+
+type PathSegment = string | number;
+
+export interface PolicyProblem {
+  /** `file:line:column` of the offending node (or of its closest existing parent). */
+  location: string;
+  /** Dotted path inside the document, e.g. `targets[0].maxDuration`. */
+  field: string;
+  message: string;
+}
+
+export class PolicyError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: PolicyProblem[],
+  ) {
+    super(
+      `Invalid policy ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.location} ${p.field}: ${p.message}`).join('\n'),
+    );
+    this.name = 'PolicyError';
+  }
+}
+
+/** Built-in values for keys that neither `defaults` nor a target sets (DESIGN.md's example values). */
+const BUILT_IN_LIMITS = {
+  maxDuration: '1h',
+  maxTotalDuration: '4h',
+  reason: { minLength: 20 },
+  incident: { pattern: '^(INC|PD)-?[A-Z0-9]+$' },
+  retroPr: { window: '24h', satisfiedBy: 'opened' as const },
+  review: { window: '72h' },
+  escalation: [] as { after: string; notify: string[] }[],
+  blockRequesterWhenOverdue: true,
+};
+
+// `${VAR}` or `${VAR:-fallback}`; `$${` escapes a literal `${`.
+const INTERPOLATION = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+export function loadPolicyFile(file: string, environment: NodeJS.ProcessEnv = process.env): Policy {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new PolicyError(file, [{ location: file, field: '(file)', message: `cannot be read: ${(error as Error).message}` }]);
+  }
+  return parsePolicy(bytes.toString('utf8'), file, environment, createHash('sha256').update(bytes).digest('hex'));
+}
+
+export function parsePolicy(text: string, file: string, environment: NodeJS.ProcessEnv, sha256: string): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const displayFile = path.relative(process.cwd(), file) || file;
+  const locate = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${displayFile}:${line}:${col}`;
+  };
+  if (doc.errors.length) {
+    throw new PolicyError(
+      file,
+      doc.errors.map((error) => ({ location: locate(error.pos[0]), field: '(yaml)', message: error.message.split('\n')[0] })),
+    );
+  }
+
+  const problems: PolicyProblem[] = [];
+  interpolate(doc, environment, (offset, variable) =>
+    problems.push({ location: locate(offset), field: '(interpolation)', message: `environment variable ${variable} is not set` }),
+  );
+  if (problems.length) throw new PolicyError(file, problems);
+
+  const report = (segments: PathSegment[], message: string) =>
+    problems.push({ location: locate(offsetOf(doc, segments)), field: formatPath(segments), message });
+
+  const raw = doc.toJS() as unknown;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    report([], 'the policy must be a YAML mapping with at least `targets`');
+    throw new PolicyError(file, problems);
+  }
+  const spec = validateSpec(PolicySpec, raw, [], report);
+  const roles = readRoles((raw as Record<string, unknown>).roles, report);
+  const channels = readChannels((raw as Record<string, unknown>).channels, report);
+  if (!spec || !Array.isArray(spec.targets)) throw new PolicyError(file, problems);
+
+  const channelExists = (name: string) => name in channels || name === REQUESTER_CHANNEL;
+  const checkChannelRefs = (names: string[] | undefined, at: PathSegment[]) =>
+    names?.forEach((name, index) => {
+      if (!channelExists(name)) report([...at, index], `channel "${name}" is not defined under channels`);
+    });
+  checkChannelRefs(spec.notify?.security, ['notify', 'security']);
+  checkChannelRefs(spec.notify?.compliance, ['notify', 'compliance']);
+  spec.defaults?.escalation?.forEach((step, index) => checkChannelRefs(step.notify, ['defaults', 'escalation', index, 'notify']));
+
+  const seen = new Set<string>();
+  const targets: TargetPolicy[] = [];
+  spec.targets.forEach((targetSpec, index) => {
+    const at: PathSegment[] = ['targets', index];
+    if (seen.has(targetSpec.name)) report([...at, 'name'], `target name "${targetSpec.name}" is used twice`);
+    seen.add(targetSpec.name);
+    checkChannelRefs(targetSpec.notifyOnUse, [...at, 'notifyOnUse']);
+    targetSpec.escalation?.forEach((step, stepIndex) => checkChannelRefs(step.notify, [...at, 'escalation', stepIndex, 'notify']));
+    const target = effectiveTarget(targetSpec, spec.defaults ?? {}, at, report);
+    if (target) targets.push(target);
+  });
+  if (problems.length) throw new PolicyError(file, problems);
+
+  return {
+    path: file,
+    sha256,
+    roles,
+    notify: { security: spec.notify?.security ?? [], compliance: spec.notify?.compliance ?? [] },
+    channels,
+    targets,
+  };
+}
+
+function interpolate(doc: Document, environment: NodeJS.ProcessEnv, missing: (offset: number, variable: string) => void) {
+  visit(doc, {
+    Scalar(key, node) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      node.value = node.value.replace(INTERPOLATION, (whole, escaped: string | undefined, variable: string, fallback: string | undefined) => {
+        if (escaped) return whole.slice(1);
+        const value = environment[variable];
+        if (value !== undefined && value !== '') return value;
+        if (fallback !== undefined) return fallback;
+        missing(node.range?.[0] ?? 0, variable);
+        return '';
+      });
+    },
+  });
+}
+
+function validateSpec<T extends object>(
+  cls: new () => T,
+  raw: unknown,
+  at: PathSegment[],
+  report: (segments: PathSegment[], message: string) => void,
+): T | undefined {
+  const instance = plainToInstance(cls, raw);
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
+  for (const { field, problems } of flattenValidationErrors(errors)) {
+    const segments = [...at, ...field.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part))];
+    const property = String(segments[segments.length - 1]);
+    for (const problem of problems) {
+      // class-validator's own messages start with the property name; ours start with the verb.
+      if (/^property \S+ should not exist$/.test(problem)) report(segments, 'is not a known key');
+      else report(segments, problem.startsWith(`${property} `) ? problem.slice(property.length + 1) : problem);
+    }
+  }
+  return errors.length ? undefined : instance;
+}
+
+function readRoles(raw: unknown, report: (segments: PathSegment[], message: string) => void): Record<BrokerRole, string[]> {
+  const roles = Object.fromEntries(BROKER_ROLES.map((role) => [role, [] as string[]])) as Record<BrokerRole, string[]>;
+  if (raw === undefined || raw === null) return roles;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    report(['roles'], 'must map broker roles to lists of IdP groups');
+    return roles;
+  }
+  for (const [role, groups] of Object.entries(raw)) {
+    if (!(BROKER_ROLES as readonly string[]).includes(role)) {
+      report(['roles', role], `"${role}" is not a broker role (${BROKER_ROLES.join(', ')})`);
+    } else if (!Array.isArray(groups) || !groups.every((group) => typeof group === 'string' && group !== '')) {
+      report(['roles', role], 'must be a list of IdP group names');
+    } else {
+      roles[role as BrokerRole] = groups;
+    }
+  }
+  return roles;
+}
+
+function readChannels(raw: unknown, report: (segments: PathSegment[], message: string) => void): Record<string, ChannelPolicy> {
+  const channels: Record<string, ChannelPolicy> = {};
+  if (raw === undefined || raw === null) return channels;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    report(['channels'], 'must map channel names to channel definitions');
+    return channels;
+  }
+  for (const [name, definition] of Object.entries(raw)) {
+    const at = ['channels', name];
+    if (!CHANNEL_NAME.test(name) || name === REQUESTER_CHANNEL) {
+      report(at, `"${name}" is not a usable channel name (letters, digits, - and _; "${REQUESTER_CHANNEL}" is reserved)`);
+      continue;
+    }
+    const spec = validateSpec(ChannelSpec, definition, at, report);
+    if (!spec) continue;
+    const need = (key: keyof ChannelSpec) => {
+      if (spec[key] === undefined || spec[key] === '') report([...at, key], `is required for a ${spec.type} channel`);
+      return spec[key] !== undefined && spec[key] !== '';
+    };
+    switch (spec.type) {
+      case 'email':
+        if (need('to')) channels[name] = { type: 'email', to: spec.to! };
+        break;
+      case 'pagerduty':
+        if (need('routingKey')) channels[name] = { type: 'pagerduty', routingKey: spec.routingKey!, severity: spec.severity ?? 'critical' };
+        break;
+      case 'webhook':
+        if (need('url')) channels[name] = { type: 'webhook', url: spec.url!, ...(spec.secret ? { secret: spec.secret } : {}) };
+        break;
+      case 'log':
+        channels[name] = { type: 'log' };
+        break;
+    }
+  }
+  return channels;
+}
+
+function effectiveTarget(
+  spec: TargetSpec,
+  defaults: LimitsSpec,
+  at: PathSegment[],
+  report: (segments: PathSegment[], message: string) => void,
+): TargetPolicy | undefined {
+  // A target key replaces the default key; nested rule objects merge key by key.
+  const merged = {
+    maxDuration: spec.maxDuration ?? defaults.maxDuration ?? BUILT_IN_LIMITS.maxDuration,
+    maxTotalDuration: spec.maxTotalDuration ?? defaults.maxTotalDuration ?? BUILT_IN_LIMITS.maxTotalDuration,
+    reason: { ...BUILT_IN_LIMITS.reason, ...defaults.reason, ...spec.reason },
+    incident: { ...BUILT_IN_LIMITS.incident, ...defaults.incident, ...spec.incident },
+    retroPr: { ...BUILT_IN_LIMITS.retroPr, ...definedOnly(defaults.retroPr), ...definedOnly(spec.retroPr) },
+    review: { ...BUILT_IN_LIMITS.review, ...definedOnly(defaults.review), ...definedOnly(spec.review) },
+    escalation: spec.escalation ?? defaults.escalation ?? BUILT_IN_LIMITS.escalation,
+    blockRequesterWhenOverdue: spec.blockRequesterWhenOverdue ?? defaults.blockRequesterWhenOverdue ?? BUILT_IN_LIMITS.blockRequesterWhenOverdue,
+  };
+  let failures = 0;
+  const fail = (segments: PathSegment[], message: string) => {
+    failures++;
+    report(segments, message);
+  };
+
+  try {
+    new RegExp(merged.incident.pattern);
+  } catch (error) {
+    fail([...at, 'incident', 'pattern'], `is not a valid regular expression: ${(error as Error).message}`);
+  }
+  const maxDurationSeconds = parseDurationSeconds(merged.maxDuration);
+  const maxTotalDurationSeconds = parseDurationSeconds(merged.maxTotalDuration);
+  if (maxDurationSeconds > maxTotalDurationSeconds) {
+    fail([...at, spec.maxDuration ? 'maxDuration' : 'maxTotalDuration'], `maxDuration (${merged.maxDuration}) exceeds maxTotalDuration (${merged.maxTotalDuration})`);
+  }
+  const credential = credentialPolicy(spec, [...at, 'credential'], fail);
+  if (failures || !credential) return undefined;
+
+  return {
+    name: spec.name,
+    environment: spec.environment,
+    credential,
+    maxDurationSeconds,
+    maxTotalDurationSeconds,
+    reasonMinLength: merged.reason.minLength,
+    incidentPattern: merged.incident.pattern,
+    retroPr: { windowSeconds: parseDurationSeconds(merged.retroPr.window), satisfiedBy: merged.retroPr.satisfiedBy, repo: spec.repo ?? null },
+    review: { windowSeconds: parseDurationSeconds(merged.review.window) },
+    escalation: merged.escalation
+      .map((step) => ({ afterSeconds: parseDurationSeconds(step.after), notify: step.notify }))
+      .sort((a, b) => a.afterSeconds - b.afterSeconds),
+    blockRequesterWhenOverdue: merged.blockRequesterWhenOverdue,
+    onCall: spec.onCall
+      ? { pagerdutyScheduleIds: spec.onCall.pagerdutyScheduleIds, whenUnavailable: spec.onCall.whenUnavailable ?? 'allow-and-flag' }
+      : null,
+    notifyOnUse: spec.notifyOnUse ?? [],
+    controls: spec.controls ?? [],
+  };
+}
+
+function credentialPolicy(
+  spec: TargetSpec,
+  at: PathSegment[],
+  fail: (segments: PathSegment[], message: string) => void,
+): CredentialPolicy | undefined {
+  const credential = spec.credential;
+  const forbid = (keys: (keyof typeof credential)[]) =>
+    keys.filter((key) => credential[key] !== undefined).forEach((key) => fail([...at, key], `does not apply to a ${credential.type} credential`));
+  if (credential.type === 'jwt') {
+    forbid(['adminUrl', 'grantRoles']);
+    if (!credential.audience) fail([...at, 'audience'], 'is required for a jwt credential');
+    return credential.audience ? { type: 'jwt', audience: credential.audience, groups: credential.groups ?? [] } : undefined;
+  }
+  forbid(['audience', 'groups']);
+  const adminUrl = credential.adminUrl;
+  if (!adminUrl) {
+    fail([...at, 'adminUrl'], 'is required for a postgres credential');
+  } else if (adminUrl !== BROKER_DATABASE_ADMIN_URL && !/^postgres(ql)?:\/\/\S+$/.test(adminUrl)) {
+    fail([...at, 'adminUrl'], `must be a postgres:// URL or "${BROKER_DATABASE_ADMIN_URL}" (the broker's own database server)`);
+  }
+  if (!credential.grantRoles?.length) fail([...at, 'grantRoles'], 'must list at least one role to grant');
+  return adminUrl && credential.grantRoles?.length ? { type: 'postgres', adminUrl, grantRoles: credential.grantRoles } : undefined;
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Source offset of the node at `segments`, or of its nearest existing ancestor. */
+function offsetOf(doc: Document, segments: PathSegment[]): number {
+  for (let length = segments.length; length >= 0; length--) {
+    const prefix = segments.slice(0, length);
+    const node = prefix.length ? doc.getIn(prefix, true) : doc.contents;
+    if (node && typeof node === 'object' && 'range' in node && (node as { range?: number[] }).range) {
+      if (length < segments.length && isMap(node)) {
+        // The key itself is missing: point at the key of the map that should hold it, if any.
+        const keyNode = node.items.find((pair) => isScalar(pair.key) && pair.key.value === segments[length]);
+        if (keyNode && isScalar(keyNode.key) && keyNode.key.range) return keyNode.key.range[0];
+      }
+      return (node as { range: number[] }).range[0];
+    }
+  }
+  return 0;
+}
+
+function formatPath(segments: PathSegment[]): string {
+  if (!segments.length) return '(document)';
+  return segments.reduce<string>(
+    (text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment),
+    '',
+  );
+}

@@ -1,0 +1,187 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { DURATION_PATTERN } from './duration';
+
+// The shape of the policy file (DESIGN.md, "Policy file"). Unknown keys are reported as problems,
+// so a typo such as `maxDurration` cannot silently fall back to a default.
+
+const durationMessage = { message: 'must be a duration like 90s, 30m, 24h or 7d' };
+const POSITIVE_DURATION = /^(\d{1,9})(s|m|h|d)$/;
+export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/** `FRAMEWORK:CONTROL`, e.g. `SOC2:CC8.1`, `NIST-800-53:AC-6(9)`, `ISO27001-2022:A.8.32`. */
+export const CONTROL_ID = /^[A-Za-z0-9.-]+:[A-Za-z0-9.()-]+$/;
+export const POSTGRES_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export const BROKER_ROLES = ['engineer', 'security', 'compliance', 'admin'] as const;
+export type BrokerRole = (typeof BROKER_ROLES)[number];
+
+export class ReasonRuleSpec {
+  @IsInt() @Min(1) @Max(10000)
+  minLength: number;
+}
+
+export class IncidentRuleSpec {
+  @IsString() @MaxLength(500)
+  pattern: string;
+}
+
+export class RetroPrRuleSpec {
+  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  window?: string;
+
+  @IsOptional() @IsIn(['opened', 'merged'], { message: 'must be "opened" or "merged"' })
+  satisfiedBy?: 'opened' | 'merged';
+}
+
+export class ReviewRuleSpec {
+  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  window?: string;
+}
+
+export class EscalationStepSpec {
+  @Matches(DURATION_PATTERN, { message: 'must be a duration like -4h, 0s or 24h' })
+  after: string;
+
+  @IsArray() @ArrayMinSize(1) @IsString({ each: true })
+  notify: string[];
+}
+
+/** Keys a target may override; `defaults` holds the same keys. */
+export class LimitsSpec {
+  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  maxDuration?: string;
+
+  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  maxTotalDuration?: string;
+
+  @IsOptional() @ValidateNested() @Type(() => ReasonRuleSpec)
+  reason?: ReasonRuleSpec;
+
+  @IsOptional() @ValidateNested() @Type(() => IncidentRuleSpec)
+  incident?: IncidentRuleSpec;
+
+  @IsOptional() @ValidateNested() @Type(() => RetroPrRuleSpec)
+  retroPr?: RetroPrRuleSpec;
+
+  @IsOptional() @ValidateNested() @Type(() => ReviewRuleSpec)
+  review?: ReviewRuleSpec;
+
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => EscalationStepSpec)
+  escalation?: EscalationStepSpec[];
+
+  @IsOptional() @IsBoolean()
+  blockRequesterWhenOverdue?: boolean;
+}
+
+export class CredentialSpec {
+  @IsIn(['jwt', 'postgres'], { message: 'must be "jwt" or "postgres"' })
+  type: 'jwt' | 'postgres';
+
+  /** jwt: the `aud` claim of issued tokens. */
+  @IsOptional() @IsString()
+  audience?: string;
+
+  /** jwt: the `groups` claim of issued tokens. */
+  @IsOptional() @IsArray() @IsString({ each: true })
+  groups?: string[];
+
+  /** postgres: superuser-ish URL used to create the temporary login role, or `embedded`. */
+  @IsOptional() @IsString()
+  adminUrl?: string;
+
+  /** postgres: roles granted to the temporary login role. */
+  @IsOptional() @IsArray() @Matches(POSTGRES_IDENTIFIER, { each: true, message: 'each role must be a lower-case PostgreSQL identifier' })
+  grantRoles?: string[];
+}
+
+export class OnCallSpec {
+  @IsArray() @ArrayMinSize(1) @IsString({ each: true })
+  pagerdutyScheduleIds: string[];
+
+  @IsOptional() @IsIn(['deny', 'allow-and-flag'], { message: 'must be "deny" or "allow-and-flag"' })
+  whenUnavailable?: 'deny' | 'allow-and-flag';
+}
+
+export class TargetSpec extends LimitsSpec {
+  @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
+  name: string;
+
+  @IsString() @MaxLength(63)
+  environment: string;
+
+  @ValidateNested() @Type(() => CredentialSpec)
+  credential: CredentialSpec;
+
+  @IsOptional() @ValidateNested() @Type(() => OnCallSpec)
+  onCall?: OnCallSpec;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { message: 'must be a repository path such as acme/infra' })
+  repo?: string;
+
+  @IsOptional() @IsArray() @IsString({ each: true })
+  notifyOnUse?: string[];
+
+  @IsOptional() @IsArray() @Matches(CONTROL_ID, { each: true, message: 'each control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
+  controls?: string[];
+}
+
+export class ChannelSpec {
+  @IsIn(['email', 'pagerduty', 'webhook', 'log'], { message: 'must be one of email, pagerduty, webhook, log' })
+  type: 'email' | 'pagerduty' | 'webhook' | 'log';
+
+  @IsOptional() @IsArray() @ArrayMinSize(1) @IsEmail({}, { each: true, message: 'each recipient must be an email address' })
+  to?: string[];
+
+  @IsOptional() @IsString()
+  routingKey?: string;
+
+  @IsOptional() @IsIn(['critical', 'error', 'warning', 'info'], { message: 'must be one of critical, error, warning, info' })
+  severity?: 'critical' | 'error' | 'warning' | 'info';
+
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
+  url?: string;
+
+  @IsOptional() @IsString()
+  secret?: string;
+}
+
+export class StandingAudiencesSpec {
+  @IsOptional() @IsArray() @IsString({ each: true })
+  security?: string[];
+
+  @IsOptional() @IsArray() @IsString({ each: true })
+  compliance?: string[];
+}
+
+/** Top level. `roles` and `channels` are maps and are validated entry by entry by the loader. */
+export class PolicySpec {
+  @IsOptional()
+  roles?: Record<string, string[]>;
+
+  @IsOptional() @ValidateNested() @Type(() => LimitsSpec)
+  defaults?: LimitsSpec;
+
+  @IsOptional() @ValidateNested() @Type(() => StandingAudiencesSpec)
+  notify?: StandingAudiencesSpec;
+
+  @IsOptional()
+  channels?: Record<string, unknown>;
+
+  @IsArray() @ValidateNested({ each: true }) @Type(() => TargetSpec)
+  targets: TargetSpec[];
+}

@@ -1,0 +1,59 @@
+import type { BrokerRole } from './policy.schema';
+
+// The loaded policy in the form the rest of the service uses: durations in seconds, defaults
+// already merged into every target.
+
+export interface EscalationStep {
+  /** Seconds relative to the clock's due time; negative = reminder before due. */
+  afterSeconds: number;
+  notify: string[];
+}
+
+export type CredentialPolicy =
+  | { type: 'jwt'; audience: string; groups: string[] }
+  | { type: 'postgres'; adminUrl: string; grantRoles: string[] };
+
+export type ChannelPolicy =
+  | { type: 'email'; to: string[] }
+  | { type: 'pagerduty'; routingKey: string; severity: 'critical' | 'error' | 'warning' | 'info' }
+  | { type: 'webhook'; url: string; secret?: string }
+  | { type: 'log' };
+
+export interface TargetPolicy {
+  name: string;
+  environment: string;
+  credential: CredentialPolicy;
+  maxDurationSeconds: number;
+  maxTotalDurationSeconds: number;
+  reasonMinLength: number;
+  incidentPattern: string;
+  retroPr: { windowSeconds: number; satisfiedBy: 'opened' | 'merged'; repo: string | null };
+  review: { windowSeconds: number };
+  escalation: EscalationStep[];
+  blockRequesterWhenOverdue: boolean;
+  onCall: { pagerdutyScheduleIds: string[]; whenUnavailable: 'deny' | 'allow-and-flag' } | null;
+  notifyOnUse: string[];
+  controls: string[];
+}
+
+export interface Policy {
+  /** Absolute path of the file it was loaded from. */
+  path: string;
+  /** SHA-256 (hex) of the file's bytes as read, before interpolation: what was reviewed in Git. */
+  sha256: string;
+  /** Broker role → IdP groups that carry it. */
+  roles: Record<BrokerRole, string[]>;
+  notify: { security: string[]; compliance: string[] };
+  channels: Record<string, ChannelPolicy>;
+  targets: TargetPolicy[];
+}
+
+/** The pseudo-channel that emails the requester (their email claim). */
+export const REQUESTER_CHANNEL = 'requester';
+
+/** `adminUrl` value that means "the broker's own database server" (the demo's postgres target). */
+export const BROKER_DATABASE_ADMIN_URL = 'embedded';
+
+export function findTarget(policy: Policy, name: string): TargetPolicy | undefined {
+  return policy.targets.find((target) => target.name === name);
+}

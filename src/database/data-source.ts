@@ -1,0 +1,59 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+
+export const APPLICATION_DATABASE = 'breakglass';
+// Any constant works; it only has to be the same for every instance sharing a database.
+const MIGRATION_LOCK_KEY = 0x6272_6b67;
+
+export function createDataSource(url: string, poolSize = 20): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: ['error'],
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, application_name: 'breakglass' },
+  });
+}
+
+/** Runs pending migrations; an advisory lock keeps two instances starting together from racing. */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** Names of migrations the code knows but the database has not applied. */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations').catch((error) => {
+    if (error?.driverError?.code === '42P01') return []; // no migrations table yet: nothing applied
+    throw error;
+  });
+  const applied = new Set(rows.map((row) => row.name));
+  return MIGRATIONS.map((migration) => migration.name).filter((name) => !applied.has(name));
+}
+
+/** Creates the broker's own database on a server reached with superuser rights (embedded mode). */
+export async function ensureDatabase(serverUrl: string, name = APPLICATION_DATABASE): Promise<string> {
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,0 +1,23 @@
+// Connection-level failures (server down, restarting, or shutting down) as opposed to query errors.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const candidate = error as { code?: string; message?: string; driverError?: unknown };
+  if (candidate.driverError && isDatabaseUnavailable(candidate.driverError)) return true;
+  if (candidate.code && UNAVAILABLE_CODES.has(candidate.code)) return true;
+  return typeof candidate.message === 'string' && UNAVAILABLE_MESSAGES.test(candidate.message);
+}

@@ -1,0 +1,39 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { LoadedPolicy } from '../config/config.providers';
+import { formatDuration } from '../config/duration';
+import type { TargetPolicy } from '../config/policy';
+
+@ApiTags('targets')
+@ApiBearerAuth()
+@Controller('v1/targets')
+export class TargetsController {
+  constructor(private readonly policy: LoadedPolicy) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Targets from the policy with their effective limits (defaults merged)' })
+  list() {
+    return { targets: this.policy.targets.map(describeTarget), next: null };
+  }
+}
+
+/** What a requester may know about a target: limits and rules, never connection secrets. */
+function describeTarget(target: TargetPolicy) {
+  return {
+    name: target.name,
+    environment: target.environment,
+    credentialType: target.credential.type,
+    maxDurationSeconds: target.maxDurationSeconds,
+    maxDuration: formatDuration(target.maxDurationSeconds),
+    maxTotalDurationSeconds: target.maxTotalDurationSeconds,
+    maxTotalDuration: formatDuration(target.maxTotalDurationSeconds),
+    reasonMinLength: target.reasonMinLength,
+    incidentPattern: target.incidentPattern,
+    retroPr: { window: formatDuration(target.retroPr.windowSeconds), windowSeconds: target.retroPr.windowSeconds, satisfiedBy: target.retroPr.satisfiedBy, repo: target.retroPr.repo },
+    review: { window: formatDuration(target.review.windowSeconds), windowSeconds: target.review.windowSeconds },
+    onCallRequired: target.onCall !== null,
+    blockRequesterWhenOverdue: target.blockRequesterWhenOverdue,
+    notifyOnUse: target.notifyOnUse,
+    controls: target.controls,
+  };
+}

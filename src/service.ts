@@ -1,0 +1,172 @@
+import { ConsoleLogger, INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { AuditLog } from './audit/audit-log.service';
+import { CommonError } from './common/domain-error';
+import { assignRequestId } from './common/request-context';
+import { loadConfig, type AppConfig } from './config/env';
+import type { Policy } from './config/policy';
+import { loadPolicyFile } from './config/policy.loader';
+import { flattenValidationErrors } from './config/validation-problems';
+import { createDataSource, ensureDatabase, migrate } from './database/data-source';
+import { EmbeddedPostgres } from './database/embedded-postgres';
+import { observeRequests } from './health/http-observer';
+import { Metrics } from './health/metrics.service';
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const JSON_BODY_LIMIT = '1mb';
+
+export interface RunningService {
+  app: INestApplication;
+  config: AppConfig;
+  policy: Policy;
+  dataSource: DataSource;
+  /** The base URL the HTTP server listens on. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface OpenedDatabase {
+  dataSource: DataSource;
+  embedded?: EmbeddedPostgres;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<AppConfig, 'logLevel'>): ConsoleLogger {
+  const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
+  return new ConsoleLogger({ json: true, logLevels: levels });
+}
+
+/** `DATABASE_URL`, or the embedded server under `<data dir>/pg`; migrations applied either way. */
+export async function openDatabase(config: AppConfig, logger: ConsoleLogger): Promise<OpenedDatabase> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = new EmbeddedPostgres({
+      clusterDir: path.join(config.dataDir, 'pg'),
+      port: config.embeddedPostgresPort,
+      log: (line) => logger.debug(line, 'postgres'),
+    });
+    url = await ensureDatabase(await embedded.start());
+    logger.log(`embedded PostgreSQL running on 127.0.0.1:${config.embeddedPostgresPort}`, 'database');
+  }
+  const dataSource = createDataSource(url);
+  try {
+    await dataSource.initialize();
+    const applied = await migrate(dataSource);
+    if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`, 'database');
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    dataSource,
+    embedded,
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Boots the whole service: configuration, database, Nest app, `policy.loaded`, HTTP listener. */
+export async function startService(environment: NodeJS.ProcessEnv): Promise<RunningService> {
+  const config = loadConfig(environment);
+  const policy = loadPolicyFile(config.policyPath, environment);
+  const logger = createLogger(config);
+  if (config.auth.mode === 'dev') {
+    const loud = config.production ? logger.error.bind(logger) : logger.warn.bind(logger);
+    loud(
+      'AUTH_MODE=dev: bearer tokens are minted by a local dev issuer (breakglass dev-token). ' +
+        (config.production ? 'This is a PRODUCTION process running with dev auth because ALLOW_DEV_AUTH=1.' : 'Use AUTH_MODE=oidc in production.'),
+      'auth',
+    );
+  }
+  const database = await openDatabase(config, logger);
+  let app: NestExpressApplication | undefined;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot({ config, policy, dataSource: database.dataSource }),
+      { logger, bodyParser: false, abortOnError: false },
+    );
+    configureHttp(app);
+    await recordPolicyLoaded(app.get(AuditLog), database.dataSource, policy);
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    await app?.close();
+    await database.close();
+    throw error;
+  }
+  const address = app.getHttpServer().address() as { port: number };
+  const displayHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${displayHost}:${address.port}`;
+  logger.log(`breakglass listening on ${url} (policy ${policy.path}, sha256 ${policy.sha256})`, 'service');
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    policy,
+    dataSource: database.dataSource,
+    url,
+    stop: () =>
+      (stopping ??= (async () => {
+        await app!.close();
+        await database.close();
+      })()),
+  };
+}
+
+export function configureHttp(app: NestExpressApplication): void {
+  const metrics = app.get(Metrics);
+  app.use(assignRequestId);
+  app.use(observeRequests(metrics));
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => {
+        const details = flattenValidationErrors(errors);
+        return new CommonError(
+          'validation_failed',
+          `Invalid request: ${details.map((d) => `${d.field}: ${d.problems.join('; ')}`).join('; ')}`,
+          details,
+        );
+      },
+    }),
+  );
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('breakglass')
+      .setDescription('Emergency-access broker: time-boxed credentials, recorded sessions, retroactive PR SLA, hash-chained audit log')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+}
+
+/** The first audit event of every boot: which policy (by SHA-256) is in force from now on. */
+async function recordPolicyLoaded(auditLog: AuditLog, dataSource: DataSource, policy: Policy): Promise<void> {
+  await dataSource.transaction((tx) =>
+    auditLog.append(tx, {
+      actor: 'system:broker',
+      action: 'policy.loaded',
+      data: {
+        path: policy.path,
+        sha256: policy.sha256,
+        targets: policy.targets.map((target) => target.name),
+        host: hostname(),
+        pid: process.pid,
+      },
+    }),
+  );
+}
