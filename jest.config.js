@@ -20,6 +20,7 @@ module.exports = {
   },
   // jose 6 is ESM-only: let swc turn it into CommonJS for the Jest module loader.
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+  setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,

@@ -8,6 +8,7 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
+import { jsonBody } from './common/json-body';
 import { assignRequestId } from './common/request-context';
 import { loadConfig, type AppConfig } from './config/env';
 import type { Policy } from './config/policy';
@@ -124,9 +125,10 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
 
 export function configureHttp(app: NestExpressApplication): void {
   const metrics = app.get(Metrics);
+  app.disable('x-powered-by');
   app.use(assignRequestId);
   app.use(observeRequests(metrics));
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(jsonBody(JSON_BODY_LIMIT));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

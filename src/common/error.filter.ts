@@ -41,13 +41,6 @@ export class ErrorFilter implements ExceptionFilter {
     if (isDatabaseUnavailable(exception)) {
       return new CommonError('database_unavailable', 'The database is unavailable; retry shortly');
     }
-    const bodyParserType = (exception as { type?: string })?.type;
-    if (bodyParserType === 'entity.too.large') {
-      return new CommonError('payload_too_large', 'Request body is larger than the limit for this endpoint');
-    }
-    if (bodyParserType === 'entity.parse.failed') {
-      return new CommonError('malformed_json', 'Request body is not valid JSON');
-    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === HttpStatus.NOT_FOUND) return new CommonError('not_found', exception.message);

@@ -8,6 +8,7 @@ const MIGRATION_LOCK_KEY = 0x6272_6b67;
 
 export function createDataSource(url: string, poolSize = 20): DataSource {
   return new DataSource({
+    // migrate() holds one connection for its lock while the migrations run on another.
     type: 'postgres',
     url,
     migrations: MIGRATIONS,
@@ -15,7 +16,7 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     migrationsRun: false,
     synchronize: false,
     logging: ['error'],
-    extra: { max: poolSize, connectionTimeoutMillis: 5000, application_name: 'breakglass' },
+    extra: { max: Math.max(poolSize, 2), connectionTimeoutMillis: 5000, application_name: 'breakglass' },
   });
 }
 

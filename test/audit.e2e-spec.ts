@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { AuditLog } from '../src/audit/audit-log.service';
+import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
+import { withClient } from './support/test-database';
+
+const run = promisify(execFile);
+const AUDITOR_SCRIPT = path.resolve(__dirname, '../examples/verify-audit.py');
+
+describe('hash-chained audit log', () => {
+  let sut: TestService;
+  let auditLog: AuditLog;
+  let auditor: string;
+
+  const append = (...entries: Parameters<AuditLog['append']>[1][]) =>
+    sut.dataSource.transaction((tx) => auditLog.append(tx, ...entries));
+  const get = (url: string) => sut.http.get(url).set('Authorization', `Bearer ${auditor}`);
+
+  beforeAll(async () => {
+    sut = await startTestService();
+    auditLog = sut.app.get(AuditLog);
+    auditor = await sut.token('auditor-1', ['compliance']);
+  });
+  afterAll(() => sut.close());
+
+  it('starts every boot with policy.loaded carrying the policy file SHA-256', async () => {
+    const { body } = await get('/v1/audit?limit=1').expect(200);
+    const [first] = body.events;
+    expect(first).toMatchObject({
+      seq: 1,
+      action: 'policy.loaded',
+      actor: 'system:broker',
+      grant: null,
+      target: null,
+      prevHash: '0'.repeat(64),
+      data: { sha256: createHash('sha256').update(readFileSync(EXAMPLE_POLICY)).digest('hex'), targets: ['payments-db', 'prod-cluster'] },
+    });
+    expect(first.controls).toEqual(expect.arrayContaining(['SOC2:CC8.1', 'NIST-800-53:CM-3', 'ISO27001-2022:A.8.32', 'PCI-DSS-4.0:6.5.1']));
+  });
+
+  it('returns each event with exactly the hashed fields plus prevHash and hash', async () => {
+    const { body } = await get('/v1/audit?limit=1').expect(200);
+    expect(Object.keys(body.events[0]).sort()).toEqual(['action', 'actor', 'at', 'controls', 'data', 'grant', 'hash', 'prevHash', 'seq', 'target']);
+    expect(body.events[0].at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('keeps seq gapless and the chain valid under 20 concurrent appending transactions', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        append({ actor: `oncall-${i}`, action: 'grant.requested', grant: `BG-2026-${String(i).padStart(6, '0')}`, target: 'prod-cluster', data: { i } }),
+      ),
+    );
+    const { body } = await get('/v1/audit?limit=1000').expect(200);
+    expect(body.events.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: body.events.length }, (_, i) => i + 1));
+    expect(await auditLog.verify()).toEqual({ valid: true, count: body.events.length, headHash: body.events.at(-1).hash });
+  });
+
+  it('writes nothing when the caller transaction rolls back (fail closed)', async () => {
+    const before = await auditLog.verify();
+    await expect(
+      sut.dataSource.transaction(async (tx) => {
+        await auditLog.append(tx, { actor: 'oncall-1', action: 'grant.denied', data: { reason: 'x' } });
+        throw new Error('state change failed after auditing');
+      }),
+    ).rejects.toThrow('state change failed');
+    expect(await auditLog.verify()).toEqual(before);
+  });
+
+  it('refuses data the hash cannot represent exactly, writing nothing', async () => {
+    const before = await auditLog.verify();
+    await expect(append({ actor: 'a', action: 'grant.requested', data: { ratio: 0.5 } })).rejects.toThrow(/not a safe integer/);
+    await expect(append({ actor: 'a', action: 'grant.requested', data: { text: 'a\u0000b' } })).rejects.toThrow(/NUL/);
+    expect(await auditLog.verify()).toEqual(before);
+  });
+
+  it('adds the target controls to the catalogue controls, sorted', async () => {
+    const [event] = await append({ actor: 'oncall-1', action: 'grant.activated', grant: 'BG-2026-999999', target: 'payments-db', extraControls: ['CUSTOM:X-1'] });
+    expect(event.controls).toEqual([...event.controls].sort());
+    expect(event.controls).toEqual(expect.arrayContaining(['CUSTOM:X-1', 'SOC2:CC6.2', 'SOC2:CC8.1']));
+  });
+
+  it('filters by grant, action, control and time, and pages with after/next', async () => {
+    const byGrant = await get('/v1/audit?grant=BG-2026-000003').expect(200);
+    expect(byGrant.body.events).toHaveLength(1);
+    expect(byGrant.body.events[0].data).toEqual({ i: 3 });
+
+    const byControl = await get(`/v1/audit?control=${encodeURIComponent('CUSTOM:X-1')}`).expect(200);
+    expect(byControl.body.events.map((e: { grant: string }) => e.grant)).toEqual(['BG-2026-999999']);
+
+    const byAction = await get('/v1/audit?action=policy.loaded').expect(200);
+    expect(byAction.body.events).toHaveLength(1);
+
+    const future = await get(`/v1/audit?from=${new Date(Date.now() + 60000).toISOString()}`).expect(200);
+    expect(future.body).toEqual({ events: [], next: null });
+    const reversed = await get(`/v1/audit?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`).expect(400);
+    expect(reversed.body.error).toBe('invalid_time_range');
+
+    const seen: number[] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const page: { body: { events: { seq: number }[]; next: number | null } } = await get(`/v1/audit?limit=7&after=${after}`).expect(200);
+      seen.push(...page.body.events.map((e) => e.seq));
+      after = page.body.next;
+    }
+    const total = (await auditLog.verify()).count;
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  });
+
+  it("lets an auditor's own script recompute every hash from GET /v1/audit", async () => {
+    const { stdout } = await run('python3', [AUDITOR_SCRIPT], { env: { ...process.env, BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: auditor } });
+    const verdict = JSON.parse(stdout);
+    expect(verdict).toEqual({ valid: true, count: (await auditLog.verify()).count, headHash: (await auditLog.verify()).headHash });
+  });
+
+  it('rejects UPDATE, DELETE and TRUNCATE in the database itself, even for the superuser', async () => {
+    await withClient(sut.database.url, async (db) => {
+      await expect(db.query(`UPDATE audit_events SET actor = 'mallory' WHERE seq = 1`)).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(db.query(`DELETE FROM audit_events WHERE seq = 1`)).rejects.toThrow(/append-only: DELETE refused/);
+      await expect(db.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only: TRUNCATE refused/);
+    });
+    expect((await auditLog.verify()).valid).toBe(true);
+  });
+});
+
+describe('audit tamper detection', () => {
+  let sut: TestService;
+  let auditor: string;
+
+  beforeAll(async () => {
+    sut = await startTestService();
+    auditor = await sut.token('security-1', ['security']);
+    const auditLog = sut.app.get(AuditLog);
+    for (let i = 0; i < 5; i++) {
+      await sut.dataSource.transaction((tx) => auditLog.append(tx, { actor: 'oncall-1', action: 'grant.requested', data: { i } }));
+    }
+  });
+  afterAll(() => sut.close());
+
+  const verify = async () => (await sut.http.get('/v1/audit/verify').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+
+  /** What an attacker with superuser rights would do: switch the trigger off, then edit. */
+  const tamper = (sql: string) =>
+    withClient(sut.database.url, async (db) => {
+      await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
+      try {
+        await db.query(sql);
+      } finally {
+        await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
+      }
+    });
+
+  it('verifies a clean chain', async () => {
+    expect(await verify()).toEqual({ valid: true, count: 6, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  it('finds removed events at the end of the chain', async () => {
+    await tamper('DELETE FROM audit_events WHERE seq = 6');
+    expect(await verify()).toEqual({ valid: false, count: 5, headHash: expect.any(String), firstInvalidSeq: 6 });
+  });
+
+  it('pinpoints an altered event at its exact seq', async () => {
+    await tamper(`UPDATE audit_events SET data = '{"i": 99}' WHERE seq = 3`);
+    expect(await verify()).toMatchObject({ valid: false, firstInvalidSeq: 3 });
+    const { stdout } = await run('python3', [AUDITOR_SCRIPT], { env: { ...process.env, BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: auditor } }).catch((e) => e);
+    expect(JSON.parse(stdout)).toMatchObject({ valid: false, firstInvalidSeq: 3 });
+  });
+
+  it('pinpoints a removed event in the middle as a seq gap', async () => {
+    await tamper('DELETE FROM audit_events WHERE seq = 2');
+    expect(await verify()).toMatchObject({ valid: false, firstInvalidSeq: 2 });
+  });
+});

@@ -1,0 +1,101 @@
+import { startTestService, type TestService } from './support/test-service';
+
+describe('operations surface', () => {
+  let sut: TestService;
+
+  beforeAll(async () => {
+    sut = await startTestService();
+  });
+  afterAll(() => sut.close());
+
+  it('answers liveness and readiness without a token', async () => {
+    await sut.http.get('/healthz').expect(200, { status: 'ok' });
+    const ready = await sut.http.get('/readyz').expect(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } });
+  });
+
+  it('reports not ready when a migration is missing', async () => {
+    await sut.dataSource.query(`DELETE FROM migrations`);
+    try {
+      const ready = await sut.http.get('/readyz').expect(503);
+      expect(ready.body.checks.migrations).toMatch(/^pending: AuditLog/);
+    } finally {
+      await sut.dataSource.query(`INSERT INTO migrations (timestamp, name) VALUES (1764000000000, 'AuditLog1764000000000')`);
+    }
+    await sut.http.get('/readyz').expect(200);
+  });
+
+  it('echoes a caller request id, or makes one, in X-Request-Id and the error body', async () => {
+    const echoed = await sut.http.get('/v1/targets').set('X-Request-Id', 'trace-abc.123').expect(401);
+    expect(echoed.headers['x-request-id']).toBe('trace-abc.123');
+    expect(echoed.body.requestId).toBe('trace-abc.123');
+
+    const hostile = await sut.http.get('/healthz').set('X-Request-Id', 'bad id\twith "quotes"').expect(200);
+    expect(hostile.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers every error in the one JSON shape with a machine code', async () => {
+    const missing = await sut.http.get('/v1/nothing-here').expect(404);
+    expect(missing.body).toEqual({ statusCode: 404, error: 'not_found', message: expect.any(String), requestId: expect.any(String) });
+
+    const token = await sut.token('auditor-1', ['compliance']);
+    const invalid = await sut.http.get('/v1/audit?limit=5000&bogus=1').set('Authorization', `Bearer ${token}`).expect(400);
+    expect(invalid.body.error).toBe('validation_failed');
+    expect(invalid.body.details).toEqual(
+      expect.arrayContaining([
+        { field: 'limit', problems: [expect.stringMatching(/must not be greater than 1000/)] },
+        { field: 'bogus', problems: ['property bogus should not exist'] },
+      ]),
+    );
+
+    const malformed = await sut.http
+      .post('/v1/targets')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'application/json')
+      .send('{"target": ')
+      .expect(400);
+    expect(malformed.body.error).toBe('malformed_json');
+
+    const huge = await sut.http
+      .post('/v1/targets')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ blob: 'x'.repeat(2 * 1024 * 1024) }))
+      .expect(413);
+    expect(huge.body.error).toBe('payload_too_large');
+  });
+
+  it('lists targets with effective limits and never their connection secrets', async () => {
+    const token = await sut.token('oncall-1', ['engineer']);
+    const { body } = await sut.http.get('/v1/targets').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(body.next).toBeNull();
+    const payments = body.targets.find((t: { name: string }) => t.name === 'payments-db');
+    expect(payments).toMatchObject({
+      environment: 'production',
+      credentialType: 'postgres',
+      maxDurationSeconds: 7200, // target override of the 1h default
+      maxTotalDurationSeconds: 14400, // inherited from defaults
+      reasonMinLength: 20,
+      retroPr: { windowSeconds: 86400, satisfiedBy: 'opened', repo: 'acme/infra' },
+      controls: expect.arrayContaining(['SOC2:CC8.1', 'PCI-DSS-4.0:6.5.1']),
+    });
+    expect(JSON.stringify(body)).not.toMatch(/adminUrl|embedded|postgres:\/\//);
+  });
+
+  it('exposes Prometheus metrics with HTTP and audit counters', async () => {
+    const { text, headers } = await sut.http.get('/metrics').expect(200);
+    expect(headers['content-type']).toMatch(/^text\/plain/);
+    expect(text).toMatch(/breakglass_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(text).toMatch(/breakglass_audit_events_total\{action="policy.loaded"\} 1/);
+  });
+
+  it('publishes the OpenAPI document and its UI', async () => {
+    const { body } = await sut.http.get('/openapi.json').expect(200);
+    expect(body.openapi).toMatch(/^3\./);
+    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/v1/audit', '/v1/audit/verify', '/v1/targets']));
+    expect(body.paths['/v1/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['limit', 'after', 'from', 'to', 'grant', 'control', 'action']),
+    );
+    const ui = await sut.http.get('/docs').redirects(1).expect(200);
+    expect(ui.text).toContain('swagger-ui');
+  });
+});

@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import request from 'supertest';
+import { DevIssuer } from '../../src/auth/dev-issuer';
+import type { BrokerRole } from '../../src/config/policy.schema';
+import { startService, type RunningService } from '../../src/service';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+export const EXAMPLE_POLICY = path.resolve(__dirname, '../../examples/policy.yaml');
+
+export interface TestService extends RunningService {
+  database: TestDatabase;
+  dataDir: string;
+  http: ReturnType<typeof request>;
+  /** A dev-issuer bearer token for this service. */
+  token(subject: string, roles: BrokerRole[], email?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Boots the real service (AppModule, auth, migrations) on its own database and data dir. */
+export async function startTestService(options: { policyYaml?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestService> {
+  const database = await createTestDatabase();
+  const dataDir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'data-'));
+  let policyPath = EXAMPLE_POLICY;
+  if (options.policyYaml) {
+    policyPath = path.join(dataDir, 'policy.yaml');
+    writeFileSync(policyPath, options.policyYaml);
+  }
+  const service = await startService({
+    PATH: process.env.PATH,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    DATABASE_URL: database.url,
+    BREAKGLASS_DATA_DIR: dataDir,
+    BREAKGLASS_POLICY: policyPath,
+    ...options.env,
+  });
+  const issuer = await DevIssuer.open(dataDir);
+  return {
+    ...service,
+    database,
+    dataDir,
+    http: request(service.app.getHttpServer()),
+    token: (subject, roles, email) => issuer.mint({ subject, roles, email }),
+    async close() {
+      await service.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
