@@ -54,7 +54,7 @@ describe('authentication and roles', () => {
   describe('AUTH_MODE=oidc', () => {
     let sut: TestService;
     let jwks: Server;
-    let signingKey: CryptoKey;
+    let signingKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
     const issuer = 'https://idp.example.test';
     const audience = 'breakglass';
 

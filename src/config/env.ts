@@ -16,8 +16,11 @@ import { flattenValidationErrors } from './validation-problems';
 
 const trimmedOrUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-const toInteger = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+const toInteger = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  return /^\d+$/.test(value.trim()) ? Number(value) : value;
+};
+const PORT_RANGE = { message: 'must be an integer port number from 0 to 65535' };
 
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
@@ -29,7 +32,7 @@ const HOST_AND_PORT = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
  * the start with a message naming the variable.
  */
 export class EnvironmentVariables {
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be an integer port number' }) @Min(0) @Max(65535)
+  @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(0, PORT_RANGE) @Max(65535, PORT_RANGE)
   PORT: number = 8080;
 
   @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
@@ -42,7 +45,7 @@ export class EnvironmentVariables {
   DATABASE_URL?: string;
 
   /** Port of the embedded PostgreSQL server (only used when DATABASE_URL is unset). */
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be an integer port number' }) @Min(1) @Max(65535)
+  @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(1, PORT_RANGE) @Max(65535, PORT_RANGE)
   BREAKGLASS_EMBEDDED_PG_PORT: number = 54329;
 
   @Transform(trimmedOrUndefined) @IsOptional() @IsString()
@@ -143,7 +146,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
     Object.entries(environment).filter(([name, value]) => declared.has(name) && value !== undefined),
   );
   const env = plainToInstance(EnvironmentVariables, defined);
-  const problems = flattenValidationErrors(validateSync(env)).map(
+  const problems = flattenValidationErrors(validateSync(env, { stopAtFirstError: true })).map(
     ({ field, problems: fieldProblems }) => `${field}: ${fieldProblems.join('; ')} (got ${JSON.stringify(environment[field])})`,
   );
   // Defaults are restored where a variable was set to an empty string.

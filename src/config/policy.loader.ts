@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDurationSeconds } from './duration';
 import {
-  BROKER_DATABASE_ADMIN_URL,
   REQUESTER_CHANNEL,
   type ChannelPolicy,
   type CredentialPolicy,
@@ -75,7 +74,8 @@ export function loadPolicyFile(file: string, environment: NodeJS.ProcessEnv = pr
 export function parsePolicy(text: string, file: string, environment: NodeJS.ProcessEnv, sha256: string): Policy {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const displayFile = path.relative(process.cwd(), file) || file;
+  const relative = path.relative(process.cwd(), file);
+  const displayFile = relative && !relative.startsWith('..') ? relative : file;
   const locate = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return `${displayFile}:${line}:${col}`;
@@ -101,32 +101,42 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     report([], 'the policy must be a YAML mapping with at least `targets`');
     throw new PolicyError(file, problems);
   }
-  const spec = validateSpec(PolicySpec, raw, [], report);
-  const roles = readRoles((raw as Record<string, unknown>).roles, report);
-  const channels = readChannels((raw as Record<string, unknown>).channels, report);
-  if (!spec || !Array.isArray(spec.targets)) throw new PolicyError(file, problems);
+  const document = raw as Record<string, unknown>;
+  const spec = validateSpec(PolicySpec, document, [], report);
+  const roles = readRoles(document.roles, report);
+  const channels = readChannels(document.channels, report);
+  const targetSpecs = (Array.isArray(document.targets) ? document.targets : []).map((target, index) =>
+    validateSpec(TargetSpec, target, ['targets', index], report),
+  );
 
   const channelExists = (name: string) => name in channels || name === REQUESTER_CHANNEL;
   const checkChannelRefs = (names: string[] | undefined, at: PathSegment[]) =>
     names?.forEach((name, index) => {
       if (!channelExists(name)) report([...at, index], `channel "${name}" is not defined under channels`);
     });
-  checkChannelRefs(spec.notify?.security, ['notify', 'security']);
-  checkChannelRefs(spec.notify?.compliance, ['notify', 'compliance']);
-  spec.defaults?.escalation?.forEach((step, index) => checkChannelRefs(step.notify, ['defaults', 'escalation', index, 'notify']));
+  // References are checked on the raw document too, so a shape problem elsewhere hides none of them.
+  const rawNotify = asRecord(document.notify);
+  checkChannelRefs(stringList(rawNotify.security), ['notify', 'security']);
+  checkChannelRefs(stringList(rawNotify.compliance), ['notify', 'compliance']);
+  asList(asRecord(document.defaults).escalation).forEach((step, index) =>
+    checkChannelRefs(stringList(asRecord(step).notify), ['defaults', 'escalation', index, 'notify']),
+  );
 
   const seen = new Set<string>();
   const targets: TargetPolicy[] = [];
-  spec.targets.forEach((targetSpec, index) => {
+  targetSpecs.forEach((targetSpec, index) => {
+    if (!targetSpec) return;
     const at: PathSegment[] = ['targets', index];
     if (seen.has(targetSpec.name)) report([...at, 'name'], `target name "${targetSpec.name}" is used twice`);
     seen.add(targetSpec.name);
     checkChannelRefs(targetSpec.notifyOnUse, [...at, 'notifyOnUse']);
     targetSpec.escalation?.forEach((step, stepIndex) => checkChannelRefs(step.notify, [...at, 'escalation', stepIndex, 'notify']));
+    // Effective limits need valid defaults; their own problems are already reported.
+    if (!spec) return;
     const target = effectiveTarget(targetSpec, spec.defaults ?? {}, at, report);
     if (target) targets.push(target);
   });
-  if (problems.length) throw new PolicyError(file, problems);
+  if (problems.length || !spec) throw new PolicyError(file, problems);
 
   return {
     path: file,
@@ -161,7 +171,7 @@ function validateSpec<T extends object>(
   report: (segments: PathSegment[], message: string) => void,
 ): T | undefined {
   const instance = plainToInstance(cls, raw);
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true });
   for (const { field, problems } of flattenValidationErrors(errors)) {
     const segments = [...at, ...field.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part))];
     const property = String(segments[segments.length - 1]);
@@ -208,19 +218,15 @@ function readChannels(raw: unknown, report: (segments: PathSegment[], message: s
     }
     const spec = validateSpec(ChannelSpec, definition, at, report);
     if (!spec) continue;
-    const need = (key: keyof ChannelSpec) => {
-      if (spec[key] === undefined || spec[key] === '') report([...at, key], `is required for a ${spec.type} channel`);
-      return spec[key] !== undefined && spec[key] !== '';
-    };
     switch (spec.type) {
       case 'email':
-        if (need('to')) channels[name] = { type: 'email', to: spec.to! };
+        channels[name] = { type: 'email', to: spec.to! };
         break;
       case 'pagerduty':
-        if (need('routingKey')) channels[name] = { type: 'pagerduty', routingKey: spec.routingKey!, severity: spec.severity ?? 'critical' };
+        channels[name] = { type: 'pagerduty', routingKey: spec.routingKey!, severity: spec.severity ?? 'critical' };
         break;
       case 'webhook':
-        if (need('url')) channels[name] = { type: 'webhook', url: spec.url!, ...(spec.secret ? { secret: spec.secret } : {}) };
+        channels[name] = { type: 'webhook', url: spec.url!, ...(spec.secret ? { secret: spec.secret } : {}) };
         break;
       case 'log':
         channels[name] = { type: 'log' };
@@ -294,22 +300,25 @@ function credentialPolicy(
   fail: (segments: PathSegment[], message: string) => void,
 ): CredentialPolicy | undefined {
   const credential = spec.credential;
-  const forbid = (keys: (keyof typeof credential)[]) =>
-    keys.filter((key) => credential[key] !== undefined).forEach((key) => fail([...at, key], `does not apply to a ${credential.type} credential`));
-  if (credential.type === 'jwt') {
-    forbid(['adminUrl', 'grantRoles']);
-    if (!credential.audience) fail([...at, 'audience'], 'is required for a jwt credential');
-    return credential.audience ? { type: 'jwt', audience: credential.audience, groups: credential.groups ?? [] } : undefined;
-  }
-  forbid(['audience', 'groups']);
-  const adminUrl = credential.adminUrl;
-  if (!adminUrl) {
-    fail([...at, 'adminUrl'], 'is required for a postgres credential');
-  } else if (adminUrl !== BROKER_DATABASE_ADMIN_URL && !/^postgres(ql)?:\/\/\S+$/.test(adminUrl)) {
-    fail([...at, 'adminUrl'], `must be a postgres:// URL or "${BROKER_DATABASE_ADMIN_URL}" (the broker's own database server)`);
-  }
-  if (!credential.grantRoles?.length) fail([...at, 'grantRoles'], 'must list at least one role to grant');
-  return adminUrl && credential.grantRoles?.length ? { type: 'postgres', adminUrl, grantRoles: credential.grantRoles } : undefined;
+  const foreignKeys: (keyof typeof credential)[] = credential.type === 'jwt' ? ['adminUrl', 'grantRoles'] : ['audience', 'groups'];
+  const misplaced = foreignKeys.filter((key) => credential[key] !== undefined);
+  misplaced.forEach((key) => fail([...at, key], `does not apply to a ${credential.type} credential`));
+  if (misplaced.length) return undefined;
+  return credential.type === 'jwt'
+    ? { type: 'jwt', audience: credential.audience!, groups: credential.groups ?? [] }
+    : { type: 'postgres', adminUrl: credential.adminUrl!, grantRoles: credential.grantRoles! };
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
 }
 
 function definedOnly<T extends object>(value: T | undefined): Partial<T> {

@@ -12,12 +12,16 @@ import {
   Max,
   MaxLength,
   Min,
+  MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { DURATION_PATTERN } from './duration';
 
 // The shape of the policy file (DESIGN.md, "Policy file"). Unknown keys are reported as problems,
-// so a typo such as `maxDurration` cannot silently fall back to a default.
+// so a typo such as `maxDurration` cannot silently fall back to a default. The loader stops at the
+// first failing rule of each field, and class-validator runs a field's decorators bottom-up: the
+// presence check goes lowest.
 
 const durationMessage = { message: 'must be a duration like 90s, 30m, 24h or 7d' };
 const POSITIVE_DURATION = /^(\d{1,9})(s|m|h|d)$/;
@@ -93,19 +97,24 @@ export class CredentialSpec {
   type: 'jwt' | 'postgres';
 
   /** jwt: the `aud` claim of issued tokens. */
-  @IsOptional() @IsString()
+  @ValidateIf((c: CredentialSpec) => c.type === 'jwt' || c.audience !== undefined)
+  @IsString({ message: 'is required for a jwt credential' }) @MinLength(1, { message: 'is required for a jwt credential' })
   audience?: string;
 
   /** jwt: the `groups` claim of issued tokens. */
   @IsOptional() @IsArray() @IsString({ each: true })
   groups?: string[];
 
-  /** postgres: superuser-ish URL used to create the temporary login role, or `embedded`. */
-  @IsOptional() @IsString()
+  /** postgres: URL of a role allowed to create roles on the target server, or `embedded`. */
+  @ValidateIf((c: CredentialSpec) => c.type === 'postgres' || c.adminUrl !== undefined)
+  @Matches(/^(embedded|postgres(ql)?:\/\/\S+)$/, { message: 'must be a postgres:// URL or "embedded" (the broker\'s own database server)' })
   adminUrl?: string;
 
   /** postgres: roles granted to the temporary login role. */
-  @IsOptional() @IsArray() @Matches(POSTGRES_IDENTIFIER, { each: true, message: 'each role must be a lower-case PostgreSQL identifier' })
+  @ValidateIf((c: CredentialSpec) => c.type === 'postgres' || c.grantRoles !== undefined)
+  @Matches(POSTGRES_IDENTIFIER, { each: true, message: 'each role must be a lower-case PostgreSQL identifier' })
+  @ArrayMinSize(1, { message: 'must list at least one role to grant' })
+  @IsArray({ message: 'must list at least one role to grant' })
   grantRoles?: string[];
 }
 
@@ -144,16 +153,21 @@ export class ChannelSpec {
   @IsIn(['email', 'pagerduty', 'webhook', 'log'], { message: 'must be one of email, pagerduty, webhook, log' })
   type: 'email' | 'pagerduty' | 'webhook' | 'log';
 
-  @IsOptional() @IsArray() @ArrayMinSize(1) @IsEmail({}, { each: true, message: 'each recipient must be an email address' })
+  @ValidateIf((c: ChannelSpec) => c.type === 'email' || c.to !== undefined)
+  @IsEmail({}, { each: true, message: 'each recipient must be an email address' })
+  @ArrayMinSize(1, { message: 'must list at least one address' })
+  @IsArray({ message: 'is required for an email channel: a list of addresses' })
   to?: string[];
 
-  @IsOptional() @IsString()
+  @ValidateIf((c: ChannelSpec) => c.type === 'pagerduty' || c.routingKey !== undefined)
+  @IsString({ message: 'is required for a pagerduty channel' }) @MinLength(1, { message: 'is required for a pagerduty channel' })
   routingKey?: string;
 
   @IsOptional() @IsIn(['critical', 'error', 'warning', 'info'], { message: 'must be one of critical, error, warning, info' })
   severity?: 'critical' | 'error' | 'warning' | 'info';
 
-  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
+  @ValidateIf((c: ChannelSpec) => c.type === 'webhook' || c.url !== undefined)
+  @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook channel: an http:// or https:// URL' })
   url?: string;
 
   @IsOptional() @IsString()
@@ -182,6 +196,7 @@ export class PolicySpec {
   @IsOptional()
   channels?: Record<string, unknown>;
 
-  @IsArray() @ValidateNested({ each: true }) @Type(() => TargetSpec)
-  targets: TargetSpec[];
+  /** Each target is validated on its own by the loader, so one bad target hides no other problem. */
+  @IsArray()
+  targets: unknown[];
 }

@@ -275,7 +275,7 @@ function locateBinaries(): Binaries {
 }
 
 /** npm with install scripts disabled skips the package's postinstall, leaving the `.so` links out. */
-function restoreSymlinks(root: string) {
+export function restoreSymlinks(root: string) {
   const listFile = path.join(root, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
   const links = JSON.parse(readFileSync(listFile, 'utf8')) as { source: string; target: string }[];

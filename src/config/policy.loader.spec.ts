@@ -1,0 +1,177 @@
+import * as path from 'node:path';
+import { parseDurationSeconds, formatDuration } from './duration';
+import { loadPolicyFile, parsePolicy, PolicyError } from './policy.loader';
+
+const EXAMPLE = path.resolve(__dirname, '../../examples/policy.yaml');
+
+const minimalTarget = `
+targets:
+  - name: prod-cluster
+    environment: production
+    credential: { type: jwt, audience: kubernetes }
+`;
+
+function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    parsePolicy(yaml, '/etc/bg/policy.yaml', env, 'sha');
+  } catch (error) {
+    if (error instanceof PolicyError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a PolicyError');
+}
+
+describe('policy loader', () => {
+  it('loads the example policy with nothing configured, hashing the file as read', () => {
+    const policy = loadPolicyFile(EXAMPLE, {});
+    expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(policy.targets.map((t) => t.name)).toEqual(['payments-db', 'prod-cluster']);
+    expect(policy.targets[0].credential).toEqual({ type: 'postgres', adminUrl: 'embedded', grantRoles: ['payments_rw'] });
+    expect(policy.roles.compliance).toEqual(['compliance']);
+  });
+
+  it('merges defaults into targets: a target key wins, nested rules merge key by key', () => {
+    const policy = parsePolicy(
+      `
+defaults:
+  maxDuration: 30m
+  retroPr: { window: 12h, satisfiedBy: merged }
+  escalation:
+    - { after: 0s, notify: [ops] }
+    - { after: -2h, notify: [requester] }
+channels:
+  ops: { type: log }
+targets:
+  - name: a
+    environment: production
+    credential: { type: jwt, audience: k8s }
+    maxDuration: 2h
+    retroPr: { window: 6h }
+  - name: b
+    environment: staging
+    credential: { type: jwt, audience: k8s }
+    escalation: []
+`,
+      'p.yaml',
+      {},
+      'sha',
+    );
+    const [a, b] = policy.targets;
+    expect(a).toMatchObject({ maxDurationSeconds: 7200, maxTotalDurationSeconds: 14400, retroPr: { windowSeconds: 21600, satisfiedBy: 'merged' } });
+    expect(a.escalation).toEqual([
+      { afterSeconds: -7200, notify: ['requester'] },
+      { afterSeconds: 0, notify: ['ops'] },
+    ]);
+    expect(b).toMatchObject({ maxDurationSeconds: 1800, reasonMinLength: 20, review: { windowSeconds: 259200 }, escalation: [] });
+  });
+
+  it('interpolates ${VAR} and ${VAR:-fallback}, and names file, line and variable when one is missing', () => {
+    const yaml = `channels:
+  pd: { type: pagerduty, routingKey: '\${PD_KEY}' }
+  hook: { type: webhook, url: '\${HOOK_URL:-http://127.0.0.1:9/x}' }
+${minimalTarget}`;
+    const policy = parsePolicy(yaml, 'p.yaml', { PD_KEY: 'abc123' }, 'sha');
+    expect(policy.channels).toEqual({ pd: { type: 'pagerduty', routingKey: 'abc123', severity: 'critical' }, hook: { type: 'webhook', url: 'http://127.0.0.1:9/x' } });
+
+    expect(problemsOf(yaml)).toEqual([
+      { location: expect.stringMatching(/policy\.yaml:2:\d+$/), field: '(interpolation)', message: 'environment variable PD_KEY is not set' },
+    ]);
+  });
+
+  it('lists every problem at once, each with its location', () => {
+    const problems = problemsOf(`
+roles:
+  wizard: [magic]
+defaults:
+  maxDuration: forever
+  maxDurration: 1h
+notify:
+  security: [nowhere]
+channels:
+  mail: { type: email }
+targets:
+  - name: Payments DB
+    environment: production
+    credential: { type: postgres, adminUrl: 'mysql://x' }
+    incident: { pattern: '([' }
+  - name: prod
+    environment: production
+    credential: { type: jwt }
+    notifyOnUse: [ghost]
+    controls: ['not a control']
+`);
+    const summary = problems.map((p) => `${p.location.replace(/^.*policy\.yaml:/, '')} ${p.field}: ${p.message}`);
+    expect(summary).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^5:\d+ defaults\.maxDuration: must be a duration/),
+        expect.stringMatching(/^6:\d+ defaults\.maxDurration: is not a known key/),
+        expect.stringMatching(/^12:\d+ targets\[0\]\.name: must be lower-case/),
+        expect.stringMatching(/^20:\d+ targets\[1\]\.controls: each control must look like FRAMEWORK:ID/),
+        expect.stringMatching(/^3:\d+ roles\.wizard: "wizard" is not a broker role/),
+        expect.stringMatching(/^10:\d+ channels\.mail\.to: is required for an email channel/),
+        expect.stringMatching(/^14:\d+ targets\[0\]\.credential\.adminUrl: must be a postgres:\/\/ URL or "embedded"/),
+        expect.stringMatching(/^14:\d+ targets\[0\]\.credential\.grantRoles: must list at least one role to grant/),
+        expect.stringMatching(/^18:\d+ targets\[1\]\.credential\.audience: is required for a jwt credential/),
+      ]),
+    );
+    expect(problems).toHaveLength(10);
+  });
+
+  it('checks cross-references and credential rules once the shape is valid', () => {
+    const problems = problemsOf(`
+notify:
+  security: [nowhere]
+targets:
+  - name: db
+    environment: production
+    credential: { type: postgres, adminUrl: embedded, grantRoles: [app_rw], audience: k8s }
+    incident: { pattern: '([' }
+    maxDuration: 8h
+  - name: db
+    environment: production
+    credential: { type: jwt, audience: k8s }
+    notifyOnUse: [ghost, requester]
+`);
+    expect(problems.map((p) => `${p.field}: ${p.message}`)).toEqual(
+      expect.arrayContaining([
+        'notify.security[0]: channel "nowhere" is not defined under channels',
+        'targets[1].name: target name "db" is used twice',
+        'targets[1].notifyOnUse[0]: channel "ghost" is not defined under channels',
+        expect.stringMatching(/^targets\[0\]\.incident\.pattern: is not a valid regular expression/),
+        'targets[0].maxDuration: maxDuration (8h) exceeds maxTotalDuration (4h)',
+        'targets[0].credential.audience: does not apply to a postgres credential',
+      ]),
+    );
+    expect(problems).toHaveLength(6);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const problems = problemsOf('targets:\n  - name: [unclosed\n');
+    expect(problems[0]).toMatchObject({ field: '(yaml)', location: expect.stringMatching(/:\d+:\d+$/) });
+  });
+
+  it('reports an unreadable file', () => {
+    expect(() => loadPolicyFile('/nonexistent/policy.yaml', {})).toThrow(/cannot be read/);
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90],
+    ['30m', 1800],
+    ['24h', 86400],
+    ['7d', 604800],
+    ['-4h', -14400],
+    ['0s', 0],
+  ])('parses %s as %d seconds', (text, seconds) => {
+    expect(parseDurationSeconds(text)).toBe(seconds);
+  });
+
+  it.each(['1.5h', '10', 'h', '1w', ''])('rejects %j', (text) => {
+    expect(() => parseDurationSeconds(text)).toThrow(/not a duration/);
+  });
+
+  it('formats seconds in the largest exact unit', () => {
+    expect([5400, 86400, -14400, 90, 0].map(formatDuration)).toEqual(['90m', '1d', '-4h', '90s', '0s']);
+  });
+});

@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { withClient } from './support/test-database';
+import { spawnCli, spawnService } from './support/service-process';
+import { startTestService, type TestService } from './support/test-service';
+import { createTestDatabase } from './support/test-database';
+
+const scratch = () => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'cli-'));
+
+async function runCli(args: string[], env: NodeJS.ProcessEnv) {
+  const cli = spawnCli(args, env);
+  const code = await cli.exited;
+  return { code, output: cli.output() };
+}
+
+describe('start-up refuses bad configuration with a message naming the problem', () => {
+  it('exits 1 naming a bad environment variable', async () => {
+    const service = spawnService({ PORT: 'eighty', BREAKGLASS_DATA_DIR: scratch() });
+    expect(await service.exited).toBe(1);
+    expect(service.output()).toContain('PORT: must be an integer port number from 0 to 65535 (got "eighty")');
+    expect(service.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+
+  it('exits 1 listing every policy problem with file and line', async () => {
+    const dir = scratch();
+    const policy = path.join(dir, 'policy.yaml');
+    writeFileSync(policy, `targets:\n  - name: db\n    environment: prod\n    credential: { type: jwt }\n    maxDuration: soon\n`);
+    const service = spawnService({ BREAKGLASS_POLICY: policy, BREAKGLASS_DATA_DIR: dir });
+    expect(await service.exited).toBe(1);
+    expect(service.output()).toMatch(/policy\.yaml:5:\d+ targets\[0\]\.maxDuration: must be a duration/);
+    expect(service.output()).toMatch(/policy\.yaml:4:\d+ targets\[0\]\.credential\.audience: is required for a jwt credential/);
+  });
+
+  it('exits 1 naming a policy variable that is not set', async () => {
+    const dir = scratch();
+    const policy = path.join(dir, 'policy.yaml');
+    writeFileSync(policy, `channels:\n  pd: { type: pagerduty, routingKey: '\${PD_ROUTING_KEY}' }\ntargets: []\n`);
+    const service = spawnService({ BREAKGLASS_POLICY: policy, BREAKGLASS_DATA_DIR: dir });
+    expect(await service.exited).toBe(1);
+    expect(service.output()).toMatch(/policy\.yaml:2:\d+ \(interpolation\): environment variable PD_ROUTING_KEY is not set/);
+  });
+});
+
+describe('breakglass CLI', () => {
+  let sut: TestService;
+  beforeAll(async () => {
+    sut = await startTestService();
+  });
+  afterAll(() => sut.close());
+
+  it('dev-token prints a token the service accepts with those roles', async () => {
+    const { code, output } = await runCli(['dev-token', '--sub', 'oncall-1', '--roles', 'engineer', '--email', 'oncall-1@example.com'], { BREAKGLASS_DATA_DIR: sut.dataDir });
+    expect(code).toBe(0);
+    const token = output.trim();
+    await sut.http.get('/v1/targets').set('Authorization', `Bearer ${token}`).expect(200);
+    await sut.http.get('/v1/audit').set('Authorization', `Bearer ${token}`).expect(403);
+  });
+
+  it('dev-token rejects an unknown role with a clear error', async () => {
+    const { code, output } = await runCli(['dev-token', '--sub', 'x', '--roles', 'engineer,wizard'], { BREAKGLASS_DATA_DIR: sut.dataDir });
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/unknown role\(s\) wizard/);
+  });
+
+  it('audit verify recomputes the chain through the API, and exits 2 once it is tampered with', async () => {
+    const token = await sut.token('auditor-1', ['compliance']);
+    const env = { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: token };
+    const ok = await runCli(['--json', 'audit', 'verify'], env);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.output)).toMatchObject({ valid: true, count: 1 });
+
+    await withClient(sut.database.url, async (db) => {
+      await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
+      await db.query(`UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1`);
+      await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
+    });
+    const broken = await runCli(['audit', 'verify'], env);
+    expect(broken.code).toBe(2);
+    expect(broken.output).toContain('Audit chain BROKEN at seq 1');
+  });
+
+  it('explains an unreachable broker with a distinct exit code', async () => {
+    const { code, output } = await runCli(['audit', 'verify'], { BREAKGLASS_URL: 'http://127.0.0.1:9', BREAKGLASS_TOKEN: 'x' });
+    expect(code).toBe(3);
+    expect(output).toMatch(/Cannot reach the broker at http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('migrate applies migrations to an external database and exits', async () => {
+    const database = await createTestDatabase();
+    try {
+      await withClient(database.url, (db) => db.query('DROP TABLE audit_chain_head; DROP TABLE audit_events; DROP FUNCTION breakglass_reject_modification(); DELETE FROM migrations'));
+      const { code, output } = await runCli(['migrate'], { DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: scratch() });
+      expect({ code, output }).toMatchObject({ code: 0, output: expect.stringContaining('Database is up to date.') });
+      const tables = await withClient(database.url, (db) => db.query(`SELECT to_regclass('audit_events') AS t`));
+      expect(tables.rows[0].t).toBe('audit_events');
+    } finally {
+      await database.drop();
+    }
+  });
+});

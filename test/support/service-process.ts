@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+const MAIN = path.join(REPO_ROOT, 'dist/src/main.js');
+export const CLI = path.join(REPO_ROOT, 'bin/breakglass.js');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** The built service (`npm start` minus the build) as a real process; needs `npm run build` first. */
+export function spawnService(env: NodeJS.ProcessEnv): ServiceProcess {
+  return spawnNode([MAIN], env);
+}
+
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
+  return spawnNode([CLI, ...args], env);
+}
+
+function spawnNode(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** Polls `GET /readyz` until 200; fails with the process output if it exits or times out. */
+export async function waitUntilReady(baseUrl: string, service: ServiceProcess, timeoutMs = 30000): Promise<number> {
+  const started = Date.now();
+  let exitCode: number | null | undefined;
+  void service.exited.then((code) => (exitCode = code));
+  while (Date.now() - started < timeoutMs) {
+    if (exitCode !== undefined) throw new Error(`service exited with ${exitCode} before it was ready:\n${service.output()}`);
+    try {
+      const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
+      if (response.status === 200) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`service not ready within ${timeoutMs} ms:\n${service.output()}`);
+}
