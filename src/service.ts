@@ -10,7 +10,7 @@ import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
 import { jsonBody } from './common/json-body';
 import { assignRequestId } from './common/request-context';
-import { loadConfig, type AppConfig } from './config/env';
+import { httpOrigin, loadConfig, type AppConfig } from './config/env';
 import type { Policy } from './config/policy';
 import { loadPolicyFile } from './config/policy.loader';
 import { flattenValidationErrors } from './config/validation-problems';
@@ -105,8 +105,7 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
     throw error;
   }
   const address = app.getHttpServer().address() as { port: number };
-  const displayHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${displayHost}:${address.port}`;
+  const url = httpOrigin(config.host, address.port);
   logger.log(`breakglass listening on ${url} (policy ${policy.path}, sha256 ${policy.sha256})`, 'service');
   let stopping: Promise<void> | undefined;
   return {

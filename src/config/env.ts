@@ -178,7 +178,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
           emailClaim: env.OIDC_EMAIL_CLAIM,
         }
       : { mode: 'dev' };
-  const displayHost = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
   return {
     port: env.PORT,
     host: env.HOST,
@@ -186,10 +185,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
     databaseUrl: env.DATABASE_URL,
     embeddedPostgresPort: env.BREAKGLASS_EMBEDDED_PG_PORT,
     policyPath: path.resolve(cwd, env.BREAKGLASS_POLICY),
-    publicUrl: (env.BREAKGLASS_PUBLIC_URL ?? `http://${displayHost}:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl: (env.BREAKGLASS_PUBLIC_URL ?? httpOrigin(env.HOST, env.PORT)).replace(/\/+$/, ''),
     auth,
     production,
     logLevel: env.LOG_LEVEL,
     env,
   };
+}
+
+/** `http://host:port`, with an IPv6 host in brackets. */
+export function httpOrigin(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
