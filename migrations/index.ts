@@ -1,4 +1,5 @@
 import { AuditLog1764000000000 } from './1764000000000-AuditLog';
+import { Grants1764100000000 } from './1764100000000-Grants';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
-export const MIGRATIONS = [AuditLog1764000000000];
+export const MIGRATIONS = [AuditLog1764000000000, Grants1764100000000];

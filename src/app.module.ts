@@ -7,6 +7,7 @@ import { ErrorFilter } from './common/error.filter';
 import { LoadedPolicy, ServiceConfig } from './config/config.providers';
 import type { AppConfig } from './config/env';
 import type { Policy } from './config/policy';
+import { BrokerDatabaseServer } from './database/broker-database-server';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 
@@ -14,13 +15,15 @@ export interface AppModuleOptions {
   config: AppConfig;
   policy: Policy;
   dataSource: DataSource;
+  /** A URL with rights to create roles on the broker's own database server. */
+  brokerAdminUrl: string;
 }
 
 /** Configuration and the database connection are made before Nest starts and handed in here. */
 @Global()
 @Module({})
 export class AppModule {
-  static forRoot({ config, policy, dataSource }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, policy, dataSource, brokerAdminUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [HealthModule, AuthModule, AuditModule, GrantsModule],
@@ -28,9 +31,10 @@ export class AppModule {
         { provide: ServiceConfig, useValue: config },
         { provide: LoadedPolicy, useValue: policy },
         { provide: DataSource, useValue: dataSource },
+        { provide: BrokerDatabaseServer, useValue: { adminUrl: brokerAdminUrl } },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],
-      exports: [ServiceConfig, LoadedPolicy, DataSource],
+      exports: [ServiceConfig, LoadedPolicy, DataSource, BrokerDatabaseServer],
     };
   }
 }

@@ -34,6 +34,8 @@ export interface RunningService {
 
 export interface OpenedDatabase {
   dataSource: DataSource;
+  /** Superuser of the embedded server, or DATABASE_URL: what `adminUrl: embedded` uses. */
+  adminUrl: string;
   embedded?: EmbeddedPostgres;
   close(): Promise<void>;
 }
@@ -47,13 +49,15 @@ export function createLogger(config: Pick<AppConfig, 'logLevel'>): ConsoleLogger
 export async function openDatabase(config: AppConfig, logger: ConsoleLogger): Promise<OpenedDatabase> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
+  let adminUrl = url;
   if (!url) {
     embedded = new EmbeddedPostgres({
       clusterDir: path.join(config.dataDir, 'pg'),
       port: config.embeddedPostgresPort,
       log: (line) => logger.debug(line, 'postgres'),
     });
-    url = await ensureDatabase(await embedded.start());
+    adminUrl = await embedded.start();
+    url = await ensureDatabase(adminUrl);
     logger.log(`embedded PostgreSQL running on 127.0.0.1:${config.embeddedPostgresPort}`, 'database');
   }
   const dataSource = createDataSource(url);
@@ -68,6 +72,7 @@ export async function openDatabase(config: AppConfig, logger: ConsoleLogger): Pr
   }
   return {
     dataSource,
+    adminUrl: adminUrl!,
     embedded,
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
@@ -93,7 +98,7 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ config, policy, dataSource: database.dataSource }),
+      AppModule.forRoot({ config, policy, dataSource: database.dataSource, brokerAdminUrl: database.adminUrl }),
       { logger, bodyParser: false, abortOnError: false },
     );
     configureHttp(app);

@@ -105,6 +105,10 @@ export class EnvironmentVariables {
   @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
   ARGOCD_WEBHOOK_TOKEN?: string;
 
+  /** Master key (base64 of 32 bytes) sealing signing keys at rest; default: `master.key` in the data dir. */
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 random bytes in base64 (e.g. openssl rand -base64 32)' })
+  BREAKGLASS_KEY?: string;
+
   @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose'], { message: 'must be one of error, warn, log, debug, verbose' })
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }

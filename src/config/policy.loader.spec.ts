@@ -26,7 +26,7 @@ describe('policy loader', () => {
     const policy = loadPolicyFile(EXAMPLE, {});
     expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(policy.targets.map((t) => t.name)).toEqual(['payments-db', 'prod-cluster']);
-    expect(policy.targets[0].credential).toEqual({ type: 'postgres', adminUrl: 'embedded', grantRoles: ['payments_rw'] });
+    expect(policy.targets[0].credential).toEqual({ type: 'postgres', adminUrl: 'embedded', database: 'payments', grantRoles: ['payments_rw'] });
     expect(policy.roles.compliance).toEqual(['compliance']);
   });
 

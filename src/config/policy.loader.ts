@@ -300,13 +300,13 @@ function credentialPolicy(
   fail: (segments: PathSegment[], message: string) => void,
 ): CredentialPolicy | undefined {
   const credential = spec.credential;
-  const foreignKeys: (keyof typeof credential)[] = credential.type === 'jwt' ? ['adminUrl', 'grantRoles'] : ['audience', 'groups'];
+  const foreignKeys: (keyof typeof credential)[] = credential.type === 'jwt' ? ['adminUrl', 'grantRoles', 'database'] : ['audience', 'groups'];
   const misplaced = foreignKeys.filter((key) => credential[key] !== undefined);
   misplaced.forEach((key) => fail([...at, key], `does not apply to a ${credential.type} credential`));
   if (misplaced.length) return undefined;
   return credential.type === 'jwt'
     ? { type: 'jwt', audience: credential.audience!, groups: credential.groups ?? [] }
-    : { type: 'postgres', adminUrl: credential.adminUrl!, grantRoles: credential.grantRoles! };
+    : { type: 'postgres', adminUrl: credential.adminUrl!, grantRoles: credential.grantRoles!, database: credential.database ?? null };
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -110,6 +110,11 @@ export class CredentialSpec {
   @Matches(/^(embedded|postgres(ql)?:\/\/\S+)$/, { message: 'must be a postgres:// URL or "embedded" (the broker\'s own database server)' })
   adminUrl?: string;
 
+  /** postgres: the database the credential URL points at (default: the one in adminUrl, else `postgres`). */
+  @ValidateIf((c: CredentialSpec) => c.database !== undefined)
+  @Matches(/^[A-Za-z0-9_-]{1,63}$/, { message: 'must be a database name (letters, digits, _ and -)' })
+  database?: string;
+
   /** postgres: roles granted to the temporary login role. */
   @ValidateIf((c: CredentialSpec) => c.type === 'postgres' || c.grantRoles !== undefined)
   @Matches(POSTGRES_IDENTIFIER, { each: true, message: 'each role must be a lower-case PostgreSQL identifier' })

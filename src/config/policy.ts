@@ -11,7 +11,7 @@ export interface EscalationStep {
 
 export type CredentialPolicy =
   | { type: 'jwt'; audience: string; groups: string[] }
-  | { type: 'postgres'; adminUrl: string; grantRoles: string[] };
+  | { type: 'postgres'; adminUrl: string; grantRoles: string[]; database: string | null };
 
 export type ChannelPolicy =
   | { type: 'email'; to: string[] }

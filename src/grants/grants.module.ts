@@ -1,5 +1,17 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { CredentialsModule } from '../credentials/credentials.module';
+import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
+import { SlaModule } from '../sla/sla.module';
+import { GrantsController } from './grants.controller';
+import { GrantsRepository } from './grants.repository';
+import { GrantsService } from './grants.service';
 import { TargetsController } from './targets.controller';
 
-@Module({ controllers: [TargetsController] })
+@Module({
+  imports: [AuditModule, CredentialsModule, SlaModule],
+  controllers: [TargetsController, GrantsController],
+  providers: [GrantsService, GrantsRepository, PagerDutyOnCall],
+  exports: [GrantsService],
+})
 export class GrantsModule {}

@@ -1,0 +1,66 @@
+import { Logger } from '@nestjs/common';
+
+export interface DueWork {
+  /** Handles everything due now; claims rows with FOR UPDATE SKIP LOCKED so instances share work. */
+  processDue(): Promise<void>;
+  /** Milliseconds until the next item falls due by the database clock, or null when none. */
+  millisUntilNext(): Promise<number | null>;
+}
+
+/**
+ * Sleeps until the next due time rather than polling on a cron, so work runs within
+ * milliseconds of being due. The sleep is capped (`maxSleepMs`) so items created by another
+ * instance, or left by a crashed one, are picked up within that cap; `wake()` cuts it short.
+ */
+export class DueWorkLoop {
+  private readonly logger: Logger;
+  private stopped = true;
+  private running?: Promise<void>;
+  private wakeUp?: () => void;
+
+  constructor(
+    name: string,
+    private readonly work: DueWork,
+    private readonly maxSleepMs = 1000,
+  ) {
+    this.logger = new Logger(name);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.running;
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let sleepMs = this.maxSleepMs;
+      try {
+        await this.work.processDue();
+        const next = await this.work.millisUntilNext();
+        if (next !== null) sleepMs = Math.min(Math.max(next, 0), this.maxSleepMs);
+      } catch (error) {
+        if (!this.stopped) this.logger.warn(`will retry: ${(error as Error).message}`);
+      }
+      if (this.stopped) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, sleepMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import type { NewCredential } from './credentials.repository';
+
+/** What the credential providers need to know about a grant. */
+export interface GrantSubject {
+  id: string;
+  target: string;
+  requester: string;
+  role: string | null;
+  activatedAt: Date;
+  expiresAt: Date;
+}
+
+/** The credential as returned to the requester, once (DESIGN.md `POST /v1/grants`). */
+export type IssuedCredential =
+  | { type: 'jwt'; token: string; expiresAt: string }
+  | { type: 'postgres'; username: string; password: string; url: string; expiresAt: string };
+
+export interface Issued<C> {
+  credential: C;
+  record: NewCredential;
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { ServiceConfig } from '../../config/config.providers';
+import type { CredentialPolicy } from '../../config/policy';
+import type { GrantSubject, Issued, IssuedCredential } from '../credential.types';
+import { KeyStore, SESSION_TOKEN_GRACE_SECONDS } from '../key-store.service';
+
+export const SESSION_AUDIENCE = 'breakglass-session';
+
+export function fingerprintOf(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** EdDSA JWTs: the access credential of `jwt` targets, and every grant's session-recorder token. */
+@Injectable()
+export class JwtCredentials {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly config: ServiceConfig,
+  ) {}
+
+  async issueAccess(grant: GrantSubject, policy: Extract<CredentialPolicy, { type: 'jwt' }>, issuedAt: Date): Promise<Issued<Extract<IssuedCredential, { type: 'jwt' }>>> {
+    const jti = randomUUID();
+    // A requested role narrows the groups to that one (it was checked against the policy).
+    const groups = grant.role ? [grant.role] : policy.groups;
+    const { token, kid } = await this.keys.sign(
+      { grant: grant.id, target: grant.target, groups },
+      { issuer: this.config.publicUrl, subject: grant.requester, audience: policy.audience, jti, issuedAt, expiresAt: grant.expiresAt },
+    );
+    return {
+      credential: { type: 'jwt', token, expiresAt: grant.expiresAt.toISOString() },
+      record: { grantId: grant.id, purpose: 'access', type: 'jwt', jti, kid, username: null, database: null, fingerprint: fingerprintOf(token), issuedAt, expiresAt: grant.expiresAt },
+    };
+  }
+
+  /**
+   * The session recorder's token. It outlives the grant (its maximum total duration plus a grace
+   * period) so events recorded before the end can still be flushed late; ingest enforces the end.
+   */
+  async issueSession(grant: GrantSubject, maxTotalDurationSeconds: number): Promise<Issued<string>> {
+    const jti = randomUUID();
+    const expiresAt = new Date(grant.activatedAt.getTime() + (maxTotalDurationSeconds + SESSION_TOKEN_GRACE_SECONDS) * 1000);
+    const { token, kid } = await this.keys.sign(
+      { grant: grant.id, target: grant.target },
+      { issuer: this.config.publicUrl, subject: grant.requester, audience: SESSION_AUDIENCE, jti, issuedAt: grant.activatedAt, expiresAt },
+    );
+    return {
+      credential: token,
+      record: { grantId: grant.id, purpose: 'session', type: 'jwt', jti, kid, username: null, database: null, fingerprint: fingerprintOf(token), issuedAt: grant.activatedAt, expiresAt },
+    };
+  }
+}

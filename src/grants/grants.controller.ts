@@ -1,0 +1,47 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Caller, Roles } from '../auth/decorators';
+import type { Principal } from '../auth/principal';
+import { ExtendGrantBody, GrantIdParam, GrantsQuery, RequestGrantBody, RevokeGrantBody } from './grants.dto';
+import { GrantsService } from './grants.service';
+
+@ApiTags('grants')
+@ApiBearerAuth()
+@Controller('v1/grants')
+export class GrantsController {
+  constructor(private readonly grants: GrantsService) {}
+
+  @Post()
+  @Roles('engineer')
+  @ApiOperation({ summary: 'Break the glass: policy check, credential, clocks, audit — the credential is returned once' })
+  request(@Caller() caller: Principal, @Body() body: RequestGrantBody) {
+    return this.grants.request(caller, body);
+  }
+
+  @Get()
+  @Roles('engineer', 'security', 'compliance')
+  @ApiOperation({ summary: 'Grants, newest first (engineers: their own)' })
+  list(@Caller() caller: Principal, @Query() query: GrantsQuery) {
+    return this.grants.list(caller, query);
+  }
+
+  @Get(':id')
+  @Roles('engineer', 'security', 'compliance')
+  get(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
+    return this.grants.get(caller, id);
+  }
+
+  @Post(':id/extend')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'More time with a fresh reason, capped by maxTotalDuration (requester only)' })
+  extend(@Caller() caller: Principal, @Param() { id }: GrantIdParam, @Body() body: ExtendGrantBody) {
+    return this.grants.extend(caller, id, body);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'End the grant now: the credential stops working at once (requester, security, admin)' })
+  revoke(@Caller() caller: Principal, @Param() { id }: GrantIdParam, @Body() body: RevokeGrantBody) {
+    return this.grants.revoke(caller, id, body.reason);
+  }
+}

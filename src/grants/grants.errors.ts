@@ -1,0 +1,27 @@
+import { HttpStatus } from '@nestjs/common';
+import { defineDomainErrors } from '../common/domain-error';
+
+/** Denial codes are DESIGN.md's, plus `reason_too_short` (see docs/decisions.md). */
+export const DENIAL_CODES = [
+  'target_unknown',
+  'role_forbidden',
+  'duration_exceeds_max',
+  'not_on_call',
+  'requester_overdue',
+  'incident_invalid',
+  'reason_too_short',
+] as const;
+export type DenialCode = (typeof DENIAL_CODES)[number];
+
+export class GrantError extends defineDomainErrors({
+  target_unknown: HttpStatus.FORBIDDEN,
+  role_forbidden: HttpStatus.FORBIDDEN,
+  duration_exceeds_max: HttpStatus.FORBIDDEN,
+  not_on_call: HttpStatus.FORBIDDEN,
+  requester_overdue: HttpStatus.FORBIDDEN,
+  incident_invalid: HttpStatus.FORBIDDEN,
+  reason_too_short: HttpStatus.FORBIDDEN,
+  grant_not_found: HttpStatus.NOT_FOUND,
+  not_your_grant: HttpStatus.FORBIDDEN,
+  grant_not_active: HttpStatus.CONFLICT,
+}) {}

@@ -1,0 +1,287 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import type { AuditEntry } from '../audit/audit-event';
+import type { Principal } from '../auth/principal';
+import { DueWorkLoop } from '../common/due-work-loop';
+import { LoadedPolicy } from '../config/config.providers';
+import { findTarget, type TargetPolicy } from '../config/policy';
+import type { IssuedCredential } from '../credentials/credential.types';
+import { Credentials } from '../credentials/credentials.service';
+import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
+import { SlaClocks } from '../sla/sla-clocks.service';
+import { grantView, type GrantView } from './grant-views';
+import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
+import { GrantError, type DenialCode } from './grants.errors';
+import { GrantsRepository, type GrantRecord, type OnCallRecord } from './grants.repository';
+
+const EXPIRY_BATCH = 20;
+
+export interface GrantCreated {
+  id: string;
+  status: 'active';
+  target: string;
+  requester: string;
+  incident: string;
+  reason: string;
+  activatedAt: string;
+  expiresAt: string;
+  credential: IssuedCredential;
+  sessionToken: string;
+  retroPr: { reference: string; dueAt: string; repo: string | null };
+  review: { dueAt: string };
+  flags: string[];
+}
+
+/** The grant lifecycle: request (policy, on-call), extend, revoke, and expiry on time. */
+@Injectable()
+export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('grants');
+  private readonly expiry = new DueWorkLoop('grants.expiry', {
+    processDue: () => this.expireDue(),
+    millisUntilNext: () => this.repository.millisUntilNextExpiry(),
+  });
+
+  constructor(
+    private readonly repository: GrantsRepository,
+    private readonly credentials: Credentials,
+    private readonly auditLog: AuditLog,
+    private readonly clocks: SlaClocks,
+    private readonly onCall: PagerDutyOnCall,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Also expires, at once, grants that ran out while the service was down.
+    this.expiry.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.expiry.stop();
+  }
+
+  async request(caller: Principal, body: RequestGrantBody): Promise<GrantCreated> {
+    const target = findTarget(this.policy, body.target);
+    const deny = (code: DenialCode, message: string, details?: Record<string, unknown>) => this.deny(caller, body, target, code, message, details);
+    if (!target) return deny('target_unknown', `No target named "${body.target}" in the policy`);
+    const offered = target.credential.type === 'jwt' ? target.credential.groups : target.credential.grantRoles;
+    if (body.role !== undefined && !offered.includes(body.role)) {
+      return deny('role_forbidden', `Role "${body.role}" is not offered by ${target.name}`, { offered });
+    }
+    if (body.durationSeconds > target.maxDurationSeconds) {
+      return deny('duration_exceeds_max', `${body.durationSeconds}s exceeds the ${target.maxDurationSeconds}s maximum of ${target.name}`, { maxDurationSeconds: target.maxDurationSeconds });
+    }
+    if (body.reason.trim().length < target.reasonMinLength) {
+      return deny('reason_too_short', `The reason must be at least ${target.reasonMinLength} characters`, { minLength: target.reasonMinLength });
+    }
+    if (!new RegExp(target.incidentPattern).test(body.incident)) {
+      return deny('incident_invalid', `Incident "${body.incident}" does not match ${target.incidentPattern}`, { pattern: target.incidentPattern });
+    }
+    if (target.blockRequesterWhenOverdue) {
+      const overdue = await this.clocks.overdueRetroPrGrants(caller.subject);
+      if (overdue.length) {
+        return deny('requester_overdue', `The retroactive PR of ${overdue.join(', ')} is overdue: link it before breaking the glass again`, { overdueGrants: overdue });
+      }
+    }
+    const flags: string[] = [];
+    let onCall: OnCallRecord | null = null;
+    if (target.onCall) {
+      const verdict = await this.onCall.check(caller.email, target.onCall.pagerdutyScheduleIds);
+      if (verdict.outcome === 'not_on_call') return deny('not_on_call', verdict.why, { onCall: verdict.evidence });
+      if (verdict.outcome === 'on_call') onCall = { status: 'on_call', ...verdict.evidence };
+      if (verdict.outcome === 'unavailable') {
+        if (target.onCall.whenUnavailable === 'deny') {
+          return deny('not_on_call', `On-call status could not be verified (${verdict.error}) and ${target.name} requires it`, { pagerduty: 'unavailable' });
+        }
+        // Break glass must work when PagerDuty is down: grant it, flagged for security.
+        onCall = { status: 'unavailable', checkedAt: new Date().toISOString(), error: verdict.error };
+        flags.push('on_call_unverified');
+      }
+    }
+    return this.activate(caller, body, target, onCall, flags);
+  }
+
+  private async activate(caller: Principal, body: RequestGrantBody, target: TargetPolicy, onCall: OnCallRecord | null, flags: string[]): Promise<GrantCreated> {
+    const activatedAt = await this.repository.now();
+    const expiresAt = new Date(activatedAt.getTime() + body.durationSeconds * 1000);
+    const id = await this.repository.nextId(activatedAt.getUTCFullYear());
+    const subject = { id, target: target.name, requester: caller.subject, role: body.role ?? null, activatedAt, expiresAt };
+    const issued = await this.credentials.issue(subject, target, activatedAt);
+    let clocks;
+    try {
+      clocks = await this.dataSource.transaction(async (tx) => {
+        await this.repository.insert(tx, {
+          ...subject,
+          environment: target.environment,
+          credentialType: target.credential.type,
+          requesterEmail: caller.email,
+          incident: body.incident,
+          reason: body.reason,
+          requestedSeconds: body.durationSeconds,
+          retroPrRepo: target.retroPr.repo,
+          onCall,
+          flags,
+        });
+        await this.credentials.record(tx, issued.records);
+        const started = await this.clocks.startFor(tx, subject, target);
+        const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
+        await this.auditLog.append(
+          tx,
+          { ...about, action: 'grant.requested', data: { incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null, requesterEmail: caller.email, onCall: onCall?.status ?? 'not_required' } },
+          { ...about, action: 'grant.activated', data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags } },
+          ...issued.records.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
+        );
+        return started;
+      });
+    } catch (error) {
+      await issued.discard().catch((failure: Error) => this.logger.error(`could not undo the credential of ${id}: ${failure.message}`));
+      throw error;
+    }
+    this.expiry.wake();
+    return {
+      id,
+      status: 'active',
+      target: target.name,
+      requester: caller.subject,
+      incident: body.incident,
+      reason: body.reason,
+      activatedAt: activatedAt.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      credential: issued.credential,
+      sessionToken: issued.sessionToken,
+      retroPr: { reference: id, dueAt: clocks.retroPrDueAt.toISOString(), repo: target.retroPr.repo },
+      review: { dueAt: clocks.reviewDueAt.toISOString() },
+      flags,
+    };
+  }
+
+  /** Every refused attempt is evidence too: audited in its own transaction, then refused. */
+  private async deny(caller: Principal, body: RequestGrantBody, target: TargetPolicy | undefined, code: DenialCode, message: string, details?: Record<string, unknown>): Promise<never> {
+    await this.dataSource.transaction((tx) =>
+      this.auditLog.append(tx, {
+        actor: caller.subject,
+        action: 'grant.denied',
+        target: target?.name ?? null,
+        extraControls: target?.controls,
+        data: { code, message, request: { target: body.target, incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null }, ...details },
+      }),
+    );
+    throw new GrantError(code, message, details);
+  }
+
+  async list(caller: Principal, query: GrantsQuery): Promise<{ grants: GrantView[]; next: string | null }> {
+    // Engineers without a wider role only ever see their own grants.
+    const requester = this.seesAll(caller) ? query.requester : caller.subject;
+    const records = await this.repository.list({ status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after }, query.limit);
+    const grants = await Promise.all(records.map((record) => this.view(record)));
+    return { grants, next: records.length === query.limit ? records[records.length - 1].id : null };
+  }
+
+  async get(caller: Principal, id: string): Promise<GrantView> {
+    const grant = await this.repository.find(id);
+    if (!grant) throw new GrantError('grant_not_found', `No grant ${id}`);
+    if (!this.seesAll(caller) && grant.requester !== caller.subject) throw new GrantError('not_your_grant', `${id} belongs to another requester`);
+    return this.view(grant);
+  }
+
+  async extend(caller: Principal, id: string, body: ExtendGrantBody): Promise<GrantView & { credential: unknown; newCredential?: IssuedCredential }> {
+    let newCredential: IssuedCredential | undefined;
+    await this.dataSource.transaction(async (tx) => {
+      const grant = await this.lockActive(tx, id);
+      if (grant.requester !== caller.subject) throw new GrantError('not_your_grant', 'Only the requester can extend a grant');
+      const target = findTarget(this.policy, grant.target);
+      if (!target) throw new GrantError('target_unknown', `Target ${grant.target} is no longer in the policy`);
+      if (body.reason.trim().length < target.reasonMinLength) {
+        throw new GrantError('reason_too_short', `The reason must be at least ${target.reasonMinLength} characters`, { minLength: target.reasonMinLength });
+      }
+      const newExpiresAt = new Date(grant.expiresAt.getTime() + body.durationSeconds * 1000);
+      const totalSeconds = (newExpiresAt.getTime() - grant.activatedAt.getTime()) / 1000;
+      if (totalSeconds > target.maxTotalDurationSeconds) {
+        throw new GrantError('duration_exceeds_max', `The grant would last ${Math.round(totalSeconds)}s in total, over the ${target.maxTotalDurationSeconds}s maximum of ${target.name}`, {
+          maxTotalDurationSeconds: target.maxTotalDurationSeconds,
+        });
+      }
+      const now = await this.repository.now();
+      const extended = await this.credentials.extend(tx, { id, target: grant.target, requester: grant.requester, role: grant.role, activatedAt: grant.activatedAt, expiresAt: newExpiresAt }, target, now);
+      await this.repository.extend(tx, id, { at: now, by: caller.subject, addedSeconds: body.durationSeconds, reason: body.reason, newExpiresAt });
+      const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
+      await this.auditLog.append(
+        tx,
+        { ...about, action: 'grant.extended', data: { addedSeconds: body.durationSeconds, reason: body.reason, previousExpiresAt: grant.expiresAt, expiresAt: newExpiresAt } },
+        ...extended.issued.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
+      );
+      newCredential = extended.credential;
+    });
+    this.expiry.wake();
+    const view = await this.get(caller, id);
+    return newCredential ? { ...view, newCredential } : view;
+  }
+
+  async revoke(caller: Principal, id: string, reason: string): Promise<GrantView> {
+    await this.dataSource.transaction(async (tx) => {
+      const grant = await this.lockActive(tx, id);
+      const allowed = grant.requester === caller.subject || caller.roles.includes('security') || caller.roles.includes('admin');
+      if (!allowed) throw new GrantError('not_your_grant', 'Only the requester, security or an admin can revoke a grant');
+      await this.end(tx, grant, { status: 'revoked', actor: caller.subject, reason });
+    });
+    return this.get(caller, id);
+  }
+
+  /** Ends every grant past its expiry; rows are claimed with SKIP LOCKED, so instances share. */
+  async expireDue(): Promise<void> {
+    for (;;) {
+      const ended = await this.dataSource.transaction(async (tx) => {
+        const due = await this.repository.claimExpired(tx, EXPIRY_BATCH);
+        for (const grant of due) await this.end(tx, grant, { status: 'expired', actor: 'system:expiry', reason: 'the access window ended' });
+        return due.length;
+      });
+      if (ended < EXPIRY_BATCH) return;
+    }
+  }
+
+  private async end(tx: EntityManager, grant: GrantRecord, ending: { status: 'expired' | 'revoked'; actor: string; reason: string }): Promise<void> {
+    const target = findTarget(this.policy, grant.target);
+    const revocations = await this.credentials.revokeAll(tx, grant.id, target);
+    const endedAt = await this.repository.end(tx, grant.id, { status: ending.status, by: ending.actor, reason: ending.reason });
+    const about = { actor: ending.actor, grant: grant.id, target: grant.target, extraControls: target?.controls };
+    const entries: AuditEntry[] = [
+      { ...about, action: ending.status === 'expired' ? 'grant.expired' : 'grant.revoked', data: { reason: ending.reason, expiresAt: grant.expiresAt, endedAt } },
+      ...revocations.map(({ credential, error }) => ({
+        ...about,
+        action: 'credential.revoked' as const,
+        data: { ...credentialFacts(credential), providerStatus: error ? 'revoke_failed' : 'revoked', providerError: error },
+      })),
+    ];
+    await this.auditLog.append(tx, ...entries);
+  }
+
+  private async lockActive(tx: EntityManager, id: string): Promise<GrantRecord> {
+    const grant = await this.repository.lock(tx, id);
+    if (!grant) throw new GrantError('grant_not_found', `No grant ${id}`);
+    if (grant.status !== 'active') throw new GrantError('grant_not_active', `${id} is already ${grant.status}`);
+    return grant;
+  }
+
+  private seesAll(caller: Principal): boolean {
+    return caller.roles.includes('security') || caller.roles.includes('compliance');
+  }
+
+  private async view(grant: GrantRecord): Promise<GrantView> {
+    const [credentials, extensions] = await Promise.all([this.credentials.ofGrant(grant.id), this.repository.extensions(grant.id)]);
+    return grantView(grant, credentials, extensions);
+  }
+}
+
+/** What the audit log keeps about a credential: never the secret, only facts and a fingerprint. */
+function credentialFacts(credential: { purpose: string; type: string; jti: string | null; kid: string | null; username: string | null; fingerprint: string; expiresAt: Date }) {
+  return {
+    purpose: credential.purpose,
+    type: credential.type,
+    jti: credential.jti,
+    kid: credential.kid,
+    username: credential.username,
+    fingerprint: credential.fingerprint,
+    expiresAt: credential.expiresAt,
+  };
+}
