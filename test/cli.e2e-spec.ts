@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { withClient } from './support/test-database';
+import { MIGRATIONS } from '../migrations';
+import { testServerUrl, withClient } from './support/test-database';
 import { spawnCli, spawnService } from './support/service-process';
 import { startTestService, type TestService } from './support/test-service';
-import { createTestDatabase } from './support/test-database';
 
 const scratch = () => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'cli-'));
 
@@ -85,16 +85,63 @@ describe('breakglass CLI', () => {
     expect(output).toMatch(/Cannot reach the broker at http:\/\/127\.0\.0\.1:9/);
   });
 
-  it('migrate applies migrations to an external database and exits', async () => {
-    const database = await createTestDatabase();
+  it('migrate applies every migration to an empty external database and exits', async () => {
+    const name = `bg_migrate_${Date.now()}`;
+    await withClient(testServerUrl(), (db) => db.query(`CREATE DATABASE ${name}`));
+    const url = new URL(testServerUrl());
+    url.pathname = `/${name}`;
     try {
-      await withClient(database.url, (db) => db.query('DROP TABLE audit_chain_head; DROP TABLE audit_events; DROP FUNCTION breakglass_reject_modification(); DELETE FROM migrations'));
-      const { code, output } = await runCli(['migrate'], { DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: scratch() });
+      const { code, output } = await runCli(['migrate'], { DATABASE_URL: url.toString(), BREAKGLASS_DATA_DIR: scratch() });
       expect({ code, output }).toMatchObject({ code: 0, output: expect.stringContaining('Database is up to date.') });
-      const tables = await withClient(database.url, (db) => db.query(`SELECT to_regclass('audit_events') AS t`));
-      expect(tables.rows[0].t).toBe('audit_events');
+      const { rows } = await withClient(url.toString(), (db) => db.query(`SELECT name FROM migrations ORDER BY id`));
+      expect(rows.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
     } finally {
-      await database.drop();
+      await withClient(testServerUrl(), (db) => db.query(`DROP DATABASE ${name} WITH (FORCE)`));
     }
+  });
+});
+
+describe('breakglass CLI: the grant journey', () => {
+  let sut: TestService;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    sut = await startTestService();
+    env = { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com') };
+  });
+  afterAll(() => sut.close());
+
+  it('request prints the grant, how to use the credential and the retro PR reference', async () => {
+    const { code, output } = await runCli(['request', '--target', 'prod-cluster', '--incident', 'INC-77', '--reason', 'API server certificates expired, rotating by hand', '--duration', '20m'], env);
+    expect(code).toBe(0);
+    expect(output).toMatch(/^Glass broken: BG-\d{4}-\d{6} on prod-cluster for oncall-1 \(incident INC-77\)/);
+    expect(output).toMatch(/export BREAKGLASS_JWT=ey/);
+    expect(output).toMatch(/Retroactive PR: mention BG-\d{4}-\d{6} in the title, body or branch of a PR in acme\/infra before /);
+  });
+
+  it('request --json, status, extend and revoke', async () => {
+    const requested = await runCli(['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-78', '--reason', 'Node pool autoscaler wedged, scaling by hand', '--duration', '10m'], env);
+    const grant = JSON.parse(requested.output);
+    expect(grant).toMatchObject({ status: 'active', credential: { type: 'jwt' } });
+
+    const status = await runCli(['status'], env);
+    expect(status.output).toMatch(new RegExp(`${grant.id}\\s+active\\s+prod-cluster\\s+oncall-1\\s+INC-78\\s+\\d+m`));
+
+    const extended = await runCli(['extend', grant.id, '--duration', '5m', '--reason', 'Waiting for the new nodes to join'], env);
+    expect(extended).toMatchObject({ code: 0, output: expect.stringContaining('New credential — shown once:') });
+
+    const revoked = await runCli(['revoke', grant.id, '--reason', 'Autoscaler fixed'], env);
+    expect(revoked.output).toMatch(new RegExp(`^${grant.id} revoked at `));
+  });
+
+  it('a denial exits non-zero with the reason', async () => {
+    const { code, output } = await runCli(['request', '--target', 'prod-cluster', '--incident', 'nope', '--reason', 'Something is broken somewhere, need access', '--duration', '10m'], env);
+    expect(code).toBe(1);
+    expect(output).toMatch(/Incident "nope" does not match .* \(HTTP 403, incident_invalid\)/);
+  });
+
+  it('keys rotate needs an admin', async () => {
+    expect((await runCli(['keys', 'rotate'], env)).output).toMatch(/HTTP 403, forbidden_role/);
+    const admin = { ...env, BREAKGLASS_TOKEN: await sut.token('admin-1', ['admin']) };
+    expect((await runCli(['keys', 'rotate'], admin)).output).toMatch(/^Signing with \S+; retired \S+\./);
   });
 });

@@ -8,6 +8,7 @@ import { createLogger, openDatabase, startService } from '../service';
 import { reportStartupFailure } from '../startup-failure';
 import { ApiClient, ApiError } from './api-client';
 import { verifyAuditChainRemotely } from './audit-verify';
+import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
 
 // `breakglass`: the service itself (serve, migrate) and a client of its v1 API. BREAKGLASS_URL and
 // BREAKGLASS_TOKEN select the server and the caller. Human output by default, --json for scripts.
@@ -61,6 +62,80 @@ program
     const issuer = await DevIssuer.open(config.dataDir);
     const token = await issuer.mint({ subject: options.sub, roles: options.roles, email: options.email, ttlSeconds: options.ttl });
     console.log(asJson() ? JSON.stringify({ token, subject: options.sub, roles: options.roles, expiresInSeconds: options.ttl }) : token);
+  });
+
+program
+  .command('request')
+  .description('break the glass: ask for time-boxed access to a target')
+  .requiredOption('--target <name>', 'target from the policy (breakglass targets)')
+  .requiredOption('--incident <id>', 'incident id, e.g. INC-4821')
+  .requiredOption('--reason <text>', 'why you need access now')
+  .requiredOption('--duration <duration>', 'how long, e.g. 30m', parseDuration)
+  .option('--role <role>', 'narrow the credential to one role the target offers')
+  .action(async (options: { target: string; incident: string; reason: string; duration: number; role?: string }) => {
+    const grant = await client().post<Parameters<typeof describeNewGrant>[0]>('v1/grants', {
+      target: options.target,
+      incident: options.incident,
+      reason: options.reason,
+      durationSeconds: options.duration,
+      ...(options.role ? { role: options.role } : {}),
+    });
+    console.log(asJson() ? JSON.stringify(grant) : describeNewGrant(grant));
+  });
+
+program
+  .command('targets')
+  .description('targets you can break the glass on, with their limits')
+  .action(async () => {
+    const { targets } = await client().get<{ targets: { name: string; environment: string; credentialType: string; maxDuration: string }[] }>('v1/targets');
+    if (asJson()) return console.log(JSON.stringify(targets));
+    for (const t of targets) console.log(`${t.name.padEnd(24)} ${t.environment.padEnd(12)} ${t.credentialType.padEnd(9)} max ${t.maxDuration}`);
+  });
+
+program
+  .command('status [grant]')
+  .description('one grant in detail, or your active grants')
+  .action(async (grantId?: string) => {
+    if (grantId) {
+      const grant = await client().get<Record<string, unknown>>(`v1/grants/${encodeURIComponent(grantId)}`);
+      return console.log(JSON.stringify(grant, null, asJson() ? undefined : 2));
+    }
+    const { grants } = await client().get<{ grants: Parameters<typeof grantTable>[0] }>('v1/grants?status=active');
+    console.log(asJson() ? JSON.stringify(grants) : grantTable(grants));
+  });
+
+program
+  .command('extend <grant>')
+  .description('more time on an active grant (requester only), with a fresh reason')
+  .requiredOption('--duration <duration>', 'how much more, e.g. 15m', parseDuration)
+  .requiredOption('--reason <text>', 'why more time is needed')
+  .action(async (grantId: string, options: { duration: number; reason: string }) => {
+    const grant = await client().post<{ id: string; expiresAt: string; newCredential?: Parameters<typeof describeCredential>[0] }>(
+      `v1/grants/${encodeURIComponent(grantId)}/extend`,
+      { durationSeconds: options.duration, reason: options.reason },
+    );
+    if (asJson()) return console.log(JSON.stringify(grant));
+    console.log(`${grant.id} now ends at ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left).`);
+    if (grant.newCredential) console.log(['New credential — shown once:', ...describeCredential(grant.newCredential)].join('\n'));
+  });
+
+program
+  .command('revoke <grant>')
+  .description('end a grant now: its credential stops working at once')
+  .requiredOption('--reason <text>', 'why')
+  .action(async (grantId: string, options: { reason: string }) => {
+    const grant = await client().post<{ id: string; status: string; endedAt: string }>(`v1/grants/${encodeURIComponent(grantId)}/revoke`, { reason: options.reason });
+    console.log(asJson() ? JSON.stringify(grant) : `${grant.id} ${grant.status} at ${grant.endedAt}.`);
+  });
+
+program
+  .command('keys')
+  .description('signing keys')
+  .command('rotate')
+  .description('start signing with a new key (admin); old keys stay published until their tokens expire')
+  .action(async () => {
+    const rotated = await client().post<{ kid: string; retired: string[] }>('v1/keys/rotate', {});
+    console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.kid}; retired ${rotated.retired.join(', ') || 'none'}.`);
   });
 
 const audit = program.command('audit').description('the hash-chained audit log');

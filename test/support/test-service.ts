@@ -18,9 +18,11 @@ export interface TestService extends RunningService {
 }
 
 /** Boots the real service (AppModule, auth, migrations) on its own database and data dir. */
-export async function startTestService(options: { policyYaml?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestService> {
-  const database = await createTestDatabase();
-  const dataDir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'data-'));
+export async function startTestService(
+  options: { policyYaml?: string; env?: NodeJS.ProcessEnv; /** another instance on the same database and data dir */ alongside?: TestService } = {},
+): Promise<TestService> {
+  const database = options.alongside?.database ?? (await createTestDatabase());
+  const dataDir = options.alongside?.dataDir ?? mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'data-'));
   let policyPath = EXAMPLE_POLICY;
   if (options.policyYaml) {
     policyPath = path.join(dataDir, 'policy.yaml');
@@ -45,6 +47,7 @@ export async function startTestService(options: { policyYaml?: string; env?: Nod
     token: (subject, roles, email) => issuer.mint({ subject, roles, email }),
     async close() {
       await service.stop();
+      if (options.alongside) return; // the first instance owns the database and data dir
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,0 +1,66 @@
+// Human-readable renderings of API answers for the CLI (`--json` prints the answers as they are).
+
+interface GrantLike {
+  id: string;
+  status: string;
+  target: string;
+  requester: string;
+  incident: string;
+  expiresAt: string;
+  endedAt?: string | null;
+  flags?: string[];
+  retroPr?: { reference: string; dueAt: string | null; repo: string | null };
+  review?: { dueAt: string | null };
+}
+
+type Credential =
+  | { type: 'jwt'; token: string; expiresAt: string }
+  | { type: 'postgres'; username: string; password: string; url: string; expiresAt: string };
+
+export function timeLeft(until: string, now = Date.now()): string {
+  const seconds = Math.round((Date.parse(until) - now) / 1000);
+  if (seconds <= 0) return 'ended';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+export function describeNewGrant(grant: GrantLike & { credential: Credential; sessionToken: string }): string {
+  const lines = [
+    `Glass broken: ${grant.id} on ${grant.target} for ${grant.requester} (incident ${grant.incident})`,
+    `Active until ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left). Every step is audited.`,
+    ...(grant.flags?.length ? [`Flags: ${grant.flags.join(', ')} (security has been told)`] : []),
+    '',
+    'Credential — shown once, never stored by breakglass:',
+    ...describeCredential(grant.credential),
+    '',
+    `Session recorder: export BREAKGLASS_SESSION_TOKEN=${grant.sessionToken}`,
+    '',
+  ];
+  if (grant.retroPr) {
+    const where = grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : '';
+    lines.push(`Retroactive PR: mention ${grant.retroPr.reference} in the title, body or branch of a PR${where} before ${grant.retroPr.dueAt}.`);
+  }
+  if (grant.review?.dueAt) lines.push(`A security reviewer will sign off the session log before ${grant.review.dueAt}.`);
+  return lines.join('\n');
+}
+
+export function describeCredential(credential: Credential): string[] {
+  if (credential.type === 'jwt') {
+    return [`  export BREAKGLASS_JWT=${credential.token}`, `  (an OIDC bearer token, valid until ${credential.expiresAt})`];
+  }
+  return [
+    `  psql '${credential.url}'`,
+    `  export DATABASE_URL='${credential.url}' PGUSER=${credential.username} PGPASSWORD='${credential.password}'`,
+    `  (a PostgreSQL login valid until ${credential.expiresAt}; it is dropped when the grant ends)`,
+  ];
+}
+
+export function grantTable(grants: GrantLike[]): string {
+  if (!grants.length) return 'No grants.';
+  const rows = grants.map((g) => [g.id, g.status, g.target, g.requester, g.incident, g.status === 'active' ? timeLeft(g.expiresAt) : (g.endedAt ?? '')]);
+  const header = ['GRANT', 'STATUS', 'TARGET', 'REQUESTER', 'INCIDENT', 'LEFT/ENDED'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
