@@ -10,6 +10,7 @@ import type { Policy } from './config/policy';
 import { BrokerDatabaseServer } from './database/broker-database-server';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
+import { IntegrationsModule } from './integrations/integrations.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -26,7 +27,7 @@ export class AppModule {
   static forRoot({ config, policy, dataSource, brokerAdminUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [HealthModule, AuthModule, AuditModule, GrantsModule],
+      imports: [HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule],
       providers: [
         { provide: ServiceConfig, useValue: config },
         { provide: LoadedPolicy, useValue: policy },

@@ -94,6 +94,30 @@ export const AUDIT_ACTIONS = {
     description: 'A second person reviewed the session log.',
     controls: ['SOC2:CC7.2', ...CHANGE_CONTROL, 'NIST-800-53:IR-4', ...LOGGING],
   },
+  'sla.breached': {
+    description: 'An SLA clock passed its due time without being satisfied.',
+    controls: [...CHANGE_CONTROL, 'SOC2:CC7.2', 'NIST-800-53:IR-4', ...LOGGING],
+  },
+  'sla.escalated': {
+    description: 'An escalation step fired: who was told, on which channels.',
+    controls: [...CHANGE_CONTROL, 'SOC2:CC7.2', 'NIST-800-53:IR-4', ...LOGGING],
+  },
+  'sla.satisfied': {
+    description: 'An SLA clock was satisfied on time (retroactive PR linked, or session reviewed).',
+    controls: [...CHANGE_CONTROL, ...LOGGING],
+  },
+  'sla.satisfied_late': {
+    description: 'An SLA clock was satisfied after its due time.',
+    controls: [...CHANGE_CONTROL, 'SOC2:CC7.2', ...LOGGING],
+  },
+  'sla.waived': {
+    description: 'Compliance waived an SLA clock, with a justification.',
+    controls: [...CHANGE_CONTROL, ...LOGGING],
+  },
+  'pr.linked': {
+    description: 'A pull/merge request documenting the emergency change was linked to the grant.',
+    controls: [...CHANGE_CONTROL, 'NIST-800-53:CM-5', ...LOGGING],
+  },
   'keys.rotated': {
     description: 'The credential / evidence signing key was rotated.',
     controls: ['SOC2:CC6.1', ...LOG_INTEGRITY],

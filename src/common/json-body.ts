@@ -5,8 +5,18 @@ import { CommonError } from './domain-error';
  * express.json with its failures turned into typed errors here: Nest would otherwise rewrite a
  * parse failure into a generic BadRequest before the error filter sees it.
  */
+export interface RequestWithRawBody {
+  /** The exact bytes received, for signature checks (webhooks sign the raw body, not the JSON). */
+  rawBody?: Buffer;
+}
+
 export function jsonBody(limit: string): RequestHandler {
-  const parse = express.json({ limit });
+  const parse = express.json({
+    limit,
+    verify: (req, _res, buffer) => {
+      (req as RequestWithRawBody).rawBody = buffer;
+    },
+  });
   return (req, res, next) =>
     parse(req, res, (error?: unknown) => {
       if (!error) return next();

@@ -93,6 +93,14 @@ export class EnvironmentVariables {
   @Transform(trimmedOrUndefined) @IsOptional() @IsString()
   PAGERDUTY_API_TOKEN?: string;
 
+  /** PEM file of extra CAs trusted for the Events API (a private CA, or a test receiver). */
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  PAGERDUTY_CA_FILE?: string;
+
+  /** First retry delay of a failed notification; doubles per attempt (capped at 10 minutes). */
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of milliseconds' }) @Min(10, { message: 'must be at least 10' }) @Max(600000, { message: 'must be at most 600000' })
+  BREAKGLASS_RETRY_BASE_MS: number = 2000;
+
   @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
   GITHUB_WEBHOOK_SECRET?: string;
 

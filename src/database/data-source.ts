@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
+import { AfterCommitSubscriber } from './after-commit';
 
 export const APPLICATION_DATABASE = 'breakglass';
 // Any constant works; it only has to be the same for every instance sharing a database.
@@ -12,6 +13,7 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     type: 'postgres',
     url,
     migrations: MIGRATIONS,
+    subscribers: [AfterCommitSubscriber],
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,

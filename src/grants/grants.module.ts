@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { SlaModule } from '../sla/sla.module';
 import { GrantsController } from './grants.controller';
 import { GrantsRepository } from './grants.repository';
@@ -9,7 +10,7 @@ import { GrantsService } from './grants.service';
 import { TargetsController } from './targets.controller';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, SlaModule],
+  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule],
   controllers: [TargetsController, GrantsController],
   providers: [GrantsService, GrantsRepository, PagerDutyOnCall],
   exports: [GrantsService],

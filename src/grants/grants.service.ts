@@ -9,6 +9,8 @@ import { findTarget, type TargetPolicy } from '../config/policy';
 import type { IssuedCredential } from '../credentials/credential.types';
 import { Credentials } from '../credentials/credentials.service';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
+import type { GrantFacts } from '../notifications/notice';
+import { Notifications } from '../notifications/notifications.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { grantView, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
@@ -48,6 +50,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly auditLog: AuditLog,
     private readonly clocks: SlaClocks,
     private readonly onCall: PagerDutyOnCall,
+    private readonly notifications: Notifications,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
   ) {}
@@ -132,6 +135,17 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
           { ...about, action: 'grant.activated', data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags } },
           ...issued.records.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
         );
+        const facts: GrantFacts = { ...subject, environment: target.environment, requesterEmail: caller.email, incident: body.incident, reason: body.reason };
+        await this.notifications.notify(tx, { kind: 'glass_broken', grant: facts, channels: target.notifyOnUse, key: `${id}:glass_broken`, facts: { durationSeconds: body.durationSeconds, flags: flags.join(', ') || null } });
+        if (flags.length) {
+          await this.notifications.notify(tx, {
+            kind: 'grant_flagged',
+            grant: facts,
+            channels: this.policy.notify.security,
+            key: `${id}:flagged`,
+            facts: { flags: flags.join(', '), onCall: onCall?.status === 'unavailable' ? `PagerDuty unavailable: ${onCall.error}` : null },
+          });
+        }
         return started;
       });
     } catch (error) {
@@ -211,6 +225,13 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         { ...about, action: 'grant.extended', data: { addedSeconds: body.durationSeconds, reason: body.reason, previousExpiresAt: grant.expiresAt, expiresAt: newExpiresAt } },
         ...extended.issued.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
       );
+      await this.notifications.notify(tx, {
+        kind: 'grant_extended',
+        grant: { ...factsOf(grant), expiresAt: newExpiresAt },
+        channels: target.notifyOnUse,
+        key: `${id}:extended:${newExpiresAt.toISOString()}`,
+        facts: { addedSeconds: body.durationSeconds, extensionReason: body.reason, previousExpiresAt: grant.expiresAt.toISOString() },
+      });
       newCredential = extended.credential;
     });
     this.expiry.wake();
@@ -254,6 +275,13 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       })),
     ];
     await this.auditLog.append(tx, ...entries);
+    await this.notifications.notify(tx, {
+      kind: ending.status === 'expired' ? 'grant_expired' : 'grant_revoked',
+      grant: factsOf(grant),
+      channels: target?.notifyOnUse ?? [],
+      key: `${grant.id}:${ending.status}`,
+      facts: { by: ending.actor, endReason: ending.reason, endedAt: endedAt.toISOString(), credentialRemoval: revocations.some((r) => r.error) ? 'failed, will retry' : 'done' },
+    });
   }
 
   private async lockActive(tx: EntityManager, id: string): Promise<GrantRecord> {
@@ -271,6 +299,11 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     const [credentials, extensions] = await Promise.all([this.credentials.ofGrant(grant.id), this.repository.extensions(grant.id)]);
     return grantView(grant, credentials, extensions);
   }
+}
+
+function factsOf(grant: GrantRecord): GrantFacts {
+  const { id, target, environment, requester, requesterEmail, incident, reason, activatedAt, expiresAt } = grant;
+  return { id, target, environment, requester, requesterEmail, incident, reason, activatedAt, expiresAt };
 }
 
 /** What the audit log keeps about a credential: never the secret, only facts and a fingerprint. */

@@ -1,17 +1,72 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { EscalationStep } from '../config/policy';
+import type { GrantFacts } from '../notifications/notice';
 
 export type ClockKind = 'retro_pr' | 'review';
+export type ClockState = 'running' | 'satisfied' | 'satisfied_late' | 'breached' | 'waived';
+
+export interface ClockRecord {
+  id: string;
+  grantId: string;
+  kind: ClockKind;
+  state: ClockState;
+  requester: string;
+  startedAt: Date;
+  dueAt: Date;
+  breachedAt: Date | null;
+  resolvedAt: Date | null;
+  resolution: string | null;
+  resolvedBy: string | null;
+  target: string;
+}
+
+export interface StepRecord {
+  clockId: string;
+  step: number;
+  afterSeconds: number;
+  fireAt: Date;
+  notify: string[];
+  state: 'pending' | 'fired' | 'cancelled';
+  firedAt: Date | null;
+}
+
+/** A due escalation step with what its notice needs to say. */
+export interface DueStep extends StepRecord {
+  kind: ClockKind;
+  dueAt: Date;
+  grant: GrantFacts;
+}
+
+export interface ClockFilter {
+  id?: string;
+  state?: ClockState;
+  kind?: ClockKind;
+  grant?: string;
+  afterId?: string;
+}
+
+const CLOCK_COLUMNS = `c.id, c.grant_id AS "grantId", c.kind, c.state, c.requester, c.started_at AS "startedAt", c.due_at AS "dueAt",
+  c.breached_at AS "breachedAt", c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", g.target`;
+const GRANT_FACTS = `json_build_object('id', g.id, 'target', g.target, 'environment', g.environment, 'requester', g.requester,
+  'requesterEmail', g.requester_email, 'incident', g.incident, 'reason', g.reason, 'activatedAt', g.activated_at, 'expiresAt', g.expires_at) AS grant`;
 
 @Injectable()
 export class SlaClocksRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async start(tx: EntityManager, clock: { grantId: string; kind: ClockKind; requester: string; startedAt: Date; dueAt: Date }): Promise<void> {
-    await tx.query(
-      `INSERT INTO sla_clocks (grant_id, kind, requester, started_at, due_at) VALUES ($1, $2, $3, $4, $5)`,
+  async start(tx: EntityManager, clock: { grantId: string; kind: ClockKind; requester: string; startedAt: Date; dueAt: Date; steps: EscalationStep[] }): Promise<string> {
+    const [row] = await tx.query(
+      `INSERT INTO sla_clocks (grant_id, kind, requester, started_at, due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
       [clock.grantId, clock.kind, clock.requester, clock.startedAt, clock.dueAt],
     );
+    for (const [index, step] of clock.steps.entries()) {
+      await tx.query(
+        `INSERT INTO sla_steps (clock_id, step, after_seconds, fire_at, notify) VALUES ($1, $2, $3, $4, $5)`,
+        [row.id, index + 1, step.afterSeconds, new Date(clock.dueAt.getTime() + step.afterSeconds * 1000), step.notify],
+      );
+    }
+    return row.id;
   }
 
   /** Grants of this requester whose retroactive PR is past due and not provided. */
@@ -24,4 +79,104 @@ export class SlaClocksRepository {
     );
     return rows.map((row) => row.grant_id);
   }
+
+  /** Running clocks past due, locked for this transaction (others skip them). */
+  claimBreached(tx: EntityManager, limit: number): Promise<ClockRecord[]> {
+    return tx.query(
+      `SELECT ${CLOCK_COLUMNS} FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
+        WHERE c.state = 'running' AND c.due_at <= now()
+        ORDER BY c.due_at LIMIT $1
+        FOR UPDATE OF c SKIP LOCKED`,
+      [limit],
+    );
+  }
+
+  async markBreached(tx: EntityManager, ids: string[]): Promise<void> {
+    await tx.query(`UPDATE sla_clocks SET state = 'breached', breached_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /** Pending steps whose time has come, of clocks still open; locked (others skip them). */
+  claimDueSteps(tx: EntityManager, limit: number): Promise<DueStep[]> {
+    return tx.query(
+      `SELECT s.clock_id AS "clockId", s.step, s.after_seconds AS "afterSeconds", s.fire_at AS "fireAt", s.notify, s.state, s.fired_at AS "firedAt",
+              c.kind, c.due_at AS "dueAt", ${GRANT_FACTS}
+         FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id JOIN grants g ON g.id = c.grant_id
+        WHERE s.state = 'pending' AND s.fire_at <= now() AND c.state IN ('running', 'breached')
+        ORDER BY s.fire_at LIMIT $1
+        FOR UPDATE OF s SKIP LOCKED`,
+      [limit],
+    ).then((rows: DueStep[]) => rows.map(withGrantDates));
+  }
+
+  async markStepsFired(tx: EntityManager, steps: { clockId: string; step: number }[]): Promise<void> {
+    await tx.query(
+      `UPDATE sla_steps s SET state = 'fired', fired_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS fired(clock_id, step)
+        WHERE s.clock_id = fired.clock_id AND s.step = fired.step`,
+      [steps.map((s) => s.clockId), steps.map((s) => s.step)],
+    );
+  }
+
+  async millisUntilNext(): Promise<number | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT extract(epoch FROM (least(
+                (SELECT min(due_at) FROM sla_clocks WHERE state = 'running'),
+                (SELECT min(s.fire_at) FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id
+                  WHERE s.state = 'pending' AND c.state IN ('running', 'breached'))
+              ) - clock_timestamp())) * 1000 AS ms`,
+    );
+    return row.ms === null ? null : Math.ceil(Number(row.ms));
+  }
+
+  async lockByGrant(tx: EntityManager, grantId: string, kind: ClockKind): Promise<(ClockRecord & { grant: GrantFacts; pastDue: boolean }) | undefined> {
+    const [row] = await tx.query(
+      `SELECT ${CLOCK_COLUMNS}, ${GRANT_FACTS}, c.due_at <= now() AS "pastDue"
+         FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
+        WHERE c.grant_id = $1 AND c.kind = $2 FOR UPDATE OF c`,
+      [grantId, kind],
+    );
+    return row ? withGrantDates(row) : undefined;
+  }
+
+  async lock(tx: EntityManager, id: string): Promise<(ClockRecord & { grant: GrantFacts; pastDue: boolean }) | undefined> {
+    const [row] = await tx.query(
+      `SELECT ${CLOCK_COLUMNS}, ${GRANT_FACTS}, c.due_at <= now() AS "pastDue"
+         FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
+        WHERE c.id = $1 FOR UPDATE OF c`,
+      [id],
+    );
+    return row ? withGrantDates(row) : undefined;
+  }
+
+  async resolve(tx: EntityManager, id: string, resolution: { state: 'satisfied' | 'satisfied_late' | 'waived'; by: string; note: string }): Promise<void> {
+    await tx.query(`UPDATE sla_clocks SET state = $2, resolved_at = now(), resolved_by = $3, resolution = $4 WHERE id = $1`, [id, resolution.state, resolution.by, resolution.note]);
+    await tx.query(`UPDATE sla_steps SET state = 'cancelled' WHERE clock_id = $1 AND state = 'pending'`, [id]);
+  }
+
+  list(filter: ClockFilter, limit: number): Promise<ClockRecord[]> {
+    return this.dataSource.query(
+      `SELECT ${CLOCK_COLUMNS} FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
+        WHERE ($1::text IS NULL OR c.state = $1)
+          AND ($2::text IS NULL OR c.kind = $2)
+          AND ($3::text IS NULL OR c.grant_id = $3)
+          AND ($4::uuid IS NULL OR (c.due_at, c.id) > (SELECT due_at, id FROM sla_clocks WHERE id = $4))
+          AND ($5::uuid IS NULL OR c.id = $5)
+        ORDER BY c.due_at, c.id
+        LIMIT $6`,
+      [filter.state ?? null, filter.kind ?? null, filter.grant ?? null, filter.afterId ?? null, filter.id ?? null, limit],
+    );
+  }
+
+  stepsOf(clockIds: string[]): Promise<StepRecord[]> {
+    return this.dataSource.query(
+      `SELECT clock_id AS "clockId", step, after_seconds AS "afterSeconds", fire_at AS "fireAt", notify, state, fired_at AS "firedAt"
+         FROM sla_steps WHERE clock_id = ANY($1::uuid[]) ORDER BY clock_id, step`,
+      [clockIds],
+    );
+  }
+}
+
+/** json_build_object gives the grant's times as strings. */
+function withGrantDates<T extends { grant: GrantFacts }>(row: T): T {
+  return { ...row, grant: { ...row.grant, activatedAt: new Date(row.grant.activatedAt), expiresAt: new Date(row.grant.expiresAt) } };
 }

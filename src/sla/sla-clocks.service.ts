@@ -1,28 +1,189 @@
-import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import type { TargetPolicy } from '../config/policy';
-import { SlaClocksRepository } from './sla-clocks.repository';
+import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import type { AuditEntry } from '../audit/audit-event';
+import { DueWorkLoop } from '../common/due-work-loop';
+import { LoadedPolicy } from '../config/config.providers';
+import { formatDuration } from '../config/duration';
+import { findTarget, type TargetPolicy } from '../config/policy';
+import { afterCommit } from '../database/after-commit';
+import type { NoticeKind } from '../notifications/notice';
+import { Notifications } from '../notifications/notifications.service';
+import { NotificationsRepository } from '../notifications/notifications.repository';
+import { SlaError } from './sla.errors';
+import { SlaClocksRepository, type ClockFilter, type ClockKind, type ClockRecord, type DueStep, type StepRecord } from './sla-clocks.repository';
+
+const BATCH = 100;
 
 export interface StartedClocks {
   retroPrDueAt: Date;
   reviewDueAt: Date;
 }
 
-/** The retroactive-PR and review clocks every activation starts (DESIGN.md "SLA clocks"). */
+/** DESIGN.md: PagerDuty incidents of a clock share one dedup key, so a late PR resolves them. */
+export function dedupKeyOf(grantId: string, kind: ClockKind): string {
+  return `breakglass/${grantId}/${kind}`;
+}
+
+/**
+ * The retroactive-PR and review clocks: started with the grant, escalated step by step (each step
+ * once, within a second of its time, across restarts and instances), satisfied or waived.
+ */
 @Injectable()
-export class SlaClocks {
-  constructor(private readonly repository: SlaClocksRepository) {}
+export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly scheduler = new DueWorkLoop('sla.scheduler', {
+    processDue: () => this.processDue(),
+    millisUntilNext: () => this.repository.millisUntilNext(),
+  });
+
+  constructor(
+    private readonly repository: SlaClocksRepository,
+    private readonly notifications: Notifications,
+    private readonly outbox: NotificationsRepository,
+    private readonly auditLog: AuditLog,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.scheduler.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.scheduler.stop();
+  }
 
   async startFor(tx: EntityManager, grant: { id: string; requester: string; activatedAt: Date }, target: TargetPolicy): Promise<StartedClocks> {
     const after = (seconds: number) => new Date(grant.activatedAt.getTime() + seconds * 1000);
     const retroPrDueAt = after(target.retroPr.windowSeconds);
     const reviewDueAt = after(target.review.windowSeconds);
-    await this.repository.start(tx, { grantId: grant.id, kind: 'retro_pr', requester: grant.requester, startedAt: grant.activatedAt, dueAt: retroPrDueAt });
-    await this.repository.start(tx, { grantId: grant.id, kind: 'review', requester: grant.requester, startedAt: grant.activatedAt, dueAt: reviewDueAt });
+    const common = { grantId: grant.id, requester: grant.requester, startedAt: grant.activatedAt, steps: target.escalation };
+    await this.repository.start(tx, { ...common, kind: 'retro_pr', dueAt: retroPrDueAt });
+    await this.repository.start(tx, { ...common, kind: 'review', dueAt: reviewDueAt });
+    afterCommit(tx, () => this.scheduler.wake());
     return { retroPrDueAt, reviewDueAt };
   }
 
   overdueRetroPrGrants(requester: string): Promise<string[]> {
     return this.repository.overdueRetroPrGrants(requester);
   }
+
+  /** Breaches first (a step at `0s` follows its breach), then every due escalation step. */
+  async processDue(): Promise<void> {
+    for (let breached = BATCH; breached === BATCH; ) {
+      breached = await this.dataSource.transaction(async (tx) => {
+        const clocks = await this.repository.claimBreached(tx, BATCH);
+        if (!clocks.length) return 0;
+        await this.repository.markBreached(tx, clocks.map((c) => c.id));
+        await this.auditLog.append(tx, ...clocks.map((clock) => this.clockEvent('sla.breached', 'system:sla', clock, { dueAt: clock.dueAt })));
+        return clocks.length;
+      });
+    }
+    for (let fired = BATCH; fired === BATCH; ) {
+      fired = await this.dataSource.transaction(async (tx) => {
+        const steps = await this.repository.claimDueSteps(tx, BATCH);
+        if (!steps.length) return 0;
+        await this.repository.markStepsFired(tx, steps);
+        for (const step of steps) await this.notifyStep(tx, step);
+        await this.auditLog.append(
+          tx,
+          ...steps.map((step) => ({
+            actor: 'system:sla',
+            action: 'sla.escalated' as const,
+            grant: step.grant.id,
+            target: step.grant.target,
+            extraControls: findTarget(this.policy, step.grant.target)?.controls,
+            data: { clock: step.clockId, kind: step.kind, step: step.step, after: formatDuration(step.afterSeconds), fireAt: step.fireAt, dueAt: step.dueAt, notify: step.notify },
+          })),
+        );
+        return steps.length;
+      });
+    }
+  }
+
+  private notifyStep(tx: EntityManager, step: DueStep): Promise<number> {
+    const reminder = step.afterSeconds < 0;
+    const kind: NoticeKind = step.kind === 'retro_pr' ? (reminder ? 'sla_reminder' : 'sla_breached') : reminder ? 'review_reminder' : 'review_overdue';
+    return this.notifications.notify(tx, {
+      kind,
+      grant: step.grant,
+      channels: step.notify,
+      key: `${step.clockId}:step:${step.step}`,
+      clockId: step.clockId,
+      facts: { clock: step.kind, dueAt: step.dueAt.toISOString(), step: step.step, repo: findTarget(this.policy, step.grant.target)?.retroPr.repo ?? null },
+      pagerduty: { action: 'trigger', dedupKey: dedupKeyOf(step.grant.id, step.kind) },
+    });
+  }
+
+  /**
+   * Satisfies the grant's clock of `kind` inside the caller's transaction. After its due time it is
+   * `satisfied_late`: PagerDuty incidents opened for it are resolved and those told are told again.
+   */
+  async satisfy(tx: EntityManager, grantId: string, kind: ClockKind, by: string, note: string): Promise<ClockRecord['state'] | null> {
+    const clock = await this.repository.lockByGrant(tx, grantId, kind);
+    if (!clock || (clock.state !== 'running' && clock.state !== 'breached')) return null;
+    const late = clock.state === 'breached' || clock.pastDue;
+    const state = late ? 'satisfied_late' : 'satisfied';
+    await this.repository.resolve(tx, clock.id, { state, by, note });
+    await this.auditLog.append(tx, this.clockEvent(late ? 'sla.satisfied_late' : 'sla.satisfied', by, clock, { dueAt: clock.dueAt, note }));
+    if (late) await this.closeEscalation(tx, clock, 'sla_satisfied_late', { by, note });
+    return state;
+  }
+
+  async waive(actor: string, clockId: string, reason: string): Promise<ClockView> {
+    await this.dataSource.transaction(async (tx) => {
+      const clock = await this.repository.lock(tx, clockId);
+      if (!clock) throw new SlaError('clock_not_found', `No SLA clock ${clockId}`);
+      if (clock.state !== 'running' && clock.state !== 'breached') throw new SlaError('clock_not_open', `The clock is already ${clock.state}`);
+      await this.repository.resolve(tx, clock.id, { state: 'waived', by: actor, note: reason });
+      await this.auditLog.append(tx, this.clockEvent('sla.waived', actor, clock, { reason, dueAt: clock.dueAt, previousState: clock.state }));
+      await this.closeEscalation(tx, clock, 'sla_waived', { by: actor, note: reason });
+    });
+    return (await this.list({ id: clockId }, 1)).clocks[0];
+  }
+
+  /** Resolves the clock's PagerDuty incidents and tells the channels that were told (or compliance). */
+  private async closeEscalation(tx: EntityManager, clock: ClockRecord & { grant: DueStep['grant'] }, kind: NoticeKind, why: { by: string; note: string }): Promise<void> {
+    const facts = { clock: clock.kind, kind: clock.kind, dueAt: clock.dueAt.toISOString(), by: why.by, note: why.note };
+    const paged = await this.outbox.pagedChannels(tx, clock.id);
+    if (paged.length) {
+      await this.notifications.notify(tx, { kind, grant: clock.grant, channels: paged, key: `${clock.id}:resolve`, clockId: clock.id, facts, pagerduty: { action: 'resolve', dedupKey: dedupKeyOf(clock.grantId, clock.kind) } });
+    }
+    const told = await this.outbox.toldChannels(tx, clock.id);
+    const audience = told.length ? told : this.policy.notify.compliance;
+    await this.notifications.notify(tx, { kind, grant: clock.grant, channels: audience, key: `${clock.id}:${kind}`, clockId: clock.id, facts });
+  }
+
+  async list(filter: ClockFilter, limit: number): Promise<{ clocks: ClockView[]; next: string | null }> {
+    const clocks = await this.repository.list(filter, limit);
+    const steps = await this.repository.stepsOf(clocks.map((c) => c.id));
+    return {
+      clocks: clocks.map((clock) => clockView(clock, steps.filter((s) => s.clockId === clock.id))),
+      next: clocks.length === limit ? clocks[clocks.length - 1].id : null,
+    };
+  }
+
+  private clockEvent(action: AuditEntry['action'], actor: string, clock: ClockRecord, data: Record<string, unknown>): AuditEntry {
+    return { actor, action, grant: clock.grantId, target: clock.target, extraControls: findTarget(this.policy, clock.target)?.controls, data: { clock: clock.id, kind: clock.kind, ...data } };
+  }
+}
+
+export type ClockView = ReturnType<typeof clockView>;
+
+function clockView(clock: ClockRecord, steps: StepRecord[]) {
+  return {
+    id: clock.id,
+    grant: clock.grantId,
+    kind: clock.kind,
+    state: clock.state,
+    requester: clock.requester,
+    target: clock.target,
+    startedAt: clock.startedAt.toISOString(),
+    dueAt: clock.dueAt.toISOString(),
+    breachedAt: clock.breachedAt?.toISOString() ?? null,
+    resolvedAt: clock.resolvedAt?.toISOString() ?? null,
+    resolvedBy: clock.resolvedBy,
+    resolution: clock.resolution,
+    steps: steps.map((s) => ({ step: s.step, after: formatDuration(s.afterSeconds), fireAt: s.fireAt.toISOString(), notify: s.notify, state: s.state, firedAt: s.firedAt?.toISOString() ?? null })),
+  };
 }

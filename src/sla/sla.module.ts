@@ -1,9 +1,16 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { PullRequests } from './pull-requests.service';
+import { PullRequestsRepository } from './pull-requests.repository';
 import { SlaClocks } from './sla-clocks.service';
 import { SlaClocksRepository } from './sla-clocks.repository';
+import { SlaController } from './sla.controller';
 
 @Module({
-  providers: [SlaClocks, SlaClocksRepository],
-  exports: [SlaClocks],
+  imports: [AuditModule, NotificationsModule],
+  controllers: [SlaController],
+  providers: [SlaClocks, SlaClocksRepository, PullRequests, PullRequestsRepository],
+  exports: [SlaClocks, PullRequests],
 })
 export class SlaModule {}

@@ -1,0 +1,129 @@
+// What each notice says. Messages are rendered when the notice is written to the outbox, so what
+// was sent is exactly what the evidence shows, whatever changes later.
+
+export type NoticeKind =
+  | 'glass_broken'
+  | 'grant_flagged'
+  | 'grant_extended'
+  | 'grant_revoked'
+  | 'grant_expired'
+  | 'sla_reminder'
+  | 'sla_breached'
+  | 'sla_satisfied_late'
+  | 'sla_waived'
+  | 'review_reminder'
+  | 'review_overdue'
+  | 'review_violation';
+
+/** The facts about a grant every notice carries (who, what, why, when). */
+export interface GrantFacts {
+  id: string;
+  target: string;
+  environment: string;
+  requester: string;
+  requesterEmail: string | null;
+  incident: string;
+  reason: string;
+  activatedAt: Date;
+  expiresAt: Date;
+}
+
+export interface NoticeMessage {
+  notice: NoticeKind;
+  subject: string;
+  text: string;
+  /** One line for PagerDuty (its summary is limited to 1024 characters). */
+  summary: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  details: Record<string, string | number | boolean | null>;
+  links: { href: string; text: string }[];
+  /** Explicit recipients (the `requester` pseudo-channel); otherwise the channel's own. */
+  to?: string[];
+  pagerduty?: { action: 'trigger' | 'resolve'; dedupKey: string };
+}
+
+export interface NoticeContext {
+  grant: GrantFacts;
+  publicUrl: string;
+  /** Kind-specific facts, e.g. the clock's due time or who revoked. */
+  facts?: Record<string, string | number | boolean | null>;
+  /** A sentence about what happened, when the default is not enough. */
+  headline?: string;
+}
+
+const HEADLINES: Record<NoticeKind, (c: NoticeContext) => string> = {
+  glass_broken: (c) => `glass broken on ${c.grant.target} by ${c.grant.requester}`,
+  grant_flagged: (c) => `grant on ${c.grant.target} flagged for security (${c.facts?.flags ?? 'flagged'})`,
+  grant_extended: (c) => `access to ${c.grant.target} extended until ${iso(c.grant.expiresAt)}`,
+  grant_revoked: (c) => `access to ${c.grant.target} revoked by ${c.facts?.by ?? 'someone'}`,
+  grant_expired: (c) => `access to ${c.grant.target} expired`,
+  sla_reminder: (c) => `retroactive PR due ${c.facts?.dueAt} — link a PR mentioning ${c.grant.id}`,
+  sla_breached: (c) => `retroactive PR overdue since ${c.facts?.dueAt}`,
+  sla_satisfied_late: (c) => `${c.facts?.kind === 'review' ? 'security review' : 'retroactive PR'} provided late (due ${c.facts?.dueAt})`,
+  sla_waived: (c) => `${c.facts?.kind} clock waived by ${c.facts?.by}`,
+  review_reminder: (c) => `security review of the session log due ${c.facts?.dueAt}`,
+  review_overdue: (c) => `security review of the session log overdue since ${c.facts?.dueAt}`,
+  review_violation: (c) => `security review found a violation on ${c.grant.target}`,
+};
+
+const SEVERITY: Record<NoticeKind, NoticeMessage['severity']> = {
+  glass_broken: 'warning',
+  grant_flagged: 'error',
+  grant_extended: 'info',
+  grant_revoked: 'warning',
+  grant_expired: 'info',
+  sla_reminder: 'info',
+  sla_breached: 'error',
+  sla_satisfied_late: 'info',
+  sla_waived: 'info',
+  review_reminder: 'info',
+  review_overdue: 'error',
+  review_violation: 'critical',
+};
+
+export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMessage {
+  const { grant, publicUrl } = context;
+  const headline = context.headline ?? HEADLINES[kind](context);
+  const grantUrl = `${publicUrl}/v1/grants/${grant.id}`;
+  const facts = context.facts ?? {};
+  const text = [
+    `${grant.id}: ${headline}.`,
+    '',
+    `Who:      ${grant.requester}${grant.requesterEmail ? ` <${grant.requesterEmail}>` : ''}`,
+    `What:     ${grant.target} (${grant.environment})`,
+    `Why:      ${grant.incident} — ${grant.reason}`,
+    `When:     ${iso(grant.activatedAt)} until ${iso(grant.expiresAt)}`,
+    ...Object.entries(facts).map(([key, value]) => `${`${key}:`.padEnd(10)}${value}`),
+    '',
+    `Grant:    ${grantUrl}`,
+    `Evidence: ${grantUrl}/evidence`,
+    '',
+    'Sent by breakglass. Every break-glass is recorded in a hash-chained audit log.',
+  ].join('\n');
+  return {
+    notice: kind,
+    subject: `[breakglass] ${grant.id} ${headline}`,
+    text,
+    summary: `[breakglass] ${grant.id} ${headline}`.slice(0, 1024),
+    severity: SEVERITY[kind],
+    details: {
+      grant: grant.id,
+      target: grant.target,
+      environment: grant.environment,
+      requester: grant.requester,
+      incident: grant.incident,
+      reason: grant.reason,
+      activatedAt: iso(grant.activatedAt),
+      expiresAt: iso(grant.expiresAt),
+      ...facts,
+    },
+    links: [
+      { href: grantUrl, text: `Grant ${grant.id}` },
+      { href: `${grantUrl}/evidence`, text: 'Evidence bundle' },
+    ],
+  };
+}
+
+function iso(date: Date): string {
+  return date.toISOString();
+}

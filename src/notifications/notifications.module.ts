@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { EmailChannel } from './channels/email.channel';
+import { LogChannel } from './channels/log.channel';
+import { PagerDutyChannel } from './channels/pagerduty.channel';
+import { WebhookChannel } from './channels/webhook.channel';
+import { Dispatcher } from './dispatcher';
+import { Notifications } from './notifications.service';
+import { NotificationsRepository } from './notifications.repository';
+
+@Module({
+  providers: [Notifications, NotificationsRepository, Dispatcher, EmailChannel, PagerDutyChannel, WebhookChannel, LogChannel],
+  exports: [Notifications, NotificationsRepository],
+})
+export class NotificationsModule {}

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { ChannelPolicy } from '../config/policy';
+import type { NoticeMessage } from './notice';
+
+export interface OutboxRow {
+  id: string;
+  idempotencyKey: string;
+  grantId: string | null;
+  clockId: string | null;
+  notice: string;
+  channel: string;
+  channelType: ChannelPolicy['type'];
+  message: NoticeMessage;
+  status: 'pending' | 'delivered' | 'failed' | 'undeliverable';
+  attempts: number;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  lastError: string | null;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  at: Date;
+  outcome: 'delivered' | 'failed' | 'undeliverable';
+  error: string | null;
+  response: unknown;
+  durationMs: number;
+}
+
+const COLUMNS = `id, idempotency_key AS "idempotencyKey", grant_id AS "grantId", clock_id AS "clockId", notice, channel,
+  channel_type AS "channelType", message, status, attempts, created_at AS "createdAt", delivered_at AS "deliveredAt", last_error AS "lastError"`;
+
+@Injectable()
+export class NotificationsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Writes outbox rows; a row whose idempotency key exists already is skipped (fired once). */
+  async enqueue(tx: EntityManager, rows: Pick<OutboxRow, 'idempotencyKey' | 'grantId' | 'clockId' | 'notice' | 'channel' | 'channelType' | 'message'>[]): Promise<number> {
+    let written = 0;
+    for (const row of rows) {
+      const inserted: unknown[] = await tx.query(
+        `INSERT INTO notifications (idempotency_key, grant_id, clock_id, notice, channel, channel_type, message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+        [row.idempotencyKey, row.grantId, row.clockId, row.notice, row.channel, row.channelType, JSON.stringify(row.message)],
+      );
+      written += inserted.length;
+    }
+    return written;
+  }
+
+  /** Pending rows that are due, locked until the caller's transaction ends; others skip them. */
+  claimDue(tx: EntityManager, limit: number): Promise<OutboxRow[]> {
+    return tx.query(
+      `SELECT ${COLUMNS} FROM notifications
+        WHERE status = 'pending' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+  }
+
+  async recordAttempt(tx: EntityManager, row: OutboxRow, attempt: Omit<AttemptRecord, 'at'>, retryInMs: number | null): Promise<void> {
+    await tx.query(
+      `INSERT INTO notification_attempts (notification_id, attempt, outcome, error, response, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [row.id, attempt.attempt, attempt.outcome, attempt.error, attempt.response === undefined ? null : JSON.stringify(attempt.response), attempt.durationMs],
+    );
+    const status = attempt.outcome === 'failed' && retryInMs !== null ? 'pending' : attempt.outcome === 'failed' ? 'failed' : attempt.outcome;
+    await tx.query(
+      `UPDATE notifications
+          SET attempts = $2, status = $3, last_error = $4,
+              delivered_at = CASE WHEN $3 = 'delivered' THEN clock_timestamp() END,
+              next_attempt_at = clock_timestamp() + make_interval(secs => $5::float8 / 1000)
+        WHERE id = $1`,
+      [row.id, attempt.attempt, status, attempt.error, retryInMs ?? 0],
+    );
+  }
+
+  async millisUntilNext(): Promise<number | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT extract(epoch FROM (min(next_attempt_at) - clock_timestamp())) * 1000 AS ms FROM notifications WHERE status = 'pending'`,
+    );
+    return row.ms === null ? null : Math.ceil(Number(row.ms));
+  }
+
+  forGrant(grantId: string): Promise<OutboxRow[]> {
+    return this.dataSource.query(`SELECT ${COLUMNS} FROM notifications WHERE grant_id = $1 ORDER BY created_at, channel`, [grantId]);
+  }
+
+  attempts(notificationId: string): Promise<AttemptRecord[]> {
+    return this.dataSource.query(
+      `SELECT attempt, at, outcome, error, response, duration_ms AS "durationMs" FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt`,
+      [notificationId],
+    );
+  }
+
+  /** PagerDuty channels that were paged for a clock (to resolve the same incidents later). */
+  async pagedChannels(tx: EntityManager, clockId: string): Promise<string[]> {
+    const rows: { channel: string }[] = await tx.query(
+      `SELECT DISTINCT channel FROM notifications WHERE clock_id = $1 AND channel_type = 'pagerduty' AND message->'pagerduty'->>'action' = 'trigger'`,
+      [clockId],
+    );
+    return rows.map((row) => row.channel);
+  }
+
+  /** Non-PagerDuty channels that were told about a clock's escalation. */
+  async toldChannels(tx: EntityManager, clockId: string): Promise<string[]> {
+    const rows: { channel: string }[] = await tx.query(
+      `SELECT DISTINCT channel FROM notifications WHERE clock_id = $1 AND channel_type <> 'pagerduty'`,
+      [clockId],
+    );
+    return rows.map((row) => row.channel);
+  }
+}

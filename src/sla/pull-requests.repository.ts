@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+
+export interface PrLink {
+  grantId: string;
+  provider: 'github' | 'gitlab' | 'manual';
+  repo: string;
+  number: number;
+  url: string;
+  title: string | null;
+  state: 'open' | 'closed' | 'merged';
+  merged: boolean;
+  repoMatches: boolean;
+  linkedBy: string;
+  deliveryId: string | null;
+  linkedAt?: Date;
+}
+
+@Injectable()
+export class PullRequestsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Records a webhook delivery id; false when it was seen already (a re-delivery). */
+  async firstDelivery(tx: EntityManager, source: string, deliveryId: string, event: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      `INSERT INTO webhook_deliveries (source, delivery_id, event) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+      [source, deliveryId, event],
+    );
+    return rows.length === 1;
+  }
+
+  /** The grants among `ids` that exist, locked so two deliveries about one grant serialise. */
+  lockGrants(tx: EntityManager, ids: string[]): Promise<{ id: string; target: string; requester: string }[]> {
+    return tx.query(`SELECT id, target, requester FROM grants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
+  }
+
+  async find(tx: EntityManager, grantId: string, repo: string, number: number): Promise<PrLink | undefined> {
+    const [row] = await tx.query(
+      `SELECT grant_id AS "grantId", provider, repo, number, url, title, state, merged, repo_matches AS "repoMatches", linked_by AS "linkedBy", delivery_id AS "deliveryId"
+         FROM pr_links WHERE grant_id = $1 AND repo = $2 AND number = $3`,
+      [grantId, repo, number],
+    );
+    return row;
+  }
+
+  async upsert(tx: EntityManager, link: PrLink): Promise<void> {
+    await tx.query(
+      `INSERT INTO pr_links (grant_id, provider, repo, number, url, title, state, merged, repo_matches, linked_by, delivery_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (grant_id, repo, number) DO UPDATE
+         SET title = excluded.title, state = excluded.state, merged = excluded.merged, url = excluded.url,
+             delivery_id = coalesce(excluded.delivery_id, pr_links.delivery_id), updated_at = now()`,
+      [link.grantId, link.provider, link.repo, link.number, link.url, link.title, link.state, link.merged, link.repoMatches, link.linkedBy, link.deliveryId],
+    );
+  }
+
+  forGrant(grantId: string): Promise<PrLink[]> {
+    return this.dataSource.query(
+      `SELECT grant_id AS "grantId", provider, repo, number, url, title, state, merged, repo_matches AS "repoMatches",
+              linked_by AS "linkedBy", delivery_id AS "deliveryId", linked_at AS "linkedAt"
+         FROM pr_links WHERE grant_id = $1 ORDER BY linked_at`,
+      [grantId],
+    );
+  }
+}

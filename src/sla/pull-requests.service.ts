@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import type { Principal } from '../auth/principal';
+import { CommonError } from '../common/domain-error';
+import { LoadedPolicy } from '../config/config.providers';
+import { findTarget } from '../config/policy';
+import { GrantError } from '../grants/grants.errors';
+import { PullRequestsRepository, type PrLink } from './pull-requests.repository';
+import { SlaClocks } from './sla-clocks.service';
+
+/** A pull/merge request as a webhook (or a person) describes it. */
+export interface PullRequestEvent {
+  provider: 'github' | 'gitlab' | 'manual';
+  repo: string;
+  number: number;
+  url: string;
+  title: string | null;
+  /** Where grant ids are looked for: title, body/description, head/source branch. */
+  texts: (string | null | undefined)[];
+  state: 'open' | 'closed' | 'merged';
+  /** Who the link is attributed to in the audit log, e.g. `github:octocat`. */
+  actor: string;
+  deliveryId: string | null;
+}
+
+export interface LinkOutcome {
+  grant: string;
+  repo: string;
+  number: number;
+  state: PrLink['state'];
+  repoMatches: boolean;
+  /** What became of the retro_pr clock: satisfied, satisfied_late, or null if unchanged. */
+  clock: string | null;
+}
+
+const GRANT_ID = /BG-\d{4}-\d{6,}/gi;
+
+/** Links PRs to grants (a grant id mentioned anywhere links it) and satisfies the retro-PR clock. */
+@Injectable()
+export class PullRequests {
+  constructor(
+    private readonly repository: PullRequestsRepository,
+    private readonly clocks: SlaClocks,
+    private readonly auditLog: AuditLog,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** One transaction: the delivery id is recorded with its effects, so a re-delivery does nothing. */
+  async handleWebhook(source: 'github' | 'gitlab', deliveryId: string, eventName: string, event: PullRequestEvent | null): Promise<{ duplicate: boolean; linked: LinkOutcome[] }> {
+    return this.dataSource.transaction(async (tx) => {
+      if (!(await this.repository.firstDelivery(tx, source, deliveryId, eventName))) return { duplicate: true, linked: [] };
+      return { duplicate: false, linked: event ? await this.link(tx, event, mentionedGrantIds(event.texts)) : [] };
+    });
+  }
+
+  async linkManually(caller: Principal, grantId: string, url: string): Promise<{ linked: LinkOutcome[] }> {
+    const parsed = parsePullRequestUrl(url);
+    return this.dataSource.transaction(async (tx) => {
+      const [grant] = await this.repository.lockGrants(tx, [grantId]);
+      if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
+      if (grant.requester !== caller.subject && !caller.roles.includes('security')) {
+        throw new GrantError('not_your_grant', 'Only the requester or security can link a PR by hand');
+      }
+      const linked = await this.link(tx, { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null }, [grantId]);
+      return { linked };
+    });
+  }
+
+  forGrant(grantId: string): Promise<PrLink[]> {
+    return this.repository.forGrant(grantId);
+  }
+
+  private async link(tx: EntityManager, event: PullRequestEvent, grantIds: string[]): Promise<LinkOutcome[]> {
+    if (!grantIds.length) return [];
+    const outcomes: LinkOutcome[] = [];
+    for (const grant of await this.repository.lockGrants(tx, grantIds)) {
+      const target = findTarget(this.policy, grant.target);
+      const expectedRepo = target?.retroPr.repo ?? null;
+      // A PR in another repository still links (it is evidence), but is flagged for the auditor.
+      const repoMatches = !expectedRepo || expectedRepo.toLowerCase() === event.repo.toLowerCase();
+      const previous = await this.repository.find(tx, grant.id, event.repo, event.number);
+      const link: PrLink = { grantId: grant.id, provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, merged: event.state === 'merged', repoMatches, linkedBy: event.actor, deliveryId: event.deliveryId };
+      await this.repository.upsert(tx, link);
+      if (!previous || previous.state !== event.state) {
+        await this.auditLog.append(tx, {
+          actor: event.actor,
+          action: 'pr.linked',
+          grant: grant.id,
+          target: grant.target,
+          extraControls: target?.controls,
+          data: { provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, repoMatches, expectedRepo, deliveryId: event.deliveryId, previousState: previous?.state ?? null },
+        });
+      }
+      const satisfiedBy = target?.retroPr.satisfiedBy ?? 'opened';
+      const satisfies = event.state === 'merged' || (satisfiedBy === 'opened' && event.state === 'open');
+      const clock = satisfies
+        ? await this.clocks.satisfy(tx, grant.id, 'retro_pr', event.actor, `${event.provider} ${event.repo}#${event.number} ${event.state}${repoMatches ? '' : ` (expected ${expectedRepo})`}`)
+        : null;
+      outcomes.push({ grant: grant.id, repo: event.repo, number: event.number, state: event.state, repoMatches, clock });
+    }
+    return outcomes;
+  }
+}
+
+export function mentionedGrantIds(texts: (string | null | undefined)[]): string[] {
+  const ids = new Set<string>();
+  for (const text of texts) for (const match of (text ?? '').matchAll(GRANT_ID)) ids.add(match[0].toUpperCase());
+  return [...ids];
+}
+
+/** `https://github.com/acme/infra/pull/42` or `https://gitlab.example.com/group/app/-/merge_requests/7`. */
+function parsePullRequestUrl(url: string): { repo: string; number: number } {
+  const { pathname } = new URL(url);
+  const match = /^\/(.+?)(?:\/-)?\/(?:pull|pulls|merge_requests)\/(\d+)\/?$/.exec(pathname);
+  if (!match) throw new CommonError('validation_failed', `Cannot read a repository and number from ${url}`, [{ field: 'url', problems: ['not a pull or merge request URL'] }]);
+  return { repo: match[1], number: Number(match[2]) };
+}

@@ -1,0 +1,39 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { PageQuery } from '../audit/audit.dto';
+
+export class SlaQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: ['running', 'satisfied', 'satisfied_late', 'breached', 'waived'] })
+  @IsOptional() @IsIn(['running', 'satisfied', 'satisfied_late', 'breached', 'waived'])
+  state?: 'running' | 'satisfied' | 'satisfied_late' | 'breached' | 'waived';
+
+  @ApiPropertyOptional({ enum: ['retro_pr', 'review'] })
+  @IsOptional() @IsIn(['retro_pr', 'review'])
+  kind?: 'retro_pr' | 'review';
+
+  @ApiPropertyOptional()
+  @IsOptional() @Matches(/^BG-\d{4}-\d{6,}$/, { message: 'grant must be a grant id such as BG-2026-000042' })
+  grant?: string;
+
+  @ApiPropertyOptional({ description: 'The `next` value of the previous page (a clock id)' })
+  @IsOptional() @IsUUID()
+  after?: string;
+}
+
+export class ClockIdParam {
+  @IsUUID('all', { message: 'id must be a clock id (uuid)' })
+  id: string;
+}
+
+export class WaiveBody {
+  @ApiProperty({ description: 'Why compliance accepts the clock as not applicable' })
+  @IsString() @MinLength(10) @MaxLength(4000)
+  reason: string;
+}
+
+export class LinkPullRequestBody {
+  @ApiProperty({ example: 'https://github.com/acme/infra/pull/42' })
+  @IsString() @MaxLength(2000)
+  @Matches(/^https:\/\/\S+\/(pull|merge_requests|pulls)\/\d+\/?$/, { message: 'url must be a GitHub pull request or GitLab merge request URL' })
+  url: string;
+}
