@@ -1,4 +1,4 @@
-import type { EntityManager, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import { EventSubscriber, type EntityManager, type EntitySubscriberInterface, type TransactionCommitEvent, type TransactionRollbackEvent } from 'typeorm';
 
 const CALLBACKS = 'breakglass:afterCommit';
 
@@ -12,7 +12,8 @@ export function afterCommit(tx: EntityManager, callback: () => void): void {
   ((data[CALLBACKS] ??= []) as (() => void)[]).push(callback);
 }
 
-/** Registered on every DataSource (see createDataSource). */
+/** Registered on every DataSource (see createDataSource); TypeORM only loads decorated subscribers. */
+@EventSubscriber()
 export class AfterCommitSubscriber implements EntitySubscriberInterface {
   afterTransactionCommit(event: TransactionCommitEvent): void {
     const callbacks = (event.queryRunner.data?.[CALLBACKS] ?? []) as (() => void)[];

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { escalationLateness } from './escalation-lateness';
+
+// `npm run bench -- <name> [--quick]`: each benchmark prints one JSON line and a small table.
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'escalation-lateness': escalationLateness,
+};
+
+async function main() {
+  const names = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+  const chosen = names.length ? names : Object.keys(BENCHMARKS);
+  for (const name of chosen) {
+    const bench = BENCHMARKS[name];
+    if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    console.log(`== ${name}${process.argv.includes('--quick') ? ' (quick)' : ''}`);
+    await bench();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
