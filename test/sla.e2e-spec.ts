@@ -13,6 +13,7 @@ defaults:
   retroPr: { window: 3s }
   review: { window: 1h }
   escalation:
+    - { after: -2s, notify: [requester] }
     - { after: 0s, notify: [compliance-email, pagerduty-compliance] }
 notify:
   security: [security-log]
@@ -95,6 +96,10 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const glassBroken = await until('glass-broken email', () => mailsAbout(grant.id, /glass broken/)[0]);
     expect(glassBroken.to).toEqual(['compliance@example.com']);
 
+    const reminder = await until('reminder to the requester', () => mailsAbout(grant.id, /retroactive PR due/)[0]);
+    expect(reminder.to).toEqual(['oncall-1@example.com']);
+    expect(reminder.raw).toContain(`link a PR mentioning ${grant.id}`);
+
     const due = Date.parse(grant.retroPr.dueAt);
     const email = await until('breach email', () => mailsAbout(grant.id, /overdue/)[0]);
     const trigger = await until('PagerDuty trigger', () => pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'trigger'));
@@ -102,7 +107,7 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     expect(trigger).toMatchObject({ routing_key: 'R0UTINGKEY0123456789', payload: { severity: 'error', source: 'breakglass', custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt } } });
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
     expect(email.raw).toContain(`/v1/grants/${grant.id}`);
-    expect(await clock(grant.id)).toMatchObject({ state: 'breached', steps: [{ step: 1, after: '0s', state: 'fired' }] });
+    expect(await clock(grant.id)).toMatchObject({ state: 'breached', steps: [{ step: 1, after: '-2s', state: 'fired' }, { step: 2, after: '0s', state: 'fired' }] });
 
     const pr = githubPullRequestEvent({ action: 'opened', repo: 'acme/infra', number: 17, title: `Document emergency TLS fix (${grant.id})`, body: 'Retroactive PR' });
     const answer = await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', pr)).expect(200);
@@ -122,7 +127,7 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
 
     const merged = githubPullRequestEvent({ action: 'closed', repo: 'acme/infra', number: 21, title: 'Emergency change', branch: `fix/${grant.id.toLowerCase()}`, merged: true });
     expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', merged)).expect(200)).body.linked[0]).toMatchObject({ state: 'merged', clock: 'satisfied' });
-    expect(await clock(grant.id)).toMatchObject({ state: 'satisfied', steps: [{ state: 'cancelled' }] });
+    expect(await clock(grant.id)).toMatchObject({ state: 'satisfied', steps: [{ state: 'cancelled' }, { state: 'cancelled' }] });
     const notices = await sut.dataSource.query(`SELECT notice FROM notifications WHERE grant_id = $1`, [grant.id]);
     expect(notices).toEqual([]);
   });

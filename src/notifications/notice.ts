@@ -1,5 +1,6 @@
 // What each notice says. Messages are rendered when the notice is written to the outbox, so what
-// was sent is exactly what the evidence shows, whatever changes later.
+// was sent is exactly what the evidence shows, whatever changes later. Headlines stay ASCII: a
+// non-ASCII subject is MIME-encoded, which mail filters and grep-ing auditors handle badly.
 
 export type NoticeKind =
   | 'glass_broken'
@@ -57,7 +58,7 @@ const HEADLINES: Record<NoticeKind, (c: NoticeContext) => string> = {
   grant_extended: (c) => `access to ${c.grant.target} extended until ${iso(c.grant.expiresAt)}`,
   grant_revoked: (c) => `access to ${c.grant.target} revoked by ${c.facts?.by ?? 'someone'}`,
   grant_expired: (c) => `access to ${c.grant.target} expired`,
-  sla_reminder: (c) => `retroactive PR due ${c.facts?.dueAt} — link a PR mentioning ${c.grant.id}`,
+  sla_reminder: (c) => `retroactive PR due ${c.facts?.dueAt}: link a PR mentioning ${c.grant.id}`,
   sla_breached: (c) => `retroactive PR overdue since ${c.facts?.dueAt}`,
   sla_satisfied_late: (c) => `${c.facts?.kind === 'review' ? 'security review' : 'retroactive PR'} provided late (due ${c.facts?.dueAt})`,
   sla_waived: (c) => `${c.facts?.kind} clock waived by ${c.facts?.by}`,
@@ -91,7 +92,7 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
     '',
     `Who:      ${grant.requester}${grant.requesterEmail ? ` <${grant.requesterEmail}>` : ''}`,
     `What:     ${grant.target} (${grant.environment})`,
-    `Why:      ${grant.incident} — ${grant.reason}`,
+    `Why:      ${grant.incident}: ${grant.reason}`,
     `When:     ${iso(grant.activatedAt)} until ${iso(grant.expiresAt)}`,
     ...Object.entries(facts).map(([key, value]) => `${`${key}:`.padEnd(10)}${value}`),
     '',
