@@ -21,6 +21,8 @@ import { Metrics } from './health/metrics.service';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const JSON_BODY_LIMIT = '1mb';
+// A session batch may hold 500 events of up to 64 KiB of command each.
+const SESSION_EVENTS_BODY_LIMIT = '40mb';
 
 export interface RunningService {
   app: INestApplication;
@@ -132,6 +134,8 @@ export function configureHttp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.use(assignRequestId);
   app.use(observeRequests(metrics));
+  // body-parser skips a body already parsed, so the larger limit must be registered first.
+  app.use('/v1/grants/:id/events', jsonBody(SESSION_EVENTS_BODY_LIMIT));
   app.use(jsonBody(JSON_BODY_LIMIT));
   app.useGlobalPipes(
     new ValidationPipe({

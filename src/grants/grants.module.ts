@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
 import { GrantsController } from './grants.controller';
 import { GrantsRepository } from './grants.repository';
@@ -10,7 +11,7 @@ import { GrantsService } from './grants.service';
 import { TargetsController } from './targets.controller';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule],
+  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule],
   controllers: [TargetsController, GrantsController],
   providers: [GrantsService, GrantsRepository, PagerDutyOnCall],
   exports: [GrantsService],

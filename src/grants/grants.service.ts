@@ -11,6 +11,7 @@ import { Credentials } from '../credentials/credentials.service';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
+import { Sessions } from '../sessions/sessions.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { grantView, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
@@ -51,6 +52,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly clocks: SlaClocks,
     private readonly onCall: PagerDutyOnCall,
     private readonly notifications: Notifications,
+    private readonly sessions: Sessions,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
   ) {}
@@ -127,6 +129,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
           flags,
         });
         await this.credentials.record(tx, issued.records);
+        await this.sessions.open(tx, id);
         const started = await this.clocks.startFor(tx, subject, target);
         const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
         await this.auditLog.append(
@@ -275,6 +278,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       })),
     ];
     await this.auditLog.append(tx, ...entries);
+    await this.sessions.seal(tx, grant.id);
     await this.notifications.notify(tx, {
       kind: ending.status === 'expired' ? 'grant_expired' : 'grant_revoked',
       grant: factsOf(grant),

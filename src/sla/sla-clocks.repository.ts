@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EscalationStep } from '../config/policy';
+import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
 
 export type ClockKind = 'retro_pr' | 'review';
@@ -48,9 +49,6 @@ export interface ClockFilter {
 
 const CLOCK_COLUMNS = `c.id, c.grant_id AS "grantId", c.kind, c.state, c.requester, c.started_at AS "startedAt", c.due_at AS "dueAt",
   c.breached_at AS "breachedAt", c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", g.target`;
-const GRANT_FACTS = `json_build_object('id', g.id, 'target', g.target, 'environment', g.environment, 'requester', g.requester,
-  'requesterEmail', g.requester_email, 'incident', g.incident, 'reason', g.reason, 'activatedAt', g.activated_at, 'expiresAt', g.expires_at) AS grant`;
-
 @Injectable()
 export class SlaClocksRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -99,7 +97,7 @@ export class SlaClocksRepository {
   claimDueSteps(tx: EntityManager, limit: number): Promise<DueStep[]> {
     return tx.query(
       `SELECT s.clock_id AS "clockId", s.step, s.after_seconds AS "afterSeconds", s.fire_at AS "fireAt", s.notify, s.state, s.fired_at AS "firedAt",
-              c.kind, c.due_at AS "dueAt", ${GRANT_FACTS}
+              c.kind, c.due_at AS "dueAt", ${GRANT_FACTS_COLUMN}
          FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id JOIN grants g ON g.id = c.grant_id
         WHERE s.state = 'pending' AND s.fire_at <= now() AND c.state IN ('running', 'breached')
         ORDER BY s.fire_at LIMIT $1
@@ -130,7 +128,7 @@ export class SlaClocksRepository {
 
   async lockByGrant(tx: EntityManager, grantId: string, kind: ClockKind): Promise<(ClockRecord & { grant: GrantFacts; pastDue: boolean }) | undefined> {
     const [row] = await tx.query(
-      `SELECT ${CLOCK_COLUMNS}, ${GRANT_FACTS}, c.due_at <= now() AS "pastDue"
+      `SELECT ${CLOCK_COLUMNS}, ${GRANT_FACTS_COLUMN}, c.due_at <= now() AS "pastDue"
          FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
         WHERE c.grant_id = $1 AND c.kind = $2 FOR UPDATE OF c`,
       [grantId, kind],
@@ -140,7 +138,7 @@ export class SlaClocksRepository {
 
   async lock(tx: EntityManager, id: string): Promise<(ClockRecord & { grant: GrantFacts; pastDue: boolean }) | undefined> {
     const [row] = await tx.query(
-      `SELECT ${CLOCK_COLUMNS}, ${GRANT_FACTS}, c.due_at <= now() AS "pastDue"
+      `SELECT ${CLOCK_COLUMNS}, ${GRANT_FACTS_COLUMN}, c.due_at <= now() AS "pastDue"
          FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
         WHERE c.id = $1 FOR UPDATE OF c`,
       [id],
@@ -174,9 +172,4 @@ export class SlaClocksRepository {
       [clockIds],
     );
   }
-}
-
-/** json_build_object gives the grant's times as strings. */
-function withGrantDates<T extends { grant: GrantFacts }>(row: T): T {
-  return { ...row, grant: { ...row.grant, activatedAt: new Date(row.grant.activatedAt), expiresAt: new Date(row.grant.expiresAt) } };
 }

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import type { Principal } from '../auth/principal';
+import { LoadedPolicy } from '../config/config.providers';
+import { findTarget } from '../config/policy';
+import { GrantError } from '../grants/grants.errors';
+import { Notifications } from '../notifications/notifications.service';
+import { SlaClocks } from '../sla/sla-clocks.service';
+import type { ReviewBody } from './sessions.dto';
+import { SessionError } from './sessions.errors';
+import { SessionsRepository, type ReviewRecord } from './sessions.repository';
+import { Sessions } from './sessions.service';
+
+/** Second-person security review of a grant's session log; satisfies the review clock. */
+@Injectable()
+export class Reviews {
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly repository: SessionsRepository,
+    private readonly clocks: SlaClocks,
+    private readonly notifications: Notifications,
+    private readonly auditLog: AuditLog,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async review(caller: Principal, grantId: string, body: ReviewBody): Promise<ReviewRecord & { clock: string | null }> {
+    const verdict = await this.sessions.verify(grantId);
+    if (!verdict.valid && !body.acknowledgeIntegrityFailure) {
+      throw new SessionError(
+        'session_integrity_failed',
+        `The session log of ${grantId} does not verify (first bad seq ${verdict.firstInvalidSeq}); review it with acknowledgeIntegrityFailure: true to record that you saw this`,
+        verdict,
+      );
+    }
+    return this.dataSource.transaction(async (tx) => {
+      const grant = await this.repository.grantFacts(tx, grantId);
+      if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
+      if (grant.requester === caller.subject) throw new SessionError('own_grant_review', 'A requester cannot review their own grant: a second person must');
+      const review = await this.repository.insertReview(tx, {
+        grantId,
+        reviewer: caller.subject,
+        outcome: body.outcome,
+        notes: body.notes,
+        chainValid: verdict.valid,
+        chainHead: verdict.headHash,
+        eventsReviewed: verdict.count,
+        integrityAcknowledged: !verdict.valid,
+      });
+      const target = findTarget(this.policy, grant.target);
+      await this.auditLog.append(tx, {
+        actor: caller.subject,
+        action: 'session.reviewed',
+        grant: grantId,
+        target: grant.target,
+        extraControls: target?.controls,
+        data: { review: review.id, outcome: body.outcome, notes: body.notes, chainValid: verdict.valid, chainHead: verdict.headHash, eventsReviewed: verdict.count, firstInvalidSeq: verdict.firstInvalidSeq ?? null },
+      });
+      const clock = await this.clocks.satisfy(tx, grantId, 'review', caller.subject, `${body.outcome} review ${review.id}`);
+      if (body.outcome === 'violation') {
+        await this.notifications.notify(tx, {
+          kind: 'review_violation',
+          grant,
+          channels: this.policy.notify.security,
+          key: `${grantId}:violation:${review.id}`,
+          facts: { reviewer: caller.subject, notes: body.notes.slice(0, 500), chainValid: verdict.valid },
+        });
+      }
+      return { ...review, clock };
+    });
+  }
+
+  list(grantId: string): Promise<ReviewRecord[]> {
+    return this.repository.reviews(grantId);
+  }
+}

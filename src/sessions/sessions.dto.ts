@@ -1,0 +1,88 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { PageQuery } from '../audit/audit.dto';
+
+export const MAX_BATCH = 500;
+export const MAX_COMMAND_CHARS = 65536;
+// PostgreSQL text cannot hold NUL; refusing it here gives a clear 400 instead of a 500.
+const NO_NUL = /^[^\u0000]*$/;
+const noNul = { message: 'must not contain NUL characters' };
+
+export class SessionEventBody {
+  @ApiProperty({ minimum: 1 })
+  @IsInt() @Min(1) @Max(2_147_483_647)
+  seq: number;
+
+  @ApiProperty({ enum: ['command', 'session_start', 'session_end', 'note'] })
+  @IsIn(['command', 'session_start', 'session_end', 'note'])
+  type: 'command' | 'session_start' | 'session_end' | 'note';
+
+  @ApiPropertyOptional({ maxLength: MAX_COMMAND_CHARS })
+  @IsOptional() @IsString() @MaxLength(MAX_COMMAND_CHARS) @Matches(NO_NUL, noNul)
+  command?: string | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(4096) @Matches(NO_NUL, noNul)
+  cwd?: string | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) @Matches(NO_NUL, noNul)
+  user?: string | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) @Matches(NO_NUL, noNul)
+  host?: string | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true })
+  startedAt?: string | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true })
+  finishedAt?: string | null;
+
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(-2_147_483_648) @Max(2_147_483_647)
+  exitCode?: number | null;
+}
+
+export class IngestBody {
+  @ApiProperty({ type: [SessionEventBody], maxItems: MAX_BATCH })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_BATCH) @ValidateNested({ each: true }) @Type(() => SessionEventBody)
+  events: SessionEventBody[];
+}
+
+export class SessionEventsQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'The `next` value of the previous page (the last seq)' })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  after?: number;
+
+  @ApiPropertyOptional({ enum: ['json', 'text'], description: 'text: a grep-able transcript' })
+  @IsOptional() @IsIn(['json', 'text'])
+  format?: 'json' | 'text';
+}
+
+export class ReviewBody {
+  @ApiProperty({ enum: ['approved', 'findings', 'violation'] })
+  @IsIn(['approved', 'findings', 'violation'])
+  outcome: 'approved' | 'findings' | 'violation';
+
+  @ApiProperty()
+  @IsString() @MinLength(1) @MaxLength(20000)
+  notes: string;
+
+  @ApiPropertyOptional({ description: 'Required when the session chain does not verify: the reviewer has seen and accepts the integrity problem' })
+  @IsOptional() @IsBoolean()
+  acknowledgeIntegrityFailure?: boolean;
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { CredentialsModule } from '../credentials/credentials.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { SlaModule } from '../sla/sla.module';
+import { Reviews } from './reviews.service';
+import { SessionTokenGuard } from './session-token.guard';
+import { SessionsController } from './sessions.controller';
+import { SessionsRepository } from './sessions.repository';
+import { Sessions } from './sessions.service';
+
+@Module({
+  imports: [AuditModule, CredentialsModule, NotificationsModule, SlaModule],
+  controllers: [SessionsController],
+  providers: [Sessions, SessionsRepository, Reviews, SessionTokenGuard],
+  exports: [Sessions],
+})
+export class SessionsModule {}

@@ -1,0 +1,166 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import { ChainVerifier, chainHash, type ChainVerdict } from '../audit/chain';
+import type { Principal } from '../auth/principal';
+import { LoadedPolicy } from '../config/config.providers';
+import { findTarget } from '../config/policy';
+import { GrantError } from '../grants/grants.errors';
+import { clientContent, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
+import type { SessionEventBody } from './sessions.dto';
+import { SessionError } from './sessions.errors';
+import { SessionsRepository, type SessionHead } from './sessions.repository';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  lastSeq: number;
+  headHash: string;
+  gaps: Gap[];
+}
+
+/** The per-grant session command log: ingest, read, verify, seal. */
+@Injectable()
+export class Sessions {
+  constructor(
+    private readonly repository: SessionsRepository,
+    private readonly auditLog: AuditLog,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** Called in the grant's activation transaction. */
+  open(tx: EntityManager, grantId: string): Promise<void> {
+    return this.repository.open(tx, grantId);
+  }
+
+  /**
+   * DESIGN.md seq semantics: a re-sent seq with identical content is accepted idempotently, a
+   * conflicting one is 409, a jump is a recorded gap. The chain follows seq, so a seq below the
+   * head that was never stored cannot be inserted (409 `seq_behind_head`). After the grant ended,
+   * events recorded before the end are accepted and marked late; later ones are refused (403).
+   */
+  async ingest(grantId: string, batch: SessionEventBody[]): Promise<IngestResult> {
+    const incoming = normalise(grantId, batch);
+    return this.dataSource.transaction(async (tx) => {
+      const head = await this.repository.lockHead(tx, grantId);
+      if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
+      const ended = head.grantStatus !== 'active';
+      if (ended) {
+        const afterEnd = incoming.find((event) => !event.startedAt || Date.parse(event.startedAt) > head.endedAt!.getTime());
+        if (afterEnd) throw new SessionError('session_ended', `${grantId} ended at ${head.endedAt!.toISOString()}; event seq ${afterEnd.seq} is not stamped before that`);
+      }
+      const resent = incoming.filter((event) => event.seq <= head.lastSeq);
+      const fresh = incoming.filter((event) => event.seq > head.lastSeq);
+      if (resent.length) {
+        const stored = new Map((await this.repository.existing(tx, grantId, resent.map((e) => e.seq))).map((event) => [event.seq, event]));
+        for (const event of resent) {
+          const original = stored.get(event.seq);
+          if (!original) throw new SessionError('seq_behind_head', `seq ${event.seq} was never received and the log has moved on to ${head.lastSeq}; it cannot be inserted`);
+          if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.seq} was already received with different content`, { seq: event.seq });
+        }
+      }
+      let { lastSeq, hash } = head;
+      const gaps = [...head.gaps];
+      const receivedAt = head.now.toISOString();
+      const appended: SessionEvent[] = fresh.map((event) => {
+        if (event.seq > lastSeq + 1) gaps.push({ from: lastSeq + 1, to: event.seq - 1 });
+        const fields = { ...event, receivedAt };
+        const next = chainHash(hash, sessionHashedFields(fields));
+        const stored: SessionEvent = { ...fields, prevHash: hash, hash: next, late: ended };
+        lastSeq = event.seq;
+        hash = next;
+        return stored;
+      });
+      if (appended.length) {
+        await this.repository.append(tx, appended, { grantId, lastSeq, hash, gaps }, ended);
+        // Late events after the seal: seal again, so every command stays anchored in the audit chain.
+        if (ended) await this.auditSeal(tx, grantId, { lastSeq, hash, count: head.count + appended.length, gaps }, true);
+      }
+      return { accepted: appended.length, duplicates: resent.length, lastSeq, headHash: hash, gaps };
+    });
+  }
+
+  /** Anchors the session head in the audit chain when the grant ends (in its transaction). */
+  async seal(tx: EntityManager, grantId: string): Promise<void> {
+    const head = await this.repository.seal(tx, grantId);
+    if (head) await this.auditSeal(tx, grantId, head, false);
+  }
+
+  private async auditSeal(tx: EntityManager, grantId: string, head: Pick<SessionHead, 'lastSeq' | 'hash' | 'count' | 'gaps'>, resealed: boolean) {
+    const [grant] = await tx.query(`SELECT target FROM grants WHERE id = $1`, [grantId]);
+    await this.auditLog.append(tx, {
+      actor: 'system:sessions',
+      action: 'session.sealed',
+      grant: grantId,
+      target: grant?.target ?? null,
+      extraControls: findTarget(this.policy, grant?.target)?.controls,
+      data: { headHash: head.hash, count: head.count, lastSeq: head.lastSeq, gaps: head.gaps.map((g) => ({ from: g.from, to: g.to })), resealed },
+    });
+  }
+
+  async read(caller: Principal, grantId: string, afterSeq: number, limit: number): Promise<{ events: SessionEvent[]; headHash: string; gaps: Gap[]; next: number | null }> {
+    const head = await this.readableHead(caller, grantId);
+    const events = await this.repository.page(grantId, afterSeq, limit);
+    return { events, headHash: head.hash, gaps: head.gaps, next: events.length === limit ? events[events.length - 1].seq : null };
+  }
+
+  /** `timestamp user@host cwd $ command → exit code`, one line per command, for grep and auditors. */
+  async transcript(caller: Principal, grantId: string): Promise<string> {
+    const head = await this.readableHead(caller, grantId);
+    const lines = [`# breakglass session transcript of ${grantId}: ${head.count} events, head ${head.hash}`];
+    for (const gap of head.gaps) lines.push(`# gap: seq ${gap.from}-${gap.to} never received`);
+    for await (const event of this.repository.all(grantId)) {
+      const when = event.startedAt ?? event.receivedAt;
+      const where = `${event.user ?? '?'}@${event.host ?? '?'} ${event.cwd ?? '?'}`;
+      const what = event.type === 'command' ? `$ ${event.command ?? ''}` : `# ${event.type}${event.command ? `: ${event.command}` : ''}`;
+      const exit = event.exitCode === null ? '' : ` → ${event.exitCode}`;
+      lines.push(`${when} ${where} ${what.replace(/\r?\n/g, '\\n')}${exit}${event.late ? ' (late)' : ''}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  async verify(grantId: string): Promise<ChainVerdict> {
+    const head = await this.repository.head(grantId);
+    if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
+    const verifier = new ChainVerifier<SessionEvent>(sessionHashedFields, false);
+    for await (const event of this.repository.all(grantId)) verifier.add(event);
+    return verifier.verdict({ seq: head.lastSeq, hash: head.hash });
+  }
+
+  private async readableHead(caller: Principal, grantId: string): Promise<SessionHead> {
+    const [grant] = await this.dataSource.query(`SELECT requester FROM grants WHERE id = $1`, [grantId]);
+    if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
+    const seesAll = caller.roles.includes('security') || caller.roles.includes('compliance');
+    if (!seesAll && grant.requester !== caller.subject) throw new GrantError('not_your_grant', `${grantId}'s session belongs to another requester`);
+    return (await this.repository.head(grantId))!;
+  }
+}
+
+/** Times normalised to `Date#toISOString()` (hashed form); absent values null; one entry per seq. */
+function normalise(grantId: string, batch: SessionEventBody[]) {
+  const bySeq = new Map<number, ReturnType<typeof toFields>>();
+  for (const body of batch) {
+    const event = toFields(grantId, body);
+    const twin = bySeq.get(event.seq);
+    if (twin && clientContent(twin) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.seq} appears twice in the batch with different content`, { seq: event.seq });
+    bySeq.set(event.seq, event);
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function toFields(grantId: string, body: SessionEventBody) {
+  const time = (value: string | null | undefined) => (value ? new Date(value).toISOString() : null);
+  return {
+    grant: grantId,
+    seq: body.seq,
+    type: body.type,
+    command: body.command ?? null,
+    cwd: body.cwd ?? null,
+    user: body.user ?? null,
+    host: body.host ?? null,
+    startedAt: time(body.startedAt),
+    finishedAt: time(body.finishedAt),
+    exitCode: body.exitCode ?? null,
+  };
+}

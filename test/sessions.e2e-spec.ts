@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { startTestService, type TestService } from './support/test-service';
+import { withClient } from './support/test-database';
+
+const POLICY = `
+notify:
+  security: [security-log]
+channels:
+  security-log: { type: log }
+targets:
+  - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes } }
+`;
+
+const event = (seq: number, command: string, extra: Record<string, unknown> = {}) => ({
+  seq,
+  type: 'command',
+  command,
+  cwd: '/srv/app',
+  user: 'oncall-1',
+  host: 'bastion-1',
+  startedAt: new Date(Date.now() - 1000).toISOString(),
+  finishedAt: new Date().toISOString(),
+  exitCode: 0,
+  ...extra,
+});
+
+describe('session command log', () => {
+  let sut: TestService;
+  let engineer: string;
+  let security: string;
+
+  const breakGlass = async (token = engineer) =>
+    (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${token}`).send({ target: 'cluster', incident: 'INC-7', reason: 'Draining a stuck node pool by hand', durationSeconds: 600 }).expect(201)).body;
+  const send = (grant: { id: string; sessionToken: string }, events: unknown[]) =>
+    sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${grant.sessionToken}`).send({ events });
+  const log = async (grantId: string, token = security) => (await sut.http.get(`/v1/grants/${grantId}/events?limit=1000`).set('Authorization', `Bearer ${token}`).expect(200)).body;
+  const verify = async (grantId: string) => (await sut.http.get(`/v1/grants/${grantId}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+
+  beforeAll(async () => {
+    sut = await startTestService({ policyYaml: POLICY });
+    engineer = await sut.token('oncall-1', ['engineer']);
+    security = await sut.token('sec-1', ['security']);
+  });
+  afterAll(() => sut.close());
+
+  it('chains each event with the DESIGN.md formula, verifiable from the API output alone', async () => {
+    const grant = await breakGlass();
+    const answer = await send(grant, [event(1, 'kubectl get nodes'), event(2, "psql -c 'select 1'", { exitCode: 1 })]).expect(200);
+    expect(answer.body).toEqual({ accepted: 2, duplicates: 0, lastSeq: 2, headHash: expect.stringMatching(/^[0-9a-f]{64}$/), gaps: [] });
+
+    const { events, headHash, gaps } = await log(grant.id);
+    expect(gaps).toEqual([]);
+    let prev = '0'.repeat(64);
+    for (const e of events) {
+      const fields = { grant: e.grant, seq: e.seq, type: e.type, command: e.command, cwd: e.cwd, user: e.user, host: e.host, startedAt: e.startedAt, finishedAt: e.finishedAt, exitCode: e.exitCode, receivedAt: e.receivedAt };
+      expect(e.prevHash).toBe(prev);
+      prev = createHash('sha256').update(`${prev}\n${canonicalize(fields)}`).digest('hex');
+      expect(e.hash).toBe(prev);
+    }
+    expect(headHash).toBe(prev);
+    expect(await verify(grant.id)).toEqual({ valid: true, count: 2, headHash: prev });
+  });
+
+  it('accepts only the session token of that grant', async () => {
+    const grant = await breakGlass();
+    const other = await breakGlass();
+    expect((await sut.http.post(`/v1/grants/${grant.id}/events`).send({ events: [event(1, 'ls')] }).expect(401)).body.error).toBe('invalid_session_token');
+    expect((await sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${engineer}`).send({ events: [event(1, 'ls')] }).expect(401)).body.error).toBe('invalid_session_token');
+    expect((await sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${grant.credential.token}`).send({ events: [event(1, 'ls')] }).expect(401)).body.error).toBe('invalid_session_token');
+    expect((await send({ id: grant.id, sessionToken: other.sessionToken }, [event(1, 'ls')]).expect(403)).body.error).toBe('wrong_grant');
+    expect((await log(grant.id)).events).toEqual([]);
+  });
+
+  it('is idempotent on re-send, 409 on a conflicting re-send, and records gaps', async () => {
+    const grant = await breakGlass();
+    const batch = [event(1, 'echo one'), event(2, 'echo two')];
+    await send(grant, batch).expect(200);
+    expect((await send(grant, batch).expect(200)).body).toMatchObject({ accepted: 0, duplicates: 2, lastSeq: 2 });
+    const conflict = await send(grant, [{ ...batch[1], command: 'rm -rf /' }]).expect(409);
+    expect(conflict.body).toMatchObject({ error: 'seq_conflict', details: { seq: 2 } });
+
+    const gapped = await send(grant, [event(5, 'echo five'), event(6, 'echo six')]).expect(200);
+    expect(gapped.body).toMatchObject({ accepted: 2, lastSeq: 6, gaps: [{ from: 3, to: 4 }] });
+    expect((await send(grant, [event(3, 'echo three')]).expect(409)).body.error).toBe('seq_behind_head');
+    expect((await log(grant.id)).gaps).toEqual([{ from: 3, to: 4 }]);
+    expect(await verify(grant.id)).toMatchObject({ valid: true, count: 4 });
+    const text = (await sut.http.get(`/v1/grants/${grant.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
+    expect(text).toContain('# gap: seq 3-4 never received');
+    expect(text).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z oncall-1@bastion-1 \/srv\/app \$ echo five → 0$/m);
+  });
+
+  it('validates fields and batch size with clear 400s', async () => {
+    const grant = await breakGlass();
+    const tooLong = await send(grant, [event(1, 'x'.repeat(65537))]).expect(400);
+    expect(tooLong.body.details).toEqual([{ field: 'events.0.command', problems: [expect.stringMatching(/65536/)] }]);
+    expect((await send(grant, Array.from({ length: 501 }, (_, i) => event(i + 1, 'ls'))).expect(400)).body.error).toBe('validation_failed');
+    expect((await send(grant, [event(1, 'a\u0000b')]).expect(400)).body.details[0].problems).toEqual(['must not contain NUL characters']);
+    expect((await send(grant, [{ ...event(1, 'ls'), seq: 0 }]).expect(400)).body.error).toBe('validation_failed');
+  });
+
+  it('after the grant ends: seals the head, accepts late events recorded before the end, refuses later ones', async () => {
+    const grant = await breakGlass();
+    await send(grant, [event(1, 'systemctl restart ingress')]).expect(200);
+    const before = new Date().toISOString();
+    const { body: revoked } = await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: 'done' }).expect(200);
+    const sealed = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=session.sealed`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
+    expect(sealed).toEqual([expect.objectContaining({ data: expect.objectContaining({ count: 1, lastSeq: 1, resealed: false }) })]);
+
+    const late = await send(grant, [event(2, 'journalctl -u ingress', { startedAt: before, finishedAt: before })]).expect(200);
+    expect(late.body).toMatchObject({ accepted: 1, lastSeq: 2 });
+    const after = new Date(Date.parse(revoked.endedAt) + 1000).toISOString();
+    expect((await send(grant, [event(3, 'whoami', { startedAt: after })]).expect(403)).body.error).toBe('session_ended');
+    const { events, headHash } = await log(grant.id);
+    expect(events.map((e: { late: boolean }) => e.late)).toEqual([false, true]);
+    const resealed = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=session.sealed`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
+    expect(resealed.at(-1).data).toMatchObject({ headHash, count: 2, resealed: true });
+  });
+
+  it('finds a tampered event at its seq; the table refuses changes while its trigger is on', async () => {
+    const grant = await breakGlass();
+    await send(grant, [event(1, 'ls'), event(2, 'cat /etc/hosts'), event(3, 'exit')]).expect(200);
+    await withClient(sut.database.url, async (db) => {
+      await expect(db.query(`UPDATE session_events SET command = 'ls -la' WHERE grant_id = $1 AND seq = 2`, [grant.id])).rejects.toThrow(/append-only/);
+      await db.query('ALTER TABLE session_events DISABLE TRIGGER USER');
+      await db.query(`UPDATE session_events SET command = 'true' WHERE grant_id = $1 AND seq = 2`, [grant.id]);
+      await db.query('ALTER TABLE session_events ENABLE TRIGGER USER');
+    });
+    expect(await verify(grant.id)).toMatchObject({ valid: false, firstInvalidSeq: 2 });
+  });
+
+  describe('reviews', () => {
+    it('needs a second person: the requester cannot review their own grant', async () => {
+      const both = await sut.token('sec-oncall', ['engineer', 'security']);
+      const grant = await breakGlass(both);
+      const own = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${both}`).send({ outcome: 'approved', notes: 'looks fine' }).expect(403);
+      expect(own.body.error).toBe('own_grant_review');
+      await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${engineer}`).send({ outcome: 'approved', notes: 'x' }).expect(403);
+    });
+
+    it('an engineer cannot read another engineer’s session', async () => {
+      const grant = await breakGlass();
+      const colleague = await sut.token('oncall-2', ['engineer']);
+      expect((await sut.http.get(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${colleague}`).expect(403)).body.error).toBe('not_your_grant');
+      await sut.http.get(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${engineer}`).expect(200);
+    });
+
+    it('an approval satisfies the review clock and is audited', async () => {
+      const grant = await breakGlass();
+      await send(grant, [event(1, 'kubectl cordon node-7')]).expect(200);
+      const { body } = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'approved', notes: 'Cordon matches the incident' }).expect(201);
+      expect(body).toMatchObject({ outcome: 'approved', reviewer: 'sec-1', chainValid: true, eventsReviewed: 1, clock: 'satisfied' });
+      const clocks = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=review`).set('Authorization', `Bearer ${security}`).expect(200)).body.clocks;
+      expect(clocks[0]).toMatchObject({ state: 'satisfied', resolvedBy: 'sec-1' });
+    });
+
+    it('a violation notifies the security audience', async () => {
+      const grant = await breakGlass();
+      await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'violation', notes: 'Dropped a table unrelated to the incident' }).expect(201);
+      const rows = await sut.dataSource.query(`SELECT notice, channel FROM notifications WHERE grant_id = $1 AND notice = 'review_violation'`, [grant.id]);
+      expect(rows).toEqual([{ notice: 'review_violation', channel: 'security-log' }]);
+    });
+
+    it('refuses to review a log that does not verify until the reviewer acknowledges it', async () => {
+      const grant = await breakGlass();
+      await send(grant, [event(1, 'ls'), event(2, 'id')]).expect(200);
+      await withClient(sut.database.url, async (db) => {
+        await db.query('ALTER TABLE session_events DISABLE TRIGGER USER');
+        await db.query(`DELETE FROM session_events WHERE grant_id = $1 AND seq = 1`, [grant.id]);
+        await db.query('ALTER TABLE session_events ENABLE TRIGGER USER');
+      });
+      const refused = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'findings', notes: 'log incomplete' }).expect(409);
+      expect(refused.body).toMatchObject({ error: 'session_integrity_failed', details: { valid: false, firstInvalidSeq: 2 } });
+      const accepted = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'findings', notes: 'log incomplete', acknowledgeIntegrityFailure: true }).expect(201);
+      expect(accepted.body).toMatchObject({ chainValid: false, integrityAcknowledged: true });
+    });
+  });
+});
