@@ -9,6 +9,9 @@ import { reportStartupFailure } from '../startup-failure';
 import { ApiClient, ApiError } from './api-client';
 import { verifyAuditChainRemotely } from './audit-verify';
 import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
+import { cliHome, loadGrant, saveGrant, type LocalGrant } from './local-state';
+import { flushSpools, recordOneCommand, recordShell } from './recorder';
+import { Spool } from './spool';
 
 // `breakglass`: the service itself (serve, migrate) and a client of its v1 API. BREAKGLASS_URL and
 // BREAKGLASS_TOKEN select the server and the caller. Human output by default, --json for scripts.
@@ -80,7 +83,46 @@ program
       durationSeconds: options.duration,
       ...(options.role ? { role: options.role } : {}),
     });
+    // Kept locally (0600) so `shell`/`exec` can use the credential and the session token.
+    saveGrant({ id: grant.id, broker: program.opts<{ url: string }>().url, target: grant.target, expiresAt: grant.expiresAt, sessionToken: grant.sessionToken, credential: grant.credential });
     console.log(asJson() ? JSON.stringify(grant) : describeNewGrant(grant));
+  });
+
+program
+  .command('exec <grant> <command...>')
+  .description('run one command with the grant credential, recorded in the session log (use -- before the command)')
+  .action(async (grantId: string, command: string[]) => {
+    const grant = requireLocalGrant(grantId);
+    const { exitCode, flushError } = await recordOneCommand(grant, sessionClient(grant), command);
+    if (flushError) process.stderr.write(`breakglass: recorded locally; not sent yet (${flushError}). It will be sent by the next command or \`breakglass flush\`.\n`);
+    process.exitCode = exitCode;
+  });
+
+program
+  .command('shell <grant>')
+  .description('a bash shell with the grant credential, every command line recorded in the session log')
+  .action(async (grantId: string) => {
+    const grant = requireLocalGrant(grantId);
+    process.stderr.write(`breakglass: recorded shell for ${grant.id} on ${grant.target}; every command is sent to the session log. Exit to end.\n`);
+    const { exitCode, recorded, flushError } = await recordShell(grant, sessionClient(grant));
+    process.stderr.write(`breakglass: ${recorded} command(s) recorded${flushError ? `; not all sent yet (${flushError}) — run \`breakglass flush\`` : ' and sent'}.\n`);
+    process.exitCode = exitCode;
+  });
+
+program
+  .command('flush [grant]')
+  .description('send recorded events still waiting in the local spool')
+  .action(async (grantId?: string) => {
+    const grants = grantId ? [grantId] : Spool.grantsWithSpools();
+    const results = [];
+    for (const id of grants) {
+      const local = loadGrant(id);
+      if (!local) results.push({ grant: id, sent: 0, error: 'no local record of this grant (request it from this machine)' });
+      else results.push(...(await flushSpools(sessionClient(local), [id])));
+    }
+    if (asJson()) console.log(JSON.stringify(results));
+    else for (const r of results) console.log(r.error ? `${r.grant}: not sent (${r.error})` : `${r.grant}: ${r.sent} event(s) sent`);
+    process.exitCode = results.some((r) => r.error) ? 3 : 0;
   });
 
 program
@@ -149,6 +191,17 @@ audit
     else console.log(`Audit chain BROKEN at seq ${verdict.firstInvalidSeq} (${verdict.count} events read)`);
     process.exitCode = verdict.valid ? 0 : 2;
   });
+
+function requireLocalGrant(id: string): LocalGrant {
+  const grant = loadGrant(id);
+  if (!grant) throw new Error(`no local record of ${id}: request it from this machine with \`breakglass request\` (records live in ${cliHome()})`);
+  return grant;
+}
+
+/** Session events go to the broker the grant came from, with its session token. */
+function sessionClient(grant: LocalGrant): ApiClient {
+  return new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token: grant.sessionToken });
+}
 
 function parseRoles(value: string): BrokerRole[] {
   const roles = value.split(',').map((role) => role.trim()).filter(Boolean);
