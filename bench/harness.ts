@@ -11,6 +11,7 @@ export interface BenchContext {
   service: RunningService;
   databaseUrl: string;
   dataDir: string;
+  policyPath: string;
   close(): Promise<void>;
 }
 
@@ -38,6 +39,7 @@ export async function startBenchService(policyYaml: string, env: NodeJS.ProcessE
     service,
     databaseUrl,
     dataDir: root,
+    policyPath: policy,
     async close() {
       await service.stop();
       await postgres.stop();

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
 import { escalationLateness } from './escalation-lateness';
+import { sessionIngest } from './session-ingest';
 
 // `npm run bench -- <name> [--quick]`: each benchmark prints one JSON line and a small table.
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'escalation-lateness': escalationLateness,
+  'session-ingest': sessionIngest,
 };
 
 async function main() {
-  const names = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+  const names = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && all[i - 1] !== '--instances');
   const chosen = names.length ? names : Object.keys(BENCHMARKS);
   for (const name of chosen) {
     const bench = BENCHMARKS[name];

@@ -62,7 +62,7 @@ export async function openDatabase(config: AppConfig, logger: ConsoleLogger): Pr
     url = await ensureDatabase(adminUrl);
     logger.log(`embedded PostgreSQL running on 127.0.0.1:${config.embeddedPostgresPort}`, 'database');
   }
-  const dataSource = createDataSource(url);
+  const dataSource = createDataSource(url, config.env.DATABASE_POOL_SIZE);
   try {
     await dataSource.initialize();
     const applied = await migrate(dataSource);

@@ -44,6 +44,10 @@ export class EnvironmentVariables {
   @Transform(trimmedOrUndefined) @IsOptional() @Matches(POSTGRES_URL, { message: 'must be a postgres:// or postgresql:// URL' })
   DATABASE_URL?: string;
 
+  /** Connections the broker keeps to its database (per instance). */
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number' }) @Min(2, { message: 'must be at least 2' }) @Max(500, { message: 'must be at most 500' })
+  DATABASE_POOL_SIZE: number = 20;
+
   /** Port of the embedded PostgreSQL server (only used when DATABASE_URL is unset). */
   @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(1, PORT_RANGE) @Max(65535, PORT_RANGE)
   BREAKGLASS_EMBEDDED_PG_PORT: number = 54329;

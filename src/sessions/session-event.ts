@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** The fields covered by the session chain hash (DESIGN.md), exactly as the API returns them. */
 export interface SessionEventFields {
   grant: string;
@@ -33,4 +35,17 @@ export function sessionHashedFields(event: SessionEventFields): SessionEventFiel
 /** What the client sent, for comparing a re-sent seq with the stored one (receivedAt differs). */
 export function clientContent(event: Omit<SessionEventFields, 'receivedAt'>): string {
   return JSON.stringify([event.type, event.command, event.cwd, event.user, event.host, event.startedAt, event.finishedAt, event.exitCode]);
+}
+
+/**
+ * hash_n for a session event, without a generic canonicalizer: for this flat record of strings,
+ * integers and nulls, RFC 8785 is JSON.stringify of each value with the keys in sorted order,
+ * which is what this writes (session-event.spec.ts checks it against `canonicalize`).
+ */
+export function sessionEventHash(prevHash: string, e: SessionEventFields): string {
+  const s = JSON.stringify;
+  const canonical =
+    `{"command":${s(e.command)},"cwd":${s(e.cwd)},"exitCode":${s(e.exitCode)},"finishedAt":${s(e.finishedAt)},"grant":${s(e.grant)},` +
+    `"host":${s(e.host)},"receivedAt":${s(e.receivedAt)},"seq":${s(e.seq)},"startedAt":${s(e.startedAt)},"type":${s(e.type)},"user":${s(e.user)}}`;
+  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
 }

@@ -9,6 +9,8 @@ export interface SessionRequest extends Request {
   sessionGrant?: string;
 }
 
+const VERIFIED_TOKENS_KEPT = 10_000;
+
 /**
  * Session-event ingest accepts only the session token of the grant in the path: a token of
  * another grant is 403, a user token (dev or OIDC), a forged or an expired one is 401. Whether
@@ -16,6 +18,10 @@ export interface SessionRequest extends Request {
  */
 @Injectable()
 export class SessionTokenGuard implements CanActivate {
+  // A recorder sends the same token with every batch. Session tokens are never revoked (ingest
+  // enforces the grant's end itself), so a signature once verified holds until the token's exp.
+  private readonly verified = new Map<string, { grant: unknown; expiresAtMs: number }>();
+
   constructor(
     private readonly keys: KeyStore,
     private readonly config: ServiceConfig,
@@ -25,14 +31,24 @@ export class SessionTokenGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<SessionRequest>();
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.header('authorization') ?? '')?.[1];
     if (!token) throw new SessionError('invalid_session_token', 'The grant’s session token is required (Authorization: Bearer <sessionToken>)');
-    let grant: unknown;
-    try {
-      ({ grant } = await this.keys.verify(token, { issuer: this.config.publicUrl, audience: SESSION_AUDIENCE }));
-    } catch (error) {
-      throw new SessionError('invalid_session_token', `Session token rejected: ${(error as Error).message}`);
-    }
+    const grant = await this.grantOf(token);
     if (grant !== request.params.id) throw new SessionError('wrong_grant', 'This session token belongs to another grant');
     request.sessionGrant = grant as string;
     return true;
+  }
+
+  private async grantOf(token: string): Promise<unknown> {
+    const known = this.verified.get(token);
+    if (known && known.expiresAtMs > Date.now()) return known.grant;
+    let payload;
+    try {
+      payload = await this.keys.verify(token, { issuer: this.config.publicUrl, audience: SESSION_AUDIENCE });
+    } catch (error) {
+      this.verified.delete(token);
+      throw new SessionError('invalid_session_token', `Session token rejected: ${(error as Error).message}`);
+    }
+    this.verified.set(token, { grant: payload.grant, expiresAtMs: (payload.exp ?? 0) * 1000 });
+    if (this.verified.size > VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
+    return payload.grant;
   }
 }

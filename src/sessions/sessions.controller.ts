@@ -1,9 +1,10 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Caller, Public, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { GrantIdParam } from '../grants/grants.dto';
+import { IngestBodyPipe, type IngestBatch } from './ingest-body.pipe';
 import { Reviews } from './reviews.service';
 import { IngestBody, ReviewBody, SessionEventsQuery } from './sessions.dto';
 import { Sessions } from './sessions.service';
@@ -24,7 +25,8 @@ export class SessionsController {
   @Post('events')
   @HttpCode(200)
   @ApiOperation({ summary: 'Append recorded session events (session token of this grant only)' })
-  ingest(@Param() { id }: GrantIdParam, @Body() body: IngestBody) {
+  @ApiBody({ type: IngestBody })
+  ingest(@Param() { id }: GrantIdParam, @Body(IngestBodyPipe) body: IngestBatch) {
     return this.sessions.ingest(id, body.events);
   }
 

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
 import type { Gap, SessionEvent } from './session-event';
@@ -88,6 +90,43 @@ export class SessionsRepository {
         head.grantId, head.lastSeq, head.hash, JSON.stringify(head.gaps), sealed,
       ],
     );
+  }
+
+  /**
+   * The fast path: one atomic statement that appends only if the head is still `expected` and the
+   * grant is active (optimistic concurrency; no explicit transaction, no lock held across round
+   * trips). Answers false when another writer moved the head or the grant ended.
+   */
+  async appendIfHead(events: SessionEvent[], expected: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash'>, next: Pick<SessionHead, 'lastSeq' | 'hash' | 'gaps'>): Promise<boolean> {
+    const column = <K extends keyof SessionEvent>(key: K) => events.map((event) => event[key]);
+    // A named statement: parsed and planned once per connection, not once per batch.
+    const { rows: [row] } = await this.pool().query({
+      name: 'session_append_if_head',
+      text: `WITH moved AS (
+         UPDATE session_heads h
+            SET last_seq = $17, hash = $18, count = h.count + $20, gaps = $19::jsonb
+           FROM grants g
+          WHERE h.grant_id = $15 AND h.last_seq = $16 AND h.hash = $21 AND g.id = h.grant_id AND g.status = 'active'
+         RETURNING 1),
+       appended AS (
+         INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::timestamptz[], $9::timestamptz[], $10::int[], $11::timestamptz[], $12::boolean[], $13::text[], $14::text[])
+          WHERE EXISTS (SELECT 1 FROM moved)
+         RETURNING 1)
+       SELECT (SELECT count(*) FROM moved)::int AS moved`,
+      values: [
+        column('grant'), column('seq'), column('type'), column('command'), column('cwd'), column('user'), column('host'),
+        column('startedAt'), column('finishedAt'), column('exitCode'), column('receivedAt'), column('late'), column('prevHash'), column('hash'),
+        expected.grantId, expected.lastSeq, next.lastSeq, next.hash, JSON.stringify(next.gaps), events.length, expected.hash,
+      ],
+    });
+    return row.moved === 1;
+  }
+
+  /** TypeORM's own pg pool (for named statements, which TypeORM's query() cannot send). */
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
   async seal(tx: EntityManager, grantId: string): Promise<SessionHead> {

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
-import { ChainVerifier, chainHash, type ChainVerdict } from '../audit/chain';
+import { ChainVerifier, type ChainVerdict } from '../audit/chain';
 import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
+import { afterCommit } from '../database/after-commit';
+import { DatabaseClock } from '../database/database-clock';
 import { GrantError } from '../grants/grants.errors';
-import { clientContent, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
+import { clientContent, sessionEventHash, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { SessionsRepository, type SessionHead } from './sessions.repository';
@@ -19,14 +21,22 @@ export interface IngestResult {
   gaps: Gap[];
 }
 
+const KNOWN_HEADS_KEPT = 10_000;
+
+type KnownHead = Pick<SessionHead, 'lastSeq' | 'hash' | 'gaps'>;
+
 /** The per-grant session command log: ingest, read, verify, seal. */
 @Injectable()
 export class Sessions {
+  /** Heads this instance wrote last, for the one-statement fast path (a stale one only costs a retry). */
+  private readonly knownHeads = new Map<string, KnownHead>();
+
   constructor(
     private readonly repository: SessionsRepository,
     private readonly auditLog: AuditLog,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly clock: DatabaseClock,
   ) {}
 
   /** Called in the grant's activation transaction. */
@@ -42,6 +52,27 @@ export class Sessions {
    */
   async ingest(grantId: string, batch: SessionEventBody[]): Promise<IngestResult> {
     const incoming = normalise(grantId, batch);
+    const known = this.knownHeads.get(grantId);
+    if (known && incoming[0].seq > known.lastSeq) {
+      // The common case: new events for an active grant whose head we wrote last.
+      const { appended, head } = chain(incoming, known, this.clock.now().toISOString(), false);
+      if (await this.repository.appendIfHead(appended, { grantId, ...known }, head)) {
+        this.remember(grantId, head);
+        return { accepted: appended.length, duplicates: 0, lastSeq: head.lastSeq, headHash: head.hash, gaps: head.gaps };
+      }
+      this.knownHeads.delete(grantId);
+    }
+    return this.ingestLocked(grantId, incoming);
+  }
+
+  private remember(grantId: string, head: KnownHead): void {
+    this.knownHeads.delete(grantId);
+    this.knownHeads.set(grantId, head);
+    if (this.knownHeads.size > KNOWN_HEADS_KEPT) this.knownHeads.delete(this.knownHeads.keys().next().value!);
+  }
+
+  /** The general path: lock the head, handle re-sends, late events and conflicts. */
+  private ingestLocked(grantId: string, incoming: ReturnType<typeof normalise>): Promise<IngestResult> {
     return this.dataSource.transaction(async (tx) => {
       const head = await this.repository.lockHead(tx, grantId);
       if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
@@ -60,24 +91,15 @@ export class Sessions {
           if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.seq} was already received with different content`, { seq: event.seq });
         }
       }
-      let { lastSeq, hash } = head;
-      const gaps = [...head.gaps];
-      const receivedAt = head.now.toISOString();
-      const appended: SessionEvent[] = fresh.map((event) => {
-        if (event.seq > lastSeq + 1) gaps.push({ from: lastSeq + 1, to: event.seq - 1 });
-        const fields = { ...event, receivedAt };
-        const next = chainHash(hash, sessionHashedFields(fields));
-        const stored: SessionEvent = { ...fields, prevHash: hash, hash: next, late: ended };
-        lastSeq = event.seq;
-        hash = next;
-        return stored;
-      });
+      const { appended, head: next } = chain(fresh, head, head.now.toISOString(), ended);
       if (appended.length) {
-        await this.repository.append(tx, appended, { grantId, lastSeq, hash, gaps }, ended);
+        await this.repository.append(tx, appended, { grantId, ...next }, ended);
         // Late events after the seal: seal again, so every command stays anchored in the audit chain.
-        if (ended) await this.auditSeal(tx, grantId, { lastSeq, hash, count: head.count + appended.length, gaps }, true);
+        if (ended) await this.auditSeal(tx, grantId, { ...next, count: head.count + appended.length }, true);
       }
-      return { accepted: appended.length, duplicates: resent.length, lastSeq, headHash: hash, gaps };
+      if (ended) this.knownHeads.delete(grantId);
+      else afterCommit(tx, () => this.remember(grantId, next));
+      return { accepted: appended.length, duplicates: resent.length, lastSeq: next.lastSeq, headHash: next.hash, gaps: next.gaps };
     });
   }
 
@@ -135,6 +157,22 @@ export class Sessions {
     if (!seesAll && grant.requester !== caller.subject) throw new GrantError('not_your_grant', `${grantId}'s session belongs to another requester`);
     return (await this.repository.head(grantId))!;
   }
+}
+
+/** Chains new events (ascending seq) onto a head; a seq jump is recorded as a gap. */
+function chain(events: ReturnType<typeof normalise>, head: KnownHead, receivedAt: string, late: boolean): { appended: SessionEvent[]; head: KnownHead } {
+  let { lastSeq, hash } = head;
+  const gaps = [...head.gaps];
+  const appended = events.map((event) => {
+    if (event.seq > lastSeq + 1) gaps.push({ from: lastSeq + 1, to: event.seq - 1 });
+    const fields = { ...event, receivedAt };
+    const next = sessionEventHash(hash, fields);
+    const stored: SessionEvent = { ...fields, prevHash: hash, hash: next, late };
+    lastSeq = event.seq;
+    hash = next;
+    return stored;
+  });
+  return { appended, head: { lastSeq, hash, gaps } };
 }
 
 /** Times normalised to `Date#toISOString()` (hashed form); absent values null; one entry per seq. */
