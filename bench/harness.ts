@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureDatabase } from '../src/database/data-source';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { startService, type RunningService } from '../src/service';
+import { freePort } from '../test/support/ports';
 
 export interface BenchContext {
   quick: boolean;
@@ -15,16 +15,7 @@ export interface BenchContext {
   close(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A throwaway embedded PostgreSQL and the real service on it, with the given policy. */
 export async function startBenchService(policyYaml: string, env: NodeJS.ProcessEnv = {}): Promise<BenchContext> {

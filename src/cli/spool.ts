@@ -1,19 +1,12 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { SessionEventFields } from '../sessions/session-event';
+import type { SessionEventBody } from '../sessions/sessions.dto';
 import { ApiClient } from './api-client';
 import { spoolDir } from './local-state';
 
-export interface RecordedEvent {
-  seq: number;
-  type: 'command' | 'session_start' | 'session_end' | 'note';
-  command: string | null;
-  cwd: string | null;
-  user: string | null;
-  host: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-}
+/** What the recorder sends: the session event fields the client owns (DESIGN.md session events). */
+export type RecordedEvent = Omit<SessionEventFields, 'grant' | 'receivedAt' | 'type'> & { type: SessionEventBody['type'] };
 
 interface SpoolState {
   nextSeq: number;
