@@ -8,6 +8,7 @@ import { LoadedPolicy, ServiceConfig } from './config/config.providers';
 import type { AppConfig } from './config/env';
 import type { Policy } from './config/policy';
 import { BrokerDatabaseServer } from './database/broker-database-server';
+import { EvidenceModule } from './evidence/evidence.module';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { IntegrationsModule } from './integrations/integrations.module';
@@ -27,7 +28,7 @@ export class AppModule {
   static forRoot({ config, policy, dataSource, brokerAdminUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule],
+      imports: [HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule, EvidenceModule],
       providers: [
         { provide: ServiceConfig, useValue: config },
         { provide: LoadedPolicy, useValue: policy },

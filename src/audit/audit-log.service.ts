@@ -57,6 +57,19 @@ export class AuditLog {
     return { events, next: events.length === limit ? events[events.length - 1].seq : null };
   }
 
+  /** Every audit event about one grant, in seq order. */
+  async forGrant(grantId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    for (let page = await this.repository.page({ grant: grantId }, 1000); ; page = await this.repository.page({ grant: grantId, afterSeq: events[events.length - 1].seq }, 1000)) {
+      events.push(...page);
+      if (page.length < 1000) return events;
+    }
+  }
+
+  head(): Promise<{ seq: number; hash: string }> {
+    return this.repository.head();
+  }
+
   /** Recomputes every hash from the stored fields; pinpoints the first altered or missing seq. */
   async verify(): Promise<ChainVerdict> {
     const verifier = new ChainVerifier<AuditEvent>(hashedFieldsOf, true);

@@ -118,6 +118,10 @@ export const AUDIT_ACTIONS = {
     description: 'A pull/merge request documenting the emergency change was linked to the grant.',
     controls: [...CHANGE_CONTROL, 'NIST-800-53:CM-5', ...LOGGING],
   },
+  'evidence.exported': {
+    description: 'Evidence was exported (a signed grant bundle or a period export): who took what out.',
+    controls: [...LOGGING, ...LOG_INTEGRITY],
+  },
   'keys.rotated': {
     description: 'The credential / evidence signing key was rotated.',
     controls: ['SOC2:CC6.1', ...LOG_INTEGRITY],

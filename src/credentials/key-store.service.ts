@@ -3,6 +3,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import {
   calculateJwkThumbprint,
+  CompactSign,
   exportJWK,
   exportPKCS8,
   generateKeyPair,
@@ -75,6 +76,12 @@ export class KeyStore implements OnApplicationBootstrap {
   async verify(token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
     const { payload } = await jwtVerify(token, (header) => this.verificationKey(header.kid), { ...options, algorithms: [ALG] });
     return payload;
+  }
+
+  /** A compact JWS over `payload` (evidence bundles: payload = canon(bundle)). */
+  async signCompact(payload: Uint8Array): Promise<string> {
+    const { signing } = await this.current();
+    return new CompactSign(payload).setProtectedHeader({ alg: ALG, kid: signing.kid }).sign(signing.key);
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

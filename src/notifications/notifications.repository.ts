@@ -88,6 +88,19 @@ export class NotificationsRepository {
     return this.dataSource.query(`SELECT ${COLUMNS} FROM notifications WHERE grant_id = $1 ORDER BY created_at, channel`, [grantId]);
   }
 
+  /** Every attempt of every notification of a grant, keyed by notification id. */
+  async attemptsForGrant(grantId: string): Promise<Map<string, AttemptRecord[]>> {
+    const rows: (AttemptRecord & { notificationId: string })[] = await this.dataSource.query(
+      `SELECT a.notification_id AS "notificationId", a.attempt, a.at, a.outcome, a.error, a.response, a.duration_ms AS "durationMs"
+         FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id
+        WHERE n.grant_id = $1 ORDER BY a.notification_id, a.attempt`,
+      [grantId],
+    );
+    const byNotification = new Map<string, AttemptRecord[]>();
+    for (const { notificationId, ...attempt } of rows) byNotification.set(notificationId, [...(byNotification.get(notificationId) ?? []), attempt]);
+    return byNotification;
+  }
+
   attempts(notificationId: string): Promise<AttemptRecord[]> {
     return this.dataSource.query(
       `SELECT attempt, at, outcome, error, response, duration_ms AS "durationMs" FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt`,

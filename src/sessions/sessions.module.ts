@@ -14,6 +14,6 @@ import { Sessions } from './sessions.service';
   imports: [AuditModule, CredentialsModule, NotificationsModule, SlaModule],
   controllers: [SessionsController],
   providers: [Sessions, SessionsRepository, Reviews, SessionTokenGuard, DatabaseClock],
-  exports: [Sessions],
+  exports: [Sessions, Reviews],
 })
 export class SessionsModule {}

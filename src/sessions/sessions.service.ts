@@ -142,6 +142,13 @@ export class Sessions {
     return `${lines.join('\n')}\n`;
   }
 
+  /** The whole log of a grant with its head (for evidence bundles; no caller check). */
+  async everything(grantId: string): Promise<{ events: SessionEvent[]; head: SessionHead | undefined }> {
+    const events: SessionEvent[] = [];
+    for await (const event of this.repository.all(grantId)) events.push(event);
+    return { events, head: await this.repository.head(grantId) };
+  }
+
   async verify(grantId: string): Promise<ChainVerdict> {
     const head = await this.repository.head(grantId);
     if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { CredentialsModule } from '../credentials/credentials.module';
+import { GrantsModule } from '../grants/grants.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { SessionsModule } from '../sessions/sessions.module';
+import { SlaModule } from '../sla/sla.module';
+import { EvidenceController } from './evidence.controller';
+import { Evidence } from './evidence.service';
+
+@Module({
+  imports: [AuditModule, CredentialsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
+  controllers: [EvidenceController],
+  providers: [Evidence],
+})
+export class EvidenceModule {}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { compactVerify, createLocalJWKSet } from 'jose';
+import { startTestService, type TestService } from './support/test-service';
+
+// An auditor's verification, written without any project code: jose and node:crypto only.
+/** RFC 8785 for what the bundle holds (strings, integers, booleans, null, arrays, objects). */
+function jcs(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(jcs).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${jcs((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const pick = (record: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((key) => [key, record[key]]));
+const AUDIT_FIELDS = ['seq', 'at', 'actor', 'action', 'grant', 'target', 'data', 'controls'];
+const SESSION_FIELDS = ['grant', 'seq', 'type', 'command', 'cwd', 'user', 'host', 'startedAt', 'finishedAt', 'exitCode', 'receivedAt'];
+
+describe('signed evidence bundle', () => {
+  let sut: TestService;
+  let grant: { id: string; sessionToken: string };
+  let compliance: string;
+
+  beforeAll(async () => {
+    sut = await startTestService();
+    const engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
+    compliance = await sut.token('auditor-1', ['compliance']);
+    grant = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-42', reason: 'Rotating the expired API server certificate', durationSeconds: 900 }).expect(201)).body;
+    const now = new Date().toISOString();
+    await sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${grant.sessionToken}`).send({
+      events: [
+        { seq: 1, type: 'command', command: 'kubectl get csr', cwd: '/root', user: 'oncall-1', host: 'bastion', startedAt: now, finishedAt: now, exitCode: 0 },
+        { seq: 2, type: 'command', command: 'kubeadm certs renew apiserver # "ü"', cwd: '/root', user: 'oncall-1', host: 'bastion', startedAt: now, finishedAt: now, exitCode: 0 },
+      ],
+    }).expect(200);
+    await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: 'certificate renewed' }).expect(200);
+    const security = await sut.token('sec-1', ['security']);
+    await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'approved', notes: 'Matches the incident' }).expect(201);
+  });
+  afterAll(() => sut.close());
+
+  it('verifies with the JWKS and the DESIGN.md formulas, and a changed byte fails', async () => {
+    const { body } = await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200);
+    const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
+
+    const { payload, protectedHeader } = await compactVerify(body.jws, createLocalJWKSet(jwks));
+    expect(protectedHeader.alg).toBe('EdDSA');
+    const text = new TextDecoder().decode(payload);
+    expect(text).toBe(jcs(body.bundle)); // payload = canon(bundle)
+    expect(JSON.parse(text)).toEqual(body.bundle);
+
+    const bundle = body.bundle;
+    expect(bundle).toMatchObject({ format: 'breakglass-evidence/1', grant: { id: grant.id, status: 'revoked' }, justification: { incident: 'INC-42' } });
+    expect(JSON.stringify(bundle)).not.toContain(grant.sessionToken);
+
+    let prev = '0'.repeat(64);
+    for (const event of bundle.session.events) {
+      expect(event.prevHash).toBe(prev);
+      prev = sha256(`${prev}\n${jcs(pick(event, SESSION_FIELDS))}`);
+      expect(event.hash).toBe(prev);
+    }
+    expect(bundle.session).toMatchObject({ headHash: prev, sealedHash: prev, verdict: { valid: true, count: 2 } });
+
+    const actions = bundle.audit.events.map((event: Record<string, unknown>) => {
+      expect(event.hash).toBe(sha256(`${event.prevHash}\n${jcs(pick(event, AUDIT_FIELDS))}`));
+      return event.action;
+    });
+    expect(actions).toEqual(expect.arrayContaining(['grant.requested', 'grant.activated', 'credential.issued', 'grant.revoked', 'session.sealed', 'session.reviewed', 'sla.satisfied']));
+    const sealed = bundle.audit.events.find((event: { action: string }) => event.action === 'session.sealed');
+    expect(sealed.data.headHash).toBe(prev); // the session head is anchored in the global chain
+    expect(bundle.reviews).toEqual([expect.objectContaining({ outcome: 'approved', reviewer: 'sec-1', chainValid: true })]);
+    expect(bundle.sla.map((clock: { kind: string; state: string }) => [clock.kind, clock.state]).sort()).toEqual([['retro_pr', 'running'], ['review', 'satisfied']]);
+    expect(bundle.controls['SOC2:CC8.1']).toBeGreaterThan(0);
+
+    const [header, encodedPayload, signature] = body.jws.split('.');
+    const altered = Buffer.from(encodedPayload, 'base64url');
+    altered[altered.indexOf('INC-42')] ^= 1;
+    await expect(compactVerify(`${header}.${altered.toString('base64url')}.${signature}`, createLocalJWKSet(jwks))).rejects.toThrow(/signature/i);
+    const edited = { ...bundle, justification: { ...bundle.justification, reason: 'something else' } };
+    expect(jcs(edited)).not.toBe(text);
+  });
+
+  it('is audited as evidence.exported, and only for compliance and security', async () => {
+    const engineer = await sut.token('oncall-1', ['engineer']);
+    await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${engineer}`).expect(403);
+    const exported = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=evidence.exported`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
+    expect(exported.length).toBeGreaterThanOrEqual(1);
+    expect(exported[0]).toMatchObject({ actor: 'auditor-1', data: { kind: 'grant-bundle' } });
+  });
+});
