@@ -88,3 +88,39 @@ describe('signed evidence bundle', () => {
     expect(exported[0]).toMatchObject({ actor: 'auditor-1', data: { kind: 'grant-bundle' } });
   });
 });
+
+describe('breakglass evidence (CLI)', () => {
+  it('exports a bundle and verifies it offline; a tampered file fails', async () => {
+    const { spawnCli } = await import('./support/service-process');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const sut = await startTestService();
+    try {
+      const engineer = await sut.token('oncall-1', ['engineer']);
+      const grant = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-43', reason: 'Restarting the stuck scheduler pods', durationSeconds: 600 }).expect(201)).body;
+      const dir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'evidence-'));
+      const file = path.join(dir, 'bundle.json');
+      const jwksFile = path.join(dir, 'jwks.json');
+      writeFileSync(jwksFile, JSON.stringify((await sut.http.get('/.well-known/jwks.json')).body));
+      const env = { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: await sut.token('auditor-1', ['compliance']) };
+      const run = async (args: string[]) => {
+        const cli = spawnCli(args, env);
+        cli.child.stdin?.end();
+        return { code: await cli.exited, output: cli.output() };
+      };
+      expect((await run(['evidence', grant.id, '--out', file])).code).toBe(0);
+      const ok = await run(['evidence', 'verify', file, '--jwks', jwksFile]);
+      expect(ok).toMatchObject({ code: 0, output: expect.stringMatching(/^VALID: signature valid/) });
+      const online = await run(['--json', 'evidence', 'verify', file]);
+      expect(JSON.parse(online.output)).toMatchObject({ valid: true, audit: { valid: true } });
+
+      const tampered = JSON.parse(readFileSync(file, 'utf8'));
+      tampered.bundle.justification.reason = 'nothing to see here';
+      writeFileSync(file, JSON.stringify(tampered));
+      const bad = await run(['evidence', 'verify', file, '--jwks', jwksFile]);
+      expect(bad).toMatchObject({ code: 2, output: expect.stringContaining('payload does NOT match the bundle') });
+    } finally {
+      await sut.close();
+    }
+  });
+});

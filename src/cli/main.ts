@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { JSONWebKeySet } from 'jose';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { DevIssuer, isBrokerRole } from '../auth/dev-issuer';
+import { verifyEvidence } from '../evidence/bundle-verifier';
 import { parseDurationSeconds } from '../config/duration';
 import { loadConfig } from '../config/env';
 import type { BrokerRole } from '../config/policy.schema';
@@ -178,6 +181,35 @@ program
   .action(async () => {
     const rotated = await client().post<{ kid: string; retired: string[] }>('v1/keys/rotate', {});
     console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.kid}; retired ${rotated.retired.join(', ') || 'none'}.`);
+  });
+
+const evidence = program
+  .command('evidence')
+  .description('signed evidence bundles')
+  .argument('[grant]', 'grant id to export')
+  .option('--out <file>', 'write the bundle here (default: <grant>.evidence.json)')
+  .action(async (grantId: string | undefined, options: { out?: string }) => {
+    if (!grantId) return evidence.help();
+    const signed = await client().get<{ bundle: Record<string, unknown>; jws: string }>(`v1/grants/${encodeURIComponent(grantId)}/evidence`);
+    const out = options.out ?? `${grantId}.evidence.json`;
+    writeFileSync(out, JSON.stringify(signed, null, 2));
+    console.log(asJson() ? JSON.stringify({ file: out }) : `Evidence for ${grantId} written to ${out} (verify offline: breakglass evidence verify ${out}).`);
+  });
+evidence
+  .command('verify <file>')
+  .description('check a bundle offline: signature (JWKS), canonical payload, session chain, audit hashes')
+  .option('--jwks <url-or-file>', 'the JWKS to trust (default: <broker>/.well-known/jwks.json)')
+  .action(async (file: string, options: { jwks?: string }) => {
+    const source = options.jwks ?? `${program.opts<{ url: string }>().url.replace(/\/+$/, '')}/.well-known/jwks.json`;
+    const jwks = (/^https?:\/\//.test(source) ? await (await fetch(source, { signal: AbortSignal.timeout(30000) })).json() : JSON.parse(readFileSync(source, 'utf8'))) as JSONWebKeySet;
+    const verdict = await verifyEvidence(JSON.parse(readFileSync(file, 'utf8')), jwks);
+    if (asJson()) console.log(JSON.stringify(verdict));
+    else {
+      console.log(`${verdict.valid ? 'VALID' : 'INVALID'}: signature ${verdict.signature}${verdict.kid ? ` (kid ${verdict.kid})` : ''}, payload ${verdict.payloadMatchesBundle ? 'matches' : 'does NOT match'} the bundle`);
+      console.log(`  session log: ${verdict.session.valid ? 'valid' : `broken at seq ${verdict.session.firstInvalidSeq}`} (${verdict.session.count} events)`);
+      console.log(`  audit events: ${verdict.audit.valid ? 'valid' : `altered at seq ${verdict.audit.firstInvalidSeq}`} (${verdict.audit.count} events)`);
+    }
+    process.exitCode = verdict.valid ? 0 : 2;
   });
 
 const audit = program.command('audit').description('the hash-chained audit log');
