@@ -66,6 +66,10 @@ export class AuditLog {
     }
   }
 
+  stream(filter: Omit<AuditFilter, 'afterSeq'>, emit: (event: AuditEvent) => void | Promise<void>): Promise<number> {
+    return this.repository.stream(filter, emit);
+  }
+
   head(): Promise<{ seq: number; hash: string }> {
     return this.repository.head();
   }

@@ -88,6 +88,43 @@ export class AuditRepository {
     }
   }
 
+  /**
+   * Streams matching events in seq order through a server-side cursor (constant memory for any
+   * range). `emit` may return a promise to apply backpressure.
+   */
+  async stream(filter: Omit<AuditFilter, 'afterSeq'>, emit: (event: AuditEvent) => void | Promise<void>, fetchSize = 2000): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    let count = 0;
+    try {
+      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await runner.query(
+        `DECLARE audit_export NO SCROLL CURSOR FOR
+         SELECT ${COLUMNS} FROM audit_events
+          WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
+            AND ($3::text IS NULL OR grant_id = $3) AND ($4::text IS NULL OR controls @> ARRAY[$4::text])
+            AND ($5::text IS NULL OR action = $5)
+          ORDER BY seq`,
+        [filter.from ?? null, filter.to ?? null, filter.grant ?? null, filter.control ?? null, filter.action ?? null],
+      );
+      for (;;) {
+        const rows: AuditRow[] = await runner.query(`FETCH ${fetchSize} FROM audit_export`);
+        for (const row of rows) {
+          await emit(toEvent(row));
+          count++;
+        }
+        if (rows.length < fetchSize) break;
+      }
+      await runner.query('COMMIT');
+      return count;
+    } catch (error) {
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
   async head(): Promise<{ seq: number; hash: string }> {
     const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_chain_head');
     return { seq: Number(head.seq), hash: head.hash };

@@ -32,7 +32,9 @@ export class ErrorFilter implements ExceptionFilter {
       ...(error.details === undefined ? {} : { details: error.details }),
       requestId: requestIdOf(req),
     };
-    if (res.headersSent) return;
+    // A streamed answer that fails midway cannot change its status: cut it, so the client sees an
+    // incomplete response (no trailer line) rather than a silently truncated one.
+    if (res.headersSent) return void res.destroy();
     res.status(error.status).json(body);
   }
 

@@ -1,20 +1,33 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { GrantIdParam } from '../grants/grants.dto';
+import { ExportQuery } from './evidence.dto';
 import { Evidence } from './evidence.service';
+import { PeriodExport } from './period-export';
 
 @ApiTags('evidence')
 @ApiBearerAuth()
 @Controller()
 export class EvidenceController {
-  constructor(private readonly evidence: Evidence) {}
+  constructor(
+    private readonly evidence: Evidence,
+    private readonly periodExport: PeriodExport,
+  ) {}
 
   @Get('v1/grants/:id/evidence')
   @Roles('compliance', 'security')
   @ApiOperation({ summary: 'Signed evidence bundle: { bundle, jws } with jws = compact EdDSA JWS over canon(bundle)' })
   bundle(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
     return this.evidence.bundleFor(caller, id);
+  }
+
+  @Get('v1/evidence/export')
+  @Roles('compliance')
+  @ApiOperation({ summary: 'Audit events of a period with prevHash/hash and controls, streamed (jsonl or csv), ending with the chain head' })
+  async export(@Caller() caller: Principal, @Query() query: ExportQuery, @Res() res: Response) {
+    await this.periodExport.stream(caller, { from: query.from, to: query.to, control: query.control, format: query.format ?? 'jsonl' }, res);
   }
 }

@@ -7,10 +7,11 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
 import { EvidenceController } from './evidence.controller';
 import { Evidence } from './evidence.service';
+import { PeriodExport } from './period-export';
 
 @Module({
   imports: [AuditModule, CredentialsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
   controllers: [EvidenceController],
-  providers: [Evidence],
+  providers: [Evidence, PeriodExport],
 })
 export class EvidenceModule {}

@@ -1,0 +1,20 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
+
+export class ExportQuery {
+  @ApiPropertyOptional({ description: 'At or after (ISO-8601)' })
+  @IsOptional() @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Strictly before (ISO-8601)' })
+  @IsOptional() @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ enum: ['jsonl', 'csv'], default: 'jsonl' })
+  @IsOptional() @IsIn(['jsonl', 'csv'])
+  format?: 'jsonl' | 'csv';
+
+  @ApiPropertyOptional({ description: 'Only events tagged with this control, e.g. SOC2:CC8.1' })
+  @IsOptional() @Matches(/^[A-Za-z0-9.-]+:[A-Za-z0-9.()-]+$/, { message: 'control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
+  control?: string;
+}
