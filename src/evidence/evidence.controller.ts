@@ -4,7 +4,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { GrantIdParam } from '../grants/grants.dto';
-import { ExportQuery } from './evidence.dto';
+import { ComplianceReport, reportMarkdown } from './compliance-report';
+import { ExportQuery, ReportQuery } from './evidence.dto';
 import { Evidence } from './evidence.service';
 import { PeriodExport } from './period-export';
 
@@ -15,6 +16,7 @@ export class EvidenceController {
   constructor(
     private readonly evidence: Evidence,
     private readonly periodExport: PeriodExport,
+    private readonly complianceReport: ComplianceReport,
   ) {}
 
   @Get('v1/grants/:id/evidence')
@@ -29,5 +31,17 @@ export class EvidenceController {
   @ApiOperation({ summary: 'Audit events of a period with prevHash/hash and controls, streamed (jsonl or csv), ending with the chain head' })
   async export(@Caller() caller: Principal, @Query() query: ExportQuery, @Res() res: Response) {
     await this.periodExport.stream(caller, { from: query.from, to: query.to, control: query.control, format: query.format ?? 'jsonl' }, res);
+  }
+
+  @Get('v1/reports/compliance')
+  @Roles('compliance')
+  @ApiOperation({ summary: 'Compliance report for a period (JSON, or format=md for Markdown)' })
+  async report(@Query() query: ReportQuery, @Res({ passthrough: true }) res: Response) {
+    const to = query.to ?? new Date().toISOString();
+    const from = query.from ?? new Date(Date.parse(to) - 30 * 86400_000).toISOString();
+    const data = await this.complianceReport.build({ from, to });
+    if (query.format !== 'md') return data;
+    res.type('text/markdown; charset=utf-8');
+    return reportMarkdown(data);
   }
 }

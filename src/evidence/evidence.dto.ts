@@ -18,3 +18,17 @@ export class ExportQuery {
   @IsOptional() @Matches(/^[A-Za-z0-9.-]+:[A-Za-z0-9.()-]+$/, { message: 'control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
   control?: string;
 }
+
+export class ReportQuery {
+  @ApiPropertyOptional({ description: 'Grants activated at or after (ISO-8601); default 30 days before `to`' })
+  @IsOptional() @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Grants activated strictly before (ISO-8601); default now' })
+  @IsOptional() @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ enum: ['json', 'md'], default: 'json' })
+  @IsOptional() @IsIn(['json', 'md'])
+  format?: 'json' | 'md';
+}

@@ -6,12 +6,14 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
 import { EvidenceController } from './evidence.controller';
+import { ComplianceReport } from './compliance-report';
+import { ComplianceReportRepository } from './compliance-report.repository';
 import { Evidence } from './evidence.service';
 import { PeriodExport } from './period-export';
 
 @Module({
   imports: [AuditModule, CredentialsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
   controllers: [EvidenceController],
-  providers: [Evidence, PeriodExport],
+  providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository],
 })
 export class EvidenceModule {}

@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export interface Period {
+  from: string;
+  to: string;
+}
+
+interface ClockRow {
+  grant: string;
+  kind: 'retro_pr' | 'review';
+  state: string;
+  startedAt: Date;
+  dueAt: Date;
+  breachedAt: Date | null;
+  resolvedAt: Date | null;
+  resolution: string | null;
+  resolvedBy: string | null;
+  overdue: boolean;
+}
+
+/** The report's questions, each one query over the period's grants (activated in [from, to)). */
+@Injectable()
+export class ComplianceReportRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  grantsByTarget(period: Period): Promise<{ target: string; environment: string; count: number; flagged: number }[]> {
+    return this.dataSource.query(
+      `SELECT target, environment, count(*)::int AS count, count(*) FILTER (WHERE cardinality(flags) > 0)::int AS flagged
+         FROM grants WHERE activated_at >= $1 AND activated_at < $2 GROUP BY target, environment ORDER BY target`,
+      [period.from, period.to],
+    );
+  }
+
+  denialsByReason(period: Period): Promise<{ code: string; count: number }[]> {
+    return this.dataSource.query(
+      `SELECT data->>'code' AS code, count(*)::int AS count FROM audit_events
+        WHERE action = 'grant.denied' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1`,
+      [period.from, period.to],
+    );
+  }
+
+  clocks(period: Period): Promise<ClockRow[]> {
+    return this.dataSource.query(
+      `SELECT c.grant_id AS "grant", c.kind, c.state, c.started_at AS "startedAt", c.due_at AS "dueAt", c.breached_at AS "breachedAt",
+              c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", (c.state IN ('running', 'breached') AND c.due_at < now()) AS overdue
+         FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
+        WHERE g.activated_at >= $1 AND g.activated_at < $2 ORDER BY c.due_at`,
+      [period.from, period.to],
+    );
+  }
+
+  violations(period: Period): Promise<{ grant: string; reviewer: string; notes: string; at: Date }[]> {
+    return this.dataSource.query(
+      `SELECT r.grant_id AS "grant", r.reviewer, r.notes, r.at FROM session_reviews r JOIN grants g ON g.id = r.grant_id
+        WHERE r.outcome = 'violation' AND g.activated_at >= $1 AND g.activated_at < $2 ORDER BY r.at`,
+      [period.from, period.to],
+    );
+  }
+
+  controlCounts(period: Period): Promise<{ control: string; count: number }[]> {
+    return this.dataSource.query(
+      `SELECT control, count(*)::int AS count FROM audit_events, unnest(controls) AS control
+        WHERE at >= $1 AND at < $2 GROUP BY control ORDER BY control`,
+      [period.from, period.to],
+    );
+  }
+}
