@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { afterCommit } from '../database/after-commit';
 import { Metrics } from '../health/metrics.service';
 import { ChainVerifier, chainHash, type ChainVerdict } from './chain';
 import { controlsFor } from './control-catalogue';
@@ -18,6 +19,8 @@ export interface AuditPage {
  */
 @Injectable()
 export class AuditLog {
+  private readonly appendedListeners: (() => void)[] = [];
+
   constructor(
     private readonly repository: AuditRepository,
     private readonly metrics: Metrics,
@@ -46,7 +49,18 @@ export class AuditLog {
     });
     await this.repository.insert(tx, events);
     for (const event of events) this.metrics.auditEvents.inc({ action: event.action });
+    afterCommit(tx, () => this.appendedListeners.forEach((listener) => listener()));
     return events;
+  }
+
+  /** Called after every commit that appended events (e.g. to wake the SIEM forwarders). */
+  onAppended(listener: () => void): void {
+    this.appendedListeners.push(listener);
+  }
+
+  /** Events after `afterSeq`, in seq order (forwarders read from their cursor). */
+  after(afterSeq: number, limit: number): Promise<AuditEvent[]> {
+    return this.repository.page({ afterSeq }, limit);
   }
 
   async list(filter: AuditFilter, limit: number): Promise<AuditPage> {

@@ -9,6 +9,7 @@ import {
   REQUESTER_CHANNEL,
   type ChannelPolicy,
   type CredentialPolicy,
+  type ForwarderPolicy,
   type Policy,
   type TargetPolicy,
 } from './policy';
@@ -138,10 +139,21 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
   });
   if (problems.length || !spec) throw new PolicyError(file, problems);
 
+  const forwarders = (spec.forwarders ?? []).map((f): ForwarderPolicy =>
+    f.type === 'webhook' ? { name: f.name, type: 'webhook', url: f.url!, ...(f.secret ? { secret: f.secret } : {}) } : { name: f.name, type: 'syslog', host: f.host!, port: f.port! },
+  );
+  const forwarderNames = new Set<string>();
+  forwarders.forEach((f, index) => {
+    if (forwarderNames.has(f.name)) report(['forwarders', index, 'name'], `forwarder name "${f.name}" is used twice`);
+    forwarderNames.add(f.name);
+  });
+  if (problems.length) throw new PolicyError(file, problems);
+
   return {
     path: file,
     sha256,
     roles,
+    forwarders,
     notify: { security: spec.notify?.security ?? [], compliance: spec.notify?.compliance ?? [] },
     channels,
     targets,

@@ -179,6 +179,31 @@ export class ChannelSpec {
   secret?: string;
 }
 
+export class ForwarderSpec {
+  @Matches(CHANNEL_NAME, { message: 'must be letters, digits, - and _' })
+  name: string;
+
+  @IsIn(['webhook', 'syslog'], { message: 'must be "webhook" or "syslog"' })
+  type: 'webhook' | 'syslog';
+
+  /** webhook: receives POSTs of JSON lines, signed like notification webhooks. */
+  @ValidateIf((f: ForwarderSpec) => f.type === 'webhook' || f.url !== undefined)
+  @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook forwarder: an http:// or https:// URL' })
+  url?: string;
+
+  @IsOptional() @IsString()
+  secret?: string;
+
+  /** syslog: RFC 5424 messages over TCP (RFC 6587 octet counting). */
+  @ValidateIf((f: ForwarderSpec) => f.type === 'syslog' || f.host !== undefined)
+  @IsString({ message: 'is required for a syslog forwarder' }) @MinLength(1, { message: 'is required for a syslog forwarder' })
+  host?: string;
+
+  @ValidateIf((f: ForwarderSpec) => f.type === 'syslog' || f.port !== undefined)
+  @IsInt({ message: 'is required for a syslog forwarder: a TCP port' }) @Min(1) @Max(65535)
+  port?: number;
+}
+
 export class StandingAudiencesSpec {
   @IsOptional() @IsArray() @IsString({ each: true })
   security?: string[];
@@ -204,4 +229,7 @@ export class PolicySpec {
   /** Each target is validated on its own by the loader, so one bad target hides no other problem. */
   @IsArray()
   targets: unknown[];
+
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => ForwarderSpec)
+  forwarders?: ForwarderSpec[];
 }

@@ -36,6 +36,10 @@ export interface TargetPolicy {
   controls: string[];
 }
 
+export type ForwarderPolicy =
+  | { name: string; type: 'webhook'; url: string; secret?: string }
+  | { name: string; type: 'syslog'; host: string; port: number };
+
 export interface Policy {
   /** Absolute path of the file it was loaded from. */
   path: string;
@@ -46,6 +50,8 @@ export interface Policy {
   notify: { security: string[]; compliance: string[] };
   channels: Record<string, ChannelPolicy>;
   targets: TargetPolicy[];
+  /** SIEM forwarders: every audit event, in order, at least once. */
+  forwarders: ForwarderPolicy[];
 }
 
 /** The pseudo-channel that emails the requester (their email claim). */

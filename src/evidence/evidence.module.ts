@@ -10,10 +10,12 @@ import { ComplianceReport } from './compliance-report';
 import { ComplianceReportRepository } from './compliance-report.repository';
 import { Evidence } from './evidence.service';
 import { PeriodExport } from './period-export';
+import { SiemForwarder } from './siem-forwarder';
+import { SiemForwarderRepository } from './siem-forwarder.repository';
 
 @Module({
   imports: [AuditModule, CredentialsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
   controllers: [EvidenceController],
-  providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository],
+  providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository, SiemForwarder, SiemForwarderRepository],
 })
 export class EvidenceModule {}
