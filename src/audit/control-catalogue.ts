@@ -9,31 +9,38 @@ export const FRAMEWORKS = {
   'PCI-DSS-4.0': 'PCI DSS v4.0',
 } as const;
 
+// How an auditor tests each control with breakglass's own evidence (rendered in docs/controls.md).
+const TEST_ACCESS = 'Sample grants from GET /v1/grants; for each, check in its evidence bundle that a justification, an incident id, a bounded window and (where required) on-call evidence preceded the credential, and that the credential was revoked at or before expiry.';
+const TEST_CHANGE = 'Sample grants from the compliance report; check each has a linked PR (pr.linked) or a waiver with a reason, that breaches escalated (sla.escalated), and that the policy in force is the reviewed file (policy.loaded sha256).';
+const TEST_LOGGING = 'Export the period (GET /v1/evidence/export) and recompute every hash with the published formula (examples/verify-audit.py); confirm the chain head matches the next export and every grant has its full event trail.';
+const TEST_INTEGRITY = 'Run GET /v1/audit/verify and an independent recomputation; check session.sealed anchors each session head; verify a bundle JWS against /.well-known/jwks.json.';
+const TEST_MONITORING = 'Check that flagged grants, review violations and SLA breaches produced notifications with delivery attempts (evidence bundle `notifications`), and that reviews happened within the review window.';
+
 export const CONTROLS = {
-  'SOC2:CC6.1': 'Logical access security: software, infrastructure and architectures',
-  'SOC2:CC6.2': 'Registration and authorization of users before access is issued',
-  'SOC2:CC6.3': 'Access is authorized, modified or removed based on roles and least privilege',
-  'SOC2:CC7.2': 'System components are monitored for anomalies indicative of malicious acts',
-  'SOC2:CC8.1': 'Changes are authorized, designed, documented, tested, approved and implemented',
-  'NIST-800-53:AC-2': 'Account management',
-  'NIST-800-53:AC-6(9)': 'Least privilege: log use of privileged functions',
-  'NIST-800-53:AU-2': 'Event logging',
-  'NIST-800-53:AU-9': 'Protection of audit information',
-  'NIST-800-53:AU-10': 'Non-repudiation',
-  'NIST-800-53:CM-3': 'Configuration change control',
-  'NIST-800-53:CM-5': 'Access restrictions for change',
-  'NIST-800-53:IR-4': 'Incident handling',
-  'ISO27001-2022:A.5.15': 'Access control',
-  'ISO27001-2022:A.8.2': 'Privileged access rights',
-  'ISO27001-2022:A.8.15': 'Logging',
-  'ISO27001-2022:A.8.32': 'Change management',
-  'ISO27001-2013:A.9.2.3': 'Management of privileged access rights',
-  'ISO27001-2013:A.12.1.2': 'Change management',
-  'ISO27001-2013:A.12.4.2': 'Protection of log information',
-  'PCI-DSS-4.0:6.5.1': 'Changes to system components are made according to change-control procedures',
-  'PCI-DSS-4.0:7.2': 'Access to system components and data is appropriately defined and assigned',
-  'PCI-DSS-4.0:8.2': 'User identification and related accounts are strictly managed',
-  'PCI-DSS-4.0:10.2.1': 'Audit logs are enabled and active for all system components',
+  'SOC2:CC6.1': { title: 'Logical access security: software, infrastructure and architectures', test: TEST_ACCESS },
+  'SOC2:CC6.2': { title: 'Registration and authorization of users before access is issued', test: TEST_ACCESS },
+  'SOC2:CC6.3': { title: 'Access is authorized, modified or removed based on roles and least privilege', test: TEST_ACCESS },
+  'SOC2:CC7.2': { title: 'System components are monitored for anomalies indicative of malicious acts', test: TEST_MONITORING },
+  'SOC2:CC8.1': { title: 'Changes are authorized, designed, documented, tested, approved and implemented', test: TEST_CHANGE },
+  'NIST-800-53:AC-2': { title: 'Account management', test: TEST_ACCESS },
+  'NIST-800-53:AC-6(9)': { title: 'Least privilege: log use of privileged functions', test: 'Pick sessions (GET /v1/grants/:id/events?format=text) and check every privileged command is recorded with user, host, cwd, time and exit code, and that the session chain verifies.' },
+  'NIST-800-53:AU-2': { title: 'Event logging', test: TEST_LOGGING },
+  'NIST-800-53:AU-9': { title: 'Protection of audit information', test: TEST_INTEGRITY },
+  'NIST-800-53:AU-10': { title: 'Non-repudiation', test: TEST_INTEGRITY },
+  'NIST-800-53:CM-3': { title: 'Configuration change control', test: TEST_CHANGE },
+  'NIST-800-53:CM-5': { title: 'Access restrictions for change', test: TEST_CHANGE },
+  'NIST-800-53:IR-4': { title: 'Incident handling', test: 'Check each grant names an incident matching the policy pattern, and that escalations reached the incident responders (PagerDuty attempts in the bundle).' },
+  'ISO27001-2022:A.5.15': { title: 'Access control', test: TEST_ACCESS },
+  'ISO27001-2022:A.8.2': { title: 'Privileged access rights', test: TEST_ACCESS },
+  'ISO27001-2022:A.8.15': { title: 'Logging', test: TEST_LOGGING },
+  'ISO27001-2022:A.8.32': { title: 'Change management', test: TEST_CHANGE },
+  'ISO27001-2013:A.9.2.3': { title: 'Management of privileged access rights', test: TEST_ACCESS },
+  'ISO27001-2013:A.12.1.2': { title: 'Change management', test: TEST_CHANGE },
+  'ISO27001-2013:A.12.4.2': { title: 'Protection of log information', test: TEST_INTEGRITY },
+  'PCI-DSS-4.0:6.5.1': { title: 'Changes to system components are made according to change-control procedures', test: TEST_CHANGE },
+  'PCI-DSS-4.0:7.2': { title: 'Access to system components and data is appropriately defined and assigned', test: TEST_ACCESS },
+  'PCI-DSS-4.0:8.2': { title: 'User identification and related accounts are strictly managed', test: 'Check each credential is personal to its requester (sub), time-boxed, fingerprinted (never stored) and revoked at the end (credential.revoked).' },
+  'PCI-DSS-4.0:10.2.1': { title: 'Audit logs are enabled and active for all system components', test: TEST_LOGGING },
 } as const;
 
 export type ControlId = keyof typeof CONTROLS;
@@ -133,4 +140,24 @@ export type AuditAction = keyof typeof AUDIT_ACTIONS;
 /** Catalogue controls of the action plus the target's own, de-duplicated and sorted (hashed order). */
 export function controlsFor(action: AuditAction, extra: readonly string[] = []): string[] {
   return [...new Set<string>([...AUDIT_ACTIONS[action].controls, ...extra])].sort();
+}
+
+/** docs/controls.md, generated from this catalogue (npm run docs:controls) so the two never disagree. */
+export function controlsMarkdown(): string {
+  const lines = [
+    '# Compliance controls evidenced by breakglass',
+    '',
+    '<!-- Generated from src/audit/control-catalogue.ts by `npm run docs:controls`. Do not edit by hand. -->',
+    '',
+    'Every audit event carries the control IDs below for its action, plus the `controls` of its target',
+    'in the policy. `GET /v1/audit?control=ID` and `GET /v1/evidence/export?control=ID` select them.',
+    '',
+  ];
+  for (const [id, control] of Object.entries(CONTROLS)) {
+    const actions = Object.entries(AUDIT_ACTIONS).filter(([, definition]) => (definition.controls as readonly string[]).includes(id));
+    lines.push(`## ${id}: ${control.title}`, '', `Framework: ${FRAMEWORKS[id.split(':')[0] as keyof typeof FRAMEWORKS]}.`, '', 'Evidenced by:', '');
+    for (const [action, definition] of actions) lines.push(`- \`${action}\`: ${definition.description}`);
+    lines.push('', `How an auditor tests it: ${control.test}`, '');
+  }
+  return lines.join('\n');
 }
