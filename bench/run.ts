@@ -1,9 +1,11 @@
 import 'reflect-metadata';
+import { auditVerify } from './audit-verify';
 import { escalationLateness } from './escalation-lateness';
 import { sessionIngest } from './session-ingest';
 
 // `npm run bench -- <name> [--quick]`: each benchmark prints one JSON line and a small table.
 const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'audit-verify': auditVerify,
   'escalation-lateness': escalationLateness,
   'session-ingest': sessionIngest,
 };

@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+import { canonicalJson } from './chain';
 import type { AuditAction } from './control-catalogue';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -34,4 +36,23 @@ export interface AuditEvent extends AuditEventFields {
 export function hashedFieldsOf(event: AuditEventFields): AuditEventFields {
   const { seq, at, actor, action, grant, target, data, controls } = event;
   return { seq, at, actor, action, grant, target, data, controls };
+}
+
+const canonicalControls = new Map<string, string>();
+
+/**
+ * hash_n of an audit event without canonicalizing the whole record generically: its top-level
+ * keys are fixed (written here in RFC 8785 order), only `data` is free-form. Equal to
+ * chainHash(prevHash, hashedFieldsOf(event)) (audit-event.spec.ts checks it).
+ */
+export function auditEventHash(prevHash: string, e: AuditEventFields): string {
+  const key = e.controls.join(',');
+  let controls = canonicalControls.get(key);
+  if (controls === undefined) {
+    controls = canonicalJson(e.controls);
+    if (canonicalControls.size < 10_000) canonicalControls.set(key, controls);
+  }
+  const s = JSON.stringify;
+  const canonical = `{"action":${s(e.action)},"actor":${s(e.actor)},"at":${s(e.at)},"controls":${controls},"data":${canonicalJson(e.data)},"grant":${s(e.grant)},"seq":${s(e.seq)},"target":${s(e.target)}}`;
+  return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
 }

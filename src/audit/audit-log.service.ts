@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../database/after-commit';
 import { Metrics } from '../health/metrics.service';
-import { ChainVerifier, chainHash, type ChainVerdict } from './chain';
+import { ChainVerifier, type ChainVerdict } from './chain';
 import { controlsFor } from './control-catalogue';
 import { AuditError } from './audit.errors';
-import { hashedFieldsOf, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
+import { auditEventHash, hashedFieldsOf, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
 import { AuditRepository, type AuditFilter } from './audit.repository';
 
 export interface AuditPage {
@@ -42,7 +42,7 @@ export class AuditLog {
         data: toHashableObject(entry.data ?? {}, entry.action),
         controls: controlsFor(entry.action, entry.extraControls),
       };
-      const hash = chainHash(prevHash, fields);
+      const hash = auditEventHash(prevHash, fields);
       const event: AuditEvent = { ...fields, prevHash, hash };
       prevHash = hash;
       return event;
@@ -90,7 +90,7 @@ export class AuditLog {
 
   /** Recomputes every hash from the stored fields; pinpoints the first altered or missing seq. */
   async verify(): Promise<ChainVerdict> {
-    const verifier = new ChainVerifier<AuditEvent>(hashedFieldsOf, true);
+    const verifier = new ChainVerifier<AuditEvent>(hashedFieldsOf, true, auditEventHash);
     for await (const event of this.repository.all()) verifier.add(event);
     return verifier.verdict(await this.repository.head());
   }

@@ -13,18 +13,24 @@ export interface AuditFilter {
 
 interface AuditRow {
   seq: string;
-  at: Date;
+  at: string;
   actor: string;
   action: string;
   grant_id: string | null;
   target: string | null;
   data: AuditEvent['data'];
-  controls: string[];
+  controls: string;
   prev_hash: string;
   hash: string;
 }
 
-const COLUMNS = 'seq, at, actor, action, grant_id, target, data, controls, prev_hash, hash';
+// `at` is formatted by PostgreSQL exactly as Date#toISOString() would (the hashed form), which saves
+// a Date parse and format per row when verifying millions of events.
+// `controls` comes comma-joined (control IDs cannot contain commas): splitting is much cheaper than
+// parsing a PostgreSQL array literal.
+const COLUMNS = `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, actor, action, grant_id, target, data,
+  array_to_string(controls, ',') AS controls, prev_hash, hash`;
+const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data, controls, prev_hash, hash';
 
 /** The only code that reads or writes the audit tables. */
 @Injectable()
@@ -53,7 +59,7 @@ export class AuditRepository {
       });
       return `(${placeholders.join(', ')})`;
     });
-    await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${rows.join(', ')}`, params);
+    await tx.query(`INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES ${rows.join(', ')}`, params);
     const last = events[events.length - 1];
     await tx.query('UPDATE audit_chain_head SET seq = $1, hash = $2', [last.seq, last.hash]);
   }
@@ -74,17 +80,19 @@ export class AuditRepository {
     return rows.map(toEvent);
   }
 
-  /** Every event in seq order, fetched in keyset batches: constant memory for any length. */
-  async *all(batchSize = 5000): AsyncGenerator<AuditEvent> {
-    let afterSeq = 0;
+  /**
+   * Every event in seq order, in keyset batches (constant memory for any length). The next batch
+   * is fetched while the caller works through the current one.
+   */
+  async *all(batchSize = 10_000): AsyncGenerator<AuditEvent> {
+    const fetchAfter = (afterSeq: number): Promise<AuditRow[]> =>
+      this.dataSource.query(`SELECT ${COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, batchSize]);
+    let next = fetchAfter(0);
     for (;;) {
-      const rows: AuditRow[] = await this.dataSource.query(
-        `SELECT ${COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
-        [afterSeq, batchSize],
-      );
+      const rows = await next;
+      if (rows.length === batchSize) next = fetchAfter(Number(rows[rows.length - 1].seq));
       for (const row of rows) yield toEvent(row);
       if (rows.length < batchSize) return;
-      afterSeq = Number(rows[rows.length - 1].seq);
     }
   }
 
@@ -134,13 +142,13 @@ export class AuditRepository {
 function toEvent(row: AuditRow): AuditEvent {
   return {
     seq: Number(row.seq),
-    at: row.at.toISOString(),
+    at: row.at,
     actor: row.actor,
     action: row.action,
     grant: row.grant_id,
     target: row.target,
     data: row.data,
-    controls: row.controls,
+    controls: row.controls ? row.controls.split(',') : [],
     prevHash: row.prev_hash,
     hash: row.hash,
   };

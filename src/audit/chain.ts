@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // DESIGN.md, "Hash chains": hash_n = H(hash_{n-1} + "\n" + canon(e_n)), H = SHA-256 (lowercase
 // hex), canon = RFC 8785, hash_0 = 64 zeros. Shared by the audit log, the session log and the CLI.
@@ -13,7 +13,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function chainHash(prevHash: string, hashedFields: object): string {
-  return createHash('sha256').update(`${prevHash}\n${canonicalJson(hashedFields)}`).digest('hex');
+  // crypto.hash (one-shot) is several times faster than createHash for inputs this small.
+  return hash('sha256', `${prevHash}\n${canonicalJson(hashedFields)}`, 'hex');
 }
 
 export interface ChainVerdict {
@@ -40,9 +41,11 @@ export class ChainVerifier<R extends ChainedRecord> {
   private count = 0;
   private firstInvalidSeq?: number;
 
+  /** `hashOf(prevHash, record)` computes hash_n; the default applies the generic formula to `hashedFieldsOf`. */
   constructor(
     private readonly hashedFieldsOf: (record: R) => object,
     private readonly contiguous: boolean,
+    private readonly hashOf: (prevHash: string, record: R) => string = (prevHash, record) => chainHash(prevHash, hashedFieldsOf(record)),
   ) {}
 
   add(record: R): void {
@@ -52,7 +55,7 @@ export class ChainVerifier<R extends ChainedRecord> {
       this.firstInvalidSeq = this.contiguous ? Math.min(record.seq, this.lastSeq + 1) : record.seq;
       return;
     }
-    const recomputed = chainHash(this.runningHash, this.hashedFieldsOf(record));
+    const recomputed = this.hashOf(this.runningHash, record);
     if (record.prevHash !== this.runningHash || record.hash !== recomputed) {
       this.firstInvalidSeq = record.seq;
       return;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The fields covered by the session chain hash (DESIGN.md), exactly as the API returns them. */
 export interface SessionEventFields {
@@ -47,5 +47,5 @@ export function sessionEventHash(prevHash: string, e: SessionEventFields): strin
   const canonical =
     `{"command":${s(e.command)},"cwd":${s(e.cwd)},"exitCode":${s(e.exitCode)},"finishedAt":${s(e.finishedAt)},"grant":${s(e.grant)},` +
     `"host":${s(e.host)},"receivedAt":${s(e.receivedAt)},"seq":${s(e.seq)},"startedAt":${s(e.startedAt)},"type":${s(e.type)},"user":${s(e.user)}}`;
-  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
+  return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
 }
