@@ -17,7 +17,9 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,
-    logging: ['error'],
+    // TypeORM's own error log prints query parameters (reasons, session commands — possibly
+    // secrets typed on a command line); failures are logged by the error filter without them.
+    logging: false,
     extra: { max: Math.max(poolSize, 2), connectionTimeoutMillis: 5000, application_name: 'breakglass' },
   });
 }
