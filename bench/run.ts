@@ -1,11 +1,17 @@
 import 'reflect-metadata';
 import { auditVerify } from './audit-verify';
+import { coldStart } from './cold-start';
 import { escalationLateness } from './escalation-lateness';
+import { grantIssuance } from './grant-issuance';
+import { revocation } from './revocation';
 import { sessionIngest } from './session-ingest';
 
 // `npm run bench -- <name> [--quick]`: each benchmark prints one JSON line and a small table.
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'audit-verify': auditVerify,
+  'cold-start': coldStart,
+  'grant-issuance': grantIssuance,
+  revocation,
   'escalation-lateness': escalationLateness,
   'session-ingest': sessionIngest,
 };

@@ -17,6 +17,8 @@ export class DueWorkLoop {
   private stopped = true;
   private running?: Promise<void>;
   private wakeUp?: () => void;
+  /** When the loop will look next (epoch ms), while it sleeps. */
+  private nextRunAt = 0;
 
   constructor(
     name: string,
@@ -42,6 +44,11 @@ export class DueWorkLoop {
     this.wakeUp?.();
   }
 
+  /** Wakes the loop only if `dueAt` comes before its next planned look (saves work for far-off items). */
+  wakeIfDueBefore(dueAt: Date): void {
+    if (dueAt.getTime() < this.nextRunAt) this.wake();
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       let sleepMs = this.maxSleepMs;
@@ -53,6 +60,7 @@ export class DueWorkLoop {
         if (!this.stopped) this.logger.warn(`will retry: ${(error as Error).message}`);
       }
       if (this.stopped) return;
+      this.nextRunAt = Date.now() + sleepMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, sleepMs);
         this.wakeUp = () => {
@@ -61,6 +69,7 @@ export class DueWorkLoop {
         };
       });
       this.wakeUp = undefined;
+      this.nextRunAt = 0;
     }
   }
 }

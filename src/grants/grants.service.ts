@@ -131,13 +131,6 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         await this.credentials.record(tx, issued.records);
         await this.sessions.open(tx, id);
         const started = await this.clocks.startFor(tx, subject, target);
-        const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
-        await this.auditLog.append(
-          tx,
-          { ...about, action: 'grant.requested', data: { incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null, requesterEmail: caller.email, onCall: onCall?.status ?? 'not_required' } },
-          { ...about, action: 'grant.activated', data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags } },
-          ...issued.records.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
-        );
         const facts: GrantFacts = { ...subject, environment: target.environment, requesterEmail: caller.email, incident: body.incident, reason: body.reason };
         await this.notifications.notify(tx, { kind: 'glass_broken', grant: facts, channels: target.notifyOnUse, key: `${id}:glass_broken`, facts: { durationSeconds: body.durationSeconds, flags: flags.join(', ') || null } });
         if (flags.length) {
@@ -149,13 +142,21 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
             facts: { flags: flags.join(', '), onCall: onCall?.status === 'unavailable' ? `PagerDuty unavailable: ${onCall.error}` : null },
           });
         }
+        // Last: appending takes the audit chain's head lock, held until commit.
+        const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
+        await this.auditLog.append(
+          tx,
+          { ...about, action: 'grant.requested', data: { incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null, requesterEmail: caller.email, onCall: onCall?.status ?? 'not_required' } },
+          { ...about, action: 'grant.activated', data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags } },
+          ...issued.records.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
+        );
         return started;
       });
     } catch (error) {
       await issued.discard().catch((failure: Error) => this.logger.error(`could not undo the credential of ${id}: ${failure.message}`));
       throw error;
     }
-    this.expiry.wake();
+    this.expiry.wakeIfDueBefore(expiresAt);
     return {
       id,
       status: 'active',
@@ -222,12 +223,6 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       const now = await this.repository.now();
       const extended = await this.credentials.extend(tx, { id, target: grant.target, requester: grant.requester, role: grant.role, activatedAt: grant.activatedAt, expiresAt: newExpiresAt }, target, now);
       await this.repository.extend(tx, id, { at: now, by: caller.subject, addedSeconds: body.durationSeconds, reason: body.reason, newExpiresAt });
-      const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
-      await this.auditLog.append(
-        tx,
-        { ...about, action: 'grant.extended', data: { addedSeconds: body.durationSeconds, reason: body.reason, previousExpiresAt: grant.expiresAt, expiresAt: newExpiresAt } },
-        ...extended.issued.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
-      );
       await this.notifications.notify(tx, {
         kind: 'grant_extended',
         grant: { ...factsOf(grant), expiresAt: newExpiresAt },
@@ -235,9 +230,14 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         key: `${id}:extended:${newExpiresAt.toISOString()}`,
         facts: { addedSeconds: body.durationSeconds, extensionReason: body.reason, previousExpiresAt: grant.expiresAt.toISOString() },
       });
+      const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
+      await this.auditLog.append(
+        tx,
+        { ...about, action: 'grant.extended', data: { addedSeconds: body.durationSeconds, reason: body.reason, previousExpiresAt: grant.expiresAt, expiresAt: newExpiresAt } },
+        ...extended.issued.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
+      );
       newCredential = extended.credential;
     });
-    this.expiry.wake();
     const view = await this.get(caller, id);
     return newCredential ? { ...view, newCredential } : view;
   }
@@ -268,6 +268,14 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     const target = findTarget(this.policy, grant.target);
     const revocations = await this.credentials.revokeAll(tx, grant.id, target);
     const endedAt = await this.repository.end(tx, grant.id, { status: ending.status, by: ending.actor, reason: ending.reason });
+    await this.notifications.notify(tx, {
+      kind: ending.status === 'expired' ? 'grant_expired' : 'grant_revoked',
+      grant: factsOf(grant),
+      channels: target?.notifyOnUse ?? [],
+      key: `${grant.id}:${ending.status}`,
+      facts: { by: ending.actor, endReason: ending.reason, endedAt: endedAt.toISOString(), credentialRemoval: revocations.some((r) => r.error) ? 'failed, will retry' : 'done' },
+    });
+    // Last: appending takes the audit chain's head lock, held until commit.
     const about = { actor: ending.actor, grant: grant.id, target: grant.target, extraControls: target?.controls };
     const entries: AuditEntry[] = [
       { ...about, action: ending.status === 'expired' ? 'grant.expired' : 'grant.revoked', data: { reason: ending.reason, expiresAt: grant.expiresAt, endedAt } },
@@ -279,13 +287,6 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     ];
     await this.auditLog.append(tx, ...entries);
     await this.sessions.seal(tx, grant.id);
-    await this.notifications.notify(tx, {
-      kind: ending.status === 'expired' ? 'grant_expired' : 'grant_revoked',
-      grant: factsOf(grant),
-      channels: target?.notifyOnUse ?? [],
-      key: `${grant.id}:${ending.status}`,
-      facts: { by: ending.actor, endReason: ending.reason, endedAt: endedAt.toISOString(), credentialRemoval: revocations.some((r) => r.error) ? 'failed, will retry' : 'done' },
-    });
   }
 
   private async lockActive(tx: EntityManager, id: string): Promise<GrantRecord> {

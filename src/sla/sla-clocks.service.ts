@@ -60,7 +60,8 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     const common = { grantId: grant.id, requester: grant.requester, startedAt: grant.activatedAt, steps: target.escalation };
     await this.repository.start(tx, { ...common, kind: 'retro_pr', dueAt: retroPrDueAt });
     await this.repository.start(tx, { ...common, kind: 'review', dueAt: reviewDueAt });
-    afterCommit(tx, () => this.scheduler.wake());
+    const earliest = Math.min(retroPrDueAt.getTime(), reviewDueAt.getTime()) + Math.min(0, ...target.escalation.map((step) => step.afterSeconds * 1000));
+    afterCommit(tx, () => this.scheduler.wakeIfDueBefore(new Date(earliest)));
     return { retroPrDueAt, reviewDueAt };
   }
 

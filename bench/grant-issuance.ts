@@ -1,0 +1,59 @@
+import { fork } from 'node:child_process';
+import * as path from 'node:path';
+import { DevIssuer } from '../src/auth/dev-issuer';
+import type { HttpLoadResult } from './http-load';
+import { percentile, report, startBenchService } from './harness';
+
+// DESIGN.md target: POST /v1/grants on a jwt target, 16 concurrent clients: p99 <= 50 ms and
+// >= 300 grants/s. The clients run in their own process.
+
+const POLICY = `
+defaults:
+  escalation: [ { after: 0s, notify: [log] } ]
+channels:
+  log: { type: log }
+targets:
+  - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes }, notifyOnUse: [log], controls: ['SOC2:CC8.1'] }
+`;
+
+export async function grantIssuance(): Promise<void> {
+  const bench = await startBenchService(POLICY);
+  try {
+    const token = await (await DevIssuer.open(bench.dataDir)).mint({ subject: 'bench', roles: ['engineer'] });
+    const load = fork(path.join(__dirname, 'http-load.js'));
+    const result = await new Promise<HttpLoadResult>((resolve, reject) => {
+      load.once('message', (message) => resolve(message as HttpLoadResult));
+      load.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+      load.send({
+        url: bench.service.url,
+        path: '/v1/grants',
+        token,
+        body: { target: 'cluster', incident: 'INC-1', reason: 'benchmarking grant issuance', durationSeconds: 3600 },
+        concurrency: 16,
+        durationMs: bench.quick ? 10_000 : 30_000,
+      });
+    });
+    const latencies = result.latenciesMs.sort((a, b) => a - b);
+    const created = result.statuses['201'] ?? 0;
+    const verdict = await bench.service.app.get((await import('../src/audit/audit-log.service')).AuditLog).verify();
+    report(
+      'grant-issuance',
+      {
+        clients: 16,
+        seconds: Math.round(result.seconds * 10) / 10,
+        requests: result.requests,
+        created,
+        otherStatuses: result.requests - created,
+        grantsPerSecond: Math.round(created / result.seconds),
+        p50Ms: Math.round(percentile(latencies, 50) * 10) / 10,
+        p99Ms: Math.round(percentile(latencies, 99) * 10) / 10,
+        maxMs: Math.round(latencies[latencies.length - 1] * 10) / 10,
+        auditEvents: verdict.count,
+        auditChainValid: verdict.valid,
+      },
+      { grantsPerSecond: '>= 300', p99Ms: '<= 50' },
+    );
+  } finally {
+    await bench.close();
+  }
+}
