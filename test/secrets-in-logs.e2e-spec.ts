@@ -1,0 +1,52 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DevIssuer } from '../src/auth/dev-issuer';
+import { freePort } from './support/ports';
+import { spawnService, waitUntilReady } from './support/service-process';
+import { createTestDatabase } from './support/test-database';
+
+describe('secrets never reach the logs', () => {
+  jest.setTimeout(60_000);
+
+  it('greps every log line of a verbose run for every secret it issued', async () => {
+    const database = await createTestDatabase();
+    const dataDir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'secrets-'));
+    const policy = path.join(dataDir, 'policy.yaml');
+    writeFileSync(policy, `
+notify: { security: [log] }
+channels: { log: { type: log } }
+targets:
+  - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes }, notifyOnUse: [log] }
+  - { name: db, environment: production, credential: { type: postgres, adminUrl: embedded, grantRoles: [secrets_rw] }, notifyOnUse: [log] }
+`);
+    const port = await freePort();
+    const service = spawnService({ DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: dataDir, BREAKGLASS_POLICY: policy, PORT: String(port), LOG_LEVEL: 'verbose' });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntilReady(base, service);
+      const issuer = await DevIssuer.open(dataDir);
+      const engineer = await issuer.mint({ subject: 'oncall-1', roles: ['engineer'] });
+      const post = (url: string, token: string, body: unknown) =>
+        fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);
+      const secrets: string[] = [engineer];
+      for (const target of ['cluster', 'db']) {
+        const grant = await post('/v1/grants', engineer, { target, incident: 'INC-1', reason: 'Checking that no secret is ever logged', durationSeconds: 600 });
+        const credential = grant.credential;
+        secrets.push(grant.sessionToken, ...(credential.type === 'jwt' ? [credential.token] : [credential.password, credential.url]));
+        await post(`/v1/grants/${grant.id}/events`, grant.sessionToken, { events: [{ seq: 1, type: 'command', command: 'ls' }] });
+        await post('/v1/credentials/introspect', engineer, { token: credential.token ?? 'x' });
+        await post(`/v1/grants/${grant.id}/revoke`, engineer, { reason: 'done' });
+      }
+      await post('/v1/credentials/introspect', engineer, { token: `${secrets[1]}tampered` });
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // let the dispatcher log its notices
+      const output = service.output();
+      expect(output).toMatch(/"context":"notice"/); // the verbose run did log, including notices
+      for (const secret of secrets) expect(output.includes(secret)).toBe(false);
+      expect(output).not.toMatch(/PGPASSWORD|password=/i);
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+      await database.drop();
+    }
+  });
+});
