@@ -13,6 +13,7 @@ const demoDatabase = `payments_${randomBytes(4).toString('hex')}`;
 
 const POLICY = `
 roles: { engineer: [oncall], security: [security-team] }
+notify: { security: [log] }
 defaults:
   maxDuration: 1h
   maxTotalDuration: 2h
@@ -291,6 +292,8 @@ describe('breaking the glass', () => {
         expect(body.flags).toEqual(['on_call_unverified']);
         const view = (await sut.http.get(`/v1/grants/${body.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
         expect(view.onCall).toMatchObject({ status: 'unavailable', error: expect.stringMatching(/HTTP 500/) });
+        const told = await sut.dataSource.query(`SELECT notice, channel FROM notifications WHERE grant_id = $1`, [body.id]);
+        expect(told).toEqual([{ notice: 'grant_flagged', channel: 'log' }]); // the security audience is told at once
         const strict = await grant(engineer, { target: 'paged-strict' }).expect(403);
         expect(strict.body).toMatchObject({ error: 'not_on_call', details: { pagerduty: 'unavailable' } });
       } finally {
