@@ -249,7 +249,8 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       if (!allowed) throw new GrantError('not_your_grant', 'Only the requester, security or an admin can revoke a grant');
       await this.end(tx, grant, { status: 'revoked', actor: caller.subject, reason });
     });
-    return this.get(caller, id);
+    // Whoever may revoke may see the result (an admin is not otherwise a reader of grants).
+    return this.view((await this.repository.find(id))!);
   }
 
   /** Ends every grant past its expiry; rows are claimed with SKIP LOCKED, so instances share. */
