@@ -13,10 +13,14 @@ const UNAVAILABLE_CODES = new Set([
   '08006',
 ]);
 const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+// TypeORM releases a transaction's query runner when its connection dies; the next statement of that
+// transaction then fails with this error rather than the connection error itself.
+const RELEASED_RUNNER = 'QueryRunnerProviderAlreadyReleasedError';
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
-  const candidate = error as { code?: string; message?: string; driverError?: unknown };
+  const candidate = error as { code?: string; message?: string; name?: string; driverError?: unknown };
+  if (candidate.name === RELEASED_RUNNER) return true;
   if (candidate.driverError && isDatabaseUnavailable(candidate.driverError)) return true;
   if (candidate.code && UNAVAILABLE_CODES.has(candidate.code)) return true;
   return typeof candidate.message === 'string' && UNAVAILABLE_MESSAGES.test(candidate.message);
