@@ -57,6 +57,10 @@ describe('operations surface', () => {
       .expect(400);
     expect(malformed.body.error).toBe('malformed_json');
 
+    const engineer = await sut.token('oncall-1', ['engineer']);
+    const nul = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-1', reason: 'reason with a \u0000 inside it', durationSeconds: 60 }).expect(400);
+    expect(nul.body).toMatchObject({ error: 'validation_failed', details: [{ field: 'reason', problems: ['must not contain NUL characters'] }] });
+
     const huge = await sut.http
       .post('/v1/targets')
       .set('Content-Type', 'application/json')
