@@ -20,10 +20,10 @@ export function jsonBody(limit: string): RequestHandler {
   return (req, res, next) =>
     parse(req, res, (error?: unknown) => {
       if (!error) {
-        const field = nulCharacterAt(req.body, '');
-        if (field !== undefined) {
-          const where = field || '(body)';
-          return next(new CommonError('validation_failed', `Invalid request: ${where}: must not contain NUL characters`, [{ field: where, problems: ['must not contain NUL characters'] }]));
+        const unstorable = unstorableStringAt(req.body, '');
+        if (unstorable) {
+          const where = unstorable.path || '(body)';
+          return next(new CommonError('validation_failed', `Invalid request: ${where}: ${unstorable.problem}`, [{ field: where, problems: [unstorable.problem] }]));
         }
         return next();
       }
@@ -38,17 +38,30 @@ export function jsonBody(limit: string): RequestHandler {
     });
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function problemOf(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(text)) return 'must be valid Unicode (it holds a lone surrogate)';
+  return undefined;
+}
+
 /**
- * PostgreSQL text cannot hold NUL (U+0000), so a string containing one could only fail deep in a
- * transaction: refuse it here, for every endpoint, naming the field. Answers the path, or undefined.
+ * PostgreSQL text holds neither NUL (U+0000) nor lone UTF-16 surrogates, so such a string could only
+ * fail deep in a transaction: refuse it here, for every endpoint, naming the field.
  */
-function nulCharacterAt(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+function unstorableStringAt(value: unknown, path: string): { path: string; problem: string } | undefined {
+  if (typeof value === 'string') {
+    const problem = problemOf(value);
+    return problem ? { path, problem } : undefined;
+  }
   if (!value || typeof value !== 'object') return undefined;
   for (const [key, item] of Object.entries(value)) {
-    if (key.includes('\u0000')) return path ? `${path}.${key}` : key;
-    const found = nulCharacterAt(item, path ? `${path}.${key}` : key);
-    if (found !== undefined) return found;
+    const at = path ? `${path}.${key}` : key;
+    const keyProblem = problemOf(key);
+    if (keyProblem) return { path: at, problem: keyProblem };
+    const found = unstorableStringAt(item, at);
+    if (found) return found;
   }
   return undefined;
 }
