@@ -104,7 +104,7 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const email = await until('breach email', () => mailsAbout(grant.id, /overdue/)[0]);
     const trigger = await until('PagerDuty trigger', () => pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'trigger'));
     expect(trigger.receivedAt - due).toBeLessThan(2000);
-    expect(trigger).toMatchObject({ routing_key: 'R0UTINGKEY0123456789', payload: { severity: 'error', source: 'breakglass', custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt } } });
+    expect(trigger).toMatchObject({ routing_key: 'R0UTINGKEY0123456789', payload: { severity: 'warning', source: 'breakglass', custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt } } });
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
     expect(email.raw).toContain(`/v1/grants/${grant.id}`);
     expect(await clock(grant.id)).toMatchObject({ state: 'breached', steps: [{ step: 1, after: '-2s', state: 'fired' }, { step: 2, after: '0s', state: 'fired' }] });

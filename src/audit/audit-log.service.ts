@@ -74,7 +74,8 @@ export class AuditLog {
   /** Every audit event about one grant, in seq order. */
   async forGrant(grantId: string): Promise<AuditEvent[]> {
     const events: AuditEvent[] = [];
-    for (let page = await this.repository.page({ grant: grantId }, 1000); ; page = await this.repository.page({ grant: grantId, afterSeq: events[events.length - 1].seq }, 1000)) {
+    for (;;) {
+      const page = await this.repository.page({ grant: grantId, afterSeq: events.at(-1)?.seq }, 1000);
       events.push(...page);
       if (page.length < 1000) return events;
     }

@@ -5,7 +5,7 @@ import type { TargetPolicy } from '../config/policy';
 import type { GrantSubject, IssuedCredential } from './credential.types';
 import { CredentialsRepository, type CredentialRecord, type NewCredential } from './credentials.repository';
 import { KeyStore } from './key-store.service';
-import { JwtCredentials, SESSION_AUDIENCE } from './providers/jwt-credentials';
+import { JwtCredentials } from './providers/jwt-credentials';
 import { PostgresCredentials } from './providers/postgres-credentials';
 
 export interface IssuedForGrant {
@@ -128,7 +128,4 @@ export class Credentials {
     return result;
   }
 
-  isSessionAudience(audience: unknown): boolean {
-    return audience === SESSION_AUDIENCE;
-  }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { ClockKind, ClockState } from '../sla/sla-clocks.repository';
 
 export interface Period {
   from: string;
@@ -8,8 +9,8 @@ export interface Period {
 
 interface ClockRow {
   grant: string;
-  kind: 'retro_pr' | 'review';
-  state: string;
+  kind: ClockKind;
+  state: ClockState;
   startedAt: Date;
   dueAt: Date;
   breachedAt: Date | null;

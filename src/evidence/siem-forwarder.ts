@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEvent } from '../audit/audit-event';
 import { DueWorkLoop } from '../common/due-work-loop';
+import { hmacSha256Signature } from '../common/signatures';
 import { LoadedPolicy } from '../config/config.providers';
 import type { ForwarderPolicy } from '../config/policy';
 import { SiemForwarderRepository } from './siem-forwarder.repository';
@@ -80,7 +80,7 @@ export class SiemForwarder implements OnApplicationBootstrap, OnModuleDestroy {
   private async sendWebhook(forwarder: Extract<ForwarderPolicy, { type: 'webhook' }>, events: AuditEvent[]): Promise<void> {
     const body = events.map((event) => JSON.stringify(event)).join('\n') + '\n';
     const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'x-breakglass-first-seq': String(events[0].seq), 'x-breakglass-last-seq': String(events[events.length - 1].seq) };
-    if (forwarder.secret) headers['x-breakglass-signature'] = `sha256=${createHmac('sha256', forwarder.secret).update(body).digest('hex')}`;
+    if (forwarder.secret) headers['x-breakglass-signature'] = hmacSha256Signature(forwarder.secret, body);
     let response: Response;
     try {
       response = await fetch(forwarder.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });

@@ -40,6 +40,17 @@ const EVENT_COLUMNS = `grant_id AS "grant", seq, type, command, cwd, "user", hos
   exit_code AS "exitCode", received_at AS "receivedAt", late, prev_hash AS "prevHash", hash`;
 const HEAD_COLUMNS = `h.grant_id AS "grantId", h.last_seq AS "lastSeq", h.hash, h.count, h.gaps, h.sealed_hash AS "sealedHash", h.sealed_at AS "sealedAt"`;
 
+/** Appends the events passed as $1..$14, one array per column (one statement for a whole batch). */
+const INSERT_EVENTS = `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
+  SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::timestamptz[], $9::timestamptz[], $10::int[], $11::timestamptz[], $12::boolean[], $13::text[], $14::text[])`;
+
+function eventColumns(events: SessionEvent[]): unknown[] {
+  const column = <K extends keyof SessionEvent>(key: K) => events.map((event) => event[key]);
+  return [column('grant'), column('seq'), column('type'), column('command'), column('cwd'), column('user'), column('host'),
+    column('startedAt'), column('finishedAt'), column('exitCode'), column('receivedAt'), column('late'), column('prevHash'), column('hash')];
+}
+
 interface EventRow extends Omit<SessionEvent, 'startedAt' | 'finishedAt' | 'receivedAt'> {
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -73,20 +84,16 @@ export class SessionsRepository {
 
   /** One statement per batch: column arrays through unnest keep it a single round trip. */
   async append(tx: EntityManager, events: SessionEvent[], head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash' | 'gaps'>, sealed: boolean): Promise<void> {
-    const column = <K extends keyof SessionEvent>(key: K) => events.map((event) => event[key]);
     await tx.query(
       `WITH appended AS (
-         INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::timestamptz[], $9::timestamptz[], $10::int[], $11::timestamptz[], $12::boolean[], $13::text[], $14::text[])
+         ${INSERT_EVENTS}
          RETURNING 1)
        UPDATE session_heads
           SET last_seq = $16, hash = $17, count = count + (SELECT count(*) FROM appended), gaps = $18::jsonb,
               sealed_hash = CASE WHEN $19 THEN $17 ELSE sealed_hash END, sealed_at = CASE WHEN $19 THEN now() ELSE sealed_at END
         WHERE grant_id = $15`,
       [
-        column('grant'), column('seq'), column('type'), column('command'), column('cwd'), column('user'), column('host'),
-        column('startedAt'), column('finishedAt'), column('exitCode'), column('receivedAt'), column('late'), column('prevHash'), column('hash'),
+        ...eventColumns(events),
         head.grantId, head.lastSeq, head.hash, JSON.stringify(head.gaps), sealed,
       ],
     );
@@ -98,7 +105,6 @@ export class SessionsRepository {
    * trips). Answers false when another writer moved the head or the grant ended.
    */
   async appendIfHead(events: SessionEvent[], expected: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash'>, next: Pick<SessionHead, 'lastSeq' | 'hash' | 'gaps'>): Promise<boolean> {
-    const column = <K extends keyof SessionEvent>(key: K) => events.map((event) => event[key]);
     // A named statement: parsed and planned once per connection, not once per batch.
     const { rows: [row] } = await this.pool().query({
       name: 'session_append_if_head',
@@ -109,15 +115,12 @@ export class SessionsRepository {
           WHERE h.grant_id = $15 AND h.last_seq = $16 AND h.hash = $21 AND g.id = h.grant_id AND g.status = 'active'
          RETURNING 1),
        appended AS (
-         INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::timestamptz[], $9::timestamptz[], $10::int[], $11::timestamptz[], $12::boolean[], $13::text[], $14::text[])
+         ${INSERT_EVENTS}
           WHERE EXISTS (SELECT 1 FROM moved)
          RETURNING 1)
        SELECT (SELECT count(*) FROM moved)::int AS moved`,
       values: [
-        column('grant'), column('seq'), column('type'), column('command'), column('cwd'), column('user'), column('host'),
-        column('startedAt'), column('finishedAt'), column('exitCode'), column('receivedAt'), column('late'), column('prevHash'), column('hash'),
+        ...eventColumns(events),
         expected.grantId, expected.lastSeq, next.lastSeq, next.hash, JSON.stringify(next.gaps), events.length, expected.hash,
       ],
     });

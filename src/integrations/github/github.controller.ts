@@ -5,7 +5,8 @@ import { Public } from '../../auth/decorators';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
 import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
-import { constantTimeEquals, hmacSha256Signature, WebhookError } from '../webhook-auth';
+import { constantTimeEquals, hmacSha256Signature } from '../../common/signatures';
+import { WebhookError } from '../webhook.errors';
 
 const LINKING_ACTIONS = new Set(['opened', 'edited', 'reopened', 'closed']);
 

@@ -6,7 +6,8 @@ import { Public } from '../../auth/decorators';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
 import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
-import { constantTimeEquals, WebhookError } from '../webhook-auth';
+import { constantTimeEquals } from '../../common/signatures';
+import { WebhookError } from '../webhook.errors';
 
 interface GitLabMergeRequestPayload {
   object_kind?: string;

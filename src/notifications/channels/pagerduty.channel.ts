@@ -7,7 +7,10 @@ import type { ChannelPolicy } from '../../config/policy';
 import type { NoticeMessage } from '../notice';
 import { Channel, DELIVERY_TIMEOUT_MS, failure, type DeliveryOutcome } from './channel';
 
-/** PagerDuty Events API v2 through pdjs: trigger, and resolve with the same dedup_key. */
+/**
+ * PagerDuty Events API v2 through pdjs: trigger, and resolve with the same dedup_key. The severity
+ * is the channel's (policy `severity`): it decides how loudly PagerDuty pages, not the notice.
+ */
 @Injectable()
 export class PagerDutyChannel extends Channel<Extract<ChannelPolicy, { type: 'pagerduty' }>> {
   readonly type = 'pagerduty' as const;
@@ -30,7 +33,7 @@ export class PagerDutyChannel extends Channel<Extract<ChannelPolicy, { type: 'pa
           routing_key: policy.routingKey,
           event_action: action,
           dedup_key: dedupKey,
-          payload: { summary: message.summary, source: 'breakglass', severity: message.severity ?? policy.severity, component: String(message.details.target ?? ''), class: message.notice, custom_details: message.details },
+          payload: { summary: message.summary, source: 'breakglass', severity: policy.severity, component: String(message.details.target ?? ''), class: message.notice, custom_details: message.details },
           links: message.links,
         },
         // pdjs's own timeout option does nothing; abort ourselves.

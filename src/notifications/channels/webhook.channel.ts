@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
+import { hmacSha256Signature } from '../../common/signatures';
 import type { ChannelPolicy } from '../../config/policy';
 import type { NoticeMessage } from '../notice';
 import { Channel, DELIVERY_TIMEOUT_MS, failure, type DeliveryOutcome } from './channel';
@@ -20,7 +20,7 @@ export class WebhookChannel extends Channel<Extract<ChannelPolicy, { type: 'webh
       links: message.links,
     });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-breakglass-delivery': notificationId };
-    if (policy.secret) headers['x-breakglass-signature'] = `sha256=${createHmac('sha256', policy.secret).update(body).digest('hex')}`;
+    if (policy.secret) headers['x-breakglass-signature'] = hmacSha256Signature(policy.secret, body);
     try {
       const response = await fetch(policy.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
       const answer = { status: response.status, body: (await response.text()).slice(0, 500) };

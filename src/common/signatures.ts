@@ -1,13 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { defineDomainErrors } from '../common/domain-error';
-
-export class WebhookError extends defineDomainErrors({
-  webhook_not_configured: HttpStatus.SERVICE_UNAVAILABLE,
-  invalid_signature: HttpStatus.UNAUTHORIZED,
-  missing_delivery_id: HttpStatus.BAD_REQUEST,
-  malformed_payload: HttpStatus.BAD_REQUEST,
-}) {}
 
 /** Constant-time comparison that does not leak the expected value's length through timing. */
 export function constantTimeEquals(given: string, expected: string): boolean {
@@ -16,7 +7,7 @@ export function constantTimeEquals(given: string, expected: string): boolean {
   return timingSafeEqual(a, b) && given.length === expected.length;
 }
 
-/** `sha256=<hex HMAC-SHA256 of the raw body>`, as GitHub (and our own webhooks) sign. */
+/** `sha256=<hex HMAC-SHA256 of the body>`: how GitHub signs, and how we sign webhooks and SIEM batches. */
 export function hmacSha256Signature(secret: string, body: Buffer | string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }

@@ -1,0 +1,9 @@
+import { HttpStatus } from '@nestjs/common';
+import { defineDomainErrors } from '../common/domain-error';
+
+export class WebhookError extends defineDomainErrors({
+  webhook_not_configured: HttpStatus.SERVICE_UNAVAILABLE,
+  invalid_signature: HttpStatus.UNAUTHORIZED,
+  missing_delivery_id: HttpStatus.BAD_REQUEST,
+  malformed_payload: HttpStatus.BAD_REQUEST,
+}) {}
