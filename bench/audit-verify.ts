@@ -1,12 +1,12 @@
 import { hash } from 'node:crypto';
-import { AuditLog } from '../src/audit/audit-log.service';
+import { AuditLog, VERIFY_WORKERS } from '../src/audit/audit-log.service';
 import { canonicalJson, chainHash } from '../src/audit/chain';
 import { controlsFor } from '../src/audit/control-catalogue';
 import { report, startBenchService } from './harness';
 
 // DESIGN.md target: audit chain verification >= 200,000 events/s. 1,000,000 chained events
 // (200,000 with --quick) are written straight into the table, then GET /v1/audit/verify's code
-// path recomputes them all. The machine's raw SHA-256 rate over the same strings is the yardstick.
+// path recomputes them all (by ranges on worker threads). The machine's raw SHA-256 rate over the same strings is the yardstick.
 
 const POLICY = `targets: [ { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes } } ]`;
 const BATCH = 10_000;
@@ -44,6 +44,9 @@ export async function auditVerify(): Promise<void> {
       );
     }
     await db.query(`UPDATE audit_chain_head SET seq = $1, hash = $2`, [seq, prev]);
+    // A real audit table is old: autovacuum has set its hint bits and visibility map. Without this
+    // the first reader of a million fresh rows pays for that (and autovacuum competes mid-run).
+    await db.query('VACUUM ANALYZE audit_events');
     const buildSeconds = (Date.now() - buildStart) / 1000;
 
     const auditLog = bench.service.app.get(AuditLog);
@@ -51,9 +54,13 @@ export async function auditVerify(): Promise<void> {
     const verdict = await auditLog.verify();
     const verifySeconds = Number(process.hrtime.bigint() - verifyStart) / 1e9;
 
-    const shaStart = process.hrtime.bigint();
-    for (const input of hashedInputs) hash('sha256', input, 'hex');
-    const shaRate = hashedInputs.length / (Number(process.hrtime.bigint() - shaStart) / 1e9);
+    // Best of three passes: the first also flattens the concatenated strings and warms up.
+    let shaRate = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      const shaStart = process.hrtime.bigint();
+      for (const input of hashedInputs) hash('sha256', input, 'hex');
+      shaRate = Math.max(shaRate, hashedInputs.length / (Number(process.hrtime.bigint() - shaStart) / 1e9));
+    }
     const verifyRate = verdict.count / verifySeconds;
     report(
       'audit-verify',
@@ -65,6 +72,7 @@ export async function auditVerify(): Promise<void> {
         verifyEventsPerSecond: Math.round(verifyRate),
         rawSha256PerSecond: Math.round(shaRate),
         verifyOverRawSha256: Math.round((verifyRate / shaRate) * 1000) / 1000,
+        verifyWorkers: VERIFY_WORKERS,
       },
       { verifyEventsPerSecond: '>= 200000' },
     );

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { auditEventHash } from '../src/audit/audit-event';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { withClient } from './support/test-database';
@@ -139,7 +140,17 @@ describe('audit tamper detection', () => {
   });
   afterAll(() => sut.close());
 
-  const verify = async () => (await sut.http.get('/v1/audit/verify').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+  /**
+   * The endpoint's verdict (in process: the chain is shorter than a range), checked against the
+   * same chain verified by worker threads over ranges of two events, so every tamper case below
+   * also lands inside a range, on a range boundary and in the joins between ranges.
+   */
+  const verify = async () => {
+    const verdict = (await sut.http.get('/v1/audit/verify').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+    expect(await sut.app.get(AuditLog).verify({ workers: 2, rangeSize: 2 })).toEqual(verdict);
+    expect(await sut.app.get(AuditLog).verify({ workers: 3, rangeSize: 1 })).toEqual(verdict);
+    return verdict;
+  };
 
   /** What an attacker with superuser rights would do: switch the trigger off, then edit. */
   const tamper = (sql: string) =>
@@ -171,5 +182,56 @@ describe('audit tamper detection', () => {
   it('pinpoints a removed event in the middle as a seq gap', async () => {
     await tamper('DELETE FROM audit_events WHERE seq = 2');
     expect(await verify()).toMatchObject({ valid: false, firstInvalidSeq: 2 });
+  });
+});
+
+describe('audit verification by ranges on worker threads', () => {
+  let sut: TestService;
+
+  beforeAll(async () => {
+    sut = await startTestService();
+    const auditLog = sut.app.get(AuditLog);
+    for (let i = 0; i < 9; i++) {
+      await sut.dataSource.transaction((tx) => auditLog.append(tx, { actor: 'oncall-1', action: 'grant.requested', data: { i } }));
+    }
+  });
+  afterAll(() => sut.close());
+
+  const tamper = (sql: string) =>
+    withClient(sut.database.url, async (db) => {
+      await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
+      try {
+        await db.query(sql);
+      } finally {
+        await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
+      }
+    });
+  const byRanges = () => sut.app.get(AuditLog).verify({ workers: 2, rangeSize: 3 });
+
+  it('agrees with one pass on a clean chain', async () => {
+    const onePass = await sut.app.get(AuditLog).verify({ workers: 1 });
+    expect(onePass).toEqual({ valid: true, count: 10, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await byRanges()).toEqual(onePass);
+  });
+
+  it('finds an event inserted past the head, which the head does not cover', async () => {
+    const last = (await sut.app.get(AuditLog).list({ afterSeq: 9 }, 1)).events[0];
+    const forged = { ...last, seq: 11, actor: 'mallory' };
+    await tamper(`INSERT INTO audit_events (seq, at, actor, action, data, controls, prev_hash, hash)
+                  SELECT 11, at, 'mallory', action, data, controls, hash, '${auditEventHash(last.hash, forged)}' FROM audit_events WHERE seq = 10`);
+    expect(await byRanges()).toMatchObject({ valid: false, firstInvalidSeq: 11, count: 10 });
+    expect(await sut.app.get(AuditLog).verify({ workers: 1 })).toMatchObject({ valid: false, firstInvalidSeq: 11 });
+    await tamper('DELETE FROM audit_events WHERE seq = 11');
+    expect((await byRanges()).valid).toBe(true);
+  });
+
+  it('finds an event relinked at a range boundary: its own hash is right, its link is not', async () => {
+    // Event 7 is the first of the third range; re-hash it over a forged prevHash so it is
+    // internally consistent, and only the join between ranges can notice.
+    const forgedPrev = 'f'.repeat(64);
+    const stored = (await sut.app.get(AuditLog).list({ afterSeq: 6 }, 1)).events[0];
+    await tamper(`UPDATE audit_events SET prev_hash = '${forgedPrev}', hash = '${auditEventHash(forgedPrev, stored)}' WHERE seq = 7`);
+    expect(await byRanges()).toMatchObject({ valid: false, firstInvalidSeq: 7, count: 6 });
+    expect(await sut.app.get(AuditLog).verify({ workers: 1 })).toMatchObject({ valid: false, firstInvalidSeq: 7 });
   });
 });

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { AuditEvent } from './audit-event';
+import { EVENT_COLUMNS as COLUMNS, toEvent, type AuditRow } from './audit.sql';
+import type { ArrayRowQuery } from './range-verify';
 
 export interface AuditFilter {
   afterSeq?: number;
@@ -11,25 +15,6 @@ export interface AuditFilter {
   action?: string;
 }
 
-interface AuditRow {
-  seq: string;
-  at: string;
-  actor: string;
-  action: string;
-  grant_id: string | null;
-  target: string | null;
-  data: AuditEvent['data'];
-  controls: string;
-  prev_hash: string;
-  hash: string;
-}
-
-// `at` is formatted by PostgreSQL exactly as Date#toISOString() would (the hashed form), which saves
-// a Date parse and format per row when verifying millions of events.
-// `controls` comes comma-joined (control IDs cannot contain commas): splitting is much cheaper than
-// parsing a PostgreSQL array literal.
-const COLUMNS = `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, actor, action, grant_id, target, data,
-  array_to_string(controls, ',') AS controls, prev_hash, hash`;
 const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data, controls, prev_hash, hash';
 
 /** The only code that reads or writes the audit tables. */
@@ -81,22 +66,6 @@ export class AuditRepository {
   }
 
   /**
-   * Every event in seq order, in keyset batches (constant memory for any length). The next batch
-   * is fetched while the caller works through the current one.
-   */
-  async *all(batchSize = 10_000): AsyncGenerator<AuditEvent> {
-    const fetchAfter = (afterSeq: number): Promise<AuditRow[]> =>
-      this.dataSource.query(`SELECT ${COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, batchSize]);
-    let next = fetchAfter(0);
-    for (;;) {
-      const rows = await next;
-      if (rows.length === batchSize) next = fetchAfter(Number(rows[rows.length - 1].seq));
-      for (const row of rows) yield toEvent(row);
-      if (rows.length < batchSize) return;
-    }
-  }
-
-  /**
    * Streams matching events in seq order through a server-side cursor (constant memory for any
    * range). `emit` may return a promise to apply backpressure.
    */
@@ -133,23 +102,28 @@ export class AuditRepository {
     }
   }
 
+  /**
+   * The head, and whether any event lies past it, in one snapshot: appends move the head in the
+   * same transaction, so an event past it was inserted around the log.
+   */
+  async headForVerification(): Promise<{ seq: number; hash: string; eventsBeyondHead: boolean }> {
+    const [head] = await this.dataSource.query(
+      `SELECT h.seq, h.hash, EXISTS (SELECT 1 FROM audit_events e WHERE e.seq > h.seq) AS beyond FROM audit_chain_head h`,
+    );
+    return { seq: Number(head.seq), hash: head.hash, eventsBeyondHead: head.beyond };
+  }
+
+  /** Rows as arrays straight from the pool (verification reads millions; TypeORM's wrapping costs). */
+  readonly arrayRowQuery: ArrayRowQuery = async (text, values) =>
+    (await (this.dataSource.driver as PostgresDriver).master.query({ text, values, rowMode: 'array' })).rows;
+
+  /** Where verification worker threads connect (their own connections, outside the pool). */
+  get databaseUrl(): string {
+    return (this.dataSource.options as PostgresDataSourceOptions).url!;
+  }
+
   async head(): Promise<{ seq: number; hash: string }> {
     const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_chain_head');
     return { seq: Number(head.seq), hash: head.hash };
   }
-}
-
-function toEvent(row: AuditRow): AuditEvent {
-  return {
-    seq: Number(row.seq),
-    at: row.at,
-    actor: row.actor,
-    action: row.action,
-    grant: row.grant_id,
-    target: row.target,
-    data: row.data,
-    controls: row.controls ? row.controls.split(',') : [],
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
 }
