@@ -62,6 +62,32 @@ describe('session command log', () => {
     expect(await verify(grant.id)).toEqual({ valid: true, count: 2, headHash: prev });
   });
 
+  it('keeps every chain whole when many sessions post at once, a re-send racing its original', async () => {
+    // Batches arriving together share one grouped statement; a second batch of the same grant in
+    // a group takes the locked path. Every batch must land once, in order, on its own chain.
+    const grants = await Promise.all(Array.from({ length: 8 }, () => breakGlass()));
+    await Promise.all(grants.map((grant) => send(grant, [event(1, 'warm-up')]).expect(200)));
+    for (let round = 0; round < 5; round++) {
+      const batch = (grant: { id: string }) => [event(2 + round * 2, `${grant.id} step ${round} a`), event(3 + round * 2, `${grant.id} step ${round} b`)];
+      const answers = await Promise.all(
+        grants.flatMap((grant, i) => {
+          const events = batch(grant);
+          return i % 2 ? [send(grant, events)] : [send(grant, events), send(grant, events)];
+        }),
+      );
+      for (const answer of answers) expect(answer.status).toBe(200);
+      // Of each raced pair, one appended the events and the other found them already stored.
+      expect(answers.reduce((sum, answer) => sum + answer.body.accepted, 0)).toBe(grants.length * 2);
+    }
+    for (const grant of grants) {
+      const { events, gaps } = await log(grant.id);
+      expect(gaps).toEqual([]);
+      expect(events.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+      expect(events.slice(1).every((e: { command: string }) => e.command.startsWith(grant.id))).toBe(true);
+      expect(await verify(grant.id)).toMatchObject({ valid: true, count: 11 });
+    }
+  });
+
   it('accepts only the session token of that grant', async () => {
     const grant = await breakGlass();
     const other = await breakGlass();

@@ -20,7 +20,11 @@ export function jsonBody(limit: string): RequestHandler {
   return (req, res, next) =>
     parse(req, res, (error?: unknown) => {
       if (!error) {
-        const unstorable = unstorableStringAt(req.body, '');
+        // In JSON text a NUL or a lone surrogate can only arrive as a \u escape (raw control
+        // characters are invalid JSON; invalid UTF-8 decodes to U+FFFD), so a body without any
+        // skips the walk over every string (the session-ingest hot path).
+        const rawBody = (req as RequestWithRawBody).rawBody;
+        const unstorable = rawBody && !rawBody.includes('\\u') ? undefined : unstorableStringAt(req.body, '');
         if (unstorable) {
           const where = unstorable.path || '(body)';
           return next(new CommonError('validation_failed', `Invalid request: ${where}: ${unstorable.problem}`, [{ field: where, problems: [unstorable.problem] }]));

@@ -40,15 +40,23 @@ const EVENT_COLUMNS = `grant_id AS "grant", seq, type, command, cwd, "user", hos
   exit_code AS "exitCode", received_at AS "receivedAt", late, prev_hash AS "prevHash", hash`;
 const HEAD_COLUMNS = `h.grant_id AS "grantId", h.last_seq AS "lastSeq", h.hash, h.count, h.gaps, h.sealed_hash AS "sealedHash", h.sealed_at AS "sealedAt"`;
 
-/** Appends the events passed as $1..$14, one array per column (one statement for a whole batch). */
-const INSERT_EVENTS = `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
-  SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::timestamptz[], $9::timestamptz[], $10::int[], $11::timestamptz[], $12::boolean[], $13::text[], $14::text[])`;
+// Events travel as JSON (json_to_recordset) rather than an array parameter per column:
+// JSON.stringify is native, while pg escapes array literals element by element in JavaScript,
+// which showed up in the ingest profile.
+const EVENT_RECORD = `e("grant" text, seq int, type text, command text, cwd text, "user" text, host text,
+  "startedAt" timestamptz, "finishedAt" timestamptz, "exitCode" int, "receivedAt" timestamptz, late boolean, "prevHash" text, hash text)`;
+const INSERT_EVENT_RECORDS = `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
+  SELECT e."grant", e.seq, e.type, e.command, e.cwd, e."user", e.host, e."startedAt", e."finishedAt", e."exitCode", e."receivedAt", e.late, e."prevHash", e.hash`;
 
-function eventColumns(events: SessionEvent[]): unknown[] {
-  const column = <K extends keyof SessionEvent>(key: K) => events.map((event) => event[key]);
-  return [column('grant'), column('seq'), column('type'), column('command'), column('cwd'), column('user'), column('host'),
-    column('startedAt'), column('finishedAt'), column('exitCode'), column('receivedAt'), column('late'), column('prevHash'), column('hash')];
+/** One grant's batch for the grouped fast path: its events and the head move they make. */
+export interface HeadMove {
+  grant: string;
+  expectedSeq: number;
+  expectedHash: string;
+  lastSeq: number;
+  hash: string;
+  gaps: Gap[];
+  events: SessionEvent[];
 }
 
 interface EventRow extends Omit<SessionEvent, 'startedAt' | 'finishedAt' | 'receivedAt'> {
@@ -86,45 +94,45 @@ export class SessionsRepository {
   async append(tx: EntityManager, events: SessionEvent[], head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash' | 'gaps'>, sealed: boolean): Promise<void> {
     await tx.query(
       `WITH appended AS (
-         ${INSERT_EVENTS}
+         ${INSERT_EVENT_RECORDS} FROM json_to_recordset($1::json) AS ${EVENT_RECORD}
          RETURNING 1)
        UPDATE session_heads
-          SET last_seq = $16, hash = $17, count = count + (SELECT count(*) FROM appended), gaps = $18::jsonb,
-              sealed_hash = CASE WHEN $19 THEN $17 ELSE sealed_hash END, sealed_at = CASE WHEN $19 THEN now() ELSE sealed_at END
-        WHERE grant_id = $15`,
-      [
-        ...eventColumns(events),
-        head.grantId, head.lastSeq, head.hash, JSON.stringify(head.gaps), sealed,
-      ],
+          SET last_seq = $3, hash = $4, count = count + (SELECT count(*) FROM appended), gaps = $5::jsonb,
+              sealed_hash = CASE WHEN $6 THEN $4 ELSE sealed_hash END, sealed_at = CASE WHEN $6 THEN now() ELSE sealed_at END
+        WHERE grant_id = $2`,
+      [JSON.stringify(events), head.grantId, head.lastSeq, head.hash, JSON.stringify(head.gaps), sealed],
     );
   }
 
   /**
-   * The fast path: one atomic statement that appends only if the head is still `expected` and the
-   * grant is active (optimistic concurrency; no explicit transaction, no lock held across round
-   * trips). Answers false when another writer moved the head or the grant ended.
+   * The fast path: one atomic statement appends the batches of several grants (those that arrived
+   * together), each only if its head is still the expected one and its grant is active
+   * (optimistic concurrency; no explicit transaction, no lock held across round trips). At most one
+   * batch per grant. Returns the grants whose batches were appended; the others moved on (another
+   * writer, or the grant ended) and appended nothing.
    */
-  async appendIfHead(events: SessionEvent[], expected: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash'>, next: Pick<SessionHead, 'lastSeq' | 'hash' | 'gaps'>): Promise<boolean> {
+  async appendIfHeads(moves: HeadMove[]): Promise<Set<string>> {
     // A named statement: parsed and planned once per connection, not once per batch.
-    const { rows: [row] } = await this.pool().query({
-      name: 'session_append_if_head',
-      text: `WITH moved AS (
+    const { rows } = await this.pool().query<{ grant: string }>({
+      name: 'session_append_if_heads',
+      text: `WITH batch AS (
+         SELECT * FROM json_to_recordset($1::json)
+             AS b("grant" text, "expectedSeq" int, "expectedHash" text, "lastSeq" int, hash text, gaps jsonb, events json)),
+       moved AS (
          UPDATE session_heads h
-            SET last_seq = $17, hash = $18, count = h.count + $20, gaps = $19::jsonb
-           FROM grants g
-          WHERE h.grant_id = $15 AND h.last_seq = $16 AND h.hash = $21 AND g.id = h.grant_id AND g.status = 'active'
-         RETURNING 1),
+            SET last_seq = b."lastSeq", hash = b.hash, count = h.count + json_array_length(b.events), gaps = b.gaps
+           FROM batch b, grants g
+          WHERE h.grant_id = b."grant" AND h.last_seq = b."expectedSeq" AND h.hash = b."expectedHash"
+            AND g.id = h.grant_id AND g.status = 'active'
+         RETURNING h.grant_id),
        appended AS (
-         ${INSERT_EVENTS}
-          WHERE EXISTS (SELECT 1 FROM moved)
+         ${INSERT_EVENT_RECORDS}
+           FROM batch b JOIN moved m ON m.grant_id = b."grant" CROSS JOIN LATERAL json_to_recordset(b.events) AS ${EVENT_RECORD}
          RETURNING 1)
-       SELECT (SELECT count(*) FROM moved)::int AS moved`,
-      values: [
-        ...eventColumns(events),
-        expected.grantId, expected.lastSeq, next.lastSeq, next.hash, JSON.stringify(next.gaps), events.length, expected.hash,
-      ],
+       SELECT grant_id AS "grant" FROM moved`,
+      values: [JSON.stringify(moves)],
     });
-    return row.moved === 1;
+    return new Set(rows.map((row) => row.grant));
   }
 
   /** TypeORM's own pg pool (for named statements, which TypeORM's query() cannot send). */

@@ -11,7 +11,7 @@ import { GrantError } from '../grants/grants.errors';
 import { clientContent, sessionEventHash, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
-import { SessionsRepository, type SessionHead } from './sessions.repository';
+import { SessionsRepository, type HeadMove, type SessionHead } from './sessions.repository';
 
 export interface IngestResult {
   accepted: number;
@@ -30,6 +30,8 @@ type KnownHead = Pick<SessionHead, 'lastSeq' | 'hash' | 'gaps'>;
 export class Sessions {
   /** Heads this instance wrote last, for the one-statement fast path (a stale one only costs a retry). */
   private readonly knownHeads = new Map<string, KnownHead>();
+  /** Fast-path batches waiting for the next grouped statement, by grant. */
+  private readonly pendingMoves = new Map<string, { move: HeadMove; settle: (appended: boolean) => void }>();
 
   constructor(
     private readonly repository: SessionsRepository,
@@ -56,13 +58,32 @@ export class Sessions {
     if (known && incoming[0].seq > known.lastSeq) {
       // The common case: new events for an active grant whose head we wrote last.
       const { appended, head } = chain(incoming, known, this.clock.now().toISOString(), false);
-      if (await this.repository.appendIfHead(appended, { grantId, ...known }, head)) {
+      if (await this.appendGrouped({ grant: grantId, expectedSeq: known.lastSeq, expectedHash: known.hash, ...head, events: appended })) {
         this.remember(grantId, head);
         return { accepted: appended.length, duplicates: 0, lastSeq: head.lastSeq, headHash: head.hash, gaps: head.gaps };
       }
       this.knownHeads.delete(grantId);
     }
     return this.ingestLocked(grantId, incoming);
+  }
+
+  /**
+   * Fast-path batches arriving in the same event-loop turn share one statement (group commit: one
+   * round trip and one database wake-up for many sessions). A second batch of a grant already in
+   * the group answers false at once and takes the locked path: the head it expects is about to move.
+   */
+  private appendGrouped(move: HeadMove): Promise<boolean> {
+    if (this.pendingMoves.has(move.grant)) return Promise.resolve(false);
+    if (!this.pendingMoves.size) setImmediate(() => void this.flushMoves());
+    return new Promise((settle) => this.pendingMoves.set(move.grant, { move, settle }));
+  }
+
+  private async flushMoves(): Promise<void> {
+    const group = [...this.pendingMoves.values()];
+    this.pendingMoves.clear();
+    // On an error every batch retries on the locked path, which reports it for its own request.
+    const appended = await this.repository.appendIfHeads(group.map((pending) => pending.move)).catch(() => new Set<string>());
+    for (const { move, settle } of group) settle(appended.has(move.grant));
   }
 
   private remember(grantId: string, head: KnownHead): void {
