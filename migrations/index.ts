@@ -3,6 +3,7 @@ import { Grants1764100000000 } from './1764100000000-Grants';
 import { SlaAndNotifications1764200000000 } from './1764200000000-SlaAndNotifications';
 import { Sessions1764300000000 } from './1764300000000-Sessions';
 import { Forwarders1764400000000 } from './1764400000000-Forwarders';
+import { Gitops1764500000000 } from './1764500000000-Gitops';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
-export const MIGRATIONS = [AuditLog1764000000000, Grants1764100000000, SlaAndNotifications1764200000000, Sessions1764300000000, Forwarders1764400000000];
+export const MIGRATIONS = [AuditLog1764000000000, Grants1764100000000, SlaAndNotifications1764200000000, Sessions1764300000000, Forwarders1764400000000, Gitops1764500000000];

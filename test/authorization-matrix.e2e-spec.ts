@@ -34,6 +34,8 @@ const MATRIX: Endpoint[] = [
   { method: 'get', path: '/v1/evidence/export', allowed: ['compliance'] },
   { method: 'get', path: '/v1/reports/compliance', allowed: ['compliance'] },
   { method: 'post', path: '/v1/keys/rotate', allowed: ['admin'] },
+  { method: 'post', path: '/v1/grants/:id/gitops/paused', allowed: ['owner', 'security'] },
+  { method: 'post', path: '/v1/grants/:id/gitops/resumed', allowed: ['owner', 'security'] },
 ];
 
 describe('authorization matrix (DESIGN.md API table)', () => {

@@ -10,6 +10,8 @@ const RUNS = Number(process.env.HOSTILE_RUNS ?? 40);
 const SEED = process.env.HOSTILE_SEED ? Number(process.env.HOSTILE_SEED) : process.env.CI ? 20261124 : undefined;
 if (SEED !== undefined) fc.configureGlobal({ seed: SEED });
 const GITHUB_SECRET = 'hostile-github-secret-0123456789';
+const FLUX_SECRET = 'hostile-flux-secret-0123456789';
+const ARGOCD_TOKEN = 'hostile-argocd-token-0123456789';
 
 const weirdString = fc.oneof(
   fc.string(),
@@ -36,7 +38,7 @@ describe('hostile input', () => {
   let grant: { id: string; sessionToken: string };
 
   beforeAll(async () => {
-    sut = await startTestService({ env: { GITHUB_WEBHOOK_SECRET: GITHUB_SECRET } });
+    sut = await startTestService({ env: { GITHUB_WEBHOOK_SECRET: GITHUB_SECRET, FLUX_WEBHOOK_SECRET: FLUX_SECRET, ARGOCD_WEBHOOK_TOKEN: ARGOCD_TOKEN } });
     engineer = await sut.token('oncall-1', ['engineer']);
     security = await sut.token('sec-1', ['security']);
     compliance = await sut.token('auditor-1', ['compliance']);
@@ -111,6 +113,24 @@ describe('hostile input', () => {
           .set({ 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': `${Math.random()}`, 'x-hub-signature-256': `sha256=${createHmac('sha256', GITHUB_SECRET).update(body).digest('hex')}` })
           .send(body);
         expectClean(response.status, response.body, 'github webhook');
+      }),
+      { numRuns: RUNS, reporter: briefReporter },
+    );
+  });
+
+  it('signed reconciler webhooks (Flux, Argo CD) with arbitrary JSON never answer 5xx', async () => {
+    const fluxShaped = fc.record({ involvedObject: fc.oneof(weirdValue, fc.record({ kind: weirdValue, name: weirdValue, namespace: weirdValue })), severity: fc.oneof(fc.constantFrom('info', 'error'), weirdValue), reason: fc.oneof(fc.constantFrom('ReconciliationSucceeded', 'DriftDetected'), weirdValue), message: weirdValue, metadata: weirdValue });
+    const argoShaped = fc.record({ app: weirdValue, syncStatus: fc.oneof(fc.constantFrom('Synced', 'OutOfSync'), weirdValue), operationPhase: fc.oneof(fc.constantFrom('Succeeded', 'Failed'), weirdValue), revision: weirdValue, syncedRevision: weirdValue, destination: weirdValue, resources: fc.oneof(weirdValue, fc.array(weirdValue, { maxLength: 5 })) });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.jsonValue(), fluxShaped), fc.oneof(fc.jsonValue(), argoShaped), async (fluxPayload, argoPayload) => {
+        const fluxBody = JSON.stringify(fluxPayload);
+        const flux = await sut.http
+          .post('/v1/webhooks/flux')
+          .set({ 'content-type': 'application/json', 'x-signature': `sha256=${createHmac('sha256', FLUX_SECRET).update(fluxBody).digest('hex')}` })
+          .send(fluxBody);
+        expectClean(flux.status, flux.body, 'flux webhook');
+        const argo = await sut.http.post('/v1/webhooks/argocd').set({ 'content-type': 'application/json', authorization: `Bearer ${ARGOCD_TOKEN}` }).send(JSON.stringify(argoPayload));
+        expectClean(argo.status, argo.body, 'argocd webhook');
       }),
       { numRuns: RUNS, reporter: briefReporter },
     );

@@ -4,6 +4,7 @@ import { githubDelivery, githubPullRequestEvent, gitlabMergeRequestEvent } from 
 import { PagerDutyEventsReceiver } from './support/pagerduty-events';
 import { SmtpSink } from './support/smtp-sink';
 import { startTestService, type TestService } from './support/test-service';
+import { sleep, until } from './support/until';
 
 const GITHUB_SECRET = 'github-webhook-secret-0123456789';
 const GITLAB_TOKEN = 'gitlab-webhook-token-0123456789';
@@ -39,17 +40,6 @@ targets:
     retroPr: { window: 1h }
     notifyOnUse: [pagerduty-compliance]
 `;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('retroactive-PR SLA, escalation and notifications', () => {
   let sut: TestService;

@@ -14,12 +14,14 @@ const TEST_ACCESS = 'Sample grants from GET /v1/grants; for each, check in its e
 const TEST_CHANGE = 'Sample grants from the compliance report; check each has a linked PR (pr.linked) or a waiver with a reason, that breaches escalated (sla.escalated), and that the policy in force is the reviewed file (policy.loaded sha256).';
 const TEST_LOGGING = 'Export the period (GET /v1/evidence/export) and recompute every hash with the published formula (examples/verify-audit.py); confirm the chain head matches the next export and every grant has its full event trail.';
 const TEST_INTEGRITY = 'Run GET /v1/audit/verify and an independent recomputation; check session.sealed anchors each session head; verify a bundle JWS against /.well-known/jwks.json.';
+const TEST_GITOPS = 'Export deploy.* and drift.* events for the period; check every drift.unattributed notified security (notification attempts), every drift.attributed names an active grant on a target whose gitops scope covers the object, and that grants with merged retro PRs reached change.reconciled (compliance report `gitops`).';
 const TEST_MONITORING = 'Check that flagged grants, review violations and SLA breaches produced notifications with delivery attempts (evidence bundle `notifications`), and that reviews happened within the review window.';
 
 export const CONTROLS = {
   'SOC2:CC6.1': { title: 'Logical access security: software, infrastructure and architectures', test: TEST_ACCESS },
   'SOC2:CC6.2': { title: 'Registration and authorization of users before access is issued', test: TEST_ACCESS },
   'SOC2:CC6.3': { title: 'Access is authorized, modified or removed based on roles and least privilege', test: TEST_ACCESS },
+  'SOC2:CC7.1': { title: 'Detection and monitoring of configuration changes that introduce vulnerabilities', test: TEST_GITOPS },
   'SOC2:CC7.2': { title: 'System components are monitored for anomalies indicative of malicious acts', test: TEST_MONITORING },
   'SOC2:CC8.1': { title: 'Changes are authorized, designed, documented, tested, approved and implemented', test: TEST_CHANGE },
   'NIST-800-53:AC-2': { title: 'Account management', test: TEST_ACCESS },
@@ -29,9 +31,12 @@ export const CONTROLS = {
   'NIST-800-53:AU-10': { title: 'Non-repudiation', test: TEST_INTEGRITY },
   'NIST-800-53:CM-3': { title: 'Configuration change control', test: TEST_CHANGE },
   'NIST-800-53:CM-5': { title: 'Access restrictions for change', test: TEST_CHANGE },
+  'NIST-800-53:CM-6': { title: 'Configuration settings', test: TEST_GITOPS },
+  'NIST-800-53:SI-4': { title: 'System monitoring', test: TEST_GITOPS },
   'NIST-800-53:IR-4': { title: 'Incident handling', test: 'Check each grant names an incident matching the policy pattern, and that escalations reached the incident responders (PagerDuty attempts in the bundle).' },
   'ISO27001-2022:A.5.15': { title: 'Access control', test: TEST_ACCESS },
   'ISO27001-2022:A.8.2': { title: 'Privileged access rights', test: TEST_ACCESS },
+  'ISO27001-2022:A.8.9': { title: 'Configuration management', test: TEST_GITOPS },
   'ISO27001-2022:A.8.15': { title: 'Logging', test: TEST_LOGGING },
   'ISO27001-2022:A.8.32': { title: 'Change management', test: TEST_CHANGE },
   'ISO27001-2013:A.9.2.3': { title: 'Management of privileged access rights', test: TEST_ACCESS },
@@ -48,6 +53,7 @@ export type ControlId = keyof typeof CONTROLS;
 const ACCESS_ISSUED: ControlId[] = ['SOC2:CC6.2', 'SOC2:CC6.3', 'NIST-800-53:AC-2', 'NIST-800-53:AC-6(9)', 'ISO27001-2022:A.5.15', 'ISO27001-2022:A.8.2', 'ISO27001-2013:A.9.2.3', 'PCI-DSS-4.0:7.2', 'PCI-DSS-4.0:8.2'];
 const CHANGE_CONTROL: ControlId[] = ['SOC2:CC8.1', 'NIST-800-53:CM-3', 'ISO27001-2022:A.8.32', 'ISO27001-2013:A.12.1.2', 'PCI-DSS-4.0:6.5.1'];
 const LOGGING: ControlId[] = ['NIST-800-53:AU-2', 'ISO27001-2022:A.8.15', 'PCI-DSS-4.0:10.2.1'];
+const CONFIGURATION: ControlId[] = ['SOC2:CC7.1', 'NIST-800-53:CM-6', 'ISO27001-2022:A.8.9'];
 const LOG_INTEGRITY: ControlId[] = ['NIST-800-53:AU-9', 'NIST-800-53:AU-10', 'ISO27001-2013:A.12.4.2'];
 
 interface ActionDefinition {
@@ -124,6 +130,38 @@ export const AUDIT_ACTIONS = {
   'pr.linked': {
     description: 'A pull/merge request documenting the emergency change was linked to the grant.',
     controls: [...CHANGE_CONTROL, 'NIST-800-53:CM-5', ...LOGGING],
+  },
+  'deploy.reconciled': {
+    description: 'The GitOps reconciler (Flux, Argo CD) applied a Git revision: the deployment audit trail.',
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, ...LOGGING],
+  },
+  'deploy.failed': {
+    description: 'The GitOps reconciler failed to apply a revision (build, validation, health check).',
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, 'NIST-800-53:SI-4', ...LOGGING],
+  },
+  'deploy.drift_detected': {
+    description: 'The reconciler found the running system differing from Git (and corrected or reported it).',
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, 'SOC2:CC7.2', 'NIST-800-53:SI-4', ...LOGGING],
+  },
+  'drift.attributed': {
+    description: "Drift on an object in a target's GitOps scope, explained by a grant on that target (active or just ended).",
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, 'NIST-800-53:SI-4', ...LOGGING],
+  },
+  'drift.unattributed': {
+    description: 'Drift that no grant explains: a possibly unauthorized change; security was notified at once.',
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, 'SOC2:CC7.2', 'NIST-800-53:SI-4', 'NIST-800-53:IR-4', ...LOGGING],
+  },
+  'change.reconciled': {
+    description: "The grant's merged retro PR was applied by the reconciler: the emergency change is in Git and running.",
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, ...LOGGING],
+  },
+  'gitops.paused': {
+    description: "The engineer suspended reconciliation for the target's scope during the incident (pause helper).",
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, ...LOGGING],
+  },
+  'gitops.resumed': {
+    description: 'Reconciliation for the target\'s scope was resumed after the incident.',
+    controls: [...CHANGE_CONTROL, ...CONFIGURATION, ...LOGGING],
   },
   'evidence.exported': {
     description: 'Evidence was exported (a signed grant bundle or a period export): who took what out.',

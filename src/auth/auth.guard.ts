@@ -18,7 +18,7 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    const token = bearerToken(request);
+    const token = bearerTokenOf(request.header('authorization'));
     if (!token) throw new AuthError('unauthenticated', 'A bearer token is required (Authorization: Bearer <token>)');
     const principal = await this.authenticator.authenticate(token);
     request.principal = principal;
@@ -33,8 +33,7 @@ export class AuthGuard implements CanActivate {
   }
 }
 
-function bearerToken(request: Request): string | undefined {
-  const header = request.header('authorization');
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
+/** The token of an `Authorization: Bearer <token>` header (user tokens, session tokens, Argo CD's shared token). */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 }

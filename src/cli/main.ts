@@ -13,6 +13,7 @@ import { ApiClient, ApiError } from './api-client';
 import { verifyAuditChainRemotely } from './audit-verify';
 import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
 import { cliHome, loadGrant, saveGrant, type LocalGrant } from './local-state';
+import { reconcilerCommands, type GitopsScopeView } from './reconciler-commands';
 import { flushSpools, recordOneCommand, recordShell } from './recorder';
 import { Spool } from './spool';
 
@@ -182,6 +183,28 @@ program
     const rotated = await client().post<{ kid: string; retired: string[] }>('v1/keys/rotate', {});
     console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.kid}; retired ${rotated.retired.join(', ') || 'none'}.`);
   });
+
+const gitops = program.command('gitops').description('the pause helper: keep the GitOps reconciler from reverting an emergency fix');
+for (const change of ['pause', 'resume'] as const) {
+  gitops
+    .command(`${change} <grant>`)
+    .description(change === 'pause' ? "print the commands that suspend reconciliation of the grant target's scope, and record it" : 'print the commands that resume reconciliation, and record it')
+    .option('--no-record', 'only print the commands')
+    .action(async (grantId: string, options: { record: boolean }) => {
+      const grant = await client().get<{ target: string }>(`v1/grants/${encodeURIComponent(grantId)}`);
+      const { targets } = await client().get<{ targets: { name: string; gitops: GitopsScopeView | null }[] }>('v1/targets');
+      const scope = targets.find((t) => t.name === grant.target)?.gitops;
+      if (!scope || (!scope.kustomizations.length && !scope.apps.length)) {
+        throw new Error(`target ${grant.target} lists no Flux kustomizations or Argo CD apps in its policy gitops scope`);
+      }
+      const commands = reconcilerCommands(scope, change);
+      const recorded = options.record ? await client().post<Record<string, unknown>>(`v1/grants/${encodeURIComponent(grantId)}/gitops/${change === 'pause' ? 'paused' : 'resumed'}`, {}) : null;
+      if (asJson()) return console.log(JSON.stringify({ commands, recorded }));
+      console.log(`# ${change === 'pause' ? 'Suspend' : 'Resume'} reconciliation of ${grant.target}'s GitOps scope (${grantId}):`);
+      for (const command of commands) console.log(command);
+      if (recorded) console.log(`# recorded in the audit log as gitops.${change === 'pause' ? 'paused' : 'resumed'}`);
+    });
+}
 
 const evidence = program
   .command('evidence')

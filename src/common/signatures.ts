@@ -9,5 +9,10 @@ export function constantTimeEquals(given: string, expected: string): boolean {
 
 /** `sha256=<hex HMAC-SHA256 of the body>`: how GitHub signs, and how we sign webhooks and SIEM batches. */
 export function hmacSha256Signature(secret: string, body: Buffer | string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  return hmacSignature('sha256', secret, body);
+}
+
+/** `<algorithm>=<hex HMAC of the body>` (Flux's `X-Signature` names its algorithm the same way). */
+export function hmacSignature(algorithm: 'sha224' | 'sha256' | 'sha384' | 'sha512', secret: string, body: Buffer | string): string {
+  return `${algorithm}=${createHmac(algorithm, secret).update(body).digest('hex')}`;
 }

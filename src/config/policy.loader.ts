@@ -248,6 +248,8 @@ function readChannels(raw: unknown, report: (segments: PathSegment[], message: s
   return channels;
 }
 
+const DEFAULT_DRIFT_GRACE = '15m';
+
 function effectiveTarget(
   spec: TargetSpec,
   defaults: LimitsSpec,
@@ -303,6 +305,15 @@ function effectiveTarget(
       : null,
     notifyOnUse: spec.notifyOnUse ?? [],
     controls: spec.controls ?? [],
+    gitops: spec.gitops
+      ? {
+          cluster: spec.gitops.cluster ?? null,
+          namespaces: spec.gitops.namespaces ?? [],
+          kustomizations: spec.gitops.kustomizations ?? [],
+          apps: spec.gitops.apps ?? [],
+          driftGraceSeconds: parseDurationSeconds(spec.gitops.driftGrace ?? DEFAULT_DRIFT_GRACE),
+        }
+      : null,
   };
 }
 

@@ -131,6 +131,29 @@ export class OnCallSpec {
   whenUnavailable?: 'deny' | 'allow-and-flag';
 }
 
+/** Which reconciler objects (Flux, Argo CD) a target's access can change: drift there is attributed to its grants. */
+export class GitopsScopeSpec {
+  /** Argo CD destination (name or server URL) or the `cluster` metadata a Flux Alert adds; unset = any. */
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(253)
+  cluster?: string;
+
+  /** Kubernetes namespaces: drifted resources, the Argo CD destination or the Flux object in them. */
+  @IsOptional() @IsArray() @Matches(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { each: true, message: 'each namespace must be a Kubernetes namespace name' })
+  namespaces?: string[];
+
+  /** Flux Kustomizations or HelmReleases, as `namespace/name` (or `name` in any namespace). */
+  @IsOptional() @IsArray() @Matches(/^([a-z0-9][-a-z0-9]*\/)?[a-z0-9][-a-z0-9.]*$/, { each: true, message: 'each must be namespace/name or name' })
+  kustomizations?: string[];
+
+  /** Argo CD Applications, by name. */
+  @IsOptional() @IsArray() @Matches(/^[a-z0-9][-a-z0-9.]*$/, { each: true, message: 'each must be an Argo CD application name' })
+  apps?: string[];
+
+  /** Drift seen this long after a grant ended is still attributed to it (default 15m). */
+  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  driftGrace?: string;
+}
+
 export class TargetSpec extends LimitsSpec {
   @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
   name: string;
@@ -152,6 +175,9 @@ export class TargetSpec extends LimitsSpec {
 
   @IsOptional() @IsArray() @Matches(CONTROL_ID, { each: true, message: 'each control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
   controls?: string[];
+
+  @IsOptional() @ValidateNested() @Type(() => GitopsScopeSpec)
+  gitops?: GitopsScopeSpec;
 }
 
 export class ChannelSpec {

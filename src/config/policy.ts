@@ -34,6 +34,17 @@ export interface TargetPolicy {
   onCall: { pagerdutyScheduleIds: string[]; whenUnavailable: 'deny' | 'allow-and-flag' } | null;
   notifyOnUse: string[];
   controls: string[];
+  /** Reconciler objects this target's access can change (null: drift is never attributed to its grants). */
+  gitops: GitopsScope | null;
+}
+
+export interface GitopsScope {
+  cluster: string | null;
+  namespaces: string[];
+  /** `namespace/name` or `name` (any namespace). */
+  kustomizations: string[];
+  apps: string[];
+  driftGraceSeconds: number;
 }
 
 export type ForwarderPolicy =

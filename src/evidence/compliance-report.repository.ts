@@ -66,4 +66,24 @@ export class ComplianceReportRepository {
       [period.from, period.to],
     );
   }
+
+  /** Grants of the period whose merged retro PR the reconciler applied, with the time from break-glass. */
+  reconciledChanges(period: Period): Promise<{ grant: string; repo: string; number: number; commit: string; reconciledAt: Date; seconds: number }[]> {
+    return this.dataSource.query(
+      `SELECT r.grant_id AS "grant", r.repo, r.number, r.commit_sha AS commit, r.reconciled_at AS "reconciledAt",
+              round(extract(epoch FROM r.reconciled_at - g.activated_at))::int AS seconds
+         FROM change_reconciliations r JOIN grants g ON g.id = r.grant_id
+        WHERE g.activated_at >= $1 AND g.activated_at < $2 ORDER BY r.reconciled_at`,
+      [period.from, period.to],
+    );
+  }
+
+  /** Drift seen in the period: attributed drift events per grant, and every unattributed one. */
+  drift(period: Period): Promise<{ seq: number; at: Date; action: 'drift.attributed' | 'drift.unattributed'; grant: string | null; source: string; object: unknown; resources: unknown; targets: unknown }[]> {
+    return this.dataSource.query(
+      `SELECT seq::float8 AS seq, at, action, grant_id AS "grant", data->>'source' AS source, data->'object' AS object, data->'resources' AS resources, data->'targets' AS targets
+         FROM audit_events WHERE action IN ('drift.attributed', 'drift.unattributed') AND at >= $1 AND at < $2 ORDER BY seq`,
+      [period.from, period.to],
+    );
+  }
 }

@@ -6,6 +6,7 @@ function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
+const summary = (sorted: number[]) => ({ p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted.at(-1) ?? null });
 const seconds = (from: Date, to: Date) => Math.round((to.getTime() - from.getTime()) / 1000);
 /** On-time rate over clocks whose outcome is known or overdue (not waived, not still within time). */
 const rate = (onTime: number, judged: number) => (judged ? Math.round((onTime / judged) * 1000) / 1000 : null);
@@ -19,12 +20,14 @@ export class ComplianceReport {
   ) {}
 
   async build(period: Period) {
-    const [grants, denials, clocks, violations, controls, chain] = await Promise.all([
+    const [grants, denials, clocks, violations, controls, reconciled, drift, chain] = await Promise.all([
       this.repository.grantsByTarget(period),
       this.repository.denialsByReason(period),
       this.repository.clocks(period),
       this.repository.violations(period),
       this.repository.controlCounts(period),
+      this.repository.reconciledChanges(period),
+      this.repository.drift(period),
       this.auditLog.verify(),
     ]);
     const now = new Date();
@@ -47,13 +50,19 @@ export class ComplianceReport {
       generatedAt: now.toISOString(),
       grants: { total: grants.reduce((sum, g) => sum + g.count, 0), byTarget: grants },
       denials: { total: denials.reduce((sum, d) => sum + d.count, 0), byReason: denials },
-      retroPr: { ...outcome(retro), timeToPrSeconds: { p50: percentile(timeToPr, 50), p90: percentile(timeToPr, 90), max: timeToPr.at(-1) ?? null } },
+      retroPr: { ...outcome(retro), timeToPrSeconds: summary(timeToPr) },
       breaches: clocks
         .filter((c) => c.breachedAt)
         .map((c) => ({ grant: c.grant, kind: c.kind, dueAt: c.dueAt.toISOString(), resolvedAt: c.resolvedAt?.toISOString() ?? null, state: c.state, breachSeconds: seconds(c.dueAt, c.resolvedAt ?? now) })),
       reviews: outcome(reviews),
       violations: violations.map((v) => ({ ...v, at: v.at.toISOString() })),
       waived: clocks.filter((c) => c.state === 'waived').map((c) => ({ grant: c.grant, kind: c.kind, by: c.resolvedBy, reason: c.resolution, at: c.resolvedAt?.toISOString() ?? null })),
+      gitops: {
+        reconciled: reconciled.map((r) => ({ grant: r.grant, repo: r.repo, number: r.number, commit: r.commit, reconciledAt: r.reconciledAt.toISOString(), secondsFromBreakGlass: r.seconds })),
+        timeToReconciledSeconds: summary(reconciled.map((r) => r.seconds).sort((a, b) => a - b)),
+        driftAttributed: drift.filter((d) => d.action === 'drift.attributed').map((d) => ({ seq: d.seq, at: d.at.toISOString(), grant: d.grant, source: d.source, object: d.object, resources: d.resources })),
+        driftUnattributed: drift.filter((d) => d.action === 'drift.unattributed').map((d) => ({ seq: d.seq, at: d.at.toISOString(), source: d.source, object: d.object, resources: d.resources, targets: d.targets })),
+      },
       controls: Object.fromEntries(controls.map((c) => [c.control, c.count])),
       auditChain: chain,
     };
@@ -94,6 +103,13 @@ export function reportMarkdown(r: ComplianceReportData): string {
     '',
     '## Waived clocks',
     table(['grant', 'clock', 'by', 'at', 'reason'], r.waived.map((w) => [w.grant, w.kind, w.by, w.at, w.reason])),
+    '',
+    '## GitOps: emergency changes reconciled from Git',
+    `${r.gitops.reconciled.length} grant(s) reached change.reconciled (merged retro PR applied by the reconciler). Time from break-glass to reconciled: p50 ${r.gitops.timeToReconciledSeconds.p50 ?? 'n/a'} s, p90 ${r.gitops.timeToReconciledSeconds.p90 ?? 'n/a'} s, max ${r.gitops.timeToReconciledSeconds.max ?? 'n/a'} s.`,
+    table(['grant', 'PR', 'commit', 'reconciled', 'from break-glass (s)'], r.gitops.reconciled.map((g) => [g.grant, `${g.repo}#${g.number}`, g.commit.slice(0, 12), g.reconciledAt, g.secondsFromBreakGlass])),
+    '',
+    `## Drift: ${r.gitops.driftAttributed.length} attributed to grants, ${r.gitops.driftUnattributed.length} unattributed`,
+    table(['seq', 'at', 'source', 'object', 'targets'], r.gitops.driftUnattributed.map((d) => [d.seq, d.at, d.source, JSON.stringify(d.object), JSON.stringify(d.targets)])),
     '',
     '## Audit events per control',
     table(['control', 'events'], Object.entries(r.controls).map(([control, count]) => [control, count])),

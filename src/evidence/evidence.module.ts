@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CredentialsModule } from '../credentials/credentials.module';
+import { GitopsModule } from '../gitops/gitops.module';
 import { GrantsModule } from '../grants/grants.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -14,7 +15,7 @@ import { SiemForwarder } from './siem-forwarder';
 import { SiemForwarderRepository } from './siem-forwarder.repository';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
+  imports: [AuditModule, CredentialsModule, GitopsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
   controllers: [EvidenceController],
   providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository, SiemForwarder, SiemForwarderRepository],
 })

@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal';
 import { ServiceConfig } from '../config/config.providers';
 import { Credentials } from '../credentials/credentials.service';
 import { KeyStore } from '../credentials/key-store.service';
+import { Gitops } from '../gitops/gitops.service';
 import { GrantsService } from '../grants/grants.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
 import { Reviews } from '../sessions/reviews.service';
@@ -32,6 +33,7 @@ export class Evidence {
     private readonly sessions: Sessions,
     private readonly reviews: Reviews,
     private readonly pullRequests: PullRequests,
+    private readonly gitops: Gitops,
     private readonly clocks: SlaClocks,
     private readonly outbox: NotificationsRepository,
     private readonly auditLog: AuditLog,
@@ -42,7 +44,7 @@ export class Evidence {
 
   async bundleFor(caller: Principal, grantId: string): Promise<SignedBundle> {
     const grant = await this.grants.get(caller, grantId);
-    const [credentials, session, verdict, reviews, pullRequests, clocks, notifications, attempts, audit] = await Promise.all([
+    const [credentials, session, verdict, reviews, pullRequests, clocks, notifications, attempts, audit, gitops] = await Promise.all([
       this.credentials.ofGrant(grantId),
       this.sessions.everything(grantId),
       this.sessions.verify(grantId),
@@ -52,6 +54,7 @@ export class Evidence {
       this.outbox.forGrant(grantId),
       this.outbox.attemptsForGrant(grantId),
       this.auditLog.forGrant(grantId),
+      this.gitops.forGrant(grantId),
     ]);
     const { credential: _latest, onCall, extensions, ...grantFacts } = grant;
     const bundle = jsonSafe({
@@ -74,6 +77,11 @@ export class Evidence {
       reviews,
       violations: reviews.filter((review) => review.outcome === 'violation').map((review) => review.id),
       pullRequests,
+      gitops: {
+        driftAttributed: gitops.drift,
+        reconciled: gitops.reconciled,
+        reconciliationPaused: gitops.pause,
+      },
       sla: clocks.clocks,
       notifications: notifications.map((n) => ({
         id: n.id,

@@ -28,7 +28,7 @@ export class GrantsController {
   @Get(':id')
   @Roles('engineer', 'security', 'compliance')
   get(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
-    return this.grants.get(caller, id);
+    return this.grants.getWithGitops(caller, id);
   }
 
   @Post(':id/extend')

@@ -4,6 +4,7 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { SessionsModule } from '../sessions/sessions.module';
+import { GitopsModule } from '../gitops/gitops.module';
 import { SlaModule } from '../sla/sla.module';
 import { GrantsController } from './grants.controller';
 import { GrantsRepository } from './grants.repository';
@@ -11,7 +12,7 @@ import { GrantsService } from './grants.service';
 import { TargetsController } from './targets.controller';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule],
+  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule],
   controllers: [TargetsController, GrantsController],
   providers: [GrantsService, GrantsRepository, PagerDutyOnCall],
   exports: [GrantsService],

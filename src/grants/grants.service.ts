@@ -12,6 +12,7 @@ import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
 import { Sessions } from '../sessions/sessions.service';
+import { Gitops, type GrantGitops } from '../gitops/gitops.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { grantView, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
@@ -53,6 +54,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly onCall: PagerDutyOnCall,
     private readonly notifications: Notifications,
     private readonly sessions: Sessions,
+    private readonly gitops: Gitops,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
   ) {}
@@ -194,6 +196,12 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     const records = await this.repository.list({ status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after }, query.limit);
     const grants = await Promise.all(records.map((record) => this.view(record)));
     return { grants, next: records.length === query.limit ? records[records.length - 1].id : null };
+  }
+
+  /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it (drift, the closed loop). */
+  async getWithGitops(caller: Principal, id: string): Promise<GrantView & { gitops: GrantGitops }> {
+    const view = await this.get(caller, id);
+    return { ...view, gitops: await this.gitops.forGrant(id) };
   }
 
   async get(caller: Principal, id: string): Promise<GrantView> {

@@ -35,5 +35,6 @@ function describeTarget(target: TargetPolicy) {
     blockRequesterWhenOverdue: target.blockRequesterWhenOverdue,
     notifyOnUse: target.notifyOnUse,
     controls: target.controls,
+    gitops: target.gitops && { ...target.gitops, driftGrace: formatDuration(target.gitops.driftGraceSeconds) },
   };
 }

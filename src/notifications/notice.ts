@@ -16,6 +16,9 @@ export type NoticeKind =
   | 'review_overdue'
   | 'review_violation';
 
+/** Notices about no particular grant, to a standing audience. */
+export type AudienceNoticeKind = 'drift_unattributed';
+
 /** The facts about a grant every notice carries (who, what, why, when). */
 export interface GrantFacts {
   id: string;
@@ -30,7 +33,7 @@ export interface GrantFacts {
 }
 
 export interface NoticeMessage {
-  notice: NoticeKind;
+  notice: NoticeKind | AudienceNoticeKind;
   subject: string;
   text: string;
   /** One line for PagerDuty (its summary is limited to 1024 characters). */
@@ -124,6 +127,36 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
     ],
   };
 }
+
+/** A notice to a standing audience (e.g. security) about something no grant explains. */
+export function renderAudienceNotice(
+  kind: AudienceNoticeKind,
+  context: { headline: string; facts: Record<string, string | number | boolean | null>; publicUrl: string; links: { path: string; text: string }[] },
+): NoticeMessage {
+  const links = context.links.map((link) => ({ href: `${context.publicUrl}${link.path}`, text: link.text }));
+  const text = [
+    `${context.headline}.`,
+    '',
+    ...Object.entries(context.facts).map(([key, value]) => `${`${key}:`.padEnd(10)}${value}`),
+    '',
+    ...links.map((link) => `${link.text}: ${link.href}`),
+    '',
+    'Sent by breakglass. Every break-glass is recorded in a hash-chained audit log.',
+  ].join('\n');
+  return {
+    notice: kind,
+    subject: `[breakglass] ${context.headline}`,
+    text,
+    summary: `[breakglass] ${context.headline}`.slice(0, 1024),
+    severity: AUDIENCE_SEVERITY[kind],
+    details: { ...context.facts },
+    links,
+  };
+}
+
+const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> = {
+  drift_unattributed: 'critical',
+};
 
 function iso(date: Date): string {
   return date.toISOString();

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { afterCommit } from '../database/after-commit';
 import { REQUESTER_CHANNEL, type ChannelPolicy } from '../config/policy';
-import { renderNotice, type GrantFacts, type NoticeKind, type NoticeMessage } from './notice';
+import { renderAudienceNotice, renderNotice, type AudienceNoticeKind, type GrantFacts, type NoticeKind, type NoticeMessage } from './notice';
 import { NotificationsRepository } from './notifications.repository';
 
 export interface NoticeRequest {
@@ -49,6 +49,30 @@ export class Notifications {
       const message: NoticeMessage = { ...base, ...(resolved.to ? { to: resolved.to } : {}), ...(request.pagerduty ? { pagerduty: request.pagerduty } : {}) };
       return [{ idempotencyKey: `${request.key}:${name}`, grantId: request.grant.id, clockId: request.clockId ?? null, notice: request.kind, channel: name, channelType: resolved.policy.type, message }];
     });
+    return this.enqueue(tx, rows);
+  }
+
+  /**
+   * A notice about no grant to a standing audience's channels (`requester` cannot apply). Like
+   * `notify`, it commits with the caller's transaction and is delivered once per key and channel.
+   */
+  async notifyAudience(tx: EntityManager, request: { kind: AudienceNoticeKind; channels: readonly string[]; key: string; headline: string; facts: Record<string, string | number | boolean | null>; links: { path: string; text: string }[]; pagerdutyDedupKey: string }): Promise<number> {
+    const message: NoticeMessage = {
+      ...renderAudienceNotice(request.kind, { headline: request.headline, facts: request.facts, publicUrl: this.config.publicUrl, links: request.links }),
+      pagerduty: { action: 'trigger', dedupKey: request.pagerdutyDedupKey },
+    };
+    const rows = [...new Set(request.channels)].flatMap((name) => {
+      const policy = this.policy.channels[name];
+      if (!policy) {
+        this.logger.warn(`notice ${request.kind}: channel ${name} is not in the policy`);
+        return [];
+      }
+      return [{ idempotencyKey: `${request.key}:${name}`, grantId: null, clockId: null, notice: request.kind, channel: name, channelType: policy.type, message }];
+    });
+    return this.enqueue(tx, rows);
+  }
+
+  private async enqueue(tx: EntityManager, rows: Parameters<NotificationsRepository['enqueue']>[1]): Promise<number> {
     const written = rows.length ? await this.repository.enqueue(tx, rows) : 0;
     if (written) afterCommit(tx, () => this.wakeDispatcher?.());
     return written;

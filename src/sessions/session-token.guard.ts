@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { bearerTokenOf } from '../auth/auth.guard';
 import { ServiceConfig } from '../config/config.providers';
 import { KeyStore } from '../credentials/key-store.service';
 import { SESSION_AUDIENCE } from '../credentials/providers/jwt-credentials';
@@ -29,7 +30,7 @@ export class SessionTokenGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<SessionRequest>();
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(request.header('authorization') ?? '')?.[1];
+    const token = bearerTokenOf(request.header('authorization'));
     if (!token) throw new SessionError('invalid_session_token', 'The grant’s session token is required (Authorization: Bearer <sessionToken>)');
     const grant = await this.grantOf(token);
     if (grant !== request.params.id) throw new SessionError('wrong_grant', 'This session token belongs to another grant');

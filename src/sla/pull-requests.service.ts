@@ -22,7 +22,12 @@ export interface PullRequestEvent {
   /** Who the link is attributed to in the audit log, e.g. `github:octocat`. */
   actor: string;
   deliveryId: string | null;
+  /** Set once merged, when the forge says (GitHub and GitLab both send `merge_commit_sha`). */
+  mergeCommitSha?: string | null;
 }
+
+/** Called in the transaction that recorded a PR link as merged with a known merge commit. */
+export type MergedListener = (tx: EntityManager, merged: { grantId: string; target: string; repo: string; number: number; mergeCommitSha: string }) => Promise<void>;
 
 export interface LinkOutcome {
   grant: string;
@@ -39,6 +44,8 @@ const GRANT_ID = /BG-\d{4}-\d{6,}/gi;
 /** Links PRs to grants (a grant id mentioned anywhere links it) and satisfies the retro-PR clock. */
 @Injectable()
 export class PullRequests {
+  private readonly mergedListeners: MergedListener[] = [];
+
   constructor(
     private readonly repository: PullRequestsRepository,
     private readonly clocks: SlaClocks,
@@ -55,6 +62,21 @@ export class PullRequests {
     });
   }
 
+  /** Records a delivery of another webhook source; false when it was seen already. */
+  recordDelivery(tx: EntityManager, source: string, deliveryId: string, eventName: string): Promise<boolean> {
+    return this.repository.firstDelivery(tx, source, deliveryId, eventName);
+  }
+
+  /** E.g. GitOps closes the loop when the merge commit has already been reconciled. */
+  onMerged(listener: MergedListener): void {
+    this.mergedListeners.push(listener);
+  }
+
+  /** Merged PR links with this merge commit, of grants on these targets. */
+  mergedAt(tx: EntityManager, targets: string[], commit: string) {
+    return this.repository.mergedAt(tx, targets, commit);
+  }
+
   async linkManually(caller: Principal, grantId: string, url: string): Promise<{ linked: LinkOutcome[] }> {
     const parsed = parsePullRequestUrl(url);
     return this.dataSource.transaction(async (tx) => {
@@ -63,7 +85,7 @@ export class PullRequests {
       if (grant.requester !== caller.subject && !caller.roles.includes('security')) {
         throw new GrantError('not_your_grant', 'Only the requester or security can link a PR by hand');
       }
-      const linked = await this.link(tx, { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null }, [grantId]);
+      const linked = await this.link(tx, { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null, mergeCommitSha: null }, [grantId]);
       return { linked };
     });
   }
@@ -81,7 +103,8 @@ export class PullRequests {
       // A PR in another repository still links (it is evidence), but is flagged for the auditor.
       const repoMatches = !expectedRepo || expectedRepo.toLowerCase() === event.repo.toLowerCase();
       const previous = await this.repository.find(tx, grant.id, event.repo, event.number);
-      const link: PrLink = { grantId: grant.id, provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, merged: event.state === 'merged', repoMatches, linkedBy: event.actor, deliveryId: event.deliveryId };
+      const mergeCommitSha = event.state === 'merged' ? (event.mergeCommitSha?.toLowerCase() ?? null) : null;
+      const link: PrLink = { grantId: grant.id, provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, merged: event.state === 'merged', repoMatches, linkedBy: event.actor, deliveryId: event.deliveryId, mergeCommitSha };
       await this.repository.upsert(tx, link);
       if (!previous || previous.state !== event.state) {
         await this.auditLog.append(tx, {
@@ -90,8 +113,11 @@ export class PullRequests {
           grant: grant.id,
           target: grant.target,
           extraControls: target?.controls,
-          data: { provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, repoMatches, expectedRepo, deliveryId: event.deliveryId, previousState: previous?.state ?? null },
+          data: { provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, repoMatches, expectedRepo, deliveryId: event.deliveryId, previousState: previous?.state ?? null, mergeCommitSha },
         });
+        if (mergeCommitSha) {
+          for (const listener of this.mergedListeners) await listener(tx, { grantId: grant.id, target: grant.target, repo: event.repo, number: event.number, mergeCommitSha });
+        }
       }
       const satisfiedBy = target?.retroPr.satisfiedBy ?? 'opened';
       const satisfies = event.state === 'merged' || (satisfiedBy === 'opened' && event.state === 'open');

@@ -21,6 +21,9 @@ export interface StartedClocks {
 }
 
 /** DESIGN.md: PagerDuty incidents of a clock share one dedup key, so a late PR resolves them. */
+/** Extra facts for a grant's retro-PR reminders and breach notices. */
+export type RetroPrFactsProvider = (tx: EntityManager, grantId: string) => Promise<Record<string, string | number | boolean | null>>;
+
 export function dedupKeyOf(grantId: string, kind: ClockKind): string {
   return `breakglass/${grantId}/${kind}`;
 }
@@ -31,6 +34,7 @@ export function dedupKeyOf(grantId: string, kind: ClockKind): string {
  */
 @Injectable()
 export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly retroPrFacts: RetroPrFactsProvider[] = [];
   private readonly scheduler = new DueWorkLoop('sla.scheduler', {
     processDue: () => this.processDue(),
     millisUntilNext: () => this.repository.millisUntilNext(),
@@ -102,16 +106,25 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private notifyStep(tx: EntityManager, step: DueStep): Promise<number> {
+  /**
+   * Other domains add facts to the retro-PR notices of a grant (e.g. GitOps: the drift the PR
+   * should cover), without the SLA domain depending on them.
+   */
+  addRetroPrFacts(provider: RetroPrFactsProvider): void {
+    this.retroPrFacts.push(provider);
+  }
+
+  private async notifyStep(tx: EntityManager, step: DueStep): Promise<number> {
     const reminder = step.afterSeconds < 0;
     const kind: NoticeKind = step.kind === 'retro_pr' ? (reminder ? 'sla_reminder' : 'sla_breached') : reminder ? 'review_reminder' : 'review_overdue';
+    const extraFacts = step.kind === 'retro_pr' ? Object.assign({}, ...(await Promise.all(this.retroPrFacts.map((provider) => provider(tx, step.grant.id))))) : {};
     return this.notifications.notify(tx, {
       kind,
       grant: step.grant,
       channels: step.notify,
       key: `${step.clockId}:step:${step.step}`,
       clockId: step.clockId,
-      facts: { clock: step.kind, dueAt: step.dueAt.toISOString(), step: step.step, repo: findTarget(this.policy, step.grant.target)?.retroPr.repo ?? null },
+      facts: { clock: step.kind, dueAt: step.dueAt.toISOString(), step: step.step, repo: findTarget(this.policy, step.grant.target)?.retroPr.repo ?? null, ...extraFacts },
       pagerduty: { action: 'trigger', dedupKey: dedupKeyOf(step.grant.id, step.kind) },
     });
   }

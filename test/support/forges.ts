@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 
 /** A `pull_request` webhook body in GitHub's format (the fields GitHub documents and sends). */
-export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 'reopened' | 'closed' | 'synchronize'; repo: string; number: number; title: string; body?: string | null; branch?: string; merged?: boolean }) {
+export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 'reopened' | 'closed' | 'synchronize'; repo: string; number: number; title: string; body?: string | null; branch?: string; merged?: boolean; mergeCommitSha?: string }) {
   const [owner, name] = options.repo.split('/');
   const closed = options.action === 'closed';
   const now = new Date().toISOString();
@@ -23,7 +23,7 @@ export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 
       updated_at: now,
       closed_at: closed ? now : null,
       merged_at: closed && options.merged ? now : null,
-      merge_commit_sha: null,
+      merge_commit_sha: closed && options.merged ? (options.mergeCommitSha ?? 'c'.repeat(40)) : null,
       draft: false,
       head: { label: `${owner}:${options.branch ?? 'fix'}`, ref: options.branch ?? 'fix', sha: 'a'.repeat(40), repo: { full_name: options.repo } },
       base: { label: `${owner}:main`, ref: 'main', sha: 'b'.repeat(40), repo: { full_name: options.repo } },
@@ -58,7 +58,7 @@ export function githubDelivery(secret: string, event: string, payload: unknown, 
 }
 
 /** A `merge_request` webhook body in GitLab's format. */
-export function gitlabMergeRequestEvent(options: { project: string; iid: number; title: string; description?: string; branch?: string; state: 'opened' | 'merged' | 'closed'; action: 'open' | 'update' | 'merge' | 'close' }) {
+export function gitlabMergeRequestEvent(options: { project: string; iid: number; title: string; description?: string; branch?: string; state: 'opened' | 'merged' | 'closed'; action: 'open' | 'update' | 'merge' | 'close'; mergeCommitSha?: string }) {
   return {
     object_kind: 'merge_request',
     event_type: 'merge_request',
@@ -76,6 +76,7 @@ export function gitlabMergeRequestEvent(options: { project: string; iid: number;
       url: `https://gitlab.example.com/${options.project}/-/merge_requests/${options.iid}`,
       created_at: new Date().toISOString(),
       merge_status: 'can_be_merged',
+      merge_commit_sha: options.state === 'merged' ? (options.mergeCommitSha ?? 'c'.repeat(40)) : null,
     },
     labels: [],
     changes: {},

@@ -6,6 +6,7 @@ import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
 import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
 import { constantTimeEquals, hmacSha256Signature } from '../../common/signatures';
+import { commitOf } from '../../gitops/reconciler-event';
 import { WebhookError } from '../webhook.errors';
 
 const LINKING_ACTIONS = new Set(['opened', 'edited', 'reopened', 'closed']);
@@ -19,6 +20,7 @@ interface GitHubPullRequestPayload {
     body: string | null;
     state: 'open' | 'closed';
     merged?: boolean;
+    merge_commit_sha?: string | null;
     head?: { ref?: string };
   };
   repository?: { full_name: string };
@@ -67,6 +69,7 @@ export class GitHubWebhookController {
       state: pr.merged ? 'merged' : pr.state === 'closed' ? 'closed' : 'open',
       actor: `github:${payload.sender?.login ?? 'unknown'}`,
       deliveryId,
+      mergeCommitSha: pr.merged ? commitOf(pr.merge_commit_sha) : null,
     };
     return this.pullRequests.handleWebhook('github', deliveryId, `pull_request.${payload.action}`, event);
   }

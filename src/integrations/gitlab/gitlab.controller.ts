@@ -7,6 +7,7 @@ import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
 import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
 import { constantTimeEquals } from '../../common/signatures';
+import { commitOf } from '../../gitops/reconciler-event';
 import { WebhookError } from '../webhook.errors';
 
 interface GitLabMergeRequestPayload {
@@ -21,6 +22,7 @@ interface GitLabMergeRequestPayload {
     state: 'opened' | 'closed' | 'merged' | 'locked';
     action?: string;
     url: string;
+    merge_commit_sha?: string | null;
   };
 }
 
@@ -63,6 +65,7 @@ export class GitLabWebhookController {
       state: mr.state === 'merged' ? 'merged' : mr.state === 'opened' ? 'open' : 'closed',
       actor: `gitlab:${payload.user?.username ?? 'unknown'}`,
       deliveryId,
+      mergeCommitSha: mr.state === 'merged' ? commitOf(mr.merge_commit_sha) : null,
     };
     return this.pullRequests.handleWebhook('gitlab', deliveryId, `merge_request.${mr.action ?? mr.state}`, event);
   }
