@@ -1,9 +1,11 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ErrorFilter } from './common/error.filter';
+import { rateLimitOptions } from './common/rate-limit';
 import { LoadedPolicy, ServiceConfig } from './config/config.providers';
 import type { AppConfig } from './config/env';
 import type { Policy } from './config/policy';
@@ -28,7 +30,7 @@ export class AppModule {
   static forRoot({ config, policy, dataSource, brokerAdminUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule, EvidenceModule],
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(config)), HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule, EvidenceModule],
       providers: [
         { provide: ServiceConfig, useValue: config },
         { provide: LoadedPolicy, useValue: policy },

@@ -33,6 +33,7 @@ export class CommonError extends defineDomainErrors({
   validation_failed: HttpStatus.BAD_REQUEST,
   malformed_json: HttpStatus.BAD_REQUEST,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
   not_found: HttpStatus.NOT_FOUND,
   database_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   internal_error: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -105,6 +105,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of milliseconds' }) @Min(10, { message: 'must be at least 10' }) @Max(600000, { message: 'must be at most 600000' })
   BREAKGLASS_RETRY_BASE_MS: number = 2000;
 
+  /** Break-glass requests (POST /v1/grants) per caller per minute, per instance; 0 = no limit. */
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of requests per minute' }) @Min(0, { message: 'must be 0 (no limit) or more' })
+  BREAKGLASS_RATE_LIMIT_GRANTS: number = 30;
+
+  /** Inbound webhook deliveries per source address per minute, per instance; 0 = no limit. */
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of requests per minute' }) @Min(0, { message: 'must be 0 (no limit) or more' })
+  BREAKGLASS_RATE_LIMIT_WEBHOOKS: number = 600;
+
   @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
   GITHUB_WEBHOOK_SECRET?: string;
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Roles } from '../auth/decorators';
+import { GrantRequestRateLimit } from '../common/rate-limit';
 import type { Principal } from '../auth/principal';
 import { ExtendGrantBody, GrantIdParam, GrantsQuery, RequestGrantBody, RevokeGrantBody } from './grants.dto';
 import { GrantsService } from './grants.service';
@@ -13,6 +14,7 @@ export class GrantsController {
 
   @Post()
   @Roles('engineer')
+  @GrantRequestRateLimit()
   @ApiOperation({ summary: 'Break the glass: policy check, credential, clocks, audit — the credential is returned once' })
   request(@Caller() caller: Principal, @Body() body: RequestGrantBody) {
     return this.grants.request(caller, body);

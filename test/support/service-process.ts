@@ -21,7 +21,12 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ServiceProcess
 }
 
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // No rate limits by default, as in test-service.ts: load and fault suites repeat requests on purpose.
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', BREAKGLASS_RATE_LIMIT_GRANTS: '0', BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -36,6 +36,10 @@ export async function startTestService(
     DATABASE_URL: database.url,
     BREAKGLASS_DATA_DIR: dataDir,
     BREAKGLASS_POLICY: policyPath,
+    // Suites create grants and post webhooks far faster than people do; test/rate-limit.e2e-spec.ts
+    // checks the limits themselves.
+    BREAKGLASS_RATE_LIMIT_GRANTS: '0',
+    BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0',
     ...options.env,
   });
   const issuer = await DevIssuer.open(dataDir);

@@ -4,6 +4,7 @@ import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { bearerTokenOf } from '../../auth/auth.guard';
 import { Public } from '../../auth/decorators';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { constantTimeEquals } from '../../common/signatures';
 import { ServiceConfig } from '../../config/config.providers';
@@ -38,6 +39,7 @@ export class ArgoCdWebhookController {
   ) {}
 
   @Public()
+  @WebhookRateLimit()
   @Post()
   @HttpCode(200)
   @ApiExcludeEndpoint()

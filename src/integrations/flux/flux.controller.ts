@@ -3,6 +3,7 @@ import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '../../auth/decorators';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { constantTimeEquals, hmacSignature } from '../../common/signatures';
 import { ServiceConfig } from '../../config/config.providers';
@@ -38,6 +39,7 @@ export class FluxWebhookController {
   ) {}
 
   @Public()
+  @WebhookRateLimit()
   @Post()
   @HttpCode(200)
   @ApiExcludeEndpoint()

@@ -2,6 +2,7 @@ import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '../../auth/decorators';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
 import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
@@ -37,6 +38,7 @@ export class GitHubWebhookController {
   ) {}
 
   @Public()
+  @WebhookRateLimit()
   @Post()
   @HttpCode(200)
   @ApiExcludeEndpoint()

@@ -3,6 +3,7 @@ import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { Public } from '../../auth/decorators';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
 import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
@@ -36,6 +37,7 @@ export class GitLabWebhookController {
   ) {}
 
   @Public()
+  @WebhookRateLimit()
   @Post()
   @HttpCode(200)
   @ApiExcludeEndpoint()
