@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 export interface ReceivedWebhook {
   body: { id: string; notice: string; details: Record<string, unknown> };
   signatureValid: boolean;
+  /** Date.now() when it arrived. */
+  at: number;
 }
 
 /** A plain HTTP endpoint for the webhook channel; checks each X-Breakglass-Signature. */
@@ -19,7 +21,7 @@ export class WebhookReceiver {
       req.on('data', (chunk) => (raw += chunk));
       req.on('end', () => {
         const expected = `sha256=${createHmac('sha256', this.secret).update(raw).digest('hex')}`;
-        this.received.push({ body: JSON.parse(raw), signatureValid: req.headers['x-breakglass-signature'] === expected });
+        this.received.push({ body: JSON.parse(raw), signatureValid: req.headers['x-breakglass-signature'] === expected, at: Date.now() });
         res.statusCode = 204;
         res.end();
       });
