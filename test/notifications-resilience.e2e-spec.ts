@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import * as path from 'node:path';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { PagerDutyEventsReceiver } from './support/pagerduty-events';
@@ -108,6 +109,66 @@ targets:
       await b.close();
       await a.close();
       await receiver.stop();
+    }
+  });
+});
+
+describe('a webhook receiver that refuses, fails and then answers slowly', () => {
+  jest.setTimeout(60_000);
+
+  it('delivers the notice once, every attempt recorded, retries backing off', async () => {
+    // The receiver's script: 429 (rate limited), then 500, then a 204 that takes 1.5 s.
+    const script = [429, 500, 'slow'] as const;
+    const requests: { at: number; status: number }[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const step = script[Math.min(requests.length, script.length - 1)];
+        const answer = (status: number) => {
+          requests.push({ at: Date.now(), status });
+          res.statusCode = status;
+          if (status === 429) res.setHeader('retry-after', '1');
+          res.end();
+        };
+        if (step === 'slow') setTimeout(() => answer(204), 1500);
+        else answer(step);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const sut = await startTestService({
+      policyYaml: `
+channels:
+  hook: { type: webhook, url: '${url}' }
+targets:
+  - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes }, notifyOnUse: [hook] }
+`,
+      env: { BREAKGLASS_RETRY_BASE_MS: '300' },
+    });
+    try {
+      const engineer = await sut.token('oncall-1', ['engineer']);
+      const grant = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'cluster', incident: 'INC-3', reason: REASON, durationSeconds: 600 }).expect(201)).body;
+      const attemptsOf = () =>
+        withClient(sut.database.url, async (db) =>
+          (await db.query(`SELECT a.attempt, a.outcome, a.at FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.grant_id = $1 ORDER BY a.attempt`, [grant.id])).rows,
+        );
+      let attempts: { attempt: number; outcome: string; at: Date }[] = [];
+      for (const started = Date.now(); Date.now() - started < 20_000; await sleep(100)) {
+        attempts = await attemptsOf();
+        if (attempts.some((a) => a.outcome === 'delivered')) break;
+      }
+      expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'delivered']);
+      expect(requests.map((r) => r.status)).toEqual([429, 500, 204]);
+      // Backoff: base 300 ms then 600 ms (±20 % jitter), measured at the receiver.
+      const gaps = [requests[1].at - requests[0].at, requests[2].at - requests[1].at - 1500];
+      expect(gaps[0]).toBeGreaterThanOrEqual(240);
+      expect(gaps[1]).toBeGreaterThan(gaps[0] * 1.2);
+      await sleep(1000);
+      expect(requests).toHaveLength(3); // delivered once, never again
+    } finally {
+      await sut.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
