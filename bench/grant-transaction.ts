@@ -73,6 +73,7 @@ export async function replayGrantTransaction(databaseUrl: string, statements: Ca
   const clients = await Promise.all(
     Array.from({ length: concurrency }, async () => {
       const client = new Client({ connectionString: databaseUrl });
+      client.on('error', () => undefined); // a failed replay rejects its query; this is the idle-connection event
       await client.connect();
       return client;
     }),
@@ -95,8 +96,10 @@ export async function replayGrantTransaction(databaseUrl: string, statements: Ca
         await client.query('BEGIN');
         for (const statement of statements) {
           let values = statement.values.map(substitute);
-          if (/^INSERT INTO audit_events\b/.test(statement.text)) values = values.map((v, i) => (i % 10 === 0 ? Number(v) + headShift : v));
-          if (/^UPDATE audit_chain_head\b/.test(statement.text)) values = [Number(values[0]) + headShift, values[1]];
+          // The audit append (AuditRepository.insert): rows of 10 values, seq first, then the new head's seq and hash.
+          if (/INSERT INTO audit_events\b/.test(statement.text)) {
+            values = values.map((v, i) => (i % 10 === 0 || i === values.length - 2 ? Number(v) + headShift : v));
+          }
           const { rows } = await client.query(statement.text, values);
           if (statement === headLock) headShift = Number(rows[0].seq) - capturedHead;
           statement.rows.forEach((row, i) => typeof row.id === 'string' && rows[i] && mapping.set(row.id, String(rows[i].id)));

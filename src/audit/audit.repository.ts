@@ -44,9 +44,14 @@ export class AuditRepository {
       });
       return `(${placeholders.join(', ')})`;
     });
-    await tx.query(`INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES ${rows.join(', ')}`, params);
     const last = events[events.length - 1];
-    await tx.query('UPDATE audit_chain_head SET seq = $1, hash = $2', [last.seq, last.hash]);
+    params.push(last.seq, last.hash);
+    // One statement (one round trip) while the chain head is locked: every grant waits on that lock.
+    await tx.query(
+      `WITH appended AS (INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES ${rows.join(', ')} RETURNING 1)
+       UPDATE audit_chain_head SET seq = $${params.length - 1}, hash = $${params.length}`,
+      params,
+    );
   }
 
   async page(filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
