@@ -2,7 +2,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json vite.config.ts ./
+COPY ui ./ui
 COPY src ./src
 COPY migrations ./migrations
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev

@@ -10,6 +10,7 @@ import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
 import { jsonBody } from './common/json-body';
 import { assignRequestId } from './common/request-context';
+import { ServiceConfig } from './config/config.providers';
 import { httpOrigin, loadConfig, type AppConfig } from './config/env';
 import type { Policy } from './config/policy';
 import { loadPolicyFile } from './config/policy.loader';
@@ -18,6 +19,7 @@ import { createDataSource, ensureDatabase, migrate } from './database/data-sourc
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { observeRequests } from './health/http-observer';
 import { Metrics } from './health/metrics.service';
+import { mountDashboard } from './ui/dashboard';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const JSON_BODY_LIMIT = '1mb';
@@ -132,6 +134,7 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
 export function configureHttp(app: NestExpressApplication): void {
   const metrics = app.get(Metrics);
   app.disable('x-powered-by');
+  mountDashboard(app, app.get(ServiceConfig));
   app.use(assignRequestId);
   app.use(observeRequests(metrics));
   // body-parser skips a body already parsed, so the larger limit must be registered first.

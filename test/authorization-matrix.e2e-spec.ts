@@ -34,6 +34,9 @@ const MATRIX: Endpoint[] = [
   { method: 'get', path: '/v1/evidence/export', allowed: ['compliance'] },
   { method: 'get', path: '/v1/reports/compliance', allowed: ['compliance'] },
   { method: 'post', path: '/v1/keys/rotate', allowed: ['admin'] },
+  { method: 'get', path: '/v1/me', allowed: ['owner', 'other', 'security', 'compliance', 'admin'] },
+  { method: 'get', path: '/v1/grants/:id/pull-requests', allowed: ['owner', 'security', 'compliance'] },
+  { method: 'get', path: '/v1/grants/:id/notifications', allowed: ['owner', 'security', 'compliance'] },
   { method: 'post', path: '/v1/grants/:id/gitops/paused', allowed: ['owner', 'security'] },
   { method: 'post', path: '/v1/grants/:id/gitops/resumed', allowed: ['owner', 'security'] },
 ];

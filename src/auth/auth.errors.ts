@@ -5,4 +5,5 @@ export class AuthError extends defineDomainErrors({
   unauthenticated: HttpStatus.UNAUTHORIZED,
   invalid_token: HttpStatus.UNAUTHORIZED,
   forbidden_role: HttpStatus.FORBIDDEN,
+  dev_sign_in_unavailable: HttpStatus.NOT_FOUND,
 }) {}

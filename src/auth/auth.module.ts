@@ -5,8 +5,11 @@ import { AuthGuard } from './auth.guard';
 import { DevAuthenticator, OidcAuthenticator } from './authenticators';
 import { CallerAuthenticator } from './caller-authenticator';
 import { DevIssuer } from './dev-issuer';
+import { DevTokensController } from './dev-tokens.controller';
+import { MeController } from './me.controller';
 
 @Module({
+  controllers: [DevTokensController, MeController],
   providers: [
     {
       provide: CallerAuthenticator,

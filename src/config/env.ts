@@ -79,6 +79,10 @@ export class EnvironmentVariables {
   @Transform(trimmedOrUndefined) @IsOptional() @IsString()
   OIDC_ROLES_CLAIM: string = 'groups';
 
+  /** The dashboard's OIDC client (authorization code + PKCE, a public client); unset = paste a token. */
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  OIDC_UI_CLIENT_ID?: string;
+
   @Transform(trimmedOrUndefined) @IsOptional() @IsString()
   OIDC_EMAIL_CLAIM: string = 'email';
 

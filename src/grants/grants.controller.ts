@@ -33,6 +33,20 @@ export class GrantsController {
     return this.grants.getWithGitops(caller, id);
   }
 
+  @Get(':id/pull-requests')
+  @Roles('engineer', 'security', 'compliance')
+  @ApiOperation({ summary: 'PR links of the grant (webhook delivery ids, merge commit)' })
+  pullRequests(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
+    return this.grants.pullRequestsOf(caller, id);
+  }
+
+  @Get(':id/notifications')
+  @Roles('engineer', 'security', 'compliance')
+  @ApiOperation({ summary: 'Notifications about the grant and their delivery state (attempts, last error)' })
+  notifications(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
+    return this.grants.notificationsOf(caller, id);
+  }
+
   @Post(':id/extend')
   @HttpCode(200)
   @ApiOperation({ summary: 'More time with a fresh reason, capped by maxTotalDuration (requester only)' })

@@ -13,6 +13,7 @@ import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
 import { Sessions } from '../sessions/sessions.service';
 import { Gitops, type GrantGitops } from '../gitops/gitops.service';
+import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { grantView, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
@@ -55,6 +56,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly notifications: Notifications,
     private readonly sessions: Sessions,
     private readonly gitops: Gitops,
+    private readonly pullRequests: PullRequests,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
   ) {}
@@ -202,6 +204,32 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
   async getWithGitops(caller: Principal, id: string): Promise<GrantView & { gitops: GrantGitops }> {
     const view = await this.get(caller, id);
     return { ...view, gitops: await this.gitops.forGrant(id) };
+  }
+
+  async pullRequestsOf(caller: Principal, id: string) {
+    await this.get(caller, id);
+    return { pullRequests: await this.pullRequests.forGrant(id) };
+  }
+
+  /** The outbox rows of the grant: what was sent where, and whether it arrived (no message bodies). */
+  async notificationsOf(caller: Principal, id: string) {
+    await this.get(caller, id);
+    const rows = await this.notifications.forGrant(id);
+    return {
+      notifications: rows.map((n) => ({
+        id: n.id,
+        notice: n.notice,
+        channel: n.channel,
+        channelType: n.channelType,
+        clock: n.clockId,
+        subject: n.message.subject,
+        status: n.status,
+        attempts: n.attempts,
+        lastError: n.lastError,
+        createdAt: n.createdAt,
+        deliveredAt: n.deliveredAt,
+      })),
+    };
   }
 
   async get(caller: Principal, id: string): Promise<GrantView> {

@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { FakeOidcProvider } from './support/oidc-provider';
+import { startTestService, type TestService } from './support/test-service';
+
+// The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core) against
+// the running service. SCREENSHOTS_DIR=docs/screenshots (npm run screenshots) keeps the pictures.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((file) => existsSync(file));
+if (!CHROMIUM && process.env.CI) throw new Error('Chromium is missing: .ci/run installs Debian\'s chromium package; set CHROMIUM_PATH otherwise');
+const describeWithBrowser = CHROMIUM ? describe : describe.skip;
+if (!CHROMIUM) console.warn('dashboard tests skipped: no Chromium found (install Debian\'s chromium or set CHROMIUM_PATH)');
+
+const POLICY = `
+defaults:
+  retroPr: { window: 3s }
+  review: { window: 1h }
+  escalation: [ { after: 0s, notify: [audit-log] } ]
+  blockRequesterWhenOverdue: false
+channels:
+  audit-log: { type: log }
+targets:
+  - { name: payments-db, environment: production, credential: { type: jwt, audience: payments }, repo: acme/infra, notifyOnUse: [audit-log] }
+`;
+
+describeWithBrowser('web dashboard in headless Chromium', () => {
+  jest.setTimeout(120_000);
+  let sut: TestService;
+  let browser: Browser;
+  let page: Page;
+  let engineer: string;
+  const outside: string[] = [];
+  const shots = process.env.SCREENSHOTS_DIR ? path.resolve(process.env.SCREENSHOTS_DIR) : mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'screens-'));
+  const screenshot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+  const breakGlass = async (reason: string) =>
+    (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'payments-db', incident: 'INC-4821', reason, durationSeconds: 1800 }).expect(201)).body as { id: string; sessionToken: string };
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    sut = await startTestService({ policyYaml: POLICY });
+    engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const origin = new URL(sut.url).origin;
+    page.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:')) outside.push(url);
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await sut?.close();
+  });
+
+  it('signs in with the dev "sign in as" helper', async () => {
+    await page.goto(`${sut.url}/ui/`);
+    await page.getByRole('heading', { name: 'Sign in to breakglass' }).waitFor();
+    await screenshot('sign-in');
+    await page.getByLabel('Subject').fill('sec-1');
+    await page.getByLabel('compliance').check();
+    await page.getByRole('button', { name: /Sign in as sec-1/ }).click();
+    await page.getByText('sec-1 (security, compliance)').waitFor();
+    expect(await page.evaluate(() => Object.keys(localStorage).length)).toBe(0); // the token lives in sessionStorage only
+  });
+
+  it('shows a new grant on Live with a live countdown, and its recorded commands on the grant page', async () => {
+    const grant = await breakGlass('Replaying stuck ledger batches by hand');
+    await page.getByRole('link', { name: grant.id }).waitFor({ timeout: 10_000 });
+    const countdown = page.locator(`.countdown[data-grant="${grant.id}"]`);
+    const first = await countdown.textContent();
+    await page.waitForTimeout(1500);
+    expect(await countdown.textContent()).not.toBe(first);
+    await screenshot('live');
+
+    const commands = ['kubectl -n payments get pods', "psql -c 'select count(*) from ledger_batches'"];
+    await sut.http
+      .post(`/v1/grants/${grant.id}/events`)
+      .set('Authorization', `Bearer ${grant.sessionToken}`)
+      .send({ events: commands.map((command, i) => ({ seq: i + 1, type: 'command', command, cwd: '/srv/payments', user: 'oncall-1', host: 'bastion-1', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), exitCode: 0 })) })
+      .expect(200);
+    await page.getByRole('link', { name: grant.id }).click();
+    await page.getByRole('heading', { name: new RegExp(`Grant ${grant.id}`) }).waitFor();
+    const transcript = page.getByLabel('Recorded commands');
+    await transcript.getByText(commands[0]).waitFor();
+    expect(await transcript.textContent()).toContain(commands[1]);
+    await page.getByText(/Chain valid: 2 events/).waitFor();
+    await page.getByText('Replaying stuck ledger batches by hand').waitFor();
+  });
+
+  it('submits a review from the grant page', async () => {
+    await page.getByLabel('Outcome').selectOption('findings');
+    await page.getByLabel('Notes').fill('Commands match the incident; one manual SQL count to follow up.');
+    await page.getByRole('button', { name: 'Submit review' }).click();
+    await page.getByText('Review recorded.').waitFor();
+    await page.locator('section', { hasText: 'Reviews of the session' }).getByText('findings').first().waitFor();
+    await screenshot('grant');
+  });
+
+  it('shows the breached retro-PR clock on the SLA board, and the review queue and audit pages', async () => {
+    await page.getByRole('link', { name: 'SLA board' }).click();
+    const breached = page.locator('section', { has: page.getByRole('heading', { name: 'Breached' }) });
+    await breached.getByRole('link').first().waitFor({ timeout: 15_000 });
+    await page.getByText(/On-time rate:/).waitFor();
+    await screenshot('sla-board');
+
+    await page.getByRole('link', { name: 'Review queue' }).click();
+    await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+    await screenshot('review-queue');
+
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByText(/^Valid: \d+ events/).waitFor();
+    await screenshot('audit');
+  });
+
+  it('revokes a grant from Live', async () => {
+    const grant = await breakGlass('Rotating a leaked replica password');
+    await page.getByRole('link', { name: 'Live' }).click();
+    await page.getByRole('button', { name: `Revoke ${grant.id}` }).click();
+    await page.getByLabel(`Reason for revoking ${grant.id}`).fill('Outage over, access no longer needed');
+    await page.getByRole('button', { name: 'Revoke now' }).click();
+    await page.getByRole('link', { name: grant.id }).waitFor({ state: 'detached' });
+    const security = await sut.token('sec-1', ['security']);
+    const after = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+    expect(after).toMatchObject({ status: 'revoked', endedBy: 'sec-1', endReason: 'Outage over, access no longer needed' });
+  });
+
+  it('made no request outside the service', () => {
+    expect(outside).toEqual([]);
+  });
+});
+
+describeWithBrowser('dashboard sign-in with OIDC (authorization code + PKCE)', () => {
+  jest.setTimeout(60_000);
+
+  it('signs in through the identity provider and maps its groups to broker roles', async () => {
+    const provider = new FakeOidcProvider({ subject: 'alice', groups: ['security-team'], email: 'alice@example.com', audience: 'breakglass' });
+    const issuer = await provider.start();
+    const sut = await startTestService({ env: { AUTH_MODE: 'oidc', OIDC_ISSUER: issuer, OIDC_AUDIENCE: 'breakglass', OIDC_JWKS_URL: `${issuer}/jwks`, OIDC_UI_CLIENT_ID: 'breakglass-ui' } });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${sut.url}/ui/`);
+      await expect(page.getByRole('heading', { name: /Sign in as/ }).count()).resolves.toBe(0); // no dev helper in OIDC mode
+      await page.getByRole('button', { name: `Sign in with ${new URL(issuer).host}` }).click();
+      await page.getByText('alice (security)').waitFor();
+      expect(page.url()).toBe(`${sut.url}/ui/`); // the code and state are gone from the address bar
+      expect(provider.exchanges).toEqual([{ pkceValid: true, clientId: 'breakglass-ui' }]);
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByText(/^Valid: \d+ events/).waitFor();
+    } finally {
+      await browser.close();
+      await sut.close();
+      await provider.stop();
+    }
+  });
+});

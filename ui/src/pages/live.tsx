@@ -1,0 +1,69 @@
+import { useState } from 'preact/hooks';
+import type { Api } from '../api';
+import type { PageProps } from '../main';
+import type { Grant } from '../types';
+import { Problem, Table, timeLeft, useNow, useResource } from '../util';
+
+/** Who may revoke: the requester, security, admin (DESIGN.md). */
+export const canRevoke = (me: PageProps['me'], grant: Grant) => grant.status === 'active' && (grant.requester === me.subject || me.roles.includes('security') || me.roles.includes('admin'));
+
+export function LivePage({ api, me }: PageProps) {
+  const now = useNow();
+  const grants = useResource(() => api.get<{ grants: Grant[] }>('/v1/grants?status=active&limit=1000'), [], 2000);
+  const active = (grants.data?.grants ?? []).sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
+  return (
+    <>
+      <h1>Live: active grants</h1>
+      <p class="muted" aria-live="polite">
+        {grants.data ? `${active.length} active grant(s); refreshed every 2 s.` : 'Loading…'}
+      </p>
+      <Problem error={grants.error} />
+      <Table
+        caption="Active grants"
+        head={['Grant', 'Requester', 'Target', 'Incident', 'Time left', '']}
+        empty="No active grants: nobody has broken the glass."
+        rows={active.map((g) => [
+          <a href={`#/grants/${g.id}`}>{g.id}</a>,
+          g.requester,
+          `${g.target} (${g.environment})`,
+          g.incident,
+          <span class="countdown" data-grant={g.id}>{timeLeft(g.expiresAt, now)}</span>,
+          canRevoke(me, g) ? <RevokeButton api={api} grant={g} onDone={grants.reload} /> : null,
+        ])}
+      />
+    </>
+  );
+}
+
+export function RevokeButton({ api, grant, onDone }: { api: Api; grant: Grant; onDone: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<Error>();
+  if (!open) {
+    return (
+      <button type="button" class="danger" onClick={() => setOpen(true)} aria-label={`Revoke ${grant.id}`}>
+        Revoke
+      </button>
+    );
+  }
+  return (
+    <form
+      class="inline-form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        api.post(`/v1/grants/${grant.id}/revoke`, { reason }).then(() => {
+          setOpen(false);
+          onDone();
+        }, setError);
+      }}
+    >
+      <label>
+        Reason for revoking {grant.id}
+        <input name="reason" required minLength={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <button type="submit" class="danger">Revoke now</button>
+      <button type="button" class="link" onClick={() => setOpen(false)}>Cancel</button>
+      <Problem error={error} />
+    </form>
+  );
+}

@@ -1,0 +1,94 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError } from './api';
+
+/** The current time, re-rendering every second (countdowns). */
+export function useNow(): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+export interface Resource<T> {
+  data?: T;
+  error?: Error;
+  reload(): void;
+}
+
+/** Loads `load()` now, whenever `deps` change and, with `everyMs`, again on that interval. */
+export function useResource<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number): Resource<T> {
+  const [state, setState] = useState<{ data?: T; error?: Error }>({});
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let live = true;
+    const run = () => load().then((data) => live && setState({ data }), (error: Error) => live && setState((s) => ({ ...s, error })));
+    run();
+    const timer = everyMs ? setInterval(run, everyMs) : undefined;
+    return () => {
+      live = false;
+      if (timer) clearInterval(timer);
+    };
+  }, [...deps, round]);
+  return { ...state, reload: () => setRound((r) => r + 1) };
+}
+
+export function timeLeft(until: string | null | undefined, now: number): string {
+  if (!until) return '—';
+  const seconds = Math.round((Date.parse(until) - now) / 1000);
+  const sign = seconds < 0 ? '-' : '';
+  const s = Math.abs(seconds);
+  const parts = s >= 3600 ? `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return seconds < 0 ? `${sign}${parts} (past)` : parts;
+}
+
+export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+
+export function Problem({ error }: { error?: Error }) {
+  if (!error) return null;
+  const code = error instanceof ApiError ? ` (${error.code})` : '';
+  return (
+    <p class="problem" role="alert">
+      {error.message}
+      {code}
+    </p>
+  );
+}
+
+export function Section({ title, children }: { title: string; children: ComponentChildren }) {
+  const id = `section-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  return (
+    <section aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+/** A table with a header row; `empty` when there are no rows. */
+export function Table({ caption, head, rows, empty = 'None.' }: { caption: string; head: string[]; rows: ComponentChildren[][]; empty?: string }) {
+  if (!rows.length) return <p class="muted">{empty}</p>;
+  return (
+    <table>
+      <caption class="visually-hidden">{caption}</caption>
+      <thead>
+        <tr>
+          {head.map((h) => (
+            <th scope="col">{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr>
+            {row.map((cell) => (
+              <td>{cell}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
