@@ -61,7 +61,9 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByLabel('compliance').check();
     await page.getByRole('button', { name: /Sign in as sec-1/ }).click();
     await page.getByText('sec-1 (security, compliance)').waitFor();
-    expect(await page.evaluate(() => Object.keys(localStorage).length)).toBe(0); // the token lives in sessionStorage only
+    // The token lives in the tab's session storage only (the test's tsconfig has no DOM types: strings).
+    expect(await page.evaluate('Object.keys(localStorage).length')).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('breakglass.token')?.split('.').length")).toBe(3);
   });
 
   it('shows a new grant on Live with a live countdown, and its recorded commands on the grant page', async () => {
