@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { createFileOnce } from '../common/create-file-once';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
 import type { Principal } from './principal';
@@ -24,15 +25,9 @@ export class DevIssuer {
   static async open(dataDir: string): Promise<DevIssuer> {
     const file = path.join(dataDir, KEY_FILE);
     if (!existsSync(file)) {
-      mkdirSync(dataDir, { recursive: true });
       const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });
-      const jwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA' };
-      try {
-        writeFileSync(file, JSON.stringify(jwk), { mode: 0o600, flag: 'wx' });
-      } catch (error) {
-        // Another process (the CLI or a second instance) created it first: use theirs.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
+      // Another process (the CLI or a second instance) may create it first: then theirs is used.
+      createFileOnce(file, JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'EdDSA' }));
     }
     const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
     const { d: _secret, ...publicJwk } = jwk;

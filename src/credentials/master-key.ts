@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { createFileOnce } from '../common/create-file-once';
 
 const KEY_FILE = 'master.key';
 
@@ -14,14 +15,7 @@ export class MasterKey {
   static open(dataDir: string, fromEnvironment?: string): MasterKey {
     if (fromEnvironment) return new MasterKey(Buffer.from(fromEnvironment, 'base64'));
     const file = path.join(dataDir, KEY_FILE);
-    if (!existsSync(file)) {
-      mkdirSync(dataDir, { recursive: true });
-      try {
-        writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
+    createFileOnce(file, randomBytes(32).toString('base64'));
     return new MasterKey(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
   }
 
