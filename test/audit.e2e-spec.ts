@@ -3,8 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { auditEventHash } from '../src/audit/audit-event';
+import fc from 'fast-check';
+import { auditEventHash, type JsonValue } from '../src/audit/audit-event';
 import { AuditLog } from '../src/audit/audit-log.service';
+import { canonicalJson } from '../src/audit/chain';
+import { unstorableTextProblem } from '../src/common/json-body';
+import { AuditDataCanonical1764600000000 } from '../migrations/1764600000000-AuditDataCanonical';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { withClient } from './support/test-database';
 
@@ -74,6 +78,9 @@ describe('hash-chained audit log', () => {
     const before = await auditLog.verify();
     await expect(append({ actor: 'a', action: 'grant.requested', data: { ratio: 0.5 } })).rejects.toThrow(/not a safe integer/);
     await expect(append({ actor: 'a', action: 'grant.requested', data: { text: 'a\u0000b' } })).rejects.toThrow(/NUL/);
+    // PostgreSQL would store U+FFFD for a lone surrogate: the stored event would no longer match its hash.
+    await expect(append({ actor: 'a', action: 'grant.requested', data: { ['key\uDC00']: 1 } })).rejects.toThrow(/data \(a key\).*lone surrogate/);
+    await expect(append({ actor: 'oncall-\uD800', action: 'grant.requested' })).rejects.toThrow(/actor.*lone surrogate/);
     expect(await auditLog.verify()).toEqual(before);
   });
 
@@ -141,14 +148,14 @@ describe('audit tamper detection', () => {
   afterAll(() => sut.close());
 
   /**
-   * The endpoint's verdict (in process: the chain is shorter than a range), checked against the
-   * same chain verified by worker threads over ranges of two events, so every tamper case below
+   * The endpoint's verdict (one range: the chain is shorter than a range), checked against the
+   * same chain verified concurrently over ranges of one and two events, so every tamper case below
    * also lands inside a range, on a range boundary and in the joins between ranges.
    */
   const verify = async () => {
     const verdict = (await sut.http.get('/v1/audit/verify').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
-    expect(await sut.app.get(AuditLog).verify({ workers: 2, rangeSize: 2 })).toEqual(verdict);
-    expect(await sut.app.get(AuditLog).verify({ workers: 3, rangeSize: 1 })).toEqual(verdict);
+    expect(await sut.app.get(AuditLog).verify({ connections: 2, rangeSize: 2 })).toEqual(verdict);
+    expect(await sut.app.get(AuditLog).verify({ connections: 3, rangeSize: 1 })).toEqual(verdict);
     return verdict;
   };
 
@@ -173,7 +180,7 @@ describe('audit tamper detection', () => {
   });
 
   it('pinpoints an altered event at its exact seq', async () => {
-    await tamper(`UPDATE audit_events SET data = '{"i": 99}' WHERE seq = 3`);
+    await tamper(`UPDATE audit_events SET data_canonical = '{"i":99}' WHERE seq = 3`);
     expect(await verify()).toMatchObject({ valid: false, firstInvalidSeq: 3 });
     const { stdout } = await run('python3', [AUDITOR_SCRIPT], { env: { ...process.env, BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: auditor } }).catch((e) => e);
     expect(JSON.parse(stdout)).toMatchObject({ valid: false, firstInvalidSeq: 3 });
@@ -185,7 +192,7 @@ describe('audit tamper detection', () => {
   });
 });
 
-describe('audit verification by ranges on worker threads', () => {
+describe('audit verification by concurrent ranges', () => {
   let sut: TestService;
 
   beforeAll(async () => {
@@ -206,10 +213,10 @@ describe('audit verification by ranges on worker threads', () => {
         await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
       }
     });
-  const byRanges = () => sut.app.get(AuditLog).verify({ workers: 2, rangeSize: 3 });
+  const byRanges = () => sut.app.get(AuditLog).verify({ connections: 2, rangeSize: 3 });
 
   it('agrees with one pass on a clean chain', async () => {
-    const onePass = await sut.app.get(AuditLog).verify({ workers: 1 });
+    const onePass = await sut.app.get(AuditLog).verify({ connections: 1 });
     expect(onePass).toEqual({ valid: true, count: 10, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(await byRanges()).toEqual(onePass);
   });
@@ -217,10 +224,10 @@ describe('audit verification by ranges on worker threads', () => {
   it('finds an event inserted past the head, which the head does not cover', async () => {
     const last = (await sut.app.get(AuditLog).list({ afterSeq: 9 }, 1)).events[0];
     const forged = { ...last, seq: 11, actor: 'mallory' };
-    await tamper(`INSERT INTO audit_events (seq, at, actor, action, data, controls, prev_hash, hash)
-                  SELECT 11, at, 'mallory', action, data, controls, hash, '${auditEventHash(last.hash, forged)}' FROM audit_events WHERE seq = 10`);
+    await tamper(`INSERT INTO audit_events (seq, at, actor, action, data_canonical, controls, prev_hash, hash)
+                  SELECT 11, at, 'mallory', action, data_canonical, controls, hash, '${auditEventHash(last.hash, forged)}' FROM audit_events WHERE seq = 10`);
     expect(await byRanges()).toMatchObject({ valid: false, firstInvalidSeq: 11, count: 10 });
-    expect(await sut.app.get(AuditLog).verify({ workers: 1 })).toMatchObject({ valid: false, firstInvalidSeq: 11 });
+    expect(await sut.app.get(AuditLog).verify({ connections: 1 })).toMatchObject({ valid: false, firstInvalidSeq: 11 });
     await tamper('DELETE FROM audit_events WHERE seq = 11');
     expect((await byRanges()).valid).toBe(true);
   });
@@ -232,6 +239,92 @@ describe('audit verification by ranges on worker threads', () => {
     const stored = (await sut.app.get(AuditLog).list({ afterSeq: 6 }, 1)).events[0];
     await tamper(`UPDATE audit_events SET prev_hash = '${forgedPrev}', hash = '${auditEventHash(forgedPrev, stored)}' WHERE seq = 7`);
     expect(await byRanges()).toMatchObject({ valid: false, firstInvalidSeq: 7, count: 6 });
-    expect(await sut.app.get(AuditLog).verify({ workers: 1 })).toMatchObject({ valid: false, firstInvalidSeq: 7 });
+    expect(await sut.app.get(AuditLog).verify({ connections: 1 })).toMatchObject({ valid: false, firstInvalidSeq: 7 });
+  });
+});
+
+/**
+ * Events are hashed by JavaScript when appended and re-hashed by PostgreSQL when verified, each
+ * assembling the canonical text itself: any string the two escape differently breaks the chain.
+ */
+describe('PostgreSQL verification of hashes written by JavaScript', () => {
+  let sut: TestService;
+  let auditLog: AuditLog;
+
+  beforeAll(async () => {
+    sut = await startTestService();
+    auditLog = sut.app.get(AuditLog);
+  });
+  afterAll(() => sut.close());
+
+  // CI replays a fixed seed; elsewhere every run draws new strings (a failure prints the event).
+  const seed = process.env.CI ? 20261124 : undefined;
+  const storable = (text: string) => unstorableTextProblem(text) === undefined;
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 30 }).filter(storable),
+    fc.string({ unit: 'grapheme', maxLength: 10 }),
+    fc.constantFrom('"', '\\', '/', '\u007f', '\u2028\u2029', '\ufeff', 'e\u0301', '😀', '</script>', 'null', ''),
+  );
+  const data: fc.Arbitrary<{ [key: string]: JsonValue }> = fc.dictionary(
+    text,
+    fc.oneof(text, fc.maxSafeInteger(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.oneof(text, fc.integer()), { maxLength: 3 })),
+    { maxKeys: 5 },
+  );
+  const entry = fc.record({ actor: text.filter((actor) => actor !== ''), target: fc.option(text), grant: fc.option(text), data });
+  const everyAsciiCharacter = Array.from({ length: 127 }, (_, i) => String.fromCharCode(i + 1)).join('');
+
+  it('agrees on every escaping: controls, quotes, unicode, astral characters, odd keys', async () => {
+    const entries = [
+      { actor: everyAsciiCharacter, target: everyAsciiCharacter, grant: everyAsciiCharacter, data: { [everyAsciiCharacter]: everyAsciiCharacter } },
+      ...fc.sample(entry, seed === undefined ? { numRuns: 300 } : { numRuns: 300, seed }),
+    ];
+    for (let i = 0; i < entries.length; i += 25) {
+      await sut.dataSource.transaction((tx) => auditLog.append(tx, ...entries.slice(i, i + 25).map((e) => ({ ...e, action: 'grant.requested' as const }))));
+    }
+    const verdict = await auditLog.verify({ connections: 2, rangeSize: 100 });
+    const culprit = verdict.firstInvalidSeq ? (await auditLog.list({ afterSeq: verdict.firstInvalidSeq - 1 }, 1)).events[0] : undefined;
+    expect({ verdict, culprit }).toEqual({ verdict: { valid: true, count: entries.length + 1, headHash: expect.any(String) }, culprit: undefined });
+
+    // What the API gives back is what was hashed, and the stored text is its canonical form.
+    const stored = await sut.dataSource.query(`SELECT data_canonical FROM audit_events WHERE seq > 1 ORDER BY seq`);
+    const events = (await auditLog.list({ afterSeq: 1 }, 1000)).events;
+    expect(events.map((event) => event.data)).toEqual(entries.map((e) => e.data));
+    expect(stored.map((row: { data_canonical: string }) => row.data_canonical)).toEqual(entries.map((e) => canonicalJson(e.data)));
+  });
+});
+
+describe('migration AuditDataCanonical (canonical data text from stored jsonb)', () => {
+  let sut: TestService;
+
+  beforeAll(async () => {
+    sut = await startTestService();
+    const auditLog = sut.app.get(AuditLog);
+    // jsonb orders keys by length, RFC 8785 by UTF-16 code units: the backfill must canonicalize.
+    const samples = [{ zz: 1, a: 'é', ['😀']: [3, { y: null, b: true }] }, { long_key_first: 'x', k: '\u2028"' }, {}];
+    for (const data of samples) await sut.dataSource.transaction((tx) => auditLog.append(tx, { actor: 'oncall-1', action: 'grant.requested', data }));
+  });
+  afterAll(() => sut.close());
+
+  const migrate = (direction: 'up' | 'down') =>
+    sut.dataSource.transaction((tx) => new AuditDataCanonical1764600000000()[direction](tx.queryRunner!));
+  const canonicalTexts = () => sut.dataSource.query(`SELECT seq, data_canonical FROM audit_events ORDER BY seq`);
+
+  it('backfills the exact hashed text for existing events, and down restores a plain jsonb column', async () => {
+    const before = await canonicalTexts();
+    const verdict = await sut.app.get(AuditLog).verify();
+    expect(verdict.valid).toBe(true);
+
+    await migrate('down');
+    const [data] = await sut.dataSource.query(
+      `SELECT is_generated, is_nullable FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'data'`,
+    );
+    expect(data).toEqual({ is_generated: 'NEVER', is_nullable: 'NO' });
+    await expect(canonicalTexts()).rejects.toThrow(/data_canonical/);
+
+    await migrate('up');
+    expect(await canonicalTexts()).toEqual(before);
+    expect(await sut.app.get(AuditLog).verify()).toEqual(verdict);
+    // The trigger is back: the table is append-only again.
+    await expect(sut.dataSource.query(`UPDATE audit_events SET actor = 'x' WHERE seq = 1`)).rejects.toThrow(/append-only/);
   });
 });

@@ -1,19 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../database/after-commit';
+import { unstorableTextProblem } from '../common/json-body';
 import { Metrics } from '../health/metrics.service';
 import { availableParallelism } from 'node:os';
-import type { ChainVerdict } from './chain';
+import { canonicalJson, type ChainVerdict } from './chain';
 import { controlsFor } from './control-catalogue';
 import { AuditError } from './audit.errors';
 import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
 import { AuditRepository, type AuditFilter } from './audit.repository';
-import { joinRangeVerdicts, splitIntoRanges, verifyAuditRange, verifyRangesInWorkers } from './range-verify';
+import { joinRangeVerdicts, splitIntoRanges, verifyRanges } from './range-verify';
 
-// Below two ranges the chain is verified in process: starting workers would cost more than it saves.
 const VERIFY_RANGE_SIZE = 50_000;
-// PostgreSQL needs CPU too: on the 2-core machine two workers beat three (bench/README.md).
-export const VERIFY_WORKERS = Math.min(availableParallelism(), 4);
+// The hashing runs in PostgreSQL, one backend per concurrent range: one per core (bench/README.md).
+export const VERIFY_CONNECTIONS = Math.min(availableParallelism(), 4);
 
 export interface AuditPage {
   events: AuditEvent[];
@@ -38,7 +38,11 @@ export class AuditLog {
     const head = await this.repository.lockHead(tx);
     let { seq, hash: prevHash } = head;
     const at = head.now.toISOString();
-    const events = entries.map((entry) => {
+    const stored = entries.map((entry) => {
+      for (const [name, text] of [['actor', entry.actor], ['target', entry.target], ['grant', entry.grant]] as const) {
+        const problem = text ? unstorableTextProblem(text) : undefined;
+        if (problem) throw new AuditError('unhashable_audit_data', `Audit ${name} for ${entry.action} ${problem}`);
+      }
       const fields = {
         seq: ++seq,
         at,
@@ -49,12 +53,14 @@ export class AuditLog {
         data: toHashableObject(entry.data ?? {}, entry.action),
         controls: controlsFor(entry.action, entry.extraControls),
       };
-      const hash = auditEventHash(prevHash, fields);
+      const dataCanonical = canonicalJson(fields.data);
+      const hash = auditEventHash(prevHash, fields, dataCanonical);
       const event: AuditEvent = { ...fields, prevHash, hash };
       prevHash = hash;
-      return event;
+      return { event, dataCanonical };
     });
-    await this.repository.insert(tx, events);
+    await this.repository.insert(tx, stored);
+    const events = stored.map(({ event }) => event);
     for (const event of events) this.metrics.auditEvents.inc({ action: event.action });
     afterCommit(tx, () => this.appendedListeners.forEach((listener) => listener()));
     return events;
@@ -98,33 +104,33 @@ export class AuditLog {
 
   /**
    * Recomputes every hash from the stored fields; pinpoints the first altered or missing seq.
-   * Chains longer than one range are checked by ranges on worker threads (range-verify.ts).
+   * The chain is checked by seq ranges, several at a time (range-verify.ts).
    */
-  async verify(parallelism: { workers?: number; rangeSize?: number } = {}): Promise<ChainVerdict> {
+  async verify(parallelism: { connections?: number; rangeSize?: number } = {}): Promise<ChainVerdict> {
     const head = await this.repository.headForVerification();
     const ranges = splitIntoRanges(head.seq, parallelism.rangeSize ?? VERIFY_RANGE_SIZE);
-    const workers = parallelism.workers ?? VERIFY_WORKERS;
-    const verdicts =
-      ranges.length > 1 && workers > 1
-        ? await verifyRangesInWorkers(this.repository.databaseUrl, ranges, workers)
-        : [await verifyAuditRange(this.repository.arrayRowQuery, { from: 1, to: head.seq })];
+    const verdicts = await verifyRanges(this.repository.arrayRowQuery, ranges, parallelism.connections ?? VERIFY_CONNECTIONS);
     return joinRangeVerdicts(verdicts, head, head.eventsBeyondHead);
   }
 }
 
 /**
- * The hash covers the JSON the database gives back, so only values that survive a jsonb round
- * trip unchanged may go in: safe integers (no floats), strings without NUL, booleans, null.
+ * The hash covers what the database stores, so only values that survive a jsonb round trip
+ * unchanged may go in: safe integers (no floats), strings PostgreSQL can hold, booleans, null.
  * `undefined` becomes null (absent values are null, never missing keys); dates become ISO strings.
  */
 function toHashableObject(data: Record<string, unknown>, action: string): { [key: string]: JsonValue } {
+  const storable = (text: string, at: string): string => {
+    const problem = unstorableTextProblem(text);
+    if (problem) throw unhashable(at, problem);
+    return text;
+  };
   const convert = (value: unknown, at: string): JsonValue => {
     if (value === undefined || value === null) return null;
     if (value instanceof Date) return value.toISOString();
     switch (typeof value) {
       case 'string':
-        if (value.includes('\u0000')) throw unhashable(at, 'contains a NUL character');
-        return value;
+        return storable(value, at);
       case 'boolean':
         return value;
       case 'number':
@@ -132,7 +138,7 @@ function toHashableObject(data: Record<string, unknown>, action: string): { [key
         return value;
       case 'object':
         if (Array.isArray(value)) return value.map((item, index) => convert(item, `${at}[${index}]`));
-        return Object.fromEntries(Object.entries(value as object).map(([key, item]) => [key, convert(item, `${at}.${key}`)]));
+        return Object.fromEntries(Object.entries(value as object).map(([key, item]) => [storable(key, `${at} (a key)`), convert(item, `${at}.${key}`)]));
       default:
         throw unhashable(at, `has unsupported type ${typeof value}`);
     }

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { AuditEvent } from './audit-event';
-import { EVENT_COLUMNS as COLUMNS, toEvent, type AuditRow } from './audit.sql';
+import { EVENT_COLUMNS as COLUMNS, INSERT_COLUMNS, toEvent, type AuditRow } from './audit.sql';
 import type { ArrayRowQuery } from './range-verify';
 
 export interface AuditFilter {
@@ -14,8 +13,6 @@ export interface AuditFilter {
   control?: string;
   action?: string;
 }
-
-const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data, controls, prev_hash, hash';
 
 /** The only code that reads or writes the audit tables. */
 @Injectable()
@@ -34,17 +31,18 @@ export class AuditRepository {
     return { seq: Number(head.seq), hash: head.hash, now: head.now };
   }
 
-  async insert(tx: EntityManager, events: AuditEvent[]): Promise<void> {
+  /** `dataCanonical`: the RFC 8785 text of `data` that was hashed (the jsonb column derives from it). */
+  async insert(tx: EntityManager, events: { event: AuditEvent; dataCanonical: string }[]): Promise<void> {
     const params: unknown[] = [];
-    const rows = events.map((event) => {
-      const values = [event.seq, event.at, event.actor, event.action, event.grant, event.target, JSON.stringify(event.data), event.controls, event.prevHash, event.hash];
+    const rows = events.map(({ event, dataCanonical }) => {
+      const values = [event.seq, event.at, event.actor, event.action, event.grant, event.target, dataCanonical, event.controls, event.prevHash, event.hash];
       const placeholders = values.map((value) => {
         params.push(value);
         return `$${params.length}`;
       });
       return `(${placeholders.join(', ')})`;
     });
-    const last = events[events.length - 1];
+    const last = events[events.length - 1].event;
     params.push(last.seq, last.hash);
     // One statement (one round trip) while the chain head is locked: every grant waits on that lock.
     await tx.query(
@@ -118,14 +116,9 @@ export class AuditRepository {
     return { seq: Number(head.seq), hash: head.hash, eventsBeyondHead: head.beyond };
   }
 
-  /** Rows as arrays straight from the pool (verification reads millions; TypeORM's wrapping costs). */
+  /** Rows as arrays straight from the pool (concurrent queries take separate connections). */
   readonly arrayRowQuery: ArrayRowQuery = async (text, values) =>
     (await (this.dataSource.driver as PostgresDriver).master.query({ text, values, rowMode: 'array' })).rows;
-
-  /** Where verification worker threads connect (their own connections, outside the pool). */
-  get databaseUrl(): string {
-    return (this.dataSource.options as PostgresDataSourceOptions).url!;
-  }
 
   async head(): Promise<{ seq: number; hash: string }> {
     const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_chain_head');

@@ -3,15 +3,46 @@ import type { AuditEvent } from './audit-event';
 // The audit tables' SQL shared by the repository (inside Nest) and the verification worker threads
 // (outside it, so they must not load TypeORM).
 
-// `at` is formatted by PostgreSQL exactly as Date#toISOString() would (the hashed form), which saves
-// a Date parse and format per row when verifying millions of events.
+// `at` is formatted by PostgreSQL exactly as Date#toISOString() would (the hashed form).
+const HASHED_AT = `to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 // `controls` comes comma-joined (control IDs cannot contain commas): splitting is much cheaper than
 // parsing a PostgreSQL array literal.
-export const EVENT_COLUMNS = `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, actor, action, grant_id, target, data,
+export const EVENT_COLUMNS = `seq, ${HASHED_AT} AS at, actor, action, grant_id, target, data,
   array_to_string(controls, ',') AS controls, prev_hash, hash`;
 
-/** Events with afterSeq < seq <= lastSeq, in seq order, as arrays in EVENT_COLUMNS order. */
-export const EVENTS_IN_RANGE = `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`;
+export const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data_canonical, controls, prev_hash, hash';
+
+/**
+ * canon(e_n) of a stored row, assembled by PostgreSQL: the same text as auditEventHash's template
+ * (audit-event.ts). `data` is the stored RFC 8785 text; the other keys are fixed, and to_json's
+ * string escaping (quote, backslash, \b \f \n \r \t, other controls as lowercase \u00xx, nothing
+ * else) is RFC 8785's. The audit e2e tests append adversarial strings and check both agree.
+ */
+const CANONICAL_EVENT = `'{"action":' || to_json(action) || ',"actor":' || to_json(actor) || ',"at":"' || ${HASHED_AT}
+  || '","controls":' || array_to_json(controls) || ',"data":' || data_canonical
+  || ',"grant":' || coalesce(to_json(grant_id)::text, 'null') || ',"seq":' || seq
+  || ',"target":' || coalesce(to_json(target)::text, 'null') || '}'`;
+
+/**
+ * Checks the events with $1 <= seq <= $2 in one pass inside PostgreSQL: per row, its seq follows
+ * the previous one, its prevHash is the previous row's hash, and its hash is
+ * SHA-256(prevHash + "\n" + canon(e)). Returns the first seq that fails (a missing seq counts as
+ * itself), the last seq present, and the hashes at the range's two ends for joining ranges.
+ */
+export const VERIFY_RANGE = `
+  SELECT min(invalid_seq) AS first_invalid_seq, max(seq) AS last_seq,
+         (SELECT prev_hash FROM audit_events WHERE seq = $1) AS first_prev_hash,
+         (SELECT hash FROM audit_events WHERE seq = $2) AS last_hash
+    FROM (SELECT seq,
+                 CASE WHEN seq <> coalesce(lag(seq) OVER w + 1, $1) THEN coalesce(lag(seq) OVER w + 1, $1)
+                      WHEN prev_hash <> coalesce(lag(hash) OVER w, prev_hash)
+                        OR encode(sha256(convert_to(prev_hash || E'\\n' || ${CANONICAL_EVENT}, 'UTF8')), 'hex') <> hash THEN seq
+                 END AS invalid_seq
+            FROM audit_events WHERE seq BETWEEN $1 AND $2
+          WINDOW w AS (ORDER BY seq)) AS checked`;
+
+export const HASH_AT_SEQ = `SELECT hash FROM audit_events WHERE seq = $1`;
 
 export interface AuditRow {
   seq: string;

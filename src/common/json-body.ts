@@ -44,7 +44,8 @@ export function jsonBody(limit: string): RequestHandler {
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function problemOf(text: string): string | undefined {
+/** Why PostgreSQL text cannot hold this string unchanged, if it cannot. */
+export function unstorableTextProblem(text: string): string | undefined {
   if (text.includes('\u0000')) return 'must not contain NUL characters';
   if (LONE_SURROGATE.test(text)) return 'must be valid Unicode (it holds a lone surrogate)';
   return undefined;
@@ -56,13 +57,13 @@ function problemOf(text: string): string | undefined {
  */
 function unstorableStringAt(value: unknown, path: string): { path: string; problem: string } | undefined {
   if (typeof value === 'string') {
-    const problem = problemOf(value);
+    const problem = unstorableTextProblem(value);
     return problem ? { path, problem } : undefined;
   }
   if (!value || typeof value !== 'object') return undefined;
   for (const [key, item] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    const keyProblem = problemOf(key);
+    const keyProblem = unstorableTextProblem(key);
     if (keyProblem) return { path: at, problem: keyProblem };
     const found = unstorableStringAt(item, at);
     if (found) return found;

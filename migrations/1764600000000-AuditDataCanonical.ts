@@ -1,0 +1,43 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { canonicalJson } from '../src/audit/chain';
+
+const BACKFILL_BATCH = 5000;
+
+/**
+ * Keeps each audit event's `data` as the exact RFC 8785 text that was hashed (`data_canonical`),
+ * with the jsonb column generated from it, so the two cannot disagree. PostgreSQL cannot produce
+ * RFC 8785 text from jsonb; with this column it can recompute every hash itself, which is what
+ * lets verification meet its rate (docs/decisions.md, "Audit verification").
+ */
+export class AuditDataCanonical1764600000000 implements MigrationInterface {
+  name = 'AuditDataCanonical1764600000000';
+
+  async up(db: QueryRunner): Promise<void> {
+    await db.query(`ALTER TABLE audit_events ADD COLUMN data_canonical text`);
+    // Existing rows: canon(data) of the stored jsonb is exactly what verification hashed until now.
+    await db.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`);
+    for (let afterSeq = 0; ; ) {
+      const rows: { seq: string; data: unknown }[] = await db.query(
+        `SELECT seq, data FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT ${BACKFILL_BATCH}`,
+        [afterSeq],
+      );
+      if (!rows.length) break;
+      await db.query(
+        `UPDATE audit_events SET data_canonical = filled.text
+           FROM unnest($1::bigint[], $2::text[]) AS filled(seq, text) WHERE audit_events.seq = filled.seq`,
+        [rows.map((row) => row.seq), rows.map((row) => canonicalJson(row.data))],
+      );
+      afterSeq = Number(rows[rows.length - 1].seq);
+    }
+    await db.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`);
+    await db.query(`ALTER TABLE audit_events ALTER COLUMN data_canonical SET NOT NULL`);
+    await db.query(`ALTER TABLE audit_events DROP COLUMN data`);
+    await db.query(`ALTER TABLE audit_events ADD COLUMN data jsonb GENERATED ALWAYS AS (data_canonical::jsonb) STORED`);
+  }
+
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(`ALTER TABLE audit_events ALTER COLUMN data DROP EXPRESSION`);
+    await db.query(`ALTER TABLE audit_events ALTER COLUMN data SET NOT NULL`);
+    await db.query(`ALTER TABLE audit_events DROP COLUMN data_canonical`);
+  }
+}
