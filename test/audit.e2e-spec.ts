@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { auditEventHash, type JsonValue } from '../src/audit/audit-event';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { canonicalJson } from '../src/audit/chain';
-import { unstorableTextProblem } from '../src/common/json-body';
+import { unstorableTextProblem } from '../src/common/storable-text';
 import { AuditDataCanonical1764600000000 } from '../migrations/1764600000000-AuditDataCanonical';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { withClient } from './support/test-database';

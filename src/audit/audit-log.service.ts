@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../database/after-commit';
-import { unstorableTextProblem } from '../common/json-body';
+import { unstorableTextProblem } from '../common/storable-text';
 import { Metrics } from '../health/metrics.service';
 import { availableParallelism } from 'node:os';
 import { canonicalJson, type ChainVerdict } from './chain';

@@ -1,5 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { CommonError } from './domain-error';
+import { unstorableTextProblem } from './storable-text';
 
 /**
  * express.json with its failures turned into typed errors here: Nest would otherwise rewrite a
@@ -40,15 +41,6 @@ export function jsonBody(limit: string): RequestHandler {
           return next(new CommonError('validation_failed', `Request body cannot be read: ${(error as Error).message}`));
       }
     });
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Why PostgreSQL text cannot hold this string unchanged, if it cannot. */
-export function unstorableTextProblem(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'must not contain NUL characters';
-  if (LONE_SURROGATE.test(text)) return 'must be valid Unicode (it holds a lone surrogate)';
-  return undefined;
 }
 
 /**
