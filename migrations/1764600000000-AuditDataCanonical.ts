@@ -4,10 +4,10 @@ import { canonicalJson } from '../src/audit/chain';
 const BACKFILL_BATCH = 5000;
 
 /**
- * Keeps each audit event's `data` as the exact RFC 8785 text that was hashed (`data_canonical`),
- * with the jsonb column generated from it, so the two cannot disagree. PostgreSQL cannot produce
- * RFC 8785 text from jsonb; with this column it can recompute every hash itself, which is what
- * lets verification meet its rate (docs/decisions.md, "Audit verification").
+ * Stores each audit event's `data` as the exact RFC 8785 text that was hashed (`data_canonical`)
+ * instead of jsonb. PostgreSQL cannot produce RFC 8785 text from jsonb; with this column it can
+ * recompute every hash itself, which is what lets verification meet its rate. One stored form
+ * only: what the service shows and exports is what verification checked (docs/decisions.md).
  */
 export class AuditDataCanonical1764600000000 implements MigrationInterface {
   name = 'AuditDataCanonical1764600000000';
@@ -32,11 +32,13 @@ export class AuditDataCanonical1764600000000 implements MigrationInterface {
     await db.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`);
     await db.query(`ALTER TABLE audit_events ALTER COLUMN data_canonical SET NOT NULL`);
     await db.query(`ALTER TABLE audit_events DROP COLUMN data`);
-    await db.query(`ALTER TABLE audit_events ADD COLUMN data jsonb GENERATED ALWAYS AS (data_canonical::jsonb) STORED`);
   }
 
   async down(db: QueryRunner): Promise<void> {
-    await db.query(`ALTER TABLE audit_events ALTER COLUMN data DROP EXPRESSION`);
+    await db.query(`ALTER TABLE audit_events ADD COLUMN data jsonb`);
+    await db.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`);
+    await db.query(`UPDATE audit_events SET data = data_canonical::jsonb`);
+    await db.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`);
     await db.query(`ALTER TABLE audit_events ALTER COLUMN data SET NOT NULL`);
     await db.query(`ALTER TABLE audit_events DROP COLUMN data_canonical`);
   }

@@ -309,7 +309,7 @@ describe('migration AuditDataCanonical (canonical data text from stored jsonb)',
     sut.dataSource.transaction((tx) => new AuditDataCanonical1764600000000()[direction](tx.queryRunner!));
   const canonicalTexts = () => sut.dataSource.query(`SELECT seq, data_canonical FROM audit_events ORDER BY seq`);
 
-  it('backfills the exact hashed text for existing events, and down restores a plain jsonb column', async () => {
+  it('replaces the jsonb column with the exact hashed text for existing events; down restores the jsonb', async () => {
     const before = await canonicalTexts();
     const verdict = await sut.app.get(AuditLog).verify();
     expect(verdict.valid).toBe(true);
@@ -323,6 +323,8 @@ describe('migration AuditDataCanonical (canonical data text from stored jsonb)',
 
     await migrate('up');
     expect(await canonicalTexts()).toEqual(before);
+    const columns = await sut.dataSource.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_events'`);
+    expect(columns.map((c: { column_name: string }) => c.column_name)).not.toContain('data');
     expect(await sut.app.get(AuditLog).verify()).toEqual(verdict);
     // The trigger is back: the table is append-only again.
     await expect(sut.dataSource.query(`UPDATE audit_events SET actor = 'x' WHERE seq = 1`)).rejects.toThrow(/append-only/);

@@ -138,7 +138,7 @@ targets:
 
       // Every escalation step fired exactly once: one sla.escalated event per step, none twice.
       const steps = Number((await db.query(`SELECT count(*) FROM sla_steps WHERE state = 'fired'`)).rows[0].count);
-      const escalated = await db.query(`SELECT data->>'clock' AS clock, data->>'step' AS step, count(*)::int AS n FROM audit_events WHERE action = 'sla.escalated' GROUP BY 1, 2`);
+      const escalated = await db.query(`SELECT data_canonical::jsonb->>'clock' AS clock, data_canonical::jsonb->>'step' AS step, count(*)::int AS n FROM audit_events WHERE action = 'sla.escalated' GROUP BY 1, 2`);
       expect(escalated.rows.filter((row) => row.n !== 1)).toEqual([]);
       expect(escalated.rows.length).toBe(steps);
       expect(steps).toBe(grants * 4); // two clocks × two steps

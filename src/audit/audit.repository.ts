@@ -31,7 +31,7 @@ export class AuditRepository {
     return { seq: Number(head.seq), hash: head.hash, now: head.now };
   }
 
-  /** `dataCanonical`: the RFC 8785 text of `data` that was hashed (the jsonb column derives from it). */
+  /** `dataCanonical`: the RFC 8785 text of `data` that was hashed, which is how `data` is stored. */
   async insert(tx: EntityManager, events: { event: AuditEvent; dataCanonical: string }[]): Promise<void> {
     const params: unknown[] = [];
     const rows = events.map(({ event, dataCanonical }) => {

@@ -8,7 +8,7 @@ const HASHED_AT = `to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"
 
 // `controls` comes comma-joined (control IDs cannot contain commas): splitting is much cheaper than
 // parsing a PostgreSQL array literal.
-export const EVENT_COLUMNS = `seq, ${HASHED_AT} AS at, actor, action, grant_id, target, data,
+export const EVENT_COLUMNS = `seq, ${HASHED_AT} AS at, actor, action, grant_id, target, data_canonical,
   array_to_string(controls, ',') AS controls, prev_hash, hash`;
 
 export const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data_canonical, controls, prev_hash, hash';
@@ -51,7 +51,7 @@ export interface AuditRow {
   action: string;
   grant_id: string | null;
   target: string | null;
-  data: AuditEvent['data'];
+  data_canonical: string;
   controls: string;
   prev_hash: string;
   hash: string;
@@ -65,7 +65,7 @@ export function toEvent(row: AuditRow): AuditEvent {
     action: row.action,
     grant: row.grant_id,
     target: row.target,
-    data: row.data,
+    data: JSON.parse(row.data_canonical),
     controls: row.controls ? row.controls.split(',') : [],
     prevHash: row.prev_hash,
     hash: row.hash,

@@ -35,7 +35,7 @@ export class ComplianceReportRepository {
 
   denialsByReason(period: Period): Promise<{ code: string; count: number }[]> {
     return this.dataSource.query(
-      `SELECT data->>'code' AS code, count(*)::int AS count FROM audit_events
+      `SELECT data_canonical::jsonb->>'code' AS code, count(*)::int AS count FROM audit_events
         WHERE action = 'grant.denied' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1`,
       [period.from, period.to],
     );
@@ -82,7 +82,7 @@ export class ComplianceReportRepository {
   drift(period: Period): Promise<{ seq: number; at: Date; action: 'drift.attributed' | 'drift.unattributed'; grant: string | null; source: string; object: unknown; resources: unknown; targets: unknown }[]> {
     return this.dataSource.query(
       `SELECT seq::float8 AS seq, at, action, grant_id AS "grant", data->>'source' AS source, data->'object' AS object, data->'resources' AS resources, data->'targets' AS targets
-         FROM audit_events WHERE action IN ('drift.attributed', 'drift.unattributed') AND at >= $1 AND at < $2 ORDER BY seq`,
+         FROM (SELECT *, data_canonical::jsonb AS data FROM audit_events) AS events WHERE action IN ('drift.attributed', 'drift.unattributed') AND at >= $1 AND at < $2 ORDER BY seq`,
       [period.from, period.to],
     );
   }
