@@ -1,7 +1,6 @@
 import type { AuditEvent } from './audit-event';
 
-// The audit tables' SQL shared by the repository (inside Nest) and the verification worker threads
-// (outside it, so they must not load TypeORM).
+// The audit tables' SQL: the repository's reads and writes, and chain verification (range-verify.ts).
 
 // `at` is formatted by PostgreSQL exactly as Date#toISOString() would (the hashed form).
 const HASHED_AT = `to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
