@@ -10,7 +10,7 @@ import { canonicalJson } from '../src/audit/chain';
 import { unstorableTextProblem } from '../src/common/storable-text';
 import { AuditDataCanonical1764600000000 } from '../migrations/1764600000000-AuditDataCanonical';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
-import { withClient } from './support/test-database';
+import { tamperWith, withClient } from './support/test-database';
 
 const run = promisify(execFile);
 const AUDITOR_SCRIPT = path.resolve(__dirname, '../examples/verify-audit.py');
@@ -159,16 +159,7 @@ describe('audit tamper detection', () => {
     return verdict;
   };
 
-  /** What an attacker with superuser rights would do: switch the trigger off, then edit. */
-  const tamper = (sql: string) =>
-    withClient(sut.database.url, async (db) => {
-      await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
-      try {
-        await db.query(sql);
-      } finally {
-        await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
-      }
-    });
+  const tamper = (sql: string) => tamperWith(sut.database.url, 'audit_events', sql);
 
   it('verifies a clean chain', async () => {
     expect(await verify()).toEqual({ valid: true, count: 6, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -204,15 +195,7 @@ describe('audit verification by concurrent ranges', () => {
   });
   afterAll(() => sut.close());
 
-  const tamper = (sql: string) =>
-    withClient(sut.database.url, async (db) => {
-      await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
-      try {
-        await db.query(sql);
-      } finally {
-        await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
-      }
-    });
+  const tamper = (sql: string) => tamperWith(sut.database.url, 'audit_events', sql);
   const byRanges = () => sut.app.get(AuditLog).verify({ connections: 2, rangeSize: 3 });
 
   it('agrees with one pass on a clean chain', async () => {

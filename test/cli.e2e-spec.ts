@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MIGRATIONS } from '../migrations';
-import { testServerUrl, withClient } from './support/test-database';
+import { tamperWith, testServerUrl, withClient } from './support/test-database';
 import { spawnCli, spawnService } from './support/service-process';
 import { startTestService, type TestService } from './support/test-service';
 
@@ -69,11 +69,7 @@ describe('breakglass CLI', () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.output)).toMatchObject({ valid: true, count: 1 });
 
-    await withClient(sut.database.url, async (db) => {
-      await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
-      await db.query(`UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1`);
-      await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
-    });
+    await tamperWith(sut.database.url, 'audit_events', `UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1`);
     const broken = await runCli(['audit', 'verify'], env);
     expect(broken.code).toBe(2);
     expect(broken.output).toContain('Audit chain BROKEN at seq 1');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { startTestService, type TestService } from './support/test-service';
-import { withClient } from './support/test-database';
+import { tamperWith, withClient } from './support/test-database';
 
 const POLICY = `
 notify:
@@ -146,12 +146,8 @@ describe('session command log', () => {
   it('finds a tampered event at its seq; the table refuses changes while its trigger is on', async () => {
     const grant = await breakGlass();
     await send(grant, [event(1, 'ls'), event(2, 'cat /etc/hosts'), event(3, 'exit')]).expect(200);
-    await withClient(sut.database.url, async (db) => {
-      await expect(db.query(`UPDATE session_events SET command = 'ls -la' WHERE grant_id = $1 AND seq = 2`, [grant.id])).rejects.toThrow(/append-only/);
-      await db.query('ALTER TABLE session_events DISABLE TRIGGER USER');
-      await db.query(`UPDATE session_events SET command = 'true' WHERE grant_id = $1 AND seq = 2`, [grant.id]);
-      await db.query('ALTER TABLE session_events ENABLE TRIGGER USER');
-    });
+    await expect(withClient(sut.database.url, (db) => db.query(`UPDATE session_events SET command = 'ls -la' WHERE grant_id = $1 AND seq = 2`, [grant.id]))).rejects.toThrow(/append-only/);
+    await tamperWith(sut.database.url, 'session_events', `UPDATE session_events SET command = 'true' WHERE grant_id = $1 AND seq = 2`, [grant.id]);
     expect(await verify(grant.id)).toMatchObject({ valid: false, firstInvalidSeq: 2 });
   });
 
@@ -190,11 +186,7 @@ describe('session command log', () => {
     it('refuses to review a log that does not verify until the reviewer acknowledges it', async () => {
       const grant = await breakGlass();
       await send(grant, [event(1, 'ls'), event(2, 'id')]).expect(200);
-      await withClient(sut.database.url, async (db) => {
-        await db.query('ALTER TABLE session_events DISABLE TRIGGER USER');
-        await db.query(`DELETE FROM session_events WHERE grant_id = $1 AND seq = 1`, [grant.id]);
-        await db.query('ALTER TABLE session_events ENABLE TRIGGER USER');
-      });
+      await tamperWith(sut.database.url, 'session_events', `DELETE FROM session_events WHERE grant_id = $1 AND seq = 1`, [grant.id]);
       const refused = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'findings', notes: 'log incomplete' }).expect(409);
       expect(refused.body).toMatchObject({ error: 'session_integrity_failed', details: { valid: false, firstInvalidSeq: 2 } });
       const accepted = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'findings', notes: 'log incomplete', acknowledgeIntegrityFailure: true }).expect(201);

@@ -27,7 +27,7 @@ export interface RangeVerdict extends SeqRange {
 /** Runs a query and returns its rows as arrays (pg's rowMode 'array'). */
 export type ArrayRowQuery = (text: string, values: unknown[]) => Promise<unknown[][]>;
 
-export async function verifyAuditRange(query: ArrayRowQuery, range: SeqRange): Promise<RangeVerdict> {
+async function verifyAuditRange(query: ArrayRowQuery, range: SeqRange): Promise<RangeVerdict> {
   const [[firstInvalid, lastSeq, firstPrevHash, lastHash]] = (await query(VERIFY_RANGE, [range.from, range.to])) as [
     [string | null, string | null, string | null, string | null],
   ];

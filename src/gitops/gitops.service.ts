@@ -116,7 +116,7 @@ export class Gitops implements OnModuleInit {
       if (event.kind === 'drift' && !explaining.length) await this.notifySecurity(tx, eventId, event, targetNames);
       if (event.kind === 'reconciled') {
         const stored = { id: eventId, commit: event.commit!, source: event.source, object: event.object, revision: event.revision };
-        outcome.reconciled = merged.length ? await this.closeLoop(tx, stored, merged.map((link) => ({ grantId: link.grantId, target: link.target, repo: link.repo, number: link.number }))) : [];
+        outcome.reconciled = merged.length ? await this.closeLoop(tx, stored, merged) : [];
       }
       return outcome;
     });
@@ -135,15 +135,15 @@ export class Gitops implements OnModuleInit {
       if (grant.requester !== caller.subject && !caller.roles.includes('security')) {
         throw new GrantError('not_your_grant', 'Only the requester or security can record pausing reconciliation');
       }
-      const scope = findTarget(this.policy, grant.target)?.gitops ?? null;
+      const target = findTarget(this.policy, grant.target);
       await this.repository.recordPause(tx, grantId, change, caller.subject);
       await this.auditLog.append(tx, {
         actor: caller.subject,
         action: change === 'paused' ? 'gitops.paused' : 'gitops.resumed',
         grant: grantId,
         target: grant.target,
-        extraControls: findTarget(this.policy, grant.target)?.controls,
-        data: { kustomizations: scope?.kustomizations ?? [], apps: scope?.apps ?? [] },
+        extraControls: target?.controls,
+        data: { kustomizations: target?.gitops?.kustomizations ?? [], apps: target?.gitops?.apps ?? [] },
       });
       return (await this.repository.pauseOf(grantId, tx))!;
     });

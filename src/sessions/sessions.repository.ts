@@ -90,7 +90,7 @@ export class SessionsRepository {
     return rows.map(toEvent);
   }
 
-  /** One statement per batch: column arrays through unnest keep it a single round trip. */
+  /** One statement per batch (events as one JSON parameter): a single round trip. */
   async append(tx: EntityManager, events: SessionEvent[], head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash' | 'gaps'>, sealed: boolean): Promise<void> {
     await tx.query(
       `WITH appended AS (

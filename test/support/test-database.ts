@@ -39,3 +39,18 @@ export async function withClient<T>(url: string, work: (client: Client) => Promi
     await client.end();
   }
 }
+
+/**
+ * What an attacker with superuser rights would do to an append-only table: switch its triggers off,
+ * edit, switch them back on.
+ */
+export function tamperWith(url: string, table: 'audit_events' | 'session_events', sql: string, values: unknown[] = []): Promise<void> {
+  return withClient(url, async (db) => {
+    await db.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
+    try {
+      await db.query(sql, values);
+    } finally {
+      await db.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
+    }
+  });
+}
