@@ -99,6 +99,10 @@ export const AUDIT_ACTIONS = {
     description: 'A credential was made unusable at its provider.',
     controls: ['SOC2:CC6.1', ...ACCESS_ISSUED, ...LOGGING],
   },
+  'credential.cleanup': {
+    description: "What a removed temporary database role left behind: routines made SECURITY INVOKER, triggers and event triggers dropped, objects handed to the unprivileged holder role.",
+    controls: ['SOC2:CC6.1', ...ACCESS_ISSUED, ...LOGGING],
+  },
   'session.sealed': {
     description: "The session command log's head hash, anchoring every command in the audit chain.",
     controls: ['SOC2:CC7.2', 'SOC2:CC8.1', 'NIST-800-53:AC-6(9)', ...LOGGING, ...LOG_INTEGRITY],

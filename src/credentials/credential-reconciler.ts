@@ -1,8 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
 import { LoadedPolicy } from '../config/config.providers';
-import { findTarget } from '../config/policy';
+import { findTarget, type TargetPolicy } from '../config/policy';
 import { CredentialsRepository } from './credentials.repository';
-import { PostgresCredentials } from './providers/postgres-credentials';
+import { PostgresCredentials, type RoleCleanup } from './providers/postgres-credentials';
 
 const INTERVAL_MS = 60_000;
 
@@ -21,6 +23,8 @@ export class CredentialReconciler implements OnApplicationBootstrap, OnModuleDes
     private readonly repository: CredentialsRepository,
     private readonly postgres: PostgresCredentials,
     private readonly policy: LoadedPolicy,
+    private readonly auditLog: AuditLog,
+    private readonly dataSource: DataSource,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -39,8 +43,11 @@ export class CredentialReconciler implements OnApplicationBootstrap, OnModuleDes
       for (const credential of await this.repository.pendingRemovals()) {
         const target = findTarget(this.policy, credential.target);
         if (target?.credential.type !== 'postgres') continue;
-        await this.postgres.remove(target, credential);
-        await this.repository.markRevoked(credential.id, { error: null });
+        const cleanup = await this.postgres.remove(target, credential);
+        await this.dataSource.transaction(async (tx) => {
+          await this.repository.markRevoked(credential.id, { error: null }, tx);
+          if (cleanup) await this.auditCleanup(tx, target, credential.username!, cleanup, credential.grantId);
+        });
       }
       const live = await this.repository.liveUsernames();
       const seenServers = new Set<string>();
@@ -49,11 +56,23 @@ export class CredentialReconciler implements OnApplicationBootstrap, OnModuleDes
         seenServers.add(target.credential.adminUrl);
         for (const stray of await this.postgres.strayRoles(target, live)) {
           this.logger.warn(`dropping stray login role ${stray.username} on ${target.name}`);
-          await this.postgres.remove(target, stray);
+          const cleanup = await this.postgres.remove(target, stray);
+          if (cleanup) await this.dataSource.transaction((tx) => this.auditCleanup(tx, target, stray.username, cleanup, null));
         }
       }
     } catch (error) {
       this.logger.warn(`reconciliation incomplete, will retry: ${(error as Error).message}`);
     }
+  }
+
+  private auditCleanup(tx: EntityManager, target: TargetPolicy, username: string, cleanup: RoleCleanup, grantId: string | null) {
+    return this.auditLog.append(tx, {
+      actor: 'system:reconciler',
+      action: 'credential.cleanup',
+      grant: grantId,
+      target: target.name,
+      extraControls: target.controls,
+      data: { username, stray: grantId === null, ...cleanup },
+    });
   }
 }

@@ -6,7 +6,7 @@ import type { GrantSubject, IssuedCredential } from './credential.types';
 import { CredentialsRepository, type CredentialRecord, type NewCredential } from './credentials.repository';
 import { KeyStore } from './key-store.service';
 import { JwtCredentials } from './providers/jwt-credentials';
-import { PostgresCredentials } from './providers/postgres-credentials';
+import { PostgresCredentials, type RoleCleanup } from './providers/postgres-credentials';
 
 export interface IssuedForGrant {
   credential: IssuedCredential;
@@ -19,6 +19,8 @@ export interface IssuedForGrant {
 export interface RevocationOutcome {
   credential: CredentialRecord;
   error: string | null;
+  /** What removing a postgres role neutralised and handed over (absent for JWTs and failures). */
+  cleanup?: RoleCleanup;
 }
 
 export type IntrospectionResult =
@@ -48,7 +50,7 @@ export class Credentials {
       credential: access.credential,
       sessionToken: session.credential,
       records: [access.record, session.record],
-      discard: () => this.postgres.remove(target, access.record),
+      discard: async () => void (await this.postgres.remove(target, access.record)),
     };
   }
 
@@ -89,12 +91,13 @@ export class Credentials {
     const outcomes: RevocationOutcome[] = [];
     for (const credential of live) {
       let error: string | null = null;
+      let cleanup: RoleCleanup | undefined;
       if (credential.type === 'postgres') {
         if (!target) error = 'target no longer in the policy';
-        else await this.postgres.remove(target, credential).catch((failure: Error) => (error = failure.message));
+        else cleanup = await this.postgres.remove(target, credential).catch((failure: Error) => void (error = failure.message));
       }
       await this.repository.markRevoked(credential.id, { error }, tx);
-      outcomes.push({ credential, error });
+      outcomes.push({ credential, error, ...(cleanup ? { cleanup } : {}) });
     }
     return outcomes;
   }

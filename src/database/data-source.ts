@@ -55,6 +55,9 @@ export async function ensureDatabase(serverUrl: string, name = APPLICATION_DATAB
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    // Temporary roles of the demo target live on this server: by default every role may connect
+    // to every database, and the broker's own is none of their business.
+    await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${client.escapeIdentifier(name)} FROM PUBLIC`);
   } finally {
     await client.end();
   }

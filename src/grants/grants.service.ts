@@ -316,11 +316,10 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     const about = { actor: ending.actor, grant: grant.id, target: grant.target, extraControls: target?.controls };
     const entries: AuditEntry[] = [
       { ...about, action: ending.status === 'expired' ? 'grant.expired' : 'grant.revoked', data: { reason: ending.reason, expiresAt: grant.expiresAt, endedAt } },
-      ...revocations.map(({ credential, error }) => ({
-        ...about,
-        action: 'credential.revoked' as const,
-        data: { ...credentialFacts(credential), providerStatus: error ? 'revoke_failed' : 'revoked', providerError: error },
-      })),
+      ...revocations.flatMap(({ credential, error, cleanup }) => [
+        { ...about, action: 'credential.revoked' as const, data: { ...credentialFacts(credential), providerStatus: error ? 'revoke_failed' : 'revoked', providerError: error } },
+        ...(cleanup ? [{ ...about, action: 'credential.cleanup' as const, data: { username: credential.username, ...cleanup } }] : []),
+      ]),
     ];
     await this.auditLog.append(tx, ...entries);
     await this.sessions.seal(tx, grant.id);

@@ -11,6 +11,38 @@ import { fingerprintOf } from './jwt-credentials';
 import { scramSha256Verifier } from './scram';
 
 type PostgresPolicy = Extract<CredentialPolicy, { type: 'postgres' }>;
+
+/** Owns what temporary roles created, once they are gone (docs/postgres-cleanup.md). */
+export const ORPHAN_HOLDER_ROLE = 'breakglass_orphans';
+
+/** What removing a temporary role neutralised and handed to the holder role (`credential.cleanup`). */
+export interface RoleCleanup {
+  holder: string;
+  /** Databases where the role owned something. */
+  databases: string[];
+  /** `db: schema.fn(args)` made SECURITY INVOKER, EXECUTE revoked from PUBLIC. */
+  routinesNeutralised: string[];
+  /** `db: trigger ON table` that called one of the role's functions. */
+  triggersDropped: string[];
+  eventTriggersDropped: string[];
+  largeObjects: number;
+  /** Objects whose ownership went to the holder role. */
+  objectsReassigned: number;
+  /** Roles the temporary role had created (it administered them). */
+  rolesDropped: string[];
+}
+
+// One round trip per database: what the role owns that could run code, and how much it owns.
+const ROLE_FOOTPRINT = `
+  WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1)
+  SELECT
+    ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p, r WHERE p.proowner = r.oid AND p.prokind IN ('f', 'p') ORDER BY 1) AS routines,
+    ARRAY(SELECT format('%I ON %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid, r
+           WHERE p.proowner = r.oid AND NOT t.tgisinternal ORDER BY 1) AS triggers,
+    ARRAY(SELECT e.evtname::text FROM pg_event_trigger e, r WHERE e.evtowner = r.oid ORDER BY 1) AS event_triggers,
+    (SELECT count(*)::int FROM pg_largeobject_metadata l, r WHERE l.lomowner = r.oid) AS large_objects,
+    (SELECT count(*)::int FROM pg_shdepend s, r WHERE s.refobjid = r.oid AND s.deptype = 'o'
+        AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS owned`;
 const CONNECT_TIMEOUT_MS = 5000;
 const BACKEND_EXIT_WAIT_MS = 3000;
 
@@ -24,6 +56,7 @@ export class PostgresCredentials implements OnModuleDestroy {
   private readonly logger = new Logger('credentials.postgres');
   private readonly pools = new Map<string, Pool>();
   private readonly demoPrepared = new Set<string>();
+  private readonly serverVersions = new Map<string, number>();
 
   constructor(
     private readonly brokerServer: BrokerDatabaseServer,
@@ -49,14 +82,18 @@ export class PostgresCredentials implements OnModuleDestroy {
     const roles = grant.role ? [grant.role] : policy.grantRoles;
     await this.withProviderErrors(target, 'create the login role', async () => {
       if (policy.adminUrl === BROKER_DATABASE_ADMIN_URL) await this.prepareDemoTarget(adminUrl, database, policy.grantRoles);
+      await this.refuseUnsafeRoles(adminUrl, roles);
       const client = await this.pool(adminUrl).connect();
       try {
         await client.query('BEGIN');
         await client.query(
-          `CREATE ROLE ${escapeIdentifier(username)} LOGIN INHERIT CONNECTION LIMIT 20 ` +
+          `CREATE ROLE ${escapeIdentifier(username)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 20 ` +
             `PASSWORD ${escapeLiteral(scramSha256Verifier(password))} VALID UNTIL ${escapeLiteral(grant.expiresAt.toISOString())}`,
         );
-        for (const role of roles) await client.query(`GRANT ${escapeIdentifier(role)} TO ${escapeIdentifier(username)}`);
+        // From PostgreSQL 16 on, SET FALSE keeps the privileges but not SET ROLE: whatever the
+        // engineer creates is owned by the temporary role, so the cleanup at the end finds it.
+        const membership = (await this.serverVersion(adminUrl)) >= 160000 ? ' WITH INHERIT TRUE, SET FALSE' : '';
+        for (const role of roles) await client.query(`GRANT ${escapeIdentifier(role)} TO ${escapeIdentifier(username)}${membership}`);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -80,23 +117,118 @@ export class PostgresCredentials implements OnModuleDestroy {
     );
   }
 
-  /** Stops new logins, kills open sessions, hands over anything the role created, drops it. */
-  async remove(target: TargetPolicy, credential: Pick<CredentialRecord, 'username' | 'database'>): Promise<void> {
+  /**
+   * Stops new logins, kills open sessions, neutralises and hands over anything the role created,
+   * drops it. Answers what was neutralised (audited as `credential.cleanup`); undefined when the
+   * role was already gone.
+   */
+  async remove(target: TargetPolicy, credential: Pick<CredentialRecord, 'username' | 'database'>): Promise<RoleCleanup | undefined> {
     const adminUrl = this.adminUrlOf(target.credential as PostgresPolicy);
-    const role = escapeIdentifier(credential.username!);
-    await this.withProviderErrors(target, 'remove the login role', async () => {
+    return this.withProviderErrors(target, 'remove the login role', async () => {
       const pool = this.pool(adminUrl);
       const exists = await pool.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [credential.username]);
-      if (!exists.rowCount) return;
-      await pool.query(`ALTER ROLE ${role} NOLOGIN`);
-      await this.terminateBackends(pool, credential.username!);
-      // Objects made during the incident are kept (reassigned to the admin role), not dropped.
-      await this.inDatabase(adminUrl, credential.database ?? this.databaseOf(target.credential as PostgresPolicy), async (client) => {
-        await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
-        await client.query(`DROP OWNED BY ${role}`);
-      });
-      await pool.query(`DROP ROLE IF EXISTS ${role}`);
+      if (!exists.rowCount) return undefined;
+      const cleanup: RoleCleanup = { holder: ORPHAN_HOLDER_ROLE, databases: [], routinesNeutralised: [], triggersDropped: [], eventTriggersDropped: [], largeObjects: 0, objectsReassigned: 0, rolesDropped: [] };
+      await this.ensureHolderRole(pool);
+      await this.dropRole(adminUrl, credential.username!, credential.database ?? this.databaseOf(target.credential as PostgresPolicy), cleanup);
+      return cleanup;
     });
+  }
+
+  /**
+   * Objects the role made are kept (they may be the fix of the incident), but nothing of theirs may
+   * run with someone else's rights afterwards: REASSIGN OWNED to the admin would let a SECURITY
+   * DEFINER function or a trigger run as the admin. So, in every database where the role owns
+   * anything: its routines become SECURITY INVOKER without EXECUTE for PUBLIC, triggers that call
+   * its functions and its event triggers are dropped, and what remains goes to an unprivileged
+   * NOLOGIN holder role. Roles it administers (PostgreSQL 16+ records the creator that way) go too.
+   */
+  private async dropRole(adminUrl: string, username: string, homeDatabase: string, cleanup: RoleCleanup): Promise<void> {
+    const pool = this.pool(adminUrl);
+    const role = escapeIdentifier(username);
+    await pool.query(`ALTER ROLE ${role} NOLOGIN`);
+    await this.terminateBackends(pool, username);
+    const { rows: created } = await pool.query<{ rolname: string }>(
+      `SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+        WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = $1) AND m.admin_option AND r.rolname <> $1`,
+      [username],
+    );
+    for (const { rolname } of created) {
+      if (cleanup.rolesDropped.includes(rolname) || rolname === ORPHAN_HOLDER_ROLE) continue;
+      cleanup.rolesDropped.push(rolname);
+      await this.dropRole(adminUrl, rolname, homeDatabase, cleanup);
+    }
+    // pg_shdepend knows every database where the role owns objects or holds privileges (a large
+    // object in another database would otherwise block DROP ROLE for ever).
+    const { rows } = await pool.query<{ datname: string }>(
+      `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+        WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1) AND d.datallowconn`,
+      [username],
+    );
+    const databases = [...new Set([homeDatabase, ...rows.map((row) => row.datname)])];
+    for (const database of databases) {
+      await this.inDatabase(adminUrl, database, async (client) => {
+        await client.query('BEGIN');
+        try {
+          const found = await client.query<{ routines: string[]; triggers: string[]; event_triggers: string[]; large_objects: number; owned: number }>(ROLE_FOOTPRINT, [username]);
+          const { routines, triggers, event_triggers: eventTriggers, large_objects: largeObjects, owned } = found.rows[0];
+          for (const routine of routines) {
+            await client.query(`ALTER ROUTINE ${routine} SECURITY INVOKER`);
+            await client.query(`REVOKE ALL ON ROUTINE ${routine} FROM PUBLIC`);
+          }
+          for (const trigger of triggers) await client.query(`DROP TRIGGER ${trigger}`);
+          for (const name of eventTriggers) await client.query(`DROP EVENT TRIGGER ${escapeIdentifier(name)}`);
+          await client.query(`REASSIGN OWNED BY ${role} TO ${escapeIdentifier(ORPHAN_HOLDER_ROLE)}`);
+          await client.query(`DROP OWNED BY ${role}`);
+          await client.query('COMMIT');
+          if (owned || routines.length || triggers.length || eventTriggers.length) cleanup.databases.push(database);
+          const where = (name: string) => `${database}: ${name}`;
+          cleanup.routinesNeutralised.push(...routines.map(where));
+          cleanup.triggersDropped.push(...triggers.map(where));
+          cleanup.eventTriggersDropped.push(...eventTriggers.map(where));
+          cleanup.largeObjects += largeObjects;
+          cleanup.objectsReassigned += owned;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+    }
+    await pool.query(`DROP ROLE IF EXISTS ${role}`);
+  }
+
+  /** The holder of what grants leave behind: no login, no privileges, member of nothing. */
+  private async ensureHolderRole(pool: Pool): Promise<void> {
+    const { rowCount } = await pool.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [ORPHAN_HOLDER_ROLE]);
+    if (!rowCount) await pool.query(`CREATE ROLE ${escapeIdentifier(ORPHAN_HOLDER_ROLE)} NOLOGIN NOINHERIT`).catch(ignoreDuplicate);
+  }
+
+  /**
+   * A policy role that is (or can become, through its memberships) a superuser or a role creator
+   * would let the grant make logins the broker cannot find or take back.
+   */
+  private async refuseUnsafeRoles(adminUrl: string, roles: string[]): Promise<void> {
+    const { rows } = await this.pool(adminUrl).query<{ rolname: string; rolsuper: boolean }>(
+      `WITH RECURSIVE reach(oid) AS (
+         SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[])
+         UNION SELECT m.roleid FROM pg_auth_members m JOIN reach ON m.member = reach.oid)
+       SELECT rolname, rolsuper FROM pg_roles WHERE oid IN (SELECT oid FROM reach) AND (rolsuper OR rolcreaterole) ORDER BY rolname`,
+      [roles],
+    );
+    if (rows.length) {
+      const named = rows.map((row) => `${row.rolname} (${row.rolsuper ? 'SUPERUSER' : 'CREATEROLE'})`).join(', ');
+      throw new CredentialError('grant_role_unsafe', `The policy grants ${named}: a temporary role with it could create logins that outlive the grant. Grant a role without SUPERUSER or CREATEROLE.`, { roles: rows.map((row) => row.rolname) });
+    }
+  }
+
+  private async serverVersion(adminUrl: string): Promise<number> {
+    let version = this.serverVersions.get(adminUrl);
+    if (version === undefined) {
+      const { rows } = await this.pool(adminUrl).query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+      version = Number(rows[0].v);
+      this.serverVersions.set(adminUrl, version);
+    }
+    return version;
   }
 
   /** Our roles on the target that no live credential accounts for (left by a crash). */
@@ -171,6 +303,7 @@ export class PostgresCredentials implements OnModuleDestroy {
       return await work();
     } catch (error) {
       // The message names the target and the step, never the admin URL (it holds a password).
+      if (error instanceof CredentialError) throw error;
       throw new CredentialError('provider_unavailable', `Could not ${what} on target ${target.name}: ${(error as Error).message}`);
     }
   }
