@@ -27,7 +27,8 @@ describe('first use of a shared data dir by several processes at once', () => {
           const child = spawn(process.execPath, ['-e', script, `w${String(i).padStart(2, '0')}|`]);
           let out = '';
           child.stdout.on('data', (chunk) => (out += chunk));
-          child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`writer ${i} exited with ${code}`))));
+          // 'close', not 'exit': 'exit' may come before the last stdout chunk has been read.
+          child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`writer ${i} exited with ${code}`))));
         }),
       ),
     );

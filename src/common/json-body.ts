@@ -20,45 +20,65 @@ export function jsonBody(limit: string): RequestHandler {
   });
   return (req, res, next) =>
     parse(req, res, (error?: unknown) => {
-      if (!error) {
+      // Anything thrown in here would escape every handler and end the process: pass it on instead.
+      try {
+        if (error) return next(parseFailure(error, limit));
         // In JSON text a NUL or a lone surrogate can only arrive as a \u escape (raw control
-        // characters are invalid JSON; invalid UTF-8 decodes to U+FFFD), so a body without any
-        // skips the walk over every string (the session-ingest hot path).
+        // characters are invalid JSON; invalid UTF-8 decodes to U+FFFD), so the strings of a body
+        // without any need no look (the session-ingest hot path). Depth is checked always: the
+        // validation pipe recurses over the body.
         const rawBody = (req as RequestWithRawBody).rawBody;
-        const unstorable = rawBody && !rawBody.includes('\\u') ? undefined : unstorableStringAt(req.body, '');
-        if (unstorable) {
-          const where = unstorable.path || '(body)';
-          return next(new CommonError('validation_failed', `Invalid request: ${where}: ${unstorable.problem}`, [{ field: where, problems: [unstorable.problem] }]));
+        const problem = bodyProblem(req.body, !rawBody || rawBody.includes('\\u'));
+        if (problem) {
+          const where = problem.path || '(body)';
+          return next(new CommonError('validation_failed', `Invalid request: ${where}: ${problem.problem}`, [{ field: where, problems: [problem.problem] }]));
         }
         return next();
-      }
-      switch ((error as { type?: string }).type) {
-        case 'entity.too.large':
-          return next(new CommonError('payload_too_large', `Request body is larger than ${limit}`));
-        case 'entity.parse.failed':
-          return next(new CommonError('malformed_json', 'Request body is not valid JSON'));
-        default:
-          return next(new CommonError('validation_failed', `Request body cannot be read: ${(error as Error).message}`));
+      } catch (failure) {
+        return next(failure);
       }
     });
 }
 
-/**
- * PostgreSQL text holds neither NUL (U+0000) nor lone UTF-16 surrogates, so such a string could only
- * fail deep in a transaction: refuse it here, for every endpoint, naming the field.
- */
-function unstorableStringAt(value: unknown, path: string): { path: string; problem: string } | undefined {
-  if (typeof value === 'string') {
-    const problem = unstorableTextProblem(value);
-    return problem ? { path, problem } : undefined;
+/** Deeper than any request of this API; the walk below and class-transformer stay far from stack limits. */
+export const MAX_BODY_DEPTH = 64;
+
+function parseFailure(error: unknown, limit: string): CommonError {
+  switch ((error as { type?: string }).type) {
+    case 'entity.too.large':
+      return new CommonError('payload_too_large', `Request body is larger than ${limit}`);
+    case 'entity.parse.failed':
+      return new CommonError('malformed_json', 'Request body is not valid JSON');
+    default:
+      return new CommonError('validation_failed', `Request body cannot be read: ${(error as Error).message}`);
   }
-  if (!value || typeof value !== 'object') return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    const keyProblem = unstorableTextProblem(key);
-    if (keyProblem) return { path: at, problem: keyProblem };
-    const found = unstorableStringAt(item, at);
-    if (found) return found;
+}
+
+/**
+ * The first problem in document order: nesting deeper than MAX_BODY_DEPTH, or (with `checkText`)
+ * a string or key PostgreSQL text cannot hold (NUL, lone UTF-16 surrogates), refused here for
+ * every endpoint, naming the field. Iterative, so no body can exhaust the stack.
+ */
+function bodyProblem(body: unknown, checkText: boolean): { path: string; problem: string } | undefined {
+  const pending: { value: unknown; path: string; depth: number; key?: string }[] = [{ value: body, path: '', depth: 0 }];
+  while (pending.length) {
+    const { value, path, depth, key } = pending.pop()!;
+    if (checkText && key !== undefined) {
+      const keyProblem = unstorableTextProblem(key);
+      if (keyProblem) return { path, problem: keyProblem };
+    }
+    if (typeof value === 'string') {
+      const problem = checkText ? unstorableTextProblem(value) : undefined;
+      if (problem) return { path, problem };
+      continue;
+    }
+    if (!value || typeof value !== 'object') continue;
+    if (depth >= MAX_BODY_DEPTH) return { path, problem: `nests deeper than ${MAX_BODY_DEPTH} levels` };
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [name, item] = entries[i];
+      pending.push({ value: item, path: path ? `${path}.${name}` : name, depth: depth + 1, key: name });
+    }
   }
   return undefined;
 }
