@@ -42,6 +42,31 @@ describe('authentication and roles', () => {
       }
     });
 
+    it('mints dev tokens only for a direct request to a loopback name from the service\'s own page', async () => {
+      const origin = sut.url;
+      const host = new URL(origin).host;
+      const body = { subject: 'dev-1', roles: ['engineer'] };
+      await sut.http.post('/v1/dev/tokens').set('Host', host).send(body).expect(201);
+      await sut.http.post('/v1/dev/tokens').set('Host', host).set('Origin', origin).send(body).expect(201);
+      await sut.http.post('/v1/dev/tokens').set('Host', `localhost:${new URL(origin).port}`).send(body).expect(201);
+      const refused = [
+        { Host: 'attacker.example' }, // DNS rebinding: a foreign name resolving to 127.0.0.1
+        { Host: `attacker.example:${new URL(origin).port}` },
+        { Host: host, Origin: 'http://attacker.example' }, // a cross-origin page posting to localhost
+        { Host: host, Origin: 'http://127.0.0.1:1' }, // another local service's page
+        { Host: host, Origin: 'null' },
+        { Host: host, 'X-Forwarded-For': '203.0.113.7' }, // through a reverse proxy on this host
+        { Host: host, Forwarded: 'for=203.0.113.7' },
+        { Host: host, 'X-Forwarded-Host': 'breakglass.example.com' },
+        { Host: host, 'X-Real-IP': '203.0.113.7' },
+      ];
+      for (const headers of refused) {
+        const answer = await sut.http.post('/v1/dev/tokens').set(headers).send(body);
+        expect({ headers, status: answer.status, error: answer.body.error }).toEqual({ headers, status: 404, error: 'dev_sign_in_unavailable' });
+        expect(answer.body.token).toBeUndefined();
+      }
+    });
+
     it('rejects an expired dev token', async () => {
       const { DevIssuer } = await import('../src/auth/dev-issuer');
       const issuer = await DevIssuer.open(sut.dataDir);

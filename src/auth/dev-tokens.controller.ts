@@ -38,12 +38,36 @@ export class DevTokensController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Mint a dev token (AUTH_MODE=dev on a loopback-only service, from loopback)' })
   async mint(@Req() req: Request, @Body() body: DevTokenBody) {
-    if (!devSignInAvailable(this.config) || !LOOPBACK.test(req.socket.remoteAddress ?? '')) {
-      throw new AuthError('dev_sign_in_unavailable', 'Dev sign-in is only available with AUTH_MODE=dev on a service listening on loopback');
+    if (!devSignInAvailable(this.config) || !fromThisMachineDirectly(req)) {
+      throw new AuthError('dev_sign_in_unavailable', 'Dev sign-in is only available with AUTH_MODE=dev on a service listening on loopback, to a loopback client');
     }
     const issuer = await DevIssuer.open(this.config.dataDir);
     return { token: await issuer.mint({ subject: body.subject, roles: body.roles, email: body.email, ttlSeconds: 8 * 3600 }) };
   }
+}
+
+// Set by reverse proxies: a request that passed one did not come from a person at this machine.
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'];
+
+/**
+ * A loopback peer is not enough: a web page the developer visits can reach 127.0.0.1 too (DNS
+ * rebinding makes its Host a foreign name; a plain cross-origin form post carries a foreign Origin),
+ * and a reverse proxy on the same host turns any remote client into a loopback peer.
+ */
+function fromThisMachineDirectly(req: Request): boolean {
+  if (!LOOPBACK.test(req.socket.remoteAddress ?? '')) return false;
+  if (FORWARDING_HEADERS.some((name) => req.headers[name] !== undefined)) return false;
+  const host = req.headers.host;
+  if (!host) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  if (!LOOPBACK.test(hostname)) return false;
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://${host}`;
 }
 
 export function devSignInAvailable(config: ServiceConfig): boolean {
