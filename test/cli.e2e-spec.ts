@@ -75,6 +75,35 @@ describe('breakglass CLI', () => {
     expect(broken.output).toContain('Audit chain BROKEN at seq 1');
   });
 
+  it('audit verify --expect-head catches a tail deleted along with a fixed chain head', async () => {
+    const other = await startTestService();
+    try {
+      const engineer = await other.token('oncall-1', ['engineer']);
+      await other.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-3', reason: 'Checking head anchoring from the CLI', durationSeconds: 600 }).expect(201);
+      const env = { BREAKGLASS_URL: other.url, BREAKGLASS_TOKEN: await other.token('auditor-1', ['compliance']) };
+      const exported = (await other.http.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${env.BREAKGLASS_TOKEN}`).expect(200)).body.events;
+      const head = exported.at(-1);
+      expect(head.seq).toBeGreaterThan(2);
+      const anchor = `${head.seq}:${head.hash}`;
+      expect((await runCli(['audit', 'verify', '--expect-head', anchor], env)).code).toBe(0);
+
+      // The attacker drops the last event and moves the head row back: no hash needs recomputing.
+      await tamperWith(other.database.url, 'audit_events', `DELETE FROM audit_events WHERE seq = $1`, [head.seq]);
+      await withClient(other.database.url, (db) => db.query(`UPDATE audit_chain_head SET seq = $1, hash = $2`, [head.seq - 1, exported.at(-2).hash]));
+      const unaware = await runCli(['--json', 'audit', 'verify'], env);
+      expect(JSON.parse(unaware.output)).toMatchObject({ valid: true }); // why the earlier head is needed
+      const anchored = await runCli(['audit', 'verify', '--expect-head', anchor], env);
+      expect(anchored.code).toBe(2);
+      expect(anchored.output).toContain(`it ends at seq ${head.seq - 1}, before the expected head at seq ${head.seq}: events were removed from its end`);
+
+      const malformed = await runCli(['audit', 'verify', '--expect-head', 'latest'], env);
+      expect(malformed.code).not.toBe(0);
+      expect(malformed.output).toContain('--expect-head must be SEQ:HASH');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('explains an unreachable broker with a distinct exit code', async () => {
     const { code, output } = await runCli(['audit', 'verify'], { BREAKGLASS_URL: 'http://127.0.0.1:9', BREAKGLASS_TOKEN: 'x' });
     expect(code).toBe(3);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { verifyEvidence } from '../src/evidence/bundle-verifier';
 import { startTestService, type TestService } from './support/test-service';
 import { tamperWith, withClient } from './support/test-database';
 
@@ -149,6 +150,31 @@ describe('session command log', () => {
     await expect(withClient(sut.database.url, (db) => db.query(`UPDATE session_events SET command = 'ls -la' WHERE grant_id = $1 AND seq = 2`, [grant.id]))).rejects.toThrow(/append-only/);
     await tamperWith(sut.database.url, 'session_events', `UPDATE session_events SET command = 'true' WHERE grant_id = $1 AND seq = 2`, [grant.id]);
     expect(await verify(grant.id)).toMatchObject({ valid: false, firstInvalidSeq: 2 });
+  });
+
+  it('catches a deleted tail whose session head was fixed to match, against the seal in the audit chain (API and bundle)', async () => {
+    const grant = await breakGlass();
+    await send(grant, [event(1, 'ls'), event(2, 'cat /etc/hosts'), event(3, 'kubectl delete ns payments')]).expect(200);
+    await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'done' }).expect(200);
+    const sealedHead = (await log(grant.id)).headHash;
+    expect(await verify(grant.id)).toEqual({ valid: true, count: 3, headHash: sealedHead });
+    // The attacker removes the last command and moves the head back onto seq 2: the chain that is
+    // left is internally consistent and ends at the head.
+    await tamperWith(sut.database.url, 'session_events', `DELETE FROM session_events WHERE grant_id = $1 AND seq = 3`, [grant.id]);
+    await withClient(sut.database.url, (db) =>
+      db.query(
+        `UPDATE session_heads h SET last_seq = 2, count = 2, hash = e.hash, sealed_hash = e.hash FROM session_events e WHERE h.grant_id = $1 AND e.grant_id = $1 AND e.seq = 2`,
+        [grant.id],
+      ),
+    );
+    const verdict = await verify(grant.id);
+    expect(verdict).toMatchObject({ valid: false, count: 2, firstInvalidSeq: 3, brokenAnchor: { seq: 3, expectedHash: sealedHead, actualHash: null } });
+
+    const compliance = await sut.token('auditor-1', ['compliance']);
+    const evidence = (await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+    const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
+    const offline = await verifyEvidence(evidence, jwks);
+    expect(offline).toMatchObject({ valid: false, signature: 'valid', session: { valid: false, firstInvalidSeq: 3, brokenAnchor: { seq: 3, actualHash: null } } });
   });
 
   describe('reviews', () => {

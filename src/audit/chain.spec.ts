@@ -60,4 +60,47 @@ describe(ChainVerifier.name, () => {
     const rows = build(['a', 'b', 'c']);
     expect(verify(rows.slice(0, 2), true, { seq: 3, hash: rows[2].hash })).toMatchObject({ valid: false, firstInvalidSeq: 3 });
   });
+
+  describe('anchors recorded outside the chain', () => {
+    const anchored = (rows: Row[], anchors: { seq: number; hash: string }[], contiguous = false, head?: { seq: number; hash: string }) => {
+      const sut = new ChainVerifier<Row>((row) => ({ seq: row.seq, body: row.body }), contiguous).throughAnchors(anchors);
+      rows.forEach((row) => sut.add(row));
+      return sut.verdict(head);
+    };
+
+    it('accepts a chain that passes through every anchor', () => {
+      const rows = build(['a', 'b', 'c', 'd']);
+      expect(anchored(rows, [{ seq: 2, hash: rows[1].hash }, { seq: 4, hash: rows[3].hash }])).toEqual({ valid: true, count: 4, headHash: rows[3].hash });
+    });
+
+    it('pinpoints a tail deleted together with a fixed head', () => {
+      const rows = build(['a', 'b', 'c']);
+      const shortened = rows.slice(0, 2);
+      // The head row was fixed to match, so only the anchor tells.
+      expect(anchored(shortened, [{ seq: 3, hash: rows[2].hash }], false, { seq: 2, hash: rows[1].hash })).toEqual({
+        valid: false,
+        count: 2,
+        headHash: rows[1].hash,
+        firstInvalidSeq: 3,
+        brokenAnchor: { seq: 3, expectedHash: rows[2].hash, actualHash: null },
+      });
+    });
+
+    it('catches an anchored record deleted from the middle of a chain with gaps', () => {
+      const rows = build(['a', 'b', 'c', 'd'], [1, 2, 4, 6]);
+      const withoutFour = build(['a', 'b', 'd'], [1, 2, 6]);
+      expect(anchored(withoutFour, [{ seq: 4, hash: rows[2].hash }])).toMatchObject({ valid: false, firstInvalidSeq: 3, brokenAnchor: { seq: 4, actualHash: null } });
+    });
+
+    it('bounds a consistent rewrite by the anchors around it', () => {
+      const rows = build(['a', 'b', 'c', 'd', 'e']);
+      const rewritten = build(['a', 'b', 'c', 'D', 'e']);
+      const verdict = anchored(rewritten, [{ seq: 2, hash: rows[1].hash }, { seq: 5, hash: rows[4].hash }]);
+      expect(verdict).toEqual({ valid: false, count: 5, headHash: rewritten[4].hash, firstInvalidSeq: 3, brokenAnchor: { seq: 5, expectedHash: rows[4].hash, actualHash: rewritten[4].hash } });
+    });
+
+    it('treats a genesis anchor (an empty sealed session) as met by an empty chain', () => {
+      expect(anchored([], [{ seq: 0, hash: GENESIS_HASH }])).toEqual({ valid: true, count: 0, headHash: GENESIS_HASH });
+    });
+  });
 });

@@ -23,6 +23,18 @@ export interface ChainVerdict {
   headHash: string;
   /** The first seq whose record is altered, out of order or missing. */
   firstInvalidSeq?: number;
+  /**
+   * A head recorded elsewhere that the chain does not pass through: `actualHash` null when the chain
+   * ends before `seq` (records deleted from its end). A consistently rehashed chain can only be
+   * bounded this way: `firstInvalidSeq` is then the first seq after the last anchor that matched.
+   */
+  brokenAnchor?: { seq: number; expectedHash: string; actualHash: string | null };
+}
+
+/** A head (seq and hash) recorded outside the chain itself: a seal in the audit log, an exported head. */
+export interface ChainAnchor {
+  seq: number;
+  hash: string;
 }
 
 export interface ChainedRecord {
@@ -40,6 +52,10 @@ export class ChainVerifier<R extends ChainedRecord> {
   private lastSeq = 0;
   private count = 0;
   private firstInvalidSeq?: number;
+  private brokenAnchor?: ChainVerdict['brokenAnchor'];
+  /** Anchors not reached yet, ascending; the seq after the last one passed. */
+  private anchors: ChainAnchor[] = [];
+  private verifiedFromSeq = 1;
 
   /** `hashOf(prevHash, record)` computes hash_n; the default applies the generic formula to `hashedFieldsOf`. */
   constructor(
@@ -47,6 +63,12 @@ export class ChainVerifier<R extends ChainedRecord> {
     private readonly contiguous: boolean,
     private readonly hashOf: (prevHash: string, record: R) => string = (prevHash, record) => chainHash(prevHash, hashedFieldsOf(record)),
   ) {}
+
+  /** Heads the chain must pass through, e.g. every `session.sealed` of a grant; call before `add`. */
+  throughAnchors(anchors: readonly ChainAnchor[]): this {
+    this.anchors = anchors.filter((anchor) => anchor.seq > 0 || anchor.hash !== GENESIS_HASH).sort((a, b) => a.seq - b.seq);
+    return this;
+  }
 
   add(record: R): void {
     this.count++;
@@ -60,12 +82,29 @@ export class ChainVerifier<R extends ChainedRecord> {
       this.firstInvalidSeq = record.seq;
       return;
     }
+    const anchor = this.anchors[0];
+    if (anchor && anchor.seq < record.seq) {
+      // The anchored record is gone (the chain follows seq, so it cannot come later).
+      this.anchorBroken(anchor, null, this.lastSeq + 1);
+      return;
+    }
     this.runningHash = recomputed;
     this.lastSeq = record.seq;
+    if (anchor?.seq === record.seq) {
+      if (anchor.hash !== recomputed) return this.anchorBroken(anchor, recomputed, this.verifiedFromSeq);
+      this.anchors.shift();
+      this.verifiedFromSeq = record.seq + 1;
+    }
+  }
+
+  private anchorBroken(anchor: ChainAnchor, actualHash: string | null, firstInvalidSeq: number): void {
+    this.brokenAnchor = { seq: anchor.seq, expectedHash: anchor.hash, actualHash };
+    this.firstInvalidSeq = firstInvalidSeq;
   }
 
   /** `expectedHead`, when known, catches records deleted from the end of the chain. */
-  verdict(expectedHead?: { seq: number; hash: string }): ChainVerdict {
+  verdict(expectedHead?: ChainAnchor): ChainVerdict {
+    if (this.firstInvalidSeq === undefined && this.anchors.length) this.anchorBroken(this.anchors[0], null, this.lastSeq + 1);
     if (this.firstInvalidSeq === undefined && expectedHead && (expectedHead.seq !== this.lastSeq || expectedHead.hash !== this.runningHash)) {
       this.firstInvalidSeq = this.lastSeq + 1;
     }
@@ -75,6 +114,7 @@ export class ChainVerifier<R extends ChainedRecord> {
       count: this.count,
       headHash: this.runningHash,
       ...(valid ? {} : { firstInvalidSeq: this.firstInvalidSeq }),
+      ...(this.brokenAnchor ? { brokenAnchor: this.brokenAnchor } : {}),
     };
   }
 }

@@ -10,7 +10,7 @@ import type { BrokerRole } from '../config/policy.schema';
 import { createLogger, openDatabase, startService } from '../service';
 import { reportStartupFailure } from '../startup-failure';
 import { ApiClient, ApiError } from './api-client';
-import { verifyAuditChainRemotely } from './audit-verify';
+import { parseExpectedHead, verifyAuditChainRemotely } from './audit-verify';
 import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
 import { cliHome, loadGrant, saveGrant, type LocalGrant } from './local-state';
 import { reconcilerCommands, type GitopsScopeView } from './reconciler-commands';
@@ -239,10 +239,14 @@ const audit = program.command('audit').description('the hash-chained audit log')
 audit
   .command('verify')
   .description('download the audit log and recompute every hash locally (needs compliance or security)')
-  .action(async () => {
-    const verdict = await verifyAuditChainRemotely(client());
+  .option('--expect-head <seq:hash...>', 'a head seen earlier (export trailer lastSeq:lastHash, a SIEM\'s last event) the log must still pass through')
+  .action(async (options: { expectHead?: string[] }) => {
+    const expected = (options.expectHead ?? []).map(parseExpectedHead);
+    const verdict = await verifyAuditChainRemotely(client(), expected);
     if (asJson()) console.log(JSON.stringify(verdict));
-    else if (verdict.valid) console.log(`Audit chain valid: ${verdict.count} events, head ${verdict.headHash}`);
+    else if (verdict.valid) console.log(`Audit chain valid: ${verdict.count} events, head ${verdict.headHash}${expected.length ? `, passing through ${expected.map((e) => `seq ${e.seq}`).join(', ')}` : ''}`);
+    else if (verdict.brokenAnchor?.actualHash === null) console.log(`Audit chain BROKEN: it ends at seq ${verdict.firstInvalidSeq! - 1}, before the expected head at seq ${verdict.brokenAnchor.seq}: events were removed from its end`);
+    else if (verdict.brokenAnchor) console.log(`Audit chain REWRITTEN: at seq ${verdict.brokenAnchor.seq} its hash is ${verdict.brokenAnchor.actualHash}, not the expected ${verdict.brokenAnchor.expectedHash} (changed at or after seq ${verdict.firstInvalidSeq})`);
     else console.log(`Audit chain BROKEN at seq ${verdict.firstInvalidSeq} (${verdict.count} events read)`);
     process.exitCode = verdict.valid ? 0 : 2;
   });

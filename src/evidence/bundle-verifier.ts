@@ -1,14 +1,14 @@
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { hashedFieldsOf, type AuditEvent } from '../audit/audit-event';
-import { canonicalJson, ChainVerifier, chainHash } from '../audit/chain';
-import { sessionHashedFields, type SessionEvent } from '../sessions/session-event';
+import { canonicalJson, ChainVerifier, chainHash, type ChainVerdict } from '../audit/chain';
+import { sealAnchors, sessionHashedFields, type SessionEvent } from '../sessions/session-event';
 
 export interface BundleVerdict {
   valid: boolean;
   signature: 'valid' | 'invalid';
   kid: string | null;
   payloadMatchesBundle: boolean;
-  session: { valid: boolean; count: number; headHash: string; firstInvalidSeq?: number };
+  session: ChainVerdict;
   audit: { valid: boolean; count: number; firstInvalidSeq?: number };
 }
 
@@ -29,13 +29,14 @@ export async function verifyEvidence(file: { bundle: Record<string, unknown>; jw
     // signature stays invalid
   }
   const session = (file.bundle.session ?? {}) as { events?: SessionEvent[]; headHash?: string };
-  const sessionVerifier = new ChainVerifier<SessionEvent>(sessionHashedFields, false);
+  const auditEvents = ((file.bundle.audit ?? {}) as { events?: AuditEvent[] }).events ?? [];
+  // The seals in the bundle's own audit events: a session tail cut from the bundle does not pass.
+  const sessionVerifier = new ChainVerifier<SessionEvent>(sessionHashedFields, false).throughAnchors(sealAnchors(auditEvents));
   for (const event of session.events ?? []) sessionVerifier.add(event);
   const headHash = session.headHash ?? undefined;
   const last = session.events?.at(-1);
   const sessionVerdict = sessionVerifier.verdict(last && headHash ? { seq: last.seq, hash: headHash } : undefined);
 
-  const auditEvents = ((file.bundle.audit ?? {}) as { events?: AuditEvent[] }).events ?? [];
   const badAudit = auditEvents.find((event) => event.hash !== chainHash(event.prevHash, hashedFieldsOf(event)));
   const audit = { valid: !badAudit, count: auditEvents.length, ...(badAudit ? { firstInvalidSeq: badAudit.seq } : {}) };
   return {

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import type { ChainAnchor } from '../audit/chain';
 
 /** The fields covered by the session chain hash (DESIGN.md), exactly as the API returns them. */
 export interface SessionEventFields {
@@ -48,4 +49,15 @@ export function sessionEventHash(prevHash: string, e: SessionEventFields): strin
     `{"command":${s(e.command)},"cwd":${s(e.cwd)},"exitCode":${s(e.exitCode)},"finishedAt":${s(e.finishedAt)},"grant":${s(e.grant)},` +
     `"host":${s(e.host)},"receivedAt":${s(e.receivedAt)},"seq":${s(e.seq)},"startedAt":${s(e.startedAt)},"type":${s(e.type)},"user":${s(e.user)}}`;
   return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
+}
+
+/**
+ * The session heads anchored in the audit chain (`session.sealed`, and its reseals for late events):
+ * a session log must pass through each, so a tail deleted along with a fixed head is caught.
+ */
+export function sealAnchors(auditEvents: readonly { action: string; data: unknown }[]): ChainAnchor[] {
+  return auditEvents
+    .filter((event) => event.action === 'session.sealed')
+    .map((event) => event.data as { lastSeq: number; headHash: string })
+    .map((seal) => ({ seq: seal.lastSeq, hash: seal.headHash }));
 }

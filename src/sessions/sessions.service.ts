@@ -8,7 +8,7 @@ import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
 import { GrantError } from '../grants/grants.errors';
-import { clientContent, sessionEventHash, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
+import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { SessionsRepository, type HeadMove, type SessionHead } from './sessions.repository';
@@ -170,10 +170,11 @@ export class Sessions {
     return { events, head: await this.repository.head(grantId) };
   }
 
+  /** Recomputes the chain, which must end at the stored head and pass through every seal in the audit log. */
   async verify(grantId: string): Promise<ChainVerdict> {
     const head = await this.repository.head(grantId);
     if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
-    const verifier = new ChainVerifier<SessionEvent>(sessionHashedFields, false);
+    const verifier = new ChainVerifier<SessionEvent>(sessionHashedFields, false).throughAnchors(sealAnchors(await this.auditLog.forGrant(grantId)));
     for await (const event of this.repository.all(grantId)) verifier.add(event);
     return verifier.verdict({ seq: head.lastSeq, hash: head.hash });
   }
