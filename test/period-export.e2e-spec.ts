@@ -9,6 +9,20 @@ function jcs(value: unknown): string {
   if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${jcs((value as Record<string, unknown>)[k])}`).join(',')}}`;
   return JSON.stringify(value);
 }
+/** RFC 4180 cells of one row, read independently of the exporter's code. */
+function csvCells(row: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < row.length; i++) {
+    const char = row[i];
+    if (quoted && char === '"' && row[i + 1] === '"') (cell += '"'), i++;
+    else if (char === '"') quoted = !quoted;
+    else if (char === ',' && !quoted) cells.push(cell), (cell = '');
+    else cell += char;
+  }
+  return [...cells, cell];
+}
 const FIELDS = ['seq', 'at', 'actor', 'action', 'grant', 'target', 'data', 'controls'];
 
 describe('period export', () => {
@@ -84,6 +98,23 @@ describe('period export', () => {
     expect(emittedWhilePaused).toBeGreaterThan(0);
     expect(emittedWhilePaused).toBeLessThan(30_000);
     expect(emitted).toBe(lines);
+  });
+
+  it('neutralises formula prefixes in every CSV cell (OWASP CSV injection)', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const hostile = ['=HYPERLINK("https://evil.example","open")', '+1+1', '-2+3', '@SUM(A1:A9)', '\tcmd', '\r=1'];
+    await sut.dataSource.transaction((tx) =>
+      sut.app.get(AuditLog).append(tx, ...hostile.map((actor) => ({ actor, action: 'grant.requested' as const, target: '=target', data: { note: '=1+1' } }))),
+    );
+    const csv = (await sut.http.get(`/v1/evidence/export?format=csv&from=${since}`).set('Authorization', `Bearer ${compliance}`).expect(200)).text;
+    const rows = csv.trim().split('\n').slice(1, -1).filter((row) => row.includes('=1+1'));
+    expect(rows).toHaveLength(hostile.length);
+    for (const [i, row] of rows.entries()) {
+      const [, , actor, , , target, , data] = csvCells(row);
+      expect(actor).toBe(`'${hostile[i]}`);
+      expect(target).toBe("'=target");
+      expect(JSON.parse(data)).toEqual({ note: '=1+1' }); // inside JSON, not at a cell's start
+    }
   });
 
   it('filters by control and time, offers CSV, and audits the export', async () => {

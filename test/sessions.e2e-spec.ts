@@ -117,6 +117,21 @@ describe('session command log', () => {
     expect(text).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z oncall-1@bastion-1 \/srv\/app \$ echo five → 0$/m);
   });
 
+  it('prints hostile fields as visible escapes: no forged transcript line, no terminal control', async () => {
+    const grant = await breakGlass();
+    const forgedLine = `\n2026-01-01T00:00:00.000Z oncall-1@bastion-1 /srv/app $ echo harmless → 0\n# `;
+    await send(grant, [
+      event(1, 'curl -X DELETE https://api/payments', { cwd: `/srv/app${forgedLine}` }),
+      event(2, 'rm -rf /data\r\u001b[2Kls -la', { user: 'oncall-1\nroot', host: 'bastion-1\t\u202eevil' }),
+    ]).expect(200);
+    const text: string = (await sut.http.get(`/v1/grants/${grant.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(3); // the header and one line per event, whatever the fields hold
+    expect(text).not.toMatch(/[\r\u001b\u202e\t]/);
+    expect(lines[1]).toContain('/srv/app\\n2026-01-01T00:00:00.000Z oncall-1@bastion-1 /srv/app $ echo harmless → 0\\n#  $ curl -X DELETE https://api/payments → 0');
+    expect(lines[2]).toContain('oncall-1\\nroot@bastion-1\\t\\u202eevil /srv/app $ rm -rf /data\\r\\e[2Kls -la → 0');
+  });
+
   it('validates fields and batch size with clear 400s', async () => {
     const grant = await breakGlass();
     const tooLong = await send(grant, [event(1, 'x'.repeat(65537))]).expect(400);

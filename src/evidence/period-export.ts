@@ -54,5 +54,14 @@ export class PeriodExport {
 
 function csvRow(event: AuditEvent): string {
   const cells = [event.seq, event.at, event.actor, event.action, event.grant ?? '', event.target ?? '', event.controls.join(' '), JSON.stringify(event.data), event.prevHash, event.hash];
-  return cells.map((cell) => (/[",\n\r]/.test(String(cell)) ? `"${String(cell).replace(/"/g, '""')}"` : String(cell))).join(',');
+  return cells.map((cell) => csvCell(String(cell))).join(',');
+}
+
+// OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** RFC 4180 quoting, after neutralising a formula prefix with a leading apostrophe. */
+export function csvCell(text: string): string {
+  const safe = FORMULA_START.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -11,6 +11,7 @@ import { GrantError } from '../grants/grants.errors';
 import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
+import { transcriptLine } from './transcript';
 import { SessionsRepository, type HeadMove, type SessionHead } from './sessions.repository';
 
 export interface IngestResult {
@@ -148,18 +149,12 @@ export class Sessions {
     return { events, headHash: head.hash, gaps: head.gaps, next: events.length === limit ? events[events.length - 1].seq : null };
   }
 
-  /** `timestamp user@host cwd $ command → exit code`, one line per command, for grep and auditors. */
+  /** The session as text, one line per record (transcript.ts). */
   async transcript(caller: Principal, grantId: string): Promise<string> {
     const head = await this.readableHead(caller, grantId);
     const lines = [`# breakglass session transcript of ${grantId}: ${head.count} events, head ${head.hash}`];
     for (const gap of head.gaps) lines.push(`# gap: seq ${gap.from}-${gap.to} never received`);
-    for await (const event of this.repository.all(grantId)) {
-      const when = event.startedAt ?? event.receivedAt;
-      const where = `${event.user ?? '?'}@${event.host ?? '?'} ${event.cwd ?? '?'}`;
-      const what = event.type === 'command' ? `$ ${event.command ?? ''}` : `# ${event.type}${event.command ? `: ${event.command}` : ''}`;
-      const exit = event.exitCode === null ? '' : ` → ${event.exitCode}`;
-      lines.push(`${when} ${where} ${what.replace(/\r?\n/g, '\\n')}${exit}${event.late ? ' (late)' : ''}`);
-    }
+    for await (const event of this.repository.all(grantId)) lines.push(transcriptLine(event));
     return `${lines.join('\n')}\n`;
   }
 

@@ -1,0 +1,27 @@
+import type { SessionEvent } from './session-event';
+
+// Characters that move the cursor, end a line or change how a terminal or editor shows what follows:
+// C0 controls, DEL, C1 controls, line/paragraph separators and the bidirectional overrides
+// ("Trojan Source"). In a transcript line each is shown as a visible escape instead.
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
+
+/**
+ * `text` on one line with nothing a reader cannot see: a newline in `cwd` cannot forge a line of its
+ * own, and an escape sequence cannot rewrite the reviewer's screen. Backslashes are left as typed,
+ * so commands stay readable; the JSON view holds the exact text.
+ */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (char) => NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `timestamp user@host cwd $ command → exit code`, one line per record, for grep and auditors. */
+export function transcriptLine(event: SessionEvent): string {
+  const field = (value: string | null) => (value === null ? '?' : visible(value));
+  const when = event.startedAt ?? event.receivedAt;
+  const where = `${field(event.user)}@${field(event.host)} ${field(event.cwd)}`;
+  const command = visible(event.command ?? '');
+  const what = event.type === 'command' ? `$ ${command}` : `# ${visible(event.type)}${command ? `: ${command}` : ''}`;
+  const exit = event.exitCode === null ? '' : ` → ${event.exitCode}`;
+  return `${when} ${where} ${what}${exit}${event.late ? ' (late)' : ''}`;
+}
