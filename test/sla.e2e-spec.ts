@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { freePort } from './support/ports';
 import { githubDelivery, githubPullRequestEvent, gitlabMergeRequestEvent } from './support/forges';
@@ -138,6 +139,31 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     expect((await postGithub(delivery).expect(200)).body).toEqual({ duplicate: true, linked: [] });
     const linked = await sut.dataSource.query(`SELECT count(*) AS n FROM audit_events WHERE grant_id = $1 AND action = 'pr.linked'`, [grant.id]);
     expect(Number(linked[0].n)).toBe(1);
+  });
+
+  it('applies PR events in the order of their own updated_at: a signed "opened" replayed with a fresh delivery id does not reopen a closed link', async () => {
+    const grant = await breakGlass('quiet');
+    const openedAt = new Date(Date.now() - 60_000);
+    const opened = githubPullRequestEvent({ action: 'opened', repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: openedAt });
+    const captured = githubDelivery(GITHUB_SECRET, 'pull_request', opened);
+    expect((await postGithub(captured).expect(200)).body.linked[0]).toMatchObject({ state: 'open' });
+    const closed = githubPullRequestEvent({ action: 'closed', repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: new Date(openedAt.getTime() + 30_000) });
+    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', closed)).expect(200)).body.linked[0]).toMatchObject({ state: 'closed' });
+
+    // The same signed body; only the unsigned X-GitHub-Delivery is new.
+    const replay = { body: captured.body, headers: { ...captured.headers, 'x-github-delivery': randomUUID() } };
+    const answer = (await postGithub(replay).expect(200)).body;
+    expect(answer).toEqual({ duplicate: false, linked: [{ grant: grant.id, repo: 'acme/infra', number: 44, state: 'closed', repoMatches: true, clock: null, stale: true }] });
+    const links = (await sut.http.get(`/v1/grants/${grant.id}/pull-requests`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+    expect(JSON.stringify(links)).toContain('"state":"closed"');
+    const audited = await sut.dataSource.query(`SELECT data_canonical::jsonb->>'state' AS state FROM audit_events WHERE grant_id = $1 AND action = 'pr.linked' ORDER BY seq`, [grant.id]);
+    expect(audited.map((row: { state: string }) => row.state)).toEqual(['open', 'closed']);
+
+    // A merge is final, whatever arrives after it.
+    const merged = githubPullRequestEvent({ action: 'closed', merged: true, repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: new Date(openedAt.getTime() + 40_000) });
+    await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', merged)).expect(200);
+    const reopened = githubPullRequestEvent({ action: 'reopened', repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: new Date(openedAt.getTime() + 50_000) });
+    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', reopened)).expect(200)).body.linked[0]).toMatchObject({ state: 'merged', stale: true });
   });
 
   it('answers a GitHub ping, and links GitLab merge requests with X-Gitlab-Token', async () => {

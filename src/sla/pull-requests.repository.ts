@@ -15,11 +15,13 @@ export interface PrLink {
   deliveryId: string | null;
   /** The merge commit once merged (GitHub `merge_commit_sha`, GitLab `merge_commit_sha`). */
   mergeCommitSha: string | null;
+  /** The forge's `updated_at` of the state applied last (null for manual links). */
+  sourceUpdatedAt: Date | null;
   linkedAt?: Date;
 }
 
 const LINK_COLUMNS = `grant_id AS "grantId", provider, repo, number, url, title, state, merged, repo_matches AS "repoMatches",
-  linked_by AS "linkedBy", delivery_id AS "deliveryId", merge_commit_sha AS "mergeCommitSha"`;
+  linked_by AS "linkedBy", delivery_id AS "deliveryId", merge_commit_sha AS "mergeCommitSha", source_updated_at AS "sourceUpdatedAt"`;
 
 @Injectable()
 export class PullRequestsRepository {
@@ -49,13 +51,14 @@ export class PullRequestsRepository {
 
   async upsert(tx: EntityManager, link: PrLink): Promise<void> {
     await tx.query(
-      `INSERT INTO pr_links (grant_id, provider, repo, number, url, title, state, merged, repo_matches, linked_by, delivery_id, merge_commit_sha)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      `INSERT INTO pr_links (grant_id, provider, repo, number, url, title, state, merged, repo_matches, linked_by, delivery_id, merge_commit_sha, source_updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (grant_id, repo, number) DO UPDATE
          SET title = excluded.title, state = excluded.state, merged = excluded.merged, url = excluded.url,
              delivery_id = coalesce(excluded.delivery_id, pr_links.delivery_id),
-             merge_commit_sha = coalesce(excluded.merge_commit_sha, pr_links.merge_commit_sha), updated_at = now()`,
-      [link.grantId, link.provider, link.repo, link.number, link.url, link.title, link.state, link.merged, link.repoMatches, link.linkedBy, link.deliveryId, link.mergeCommitSha],
+             merge_commit_sha = coalesce(excluded.merge_commit_sha, pr_links.merge_commit_sha),
+             source_updated_at = coalesce(excluded.source_updated_at, pr_links.source_updated_at), updated_at = now()`,
+      [link.grantId, link.provider, link.repo, link.number, link.url, link.title, link.state, link.merged, link.repoMatches, link.linkedBy, link.deliveryId, link.mergeCommitSha, link.sourceUpdatedAt],
     );
   }
 

@@ -24,6 +24,8 @@ export interface PullRequestEvent {
   deliveryId: string | null;
   /** Set once merged, when the forge says (GitHub and GitLab both send `merge_commit_sha`). */
   mergeCommitSha?: string | null;
+  /** The PR's own `updated_at` in the payload: events apply in this order, not in arrival order. */
+  sourceUpdatedAt?: Date | null;
 }
 
 /** Called in the transaction that recorded a PR link as merged with a known merge commit. */
@@ -37,6 +39,8 @@ export interface LinkOutcome {
   repoMatches: boolean;
   /** What became of the retro_pr clock: satisfied, satisfied_late, or null if unchanged. */
   clock: string | null;
+  /** The event describes an older state than the one already applied (a replay or a late delivery): ignored. */
+  stale?: boolean;
 }
 
 const GRANT_ID = /BG-\d{4}-\d{6,}/gi;
@@ -103,8 +107,12 @@ export class PullRequests {
       // A PR in another repository still links (it is evidence), but is flagged for the auditor.
       const repoMatches = !expectedRepo || expectedRepo.toLowerCase() === event.repo.toLowerCase();
       const previous = await this.repository.find(tx, grant.id, event.repo, event.number);
+      if (previous && isStale(previous, event)) {
+        outcomes.push({ grant: grant.id, repo: event.repo, number: event.number, state: previous.state, repoMatches: previous.repoMatches, clock: null, stale: true });
+        continue;
+      }
       const mergeCommitSha = event.state === 'merged' ? (event.mergeCommitSha?.toLowerCase() ?? null) : null;
-      const link: PrLink = { grantId: grant.id, provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, merged: event.state === 'merged', repoMatches, linkedBy: event.actor, deliveryId: event.deliveryId, mergeCommitSha };
+      const link: PrLink = { grantId: grant.id, provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, merged: event.state === 'merged', repoMatches, linkedBy: event.actor, deliveryId: event.deliveryId, mergeCommitSha, sourceUpdatedAt: event.sourceUpdatedAt ?? null };
       await this.repository.upsert(tx, link);
       if (!previous || previous.state !== event.state) {
         await this.auditLog.append(tx, {
@@ -128,6 +136,22 @@ export class PullRequests {
     }
     return outcomes;
   }
+}
+
+/**
+ * A delivery id is not signed, so a captured signed body can be replayed under a fresh one. Order by
+ * the PR's own state instead: a merge is final, and an event older than the state applied is stale.
+ */
+function isStale(previous: PrLink, event: PullRequestEvent): boolean {
+  if (previous.state === 'merged') return event.state !== 'merged';
+  return !!previous.sourceUpdatedAt && !!event.sourceUpdatedAt && event.sourceUpdatedAt.getTime() < previous.sourceUpdatedAt.getTime();
+}
+
+/** A forge timestamp (`2026-05-01T10:00:00Z`, GitLab's `2026-05-01 10:00:00 UTC`), or null when absent or unreadable. */
+export function forgeTime(value: unknown): Date | null {
+  if (typeof value !== 'string') return null;
+  const time = Date.parse(value.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T'));
+  return Number.isNaN(time) ? null : new Date(time);
 }
 
 export function mentionedGrantIds(texts: (string | null | undefined)[]): string[] {

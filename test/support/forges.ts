@@ -1,10 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
 
 /** A `pull_request` webhook body in GitHub's format (the fields GitHub documents and sends). */
-export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 'reopened' | 'closed' | 'synchronize'; repo: string; number: number; title: string; body?: string | null; branch?: string; merged?: boolean; mergeCommitSha?: string }) {
+export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 'reopened' | 'closed' | 'synchronize'; repo: string; number: number; title: string; body?: string | null; branch?: string; merged?: boolean; mergeCommitSha?: string; updatedAt?: Date }) {
   const [owner, name] = options.repo.split('/');
   const closed = options.action === 'closed';
-  const now = new Date().toISOString();
+  // GitHub's timestamps have whole seconds.
+  const now = (options.updatedAt ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     action: options.action,
     number: options.number,

@@ -5,7 +5,7 @@ import { Public } from '../../auth/decorators';
 import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
-import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
+import { forgeTime, PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
 import { constantTimeEquals, hmacSha256Signature } from '../../common/signatures';
 import { commitOf } from '../../gitops/reconciler-event';
 import { WebhookError } from '../webhook.errors';
@@ -22,6 +22,7 @@ interface GitHubPullRequestPayload {
     state: 'open' | 'closed';
     merged?: boolean;
     merge_commit_sha?: string | null;
+    updated_at?: string;
     head?: { ref?: string };
   };
   repository?: { full_name: string };
@@ -72,6 +73,7 @@ export class GitHubWebhookController {
       actor: `github:${payload.sender?.login ?? 'unknown'}`,
       deliveryId,
       mergeCommitSha: pr.merged ? commitOf(pr.merge_commit_sha) : null,
+      sourceUpdatedAt: forgeTime(pr.updated_at),
     };
     return this.pullRequests.handleWebhook('github', deliveryId, `pull_request.${payload.action}`, event);
   }

@@ -6,7 +6,7 @@ import { Public } from '../../auth/decorators';
 import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { ServiceConfig } from '../../config/config.providers';
-import { PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
+import { forgeTime, PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
 import { constantTimeEquals } from '../../common/signatures';
 import { commitOf } from '../../gitops/reconciler-event';
 import { WebhookError } from '../webhook.errors';
@@ -24,6 +24,7 @@ interface GitLabMergeRequestPayload {
     action?: string;
     url: string;
     merge_commit_sha?: string | null;
+    updated_at?: string;
   };
 }
 
@@ -68,6 +69,7 @@ export class GitLabWebhookController {
       actor: `gitlab:${payload.user?.username ?? 'unknown'}`,
       deliveryId,
       mergeCommitSha: mr.state === 'merged' ? commitOf(mr.merge_commit_sha) : null,
+      sourceUpdatedAt: forgeTime(mr.updated_at),
     };
     return this.pullRequests.handleWebhook('gitlab', deliveryId, `merge_request.${mr.action ?? mr.state}`, event);
   }
