@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
-import { jsonBody } from './common/json-body';
+import { jsonBody, storableQuery } from './common/json-body';
 import { assignRequestId } from './common/request-context';
 import { ServiceConfig } from './config/config.providers';
 import { httpOrigin, loadConfig, type AppConfig } from './config/env';
@@ -140,6 +140,7 @@ export function configureHttp(app: NestExpressApplication): void {
   // body-parser skips a body already parsed, so the larger limit must be registered first.
   app.use('/v1/grants/:id/events', jsonBody(SESSION_EVENTS_BODY_LIMIT));
   app.use(jsonBody(JSON_BODY_LIMIT));
+  app.use(storableQuery());
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

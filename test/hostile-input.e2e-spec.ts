@@ -142,4 +142,43 @@ describe('hostile input', () => {
     const header = await sut.http.get('/v1/targets').set('Authorization', `Bearer ${engineer}`).set('X-Filler', 'y'.repeat(100_000)).catch((error: { status?: number }) => ({ status: error.status ?? 431 }));
     expect([400, 431]).toContain(header.status);
   });
+
+  it('refuses a reason or notes of whitespace with 400 wherever one is required, changing nothing', async () => {
+    const blank = ' \t\n '.repeat(6);
+    const auditCount = async () => Number((await sut.dataSource.query('SELECT count(*) AS n FROM audit_events'))[0].n);
+    const before = await auditCount();
+    const clock = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=retro_pr`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.clocks[0];
+    const attempts = [
+      sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-2', reason: blank, durationSeconds: 60 }),
+      sut.http.post(`/v1/grants/${grant.id}/extend`).set('Authorization', `Bearer ${engineer}`).send({ durationSeconds: 60, reason: blank }),
+      sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: blank }),
+      sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'approved', notes: blank }),
+      sut.http.post(`/v1/sla/${clock.id}/waive`).set('Authorization', `Bearer ${compliance}`).send({ reason: ' '.repeat(10) }),
+      sut.http.post(`/v1/sla/${clock.id}/waive`).set('Authorization', `Bearer ${compliance}`).send({ reason: `   too short   ` }),
+    ];
+    for (const answer of await Promise.all(attempts)) {
+      expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 400, error: 'validation_failed' });
+      expect(answer.body.message).toMatch(/(reason|notes) must (not be empty or only whitespace|be at least 10 characters, not counting surrounding whitespace)/);
+    }
+    expect(await auditCount()).toBe(before);
+    expect((await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${engineer}`).expect(200)).body.status).toBe('active');
+  });
+
+  it('answers 400 to query values PostgreSQL cannot hold or count', async () => {
+    const cases = [
+      ['/v1/grants?requester=%00', security],
+      ['/v1/grants?target=a%00b', security],
+      ['/v1/audit?grant=%00', compliance],
+      ['/v1/audit?after=99999999999999999999', compliance],
+      [`/v1/grants/${grant.id}/events?after=99999999999999999999`, security],
+      [`/v1/grants/${grant.id}/events?after=2147483648`, security],
+    ] as const;
+    for (const [url, token] of cases) {
+      const answer = await sut.http.get(url).set('Authorization', `Bearer ${token}`);
+      expect({ url, status: answer.status, error: answer.body.error }).toEqual({ url, status: 400, error: 'validation_failed' });
+    }
+    // The largest values that fit still work.
+    await sut.http.get(`/v1/grants/${grant.id}/events?after=2147483647`).set('Authorization', `Bearer ${security}`).expect(200);
+    await sut.http.get(`/v1/audit?after=${Number.MAX_SAFE_INTEGER}`).set('Authorization', `Bearer ${compliance}`).expect(200);
+  });
 });

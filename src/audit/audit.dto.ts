@@ -10,7 +10,7 @@ export class PageQuery {
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (the last seq seen)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   after?: number;
 
   @ApiPropertyOptional({ description: 'Events at or after this time (ISO-8601)' })

@@ -28,7 +28,7 @@ export function jsonBody(limit: string): RequestHandler {
         // without any need no look (the session-ingest hot path). Depth is checked always: the
         // validation pipe recurses over the body.
         const rawBody = (req as RequestWithRawBody).rawBody;
-        const problem = bodyProblem(req.body, !rawBody || rawBody.includes('\\u'));
+        const problem = jsonValueProblem(req.body, !rawBody || rawBody.includes('\\u'));
         if (problem) {
           const where = problem.path || '(body)';
           return next(new CommonError('validation_failed', `Invalid request: ${where}: ${problem.problem}`, [{ field: where, problems: [problem.problem] }]));
@@ -38,6 +38,18 @@ export function jsonBody(limit: string): RequestHandler {
         return next(failure);
       }
     });
+}
+
+/**
+ * The same check for query strings (`?requester=%00` would otherwise fail inside PostgreSQL as a
+ * 500): every parameter on every route, named in the 400.
+ */
+export function storableQuery(): RequestHandler {
+  return (req, _res, next) => {
+    const problem = jsonValueProblem(req.query, true);
+    if (!problem) return next();
+    next(new CommonError('validation_failed', `Invalid query parameter ${problem.path}: ${problem.problem}`, [{ field: problem.path, problems: [problem.problem] }]));
+  };
 }
 
 /** Deeper than any request of this API; the walk below and class-transformer stay far from stack limits. */
@@ -59,7 +71,7 @@ function parseFailure(error: unknown, limit: string): CommonError {
  * a string or key PostgreSQL text cannot hold (NUL, lone UTF-16 surrogates), refused here for
  * every endpoint, naming the field. Iterative, so no body can exhaust the stack.
  */
-function bodyProblem(body: unknown, checkText: boolean): { path: string; problem: string } | undefined {
+function jsonValueProblem(body: unknown, checkText: boolean): { path: string; problem: string } | undefined {
   const pending: { value: unknown; path: string; depth: number; key?: string }[] = [{ value: body, path: '', depth: 0 }];
   while (pending.length) {
     const { value, path, depth, key } = pending.pop()!;

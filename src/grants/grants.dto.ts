@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PageQuery } from '../audit/audit.dto';
+import { RequiredText } from '../common/required-text';
 
 const GRANT_ID = /^BG-\d{4}-\d{6,}$/;
 const MAX_SECONDS = 30 * 86400;
@@ -16,7 +17,7 @@ export class RequestGrantBody {
   incident: string;
 
   @ApiProperty({ example: 'Card payments failing: need to inspect locks on the ledger table' })
-  @IsString() @MinLength(1) @MaxLength(4000)
+  @RequiredText({ max: 4000 })
   reason: string;
 
   @ApiProperty({ example: 1800, description: 'Requested window in seconds; capped by the target maxDuration' })
@@ -34,13 +35,13 @@ export class ExtendGrantBody {
   durationSeconds: number;
 
   @ApiProperty({ description: 'Why more time is needed (the same minimum length as a request)' })
-  @IsString() @MinLength(1) @MaxLength(4000)
+  @RequiredText({ max: 4000 })
   reason: string;
 }
 
 export class RevokeGrantBody {
   @ApiProperty({ example: 'Incident resolved' })
-  @IsString() @MinLength(1) @MaxLength(4000)
+  @RequiredText({ max: 4000 })
   reason: string;
 }
 

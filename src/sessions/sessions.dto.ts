@@ -14,10 +14,10 @@ import {
   Max,
   MaxLength,
   Min,
-  MinLength,
   ValidateNested,
 } from 'class-validator';
 import { PageQuery } from '../audit/audit.dto';
+import { RequiredText } from '../common/required-text';
 
 export const MAX_BATCH = 500;
 export const MAX_COMMAND_CHARS = 65536;
@@ -65,7 +65,8 @@ export class IngestBody {
 
 export class SessionEventsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (the last seq)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  // Session seqs are PostgreSQL integers.
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(2_147_483_647)
   after?: number;
 
   @ApiPropertyOptional({ enum: ['json', 'text'], description: 'text: a grep-able transcript' })
@@ -79,7 +80,7 @@ export class ReviewBody {
   outcome: 'approved' | 'findings' | 'violation';
 
   @ApiProperty()
-  @IsString() @MinLength(1) @MaxLength(20000)
+  @RequiredText({ max: 20000 })
   notes: string;
 
   @ApiPropertyOptional({ description: 'Required when the session chain does not verify: the reviewer has seen and accepts the integrity problem' })

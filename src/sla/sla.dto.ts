@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../audit/audit.dto';
+import { RequiredText } from '../common/required-text';
 
 export class SlaQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['running', 'satisfied', 'satisfied_late', 'breached', 'waived'] })
@@ -27,7 +28,7 @@ export class ClockIdParam {
 
 export class WaiveBody {
   @ApiProperty({ description: 'Why compliance accepts the clock as not applicable' })
-  @IsString() @MinLength(10) @MaxLength(4000)
+  @RequiredText({ min: 10, max: 4000 })
   reason: string;
 }
 
