@@ -56,7 +56,10 @@ describe('signed evidence bundle', () => {
     let prev = '0'.repeat(64);
     for (const event of bundle.session.events) {
       expect(event.prevHash).toBe(prev);
-      prev = sha256(`${prev}\n${jcs(pick(event, SESSION_FIELDS))}`);
+      // P2.1: the record as exported minus prevHash, hash and late (format 2: with `detail`).
+      const { prevHash: _prevHash, hash: _hash, late: _late, ...hashed } = event;
+      expect(Object.keys(hashed).sort()).toEqual([...SESSION_FIELDS, 'detail'].sort());
+      prev = sha256(`${prev}\n${jcs(hashed)}`);
       expect(event.hash).toBe(prev);
     }
     expect(bundle.session).toMatchObject({ headHash: prev, sealedHash: prev, verdict: { valid: true, count: 2 } });

@@ -45,22 +45,59 @@ describe('session command log', () => {
   });
   afterAll(() => sut.close());
 
-  it('chains each event with the DESIGN.md formula, verifiable from the API output alone', async () => {
+  /** P2.1: the hashed object is exactly the record as the API returns it, minus prevHash, hash and late. */
+  const recompute = (events: Record<string, unknown>[]) => {
+    let prev = '0'.repeat(64);
+    for (const { prevHash, hash, late: _late, ...hashed } of events) {
+      expect(prevHash).toBe(prev);
+      prev = createHash('sha256').update(`${prev}\n${canonicalize(hashed)}`).digest('hex');
+      expect(hash).toBe(prev);
+    }
+    return prev;
+  };
+
+  it('chains each event with the format-2 formula, verifiable from the API output alone', async () => {
     const grant = await breakGlass();
     const answer = await send(grant, [event(1, 'kubectl get nodes'), event(2, "psql -c 'select 1'", { exitCode: 1 })]).expect(200);
     expect(answer.body).toEqual({ accepted: 2, duplicates: 0, lastSeq: 2, headHash: expect.stringMatching(/^[0-9a-f]{64}$/), gaps: [] });
 
     const { events, headHash, gaps } = await log(grant.id);
     expect(gaps).toEqual([]);
-    let prev = '0'.repeat(64);
-    for (const e of events) {
-      const fields = { grant: e.grant, seq: e.seq, type: e.type, command: e.command, cwd: e.cwd, user: e.user, host: e.host, startedAt: e.startedAt, finishedAt: e.finishedAt, exitCode: e.exitCode, receivedAt: e.receivedAt };
-      expect(e.prevHash).toBe(prev);
-      prev = createHash('sha256').update(`${prev}\n${canonicalize(fields)}`).digest('hex');
-      expect(e.hash).toBe(prev);
-    }
+    // The CLI's records are format 2 with detail null: 12 hashed keys.
+    for (const e of events) expect(Object.keys(e).sort()).toEqual(['command', 'cwd', 'detail', 'exitCode', 'finishedAt', 'grant', 'hash', 'host', 'late', 'prevHash', 'receivedAt', 'seq', 'startedAt', 'type', 'user']);
+    expect(events.map((e: { detail: unknown }) => e.detail)).toEqual([null, null]);
+    const prev = recompute(events);
     expect(headHash).toBe(prev);
     expect(await verify(grant.id)).toEqual({ valid: true, count: 2, headHash: prev });
+    // A client cannot set detail itself (only the broker's recorders do).
+    expect((await send(grant, [event(3, 'ls', { detail: { forged: true } })]).expect(400)).body.error).toBe('validation_failed');
+    expect((await send(grant, [event(3, 'select 1', { type: 'sql' })]).expect(400)).body.error).toBe('validation_failed');
+  });
+
+  it('keeps format-1 records (stored before format 2) verifying as they were, with format-2 records chained after them', async () => {
+    const grant = await breakGlass();
+    // Two records as Part 1 wrote them: 11 hashed keys, no detail, straight into the table.
+    const format1 = [1, 2].map((seq) => ({ grant: grant.id, seq, type: 'command', command: `echo ${seq}`, cwd: '/srv', user: 'oncall-1', host: 'bastion-1', startedAt: '2026-11-24T15:00:00.000Z', finishedAt: '2026-11-24T15:00:01.000Z', exitCode: 0, receivedAt: '2026-11-24T15:00:02.000Z' }));
+    let prev = '0'.repeat(64);
+    await withClient(sut.database.url, async (db) => {
+      for (const r of format1) {
+        const hash = createHash('sha256').update(`${prev}\n${canonicalize(r)}`).digest('hex');
+        await db.query(
+          `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, prev_hash, hash, format)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`,
+          [r.grant, r.seq, r.type, r.command, r.cwd, r.user, r.host, r.startedAt, r.finishedAt, r.exitCode, r.receivedAt, prev, hash],
+        );
+        prev = hash;
+      }
+      await db.query(`UPDATE session_heads SET last_seq = 2, client_last_seq = 2, count = 2, hash = $2 WHERE grant_id = $1`, [grant.id, prev]);
+    });
+    // A re-send of seq 2 matches the format-1 record; seq 3 continues the chain in format 2.
+    const { grant: _grant, receivedAt: _receivedAt, ...resent } = format1[1];
+    expect((await send(grant, [resent, event(3, 'echo 3')]).expect(200)).body).toMatchObject({ accepted: 1, duplicates: 1, lastSeq: 3 });
+    const { events, headHash } = await log(grant.id);
+    expect(events.map((e: object) => 'detail' in e)).toEqual([false, false, true]);
+    expect(recompute(events)).toBe(headHash);
+    expect(await verify(grant.id)).toEqual({ valid: true, count: 3, headHash });
   });
 
   it('keeps every chain whole when many sessions post at once, a re-send racing its original', async () => {

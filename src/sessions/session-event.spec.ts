@@ -25,4 +25,15 @@ describe(sessionEventHash.name, () => {
       prev = expected;
     }
   });
+
+  it('hashes a format-2 record with its detail (an object or null) exactly as the generic canonical form', () => {
+    const base: SessionEventFields = { grant: 'BG-2026-000001', seq: 1, type: 'sql.result', command: null, cwd: 'payments', user: 'oncall-1', host: '127.0.0.1:5000', startedAt: '2026-11-24T15:00:00.000Z', finishedAt: '2026-11-24T15:00:00.004Z', exitCode: 1, receivedAt: '2026-11-24T15:00:00.005Z' };
+    for (const detail of [null, { statementSeq: 7, tag: null, sqlstate: '22012', message: 'division by zero', rows: null, durationMs: 3, nested: { z: [1, 'é'], a: true } }]) {
+      const event = { ...base, detail };
+      const expected = chainHash(GENESIS_HASH, sessionHashedFields(event));
+      expect(sessionEventHash(GENESIS_HASH, event)).toBe(expected);
+      // The key is part of the hashed object: a format-1 reading of the same record differs.
+      expect(sessionEventHash(GENESIS_HASH, base)).not.toBe(expected);
+    }
+  });
 });

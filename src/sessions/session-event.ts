@@ -1,7 +1,15 @@
 import { hash } from 'node:crypto';
-import type { ChainAnchor } from '../audit/chain';
+import { canonicalJson, type ChainAnchor } from '../audit/chain';
 
-/** The fields covered by the session chain hash (DESIGN.md), exactly as the API returns them. */
+/** A `detail` value: what the record's recorder adds (SQL outcome, Kubernetes request), hashed with it. */
+export type RecordDetail = { [key: string]: DetailValue };
+type DetailValue = string | number | boolean | null | DetailValue[] | { [key: string]: DetailValue };
+
+/**
+ * The fields covered by the session chain hash, exactly as the API returns them. Format 1 (records
+ * stored before session record format 2) has no `detail` key; format 2 always has it (an object or
+ * null). docs/formats.md gives both hashed objects.
+ */
 export interface SessionEventFields {
   grant: string;
   seq: number;
@@ -13,6 +21,7 @@ export interface SessionEventFields {
   startedAt: string | null;
   finishedAt: string | null;
   exitCode: number | null;
+  detail?: RecordDetail | null;
   receivedAt: string;
 }
 
@@ -23,6 +32,9 @@ export interface SessionEvent extends SessionEventFields {
   late: boolean;
 }
 
+/** Types only the broker writes (the proxy, the Kubernetes audit webhook); clients may not send them. */
+export const SERVER_RECORD_TYPES = ['sql', 'sql.result', 'k8s'] as const;
+
 export interface Gap {
   from: number;
   to: number;
@@ -30,23 +42,27 @@ export interface Gap {
 
 export function sessionHashedFields(event: SessionEventFields): SessionEventFields {
   const { grant, seq, type, command, cwd, user, host, startedAt, finishedAt, exitCode, receivedAt } = event;
-  return { grant, seq, type, command, cwd, user, host, startedAt, finishedAt, exitCode, receivedAt };
+  const fields: SessionEventFields = { grant, seq, type, command, cwd, user, host, startedAt, finishedAt, exitCode, receivedAt };
+  if ('detail' in event) fields.detail = event.detail ?? null;
+  return fields;
 }
 
 /** What the client sent, for comparing a re-sent seq with the stored one (receivedAt differs). */
-export function clientContent(event: Omit<SessionEventFields, 'receivedAt'>): string {
+export function clientContent(event: Pick<SessionEventFields, 'type' | 'command' | 'cwd' | 'user' | 'host' | 'startedAt' | 'finishedAt' | 'exitCode'>): string {
   return JSON.stringify([event.type, event.command, event.cwd, event.user, event.host, event.startedAt, event.finishedAt, event.exitCode]);
 }
 
 /**
  * hash_n for a session event, without a generic canonicalizer: for this flat record of strings,
  * integers and nulls, RFC 8785 is JSON.stringify of each value with the keys in sorted order,
- * which is what this writes (session-event.spec.ts checks it against `canonicalize`).
+ * which is what this writes (session-event.spec.ts checks it against `canonicalize`). `detail`
+ * (format 2) is the one nested value: its canonical text is given, as stored.
  */
-export function sessionEventHash(prevHash: string, e: SessionEventFields): string {
+export function sessionEventHash(prevHash: string, e: SessionEventFields, detailCanonical?: string): string {
   const s = JSON.stringify;
+  const detail = 'detail' in e ? `"detail":${detailCanonical ?? (e.detail ? canonicalJson(e.detail) : 'null')},` : '';
   const canonical =
-    `{"command":${s(e.command)},"cwd":${s(e.cwd)},"exitCode":${s(e.exitCode)},"finishedAt":${s(e.finishedAt)},"grant":${s(e.grant)},` +
+    `{"command":${s(e.command)},"cwd":${s(e.cwd)},${detail}"exitCode":${s(e.exitCode)},"finishedAt":${s(e.finishedAt)},"grant":${s(e.grant)},` +
     `"host":${s(e.host)},"receivedAt":${s(e.receivedAt)},"seq":${s(e.seq)},"startedAt":${s(e.startedAt)},"type":${s(e.type)},"user":${s(e.user)}}`;
   return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
 }

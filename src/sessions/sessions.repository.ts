@@ -8,7 +8,10 @@ import type { Gap, SessionEvent } from './session-event';
 
 export interface SessionHead {
   grantId: string;
+  /** The chain's last seq (every record, whoever wrote it). */
   lastSeq: number;
+  /** The highest seq a client (the CLI) has sent; gaps are counted in the clients' seqs. */
+  clientLastSeq: number;
   hash: string;
   count: number;
   gaps: Gap[];
@@ -37,16 +40,32 @@ export interface ReviewRecord {
 }
 
 const EVENT_COLUMNS = `grant_id AS "grant", seq, type, command, cwd, "user", host, started_at AS "startedAt", finished_at AS "finishedAt",
-  exit_code AS "exitCode", received_at AS "receivedAt", late, prev_hash AS "prevHash", hash`;
-const HEAD_COLUMNS = `h.grant_id AS "grantId", h.last_seq AS "lastSeq", h.hash, h.count, h.gaps, h.sealed_hash AS "sealedHash", h.sealed_at AS "sealedAt"`;
+  exit_code AS "exitCode", received_at AS "receivedAt", late, prev_hash AS "prevHash", hash, format, detail, client_seq AS "clientSeq"`;
+const HEAD_COLUMNS = `h.grant_id AS "grantId", h.last_seq AS "lastSeq", h.client_last_seq AS "clientLastSeq", h.hash, h.count, h.gaps,
+  h.sealed_hash AS "sealedHash", h.sealed_at AS "sealedAt"`;
 
 // Events travel as JSON (json_to_recordset) rather than an array parameter per column:
 // JSON.stringify is native, while pg escapes array literals element by element in JavaScript,
 // which showed up in the ingest profile.
 const EVENT_RECORD = `e("grant" text, seq int, type text, command text, cwd text, "user" text, host text,
-  "startedAt" timestamptz, "finishedAt" timestamptz, "exitCode" int, "receivedAt" timestamptz, late boolean, "prevHash" text, hash text)`;
-const INSERT_EVENT_RECORDS = `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late, prev_hash, hash)
-  SELECT e."grant", e.seq, e.type, e.command, e.cwd, e."user", e.host, e."startedAt", e."finishedAt", e."exitCode", e."receivedAt", e.late, e."prevHash", e.hash`;
+  "startedAt" timestamptz, "finishedAt" timestamptz, "exitCode" int, "receivedAt" timestamptz, late boolean, "prevHash" text, hash text,
+  "detailCanonical" text, "clientSeq" int)`;
+// Every record written now is format 2 (its detail as the canonical text that was hashed).
+const INSERT_EVENT_RECORDS = `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, late,
+    prev_hash, hash, format, detail, client_seq)
+  SELECT e."grant", e.seq, e.type, e.command, e.cwd, e."user", e.host, e."startedAt", e."finishedAt", e."exitCode", e."receivedAt", e.late,
+    e."prevHash", e.hash, 2, e."detailCanonical", e."clientSeq"`;
+
+/** A format-2 record as appended: what the API shows, plus the client's seq and detail's hashed text. */
+export interface NewRecord extends SessionEvent {
+  clientSeq: number | null;
+  detailCanonical: string | null;
+}
+
+/** A stored record with the client's seq (for re-send checks; not part of the API). */
+export interface StoredRecord extends SessionEvent {
+  clientSeq: number;
+}
 
 /** One grant's batch for the grouped fast path: its events and the head move they make. */
 export interface HeadMove {
@@ -54,15 +73,19 @@ export interface HeadMove {
   expectedSeq: number;
   expectedHash: string;
   lastSeq: number;
+  clientLastSeq: number;
   hash: string;
   gaps: Gap[];
-  events: SessionEvent[];
+  events: NewRecord[];
 }
 
-interface EventRow extends Omit<SessionEvent, 'startedAt' | 'finishedAt' | 'receivedAt'> {
+interface EventRow extends Omit<SessionEvent, 'startedAt' | 'finishedAt' | 'receivedAt' | 'detail'> {
   startedAt: Date | null;
   finishedAt: Date | null;
   receivedAt: Date;
+  format: 1 | 2;
+  detail: string | null;
+  clientSeq: number | null;
 }
 
 @Injectable()
@@ -85,22 +108,27 @@ export class SessionsRepository {
     return row;
   }
 
-  async existing(tx: EntityManager, grantId: string, seqs: number[]): Promise<SessionEvent[]> {
-    const rows: EventRow[] = await tx.query(`SELECT ${EVENT_COLUMNS} FROM session_events WHERE grant_id = $1 AND seq = ANY($2::int[])`, [grantId, seqs]);
-    return rows.map(toEvent);
+  /** Records a client sent with these seqs of its own (a format-1 record's seq is the client's). */
+  async existing(tx: EntityManager, grantId: string, clientSeqs: number[]): Promise<StoredRecord[]> {
+    const rows: EventRow[] = await tx.query(
+      `SELECT ${EVENT_COLUMNS} FROM session_events
+        WHERE grant_id = $1 AND (client_seq = ANY($2::int[]) OR (format = 1 AND seq = ANY($2::int[])))`,
+      [grantId, clientSeqs],
+    );
+    return rows.map((row) => ({ ...toEvent(row), clientSeq: row.clientSeq ?? row.seq }));
   }
 
   /** One statement per batch (events as one JSON parameter): a single round trip. */
-  async append(tx: EntityManager, events: SessionEvent[], head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'hash' | 'gaps'>, sealed: boolean): Promise<void> {
+  async append(tx: EntityManager, events: NewRecord[], head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'clientLastSeq' | 'hash' | 'gaps'>, sealed: boolean): Promise<void> {
     await tx.query(
       `WITH appended AS (
          ${INSERT_EVENT_RECORDS} FROM json_to_recordset($1::json) AS ${EVENT_RECORD}
          RETURNING 1)
        UPDATE session_heads
-          SET last_seq = $3, hash = $4, count = count + (SELECT count(*) FROM appended), gaps = $5::jsonb,
+          SET last_seq = $3, hash = $4, count = count + (SELECT count(*) FROM appended), gaps = $5::jsonb, client_last_seq = $7,
               sealed_hash = CASE WHEN $6 THEN $4 ELSE sealed_hash END, sealed_at = CASE WHEN $6 THEN now() ELSE sealed_at END
         WHERE grant_id = $2`,
-      [JSON.stringify(events), head.grantId, head.lastSeq, head.hash, JSON.stringify(head.gaps), sealed],
+      [JSON.stringify(events), head.grantId, head.lastSeq, head.hash, JSON.stringify(head.gaps), sealed, head.clientLastSeq],
     );
   }
 
@@ -117,10 +145,11 @@ export class SessionsRepository {
       name: 'session_append_if_heads',
       text: `WITH batch AS (
          SELECT * FROM json_to_recordset($1::json)
-             AS b("grant" text, "expectedSeq" int, "expectedHash" text, "lastSeq" int, hash text, gaps jsonb, events json)),
+             AS b("grant" text, "expectedSeq" int, "expectedHash" text, "lastSeq" int, "clientLastSeq" int, hash text, gaps jsonb, events json)),
        moved AS (
          UPDATE session_heads h
-            SET last_seq = b."lastSeq", hash = b.hash, count = h.count + json_array_length(b.events), gaps = b.gaps
+            SET last_seq = b."lastSeq", hash = b.hash, count = h.count + json_array_length(b.events), gaps = b.gaps,
+                client_last_seq = b."clientLastSeq"
            FROM batch b, grants g
           WHERE h.grant_id = b."grant" AND h.last_seq = b."expectedSeq" AND h.hash = b."expectedHash"
             AND g.id = h.grant_id AND g.status = 'active'
@@ -198,11 +227,15 @@ export class SessionsRepository {
   }
 }
 
+/** The record as the API returns it: exactly its hashed keys (a format-1 record has no `detail`), prevHash, hash, late. */
 function toEvent(row: EventRow): SessionEvent {
-  return {
-    ...row,
+  const { format, detail, clientSeq: _clientSeq, ...fields } = row;
+  const event: SessionEvent = {
+    ...fields,
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
     receivedAt: row.receivedAt.toISOString(),
   };
+  if (format === 2) event.detail = detail === null ? null : JSON.parse(detail);
+  return event;
 }

@@ -1,32 +1,58 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
-import { ChainVerifier, type ChainVerdict } from '../audit/chain';
+import { canonicalJson, ChainVerifier, type ChainVerdict } from '../audit/chain';
 import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
 import { GrantError } from '../grants/grants.errors';
-import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type SessionEvent } from './session-event';
+import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type RecordDetail, type SessionEvent } from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { transcriptLine } from './transcript';
-import { SessionsRepository, type HeadMove, type SessionHead } from './sessions.repository';
+import { SessionsRepository, type HeadMove, type NewRecord, type SessionHead } from './sessions.repository';
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /** The highest seq the client has sent (its own counter). */
   lastSeq: number;
   headHash: string;
   gaps: Gap[];
 }
 
+/**
+ * A record to append: a client's (the CLI's, `clientSeq` = the seq it sent) or one the broker made
+ * itself (the PostgreSQL proxy; `clientSeq` null, numbered by the chain).
+ */
+export interface IncomingRecord {
+  clientSeq: number | null;
+  type: string;
+  command: string | null;
+  cwd: string | null;
+  user: string | null;
+  host: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  detail: RecordDetail | null;
+}
+
+export type BrokerRecord = Omit<IncomingRecord, 'clientSeq'>;
+
+interface Appended {
+  records: SessionEvent[];
+  duplicates: number;
+  head: KnownHead;
+}
+
 const KNOWN_HEADS_KEPT = 10_000;
 
-type KnownHead = Pick<SessionHead, 'lastSeq' | 'hash' | 'gaps'>;
+type KnownHead = Pick<SessionHead, 'lastSeq' | 'clientLastSeq' | 'hash' | 'gaps'>;
 
-/** The per-grant session command log: ingest, read, verify, seal. */
+/** The per-grant session log: ingest, the broker's own records, read, verify, seal. */
 @Injectable()
 export class Sessions {
   /** Heads this instance wrote last, for the one-statement fast path (a stale one only costs a retry). */
@@ -48,24 +74,35 @@ export class Sessions {
   }
 
   /**
-   * DESIGN.md seq semantics: a re-sent seq with identical content is accepted idempotently, a
-   * conflicting one is 409, a jump is a recorded gap. The chain follows seq, so a seq below the
-   * head that was never stored cannot be inserted (409 `seq_behind_head`). After the grant ended,
-   * events recorded before the end are accepted and marked late; later ones are refused (403).
+   * DESIGN.md seq semantics, in the client's own seqs: a re-sent seq with identical content is
+   * accepted idempotently, a conflicting one is 409, a jump is a recorded gap, a seq below the
+   * client's head that was never stored is 409 `seq_behind_head`. A client record keeps its seq in
+   * the chain unless the broker's recorders moved the chain past it (docs/formats.md). After the
+   * grant ended, events recorded before the end are accepted and marked late; later ones are 403.
    */
   async ingest(grantId: string, batch: SessionEventBody[]): Promise<IngestResult> {
-    const incoming = normalise(grantId, batch);
+    const { records, duplicates, head } = await this.append(grantId, normalise(batch));
+    return { accepted: records.length, duplicates, lastSeq: head.clientLastSeq, headHash: head.hash, gaps: head.gaps };
+  }
+
+  /** Records the broker made itself (the proxy's statements), appended in order; answers them with their seqs. */
+  async record(grantId: string, records: BrokerRecord[]): Promise<SessionEvent[]> {
+    return (await this.append(grantId, records.map((record) => ({ ...record, clientSeq: null })))).records;
+  }
+
+  private async append(grantId: string, incoming: IncomingRecord[]): Promise<Appended> {
     const known = this.knownHeads.get(grantId);
-    if (known && incoming[0].seq > known.lastSeq) {
-      // The common case: new events for an active grant whose head we wrote last.
-      const { appended, head } = chain(incoming, known, this.clock.now().toISOString(), false);
+    const firstClientSeq = incoming[0].clientSeq;
+    if (known && (firstClientSeq === null || firstClientSeq > known.clientLastSeq)) {
+      // The common case: new records for an active grant whose head we wrote last.
+      const { appended, head } = chain(grantId, incoming, known, this.clock.now().toISOString(), false);
       if (await this.appendGrouped({ grant: grantId, expectedSeq: known.lastSeq, expectedHash: known.hash, ...head, events: appended })) {
         this.remember(grantId, head);
-        return { accepted: appended.length, duplicates: 0, lastSeq: head.lastSeq, headHash: head.hash, gaps: head.gaps };
+        return { records: appended.map(asApiRecord), duplicates: 0, head };
       }
       this.knownHeads.delete(grantId);
     }
-    return this.ingestLocked(grantId, incoming);
+    return this.appendLocked(grantId, incoming);
   }
 
   /**
@@ -93,35 +130,36 @@ export class Sessions {
     if (this.knownHeads.size > KNOWN_HEADS_KEPT) this.knownHeads.delete(this.knownHeads.keys().next().value!);
   }
 
-  /** The general path: lock the head, handle re-sends, late events and conflicts. */
-  private ingestLocked(grantId: string, incoming: ReturnType<typeof normalise>): Promise<IngestResult> {
+  /** The general path: lock the head, handle re-sends, late records and conflicts. */
+  private appendLocked(grantId: string, incoming: IncomingRecord[]): Promise<Appended> {
     return this.dataSource.transaction(async (tx) => {
       const head = await this.repository.lockHead(tx, grantId);
       if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
       const ended = head.grantStatus !== 'active';
       if (ended) {
         const afterEnd = incoming.find((event) => !event.startedAt || Date.parse(event.startedAt) > head.endedAt!.getTime());
-        if (afterEnd) throw new SessionError('session_ended', `${grantId} ended at ${head.endedAt!.toISOString()}; event seq ${afterEnd.seq} is not stamped before that`);
+        if (afterEnd) throw new SessionError('session_ended', `${grantId} ended at ${head.endedAt!.toISOString()}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before that`);
       }
-      const resent = incoming.filter((event) => event.seq <= head.lastSeq);
-      const fresh = incoming.filter((event) => event.seq > head.lastSeq);
+      const isResent = (event: IncomingRecord) => event.clientSeq !== null && event.clientSeq <= head.clientLastSeq;
+      const resent = incoming.filter(isResent);
+      const fresh = incoming.filter((event) => !isResent(event));
       if (resent.length) {
-        const stored = new Map((await this.repository.existing(tx, grantId, resent.map((e) => e.seq))).map((event) => [event.seq, event]));
+        const stored = new Map((await this.repository.existing(tx, grantId, resent.map((e) => e.clientSeq!))).map((event) => [event.clientSeq, event]));
         for (const event of resent) {
-          const original = stored.get(event.seq);
-          if (!original) throw new SessionError('seq_behind_head', `seq ${event.seq} was never received and the log has moved on to ${head.lastSeq}; it cannot be inserted`);
-          if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.seq} was already received with different content`, { seq: event.seq });
+          const original = stored.get(event.clientSeq!);
+          if (!original) throw new SessionError('seq_behind_head', `seq ${event.clientSeq} was never received and the log has moved on to ${head.clientLastSeq}; it cannot be inserted`);
+          if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.clientSeq} was already received with different content`, { seq: event.clientSeq });
         }
       }
-      const { appended, head: next } = chain(fresh, head, head.now.toISOString(), ended);
+      const { appended, head: next } = chain(grantId, fresh, head, head.now.toISOString(), ended);
       if (appended.length) {
         await this.repository.append(tx, appended, { grantId, ...next }, ended);
-        // Late events after the seal: seal again, so every command stays anchored in the audit chain.
+        // Late records after the seal: seal again, so every record stays anchored in the audit chain.
         if (ended) await this.auditSeal(tx, grantId, { ...next, count: head.count + appended.length }, true);
       }
       if (ended) this.knownHeads.delete(grantId);
       else afterCommit(tx, () => this.remember(grantId, next));
-      return { accepted: appended.length, duplicates: resent.length, lastSeq: next.lastSeq, headHash: next.hash, gaps: next.gaps };
+      return { records: appended.map(asApiRecord), duplicates: resent.length, head: next };
     });
   }
 
@@ -183,39 +221,52 @@ export class Sessions {
   }
 }
 
-/** Chains new events (ascending seq) onto a head; a seq jump is recorded as a gap. */
-function chain(events: ReturnType<typeof normalise>, head: KnownHead, receivedAt: string, late: boolean): { appended: SessionEvent[]; head: KnownHead } {
-  let { lastSeq, hash } = head;
+/**
+ * Chains new records onto a head. A client record's seq jump is a gap (in the client's seqs); its
+ * chain seq is its own unless the broker's records moved the chain past it. Every record is format 2.
+ */
+function chain(grantId: string, records: IncomingRecord[], head: KnownHead, receivedAt: string, late: boolean): { appended: NewRecord[]; head: KnownHead } {
+  let { lastSeq, clientLastSeq, hash } = head;
   const gaps = [...head.gaps];
-  const appended = events.map((event) => {
-    if (event.seq > lastSeq + 1) gaps.push({ from: lastSeq + 1, to: event.seq - 1 });
-    const fields = { ...event, receivedAt };
-    const next = sessionEventHash(hash, fields);
-    const stored: SessionEvent = { ...fields, prevHash: hash, hash: next, late };
-    lastSeq = event.seq;
+  const appended = records.map(({ clientSeq, detail, ...fields }) => {
+    if (clientSeq !== null) {
+      if (clientSeq > clientLastSeq + 1) gaps.push({ from: clientLastSeq + 1, to: clientSeq - 1 });
+      clientLastSeq = clientSeq;
+    }
+    const seq = clientSeq === null ? lastSeq + 1 : Math.max(clientSeq, lastSeq + 1);
+    const detailCanonical = detail === null ? null : canonicalJson(detail);
+    const hashed = { grant: grantId, seq, ...fields, detail, receivedAt };
+    const next = sessionEventHash(hash, hashed, detailCanonical ?? 'null');
+    const stored: NewRecord = { ...hashed, prevHash: hash, hash: next, late, clientSeq, detailCanonical };
+    lastSeq = seq;
     hash = next;
     return stored;
   });
-  return { appended, head: { lastSeq, hash, gaps } };
+  return { appended, head: { lastSeq, clientLastSeq, hash, gaps } };
+}
+
+/** The API's form of a record just appended (the repository reads stored ones the same way). */
+function asApiRecord({ clientSeq: _clientSeq, detailCanonical: _detailCanonical, ...record }: NewRecord): SessionEvent {
+  return record;
 }
 
 /** Times normalised to `Date#toISOString()` (hashed form); absent values null; one entry per seq. */
-function normalise(grantId: string, batch: SessionEventBody[]) {
-  const bySeq = new Map<number, ReturnType<typeof toFields>>();
+function normalise(batch: SessionEventBody[]): IncomingRecord[] {
+  const bySeq = new Map<number, IncomingRecord>();
   for (const body of batch) {
-    const event = toFields(grantId, body);
-    const twin = bySeq.get(event.seq);
-    if (twin && clientContent(twin) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.seq} appears twice in the batch with different content`, { seq: event.seq });
-    bySeq.set(event.seq, event);
+    const event = toRecord(body);
+    const twin = bySeq.get(body.seq);
+    if (twin && clientContent(twin) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${body.seq} appears twice in the batch with different content`, { seq: body.seq });
+    bySeq.set(body.seq, event);
   }
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  return [...bySeq.values()].sort((a, b) => a.clientSeq! - b.clientSeq!);
 }
 
-function toFields(grantId: string, body: SessionEventBody) {
+/** A client's event; clients never set `detail` (P2.1: the CLI's records carry `detail: null`). */
+function toRecord(body: SessionEventBody): IncomingRecord {
   const time = (value: string | null | undefined) => (value ? new Date(value).toISOString() : null);
   return {
-    grant: grantId,
-    seq: body.seq,
+    clientSeq: body.seq,
     type: body.type,
     command: body.command ?? null,
     cwd: body.cwd ?? null,
@@ -224,5 +275,6 @@ function toFields(grantId: string, body: SessionEventBody) {
     startedAt: time(body.startedAt),
     finishedAt: time(body.finishedAt),
     exitCode: body.exitCode ?? null,
+    detail: null,
   };
 }
