@@ -182,7 +182,7 @@ describe('breaking the glass', () => {
       const roles = await withClient(sut.database.url, (db) => db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]));
       expect(roles.rowCount).toBe(0);
       const table = await withClient(sut.database.url.replace(/\/[^/]+$/, `/${demoDatabase}`), (db) => db.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'incident_notes'`));
-      expect(table.rows).toEqual([{ tableowner: 'postgres' }]); // kept, handed to the admin role
+      expect(table.rows).toEqual([{ tableowner: 'breakglass_orphans' }]); // kept, handed to the unprivileged holder role
 
       const revoked = await events(`grant=${body.id}&action=credential.revoked`);
       expect(revoked).toEqual([expect.objectContaining({ data: expect.objectContaining({ username, providerStatus: 'revoked' }) })]);
