@@ -14,6 +14,7 @@ import { EvidenceModule } from './evidence/evidence.module';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { IntegrationsModule } from './integrations/integrations.module';
+import { ProxyModule } from './proxy/proxy.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -30,7 +31,7 @@ export class AppModule {
   static forRoot({ config, policy, dataSource, brokerAdminUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ThrottlerModule.forRoot(rateLimitOptions(config)), HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule, EvidenceModule],
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(config)), HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule, EvidenceModule, ProxyModule],
       providers: [
         { provide: ServiceConfig, useValue: config },
         { provide: LoadedPolicy, useValue: policy },

@@ -107,6 +107,18 @@ export const AUDIT_ACTIONS = {
     description: "The session command log's head hash, anchoring every command in the audit chain.",
     controls: ['SOC2:CC7.2', 'SOC2:CC8.1', 'NIST-800-53:AC-6(9)', ...LOGGING, ...LOG_INTEGRITY],
   },
+  'proxy.session_opened': {
+    description: 'A client connection through the recording PostgreSQL proxy was authenticated and connected upstream as the grant\'s role.',
+    controls: ['SOC2:CC6.1', 'NIST-800-53:AC-6(9)', 'PCI-DSS-4.0:8.2', ...LOGGING],
+  },
+  'proxy.session_closed': {
+    description: 'A proxied client connection ended (statements recorded, bytes, why it ended).',
+    controls: ['NIST-800-53:AC-6(9)', ...LOGGING],
+  },
+  'proxy.login_refused': {
+    description: 'A login at the PostgreSQL proxy was refused (unknown login, grant ended, wrong password).',
+    controls: ['SOC2:CC6.1', 'NIST-800-53:AC-2', 'PCI-DSS-4.0:8.2', ...LOGGING],
+  },
   'session.reviewed': {
     description: 'A second person reviewed the session log.',
     controls: ['SOC2:CC7.2', ...CHANGE_CONTROL, 'NIST-800-53:IR-4', ...LOGGING],

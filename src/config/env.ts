@@ -11,6 +11,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { flattenValidationErrors } from './validation-problems';
 
@@ -57,6 +58,28 @@ export class EnvironmentVariables {
 
   @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
   BREAKGLASS_PUBLIC_URL?: string;
+
+  /** The recording PostgreSQL proxy (docs/proxy.md): listen address, default HOST. */
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
+  BREAKGLASS_PG_PROXY_HOST?: string;
+
+  @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(0, PORT_RANGE) @Max(65535, PORT_RANGE)
+  BREAKGLASS_PG_PROXY_PORT: number = 54330;
+
+  /** `host:port` written into proxy credentials (default: the address the proxy listens on). */
+  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HOST_AND_PORT, { message: 'must be host or host:port' })
+  BREAKGLASS_PG_PROXY_PUBLIC?: string;
+
+  /** How long a client may take to log in at the proxy before it is disconnected. */
+  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of milliseconds' }) @Min(100, { message: 'must be at least 100' }) @Max(600000, { message: 'must be at most 600000' })
+  BREAKGLASS_PG_PROXY_LOGIN_TIMEOUT_MS: number = 10000;
+
+  /** PEM files (or PEM text); with both set the proxy answers SSLRequest with TLS. */
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  BREAKGLASS_PG_PROXY_TLS_CERT?: string;
+
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  BREAKGLASS_PG_PROXY_TLS_KEY?: string;
 
   @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['dev', 'oidc'], { message: 'must be "dev" or "oidc"' })
   AUTH_MODE: 'dev' | 'oidc' = 'dev';
@@ -153,6 +176,8 @@ export interface AppConfig {
   auth: AuthSettings;
   production: boolean;
   logLevel: EnvironmentVariables['LOG_LEVEL'];
+  /** The recording PostgreSQL proxy: where it listens, what credentials say, its TLS key pair. */
+  pgProxy: { host: string; port: number; publicAddress: string | null; tls: { cert: string; key: string } | null };
   env: EnvironmentVariables;
 }
 
@@ -193,6 +218,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
     }
   }
   if (env.SMTP_URL && !env.SMTP_FROM) problems.push('SMTP_FROM: is required when SMTP_URL is set');
+  const proxyTls = pemPair(env.BREAKGLASS_PG_PROXY_TLS_CERT, env.BREAKGLASS_PG_PROXY_TLS_KEY, cwd, problems);
+  const proxyHost = env.BREAKGLASS_PG_PROXY_HOST ?? env.HOST;
+  if (!proxyTls && !isLoopback(proxyHost)) {
+    problems.push(
+      `BREAKGLASS_PG_PROXY_HOST: the PostgreSQL proxy would listen on ${proxyHost} without TLS, sending credentials and statements in clear; ` +
+        'set BREAKGLASS_PG_PROXY_TLS_CERT and BREAKGLASS_PG_PROXY_TLS_KEY, or listen on a loopback address',
+    );
+  }
   if (problems.length) throw new ConfigurationError(problems);
 
   const auth: AuthSettings =
@@ -217,8 +250,38 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
     auth,
     production,
     logLevel: env.LOG_LEVEL,
+    pgProxy: { host: proxyHost, port: env.BREAKGLASS_PG_PROXY_PORT, publicAddress: env.BREAKGLASS_PG_PROXY_PUBLIC ?? null, tls: proxyTls },
     env,
   };
+}
+
+export function isLoopback(host: string): boolean {
+  return /^(localhost|127\.\d+\.\d+\.\d+|::1)$/.test(host);
+}
+
+/** Both or neither; each a PEM file path or PEM text. */
+function pemPair(cert: string | undefined, key: string | undefined, cwd: string, problems: string[]): { cert: string; key: string } | null {
+  if (!cert && !key) return null;
+  if (!cert || !key) {
+    problems.push(`${cert ? 'BREAKGLASS_PG_PROXY_TLS_KEY' : 'BREAKGLASS_PG_PROXY_TLS_CERT'}: is required with ${cert ? 'BREAKGLASS_PG_PROXY_TLS_CERT' : 'BREAKGLASS_PG_PROXY_TLS_KEY'}`);
+    return null;
+  }
+  const read = (name: string, value: string, marker: RegExp) => {
+    const text = value.startsWith('-----BEGIN') ? value : readIfExists(path.resolve(cwd, value));
+    if (text === undefined) problems.push(`${name}: no such file ${value}`);
+    else if (!marker.test(text)) problems.push(`${name}: ${value} is not a PEM file`);
+    return text ?? '';
+  };
+  const pair = { cert: read('BREAKGLASS_PG_PROXY_TLS_CERT', cert, /-----BEGIN CERTIFICATE-----/), key: read('BREAKGLASS_PG_PROXY_TLS_KEY', key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/) };
+  return pair;
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** `http://host:port`, with an IPv6 host in brackets. */

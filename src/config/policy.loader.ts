@@ -326,10 +326,24 @@ function credentialPolicy(
   const foreignKeys: (keyof typeof credential)[] = credential.type === 'jwt' ? ['adminUrl', 'grantRoles', 'database'] : ['audience', 'groups'];
   const misplaced = foreignKeys.filter((key) => credential[key] !== undefined);
   misplaced.forEach((key) => fail([...at, key], `does not apply to a ${credential.type} credential`));
-  if (misplaced.length) return undefined;
+  const postgresOnly = (['access', 'recording', 'recordParameters'] as const).filter((key) => credential.type !== 'postgres' && spec[key] !== undefined);
+  postgresOnly.forEach((key) => fail([...at.slice(0, -1), key], `applies to postgres targets only`));
+  if (spec.access === 'direct' && (spec.recording !== undefined || spec.recordParameters !== undefined)) {
+    fail([...at.slice(0, -1), spec.recording !== undefined ? 'recording' : 'recordParameters'], 'applies to access: proxy only (a direct login is not recorded by the broker)');
+    return undefined;
+  }
+  if (misplaced.length || postgresOnly.length) return undefined;
   return credential.type === 'jwt'
     ? { type: 'jwt', audience: credential.audience!, groups: credential.groups ?? [] }
-    : { type: 'postgres', adminUrl: credential.adminUrl!, grantRoles: credential.grantRoles!, database: credential.database ?? null };
+    : {
+        type: 'postgres',
+        adminUrl: credential.adminUrl!,
+        grantRoles: credential.grantRoles!,
+        database: credential.database ?? null,
+        access: spec.access ?? 'proxy',
+        recording: spec.recording ?? 'strict',
+        recordParameters: spec.recordParameters ?? false,
+      };
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

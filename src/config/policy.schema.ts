@@ -178,6 +178,18 @@ export class TargetSpec extends LimitsSpec {
 
   @IsOptional() @ValidateNested() @Type(() => GitopsScopeSpec)
   gitops?: GitopsScopeSpec;
+
+  /** postgres: `proxy` (default) hands out a login at the broker's recording proxy; `direct` the target role itself. */
+  @IsOptional() @IsIn(['proxy', 'direct'], { message: 'must be "proxy" or "direct"' })
+  access?: 'proxy' | 'direct';
+
+  /** postgres via proxy: `strict` (default) forwards a statement only once its record is committed. */
+  @IsOptional() @IsIn(['strict', 'best-effort'], { message: 'must be "strict" or "best-effort"' })
+  recording?: 'strict' | 'best-effort';
+
+  /** postgres via proxy: record extended-protocol parameter values (default: only their count). */
+  @IsOptional() @IsBoolean()
+  recordParameters?: boolean;
 }
 
 export class ChannelSpec {

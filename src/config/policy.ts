@@ -11,7 +11,7 @@ export interface EscalationStep {
 
 export type CredentialPolicy =
   | { type: 'jwt'; audience: string; groups: string[] }
-  | { type: 'postgres'; adminUrl: string; grantRoles: string[]; database: string | null };
+  | { type: 'postgres'; adminUrl: string; grantRoles: string[]; database: string | null; access: 'proxy' | 'direct'; recording: 'strict' | 'best-effort'; recordParameters: boolean };
 
 export type ChannelPolicy =
   | { type: 'email'; to: string[] }

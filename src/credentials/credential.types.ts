@@ -13,7 +13,9 @@ export interface GrantSubject {
 /** The credential as returned to the requester, once (DESIGN.md `POST /v1/grants`). */
 export type IssuedCredential =
   | { type: 'jwt'; token: string; expiresAt: string }
-  | { type: 'postgres'; username: string; password: string; url: string; expiresAt: string };
+  | { type: 'postgres'; username: string; password: string; url: string; expiresAt: string }
+  /** P2.2: a login valid only at the broker's recording proxy. */
+  | { type: 'postgres'; access: 'proxy'; username: string; password: string; host: string; port: number; database: string; url: string; expiresAt: string };
 
 export interface Issued<C> {
   credential: C;

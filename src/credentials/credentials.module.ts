@@ -9,6 +9,9 @@ import { Installation, loadInstallation } from './installation';
 import { KeyStore } from './key-store.service';
 import { JwtCredentials } from './providers/jwt-credentials';
 import { PostgresCredentials } from './providers/postgres-credentials';
+import { ProxyAddress } from './proxy-address';
+import { ProxyLogins } from './proxy-logins';
+import { ServiceConfig } from '../config/config.providers';
 import { SigningKeysRepository } from './signing-keys.repository';
 
 @Module({
@@ -23,7 +26,9 @@ import { SigningKeysRepository } from './signing-keys.repository';
     JwtCredentials,
     PostgresCredentials,
     { provide: Installation, inject: [DataSource], useFactory: loadInstallation },
+    { provide: ProxyAddress, inject: [ServiceConfig], useFactory: (config: ServiceConfig) => new ProxyAddress(config.pgProxy.publicAddress) },
+    ProxyLogins,
   ],
-  exports: [Credentials, KeyStore],
+  exports: [Credentials, KeyStore, ProxyAddress, ProxyLogins],
 })
 export class CredentialsModule {}

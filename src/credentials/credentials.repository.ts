@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { ScramSecret } from './providers/scram';
 
 export interface CredentialRecord {
   id: string;
@@ -18,7 +19,24 @@ export interface CredentialRecord {
   providerError: string | null;
 }
 
-export type NewCredential = Omit<CredentialRecord, 'id' | 'revokedAt' | 'providerStatus' | 'providerError'>;
+export type NewCredential = Omit<CredentialRecord, 'id' | 'revokedAt' | 'providerStatus' | 'providerError'> & {
+  /** A proxy login: the SCRAM secret of the engineer's password, and the target role's password sealed. */
+  proxy?: { scram: ScramSecret; sealedUpstreamPassword: string };
+};
+
+/** What the PostgreSQL proxy needs to authenticate a login and reach its target (credentials + grant). */
+export interface ProxyLoginRecord {
+  credentialId: string;
+  grantId: string;
+  target: string;
+  requester: string;
+  username: string;
+  database: string | null;
+  scram: ScramSecret;
+  sealedUpstreamPassword: string;
+  expiresAt: Date;
+  grantStatus: string;
+}
 
 const columns = (t: string) => `${t}.id, ${t}.grant_id AS "grantId", ${t}.purpose, ${t}.type, ${t}.jti, ${t}.kid,
   ${t}.username, ${t}.database, ${t}.fingerprint, ${t}.issued_at AS "issuedAt", ${t}.expires_at AS "expiresAt",
@@ -31,9 +49,9 @@ export class CredentialsRepository {
   async insert(tx: EntityManager, credentials: NewCredential[]): Promise<void> {
     for (const c of credentials) {
       await tx.query(
-        `INSERT INTO credentials (grant_id, purpose, type, jti, kid, username, database, fingerprint, issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [c.grantId, c.purpose, c.type, c.jti, c.kid, c.username, c.database, c.fingerprint, c.issuedAt, c.expiresAt],
+        `INSERT INTO credentials (grant_id, purpose, type, jti, kid, username, database, fingerprint, issued_at, expires_at, proxy_scram, upstream_secret)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [c.grantId, c.purpose, c.type, c.jti, c.kid, c.username, c.database, c.fingerprint, c.issuedAt, c.expiresAt, c.proxy ? JSON.stringify(c.proxy.scram) : null, c.proxy?.sealedUpstreamPassword ?? null],
       );
     }
   }
@@ -59,9 +77,10 @@ export class CredentialsRepository {
 
   async markRevoked(id: string, outcome: { error: string | null }, tx?: EntityManager): Promise<void> {
     await (tx ?? this.dataSource).query(
+      // A proxy login's secrets are destroyed with it (the role itself is dropped at the target).
       `UPDATE credentials SET revoked_at = coalesce(revoked_at, now()),
               provider_status = CASE WHEN $2::text IS NULL THEN 'revoked' ELSE 'revoke_failed' END,
-              provider_error = $2
+              provider_error = $2, proxy_scram = NULL, upstream_secret = NULL
         WHERE id = $1`,
       [id, outcome.error],
     );
@@ -72,6 +91,27 @@ export class CredentialsRepository {
     return this.dataSource.query(
       `SELECT ${columns('c')}, g.target FROM credentials c JOIN grants g ON g.id = c.grant_id
         WHERE c.type = 'postgres' AND c.purpose = 'access' AND c.provider_status = 'revoke_failed'`,
+    );
+  }
+
+  /** The proxy login of this username, while its credential is unrevoked (the grant may have ended). */
+  async proxyLogin(username: string): Promise<ProxyLoginRecord | undefined> {
+    const [row] = await this.dataSource.query(
+      `SELECT c.id AS "credentialId", c.grant_id AS "grantId", g.target, g.requester, c.username, c.database, c.proxy_scram AS scram,
+              c.upstream_secret AS "sealedUpstreamPassword", c.expires_at AS "expiresAt", g.status AS "grantStatus"
+         FROM credentials c JOIN grants g ON g.id = c.grant_id
+        WHERE c.username = $1 AND c.proxy_scram IS NOT NULL AND c.revoked_at IS NULL`,
+      [username],
+    );
+    return row;
+  }
+
+  /** Which of these grants have ended (or run out without the expiry worker having ended them yet). */
+  async endedGrants(grantIds: string[]): Promise<{ id: string; status: string; endedBy: string | null; endReason: string | null }[]> {
+    return this.dataSource.query(
+      `SELECT id, CASE WHEN status = 'active' THEN 'expired' ELSE status END AS status, ended_by AS "endedBy", end_reason AS "endReason"
+         FROM grants WHERE id = ANY($1::text[]) AND (status <> 'active' OR expires_at <= now())`,
+      [grantIds],
     );
   }
 

@@ -79,6 +79,15 @@ export class KeyStore implements OnApplicationBootstrap {
   }
 
   /** A compact JWS over `payload` (evidence bundles: payload = canon(bundle)). */
+  /** Seals a secret the broker itself must use later (a proxy login's upstream password) with the master key. */
+  sealSecret(secret: string, context: string): string {
+    return this.masterKey.seal(Buffer.from(secret, 'utf8'), context);
+  }
+
+  unsealSecret(sealed: string, context: string): string {
+    return this.masterKey.unseal(sealed, context).toString('utf8');
+  }
+
   async signCompact(payload: Uint8Array): Promise<string> {
     const { signing } = await this.current();
     return new CompactSign(payload).setProtectedHeader({ alg: ALG, kid: signing.kid }).sign(signing.key);

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/decorators';
 import { pendingMigrations } from '../database/data-source';
 import { Metrics } from './metrics.service';
+import { ReadinessChecks } from './readiness';
 
 @ApiExcludeController()
 @Public()
@@ -13,6 +14,7 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: Metrics,
+    private readonly readiness: ReadinessChecks,
   ) {}
 
   /** Liveness: the process answers. */
@@ -22,7 +24,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the database answers and every migration is applied. */
+  /** Readiness: the database answers, every migration is applied, the PostgreSQL proxy listens. */
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) res: Response) {
     const checks: Record<string, string> = {};
@@ -34,6 +36,7 @@ export class HealthController {
     } catch (error) {
       checks.database = `unreachable: ${(error as Error).message}`;
     }
+    Object.assign(checks, this.readiness.results());
     const ready = Object.values(checks).every((value) => value === 'ok');
     res.status(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not_ready', checks };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The Prometheus registry of this process (one per app, so tests' apps do not share counters). */
 @Injectable()
@@ -25,6 +25,40 @@ export class Metrics {
     name: 'breakglass_audit_events_total',
     help: 'Audit events appended to the hash chain, by action',
     labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
+  readonly proxyConnections = new Gauge({
+    name: 'breakglass_pg_proxy_connections',
+    help: 'Client connections open at the PostgreSQL proxy (authenticated sessions)',
+    registers: [this.registry],
+  });
+
+  readonly proxyStatements = new Counter({
+    name: 'breakglass_pg_proxy_statements_recorded_total',
+    help: 'Statements the PostgreSQL proxy recorded, by recording mode',
+    labelNames: ['recording'] as const,
+    registers: [this.registry],
+  });
+
+  readonly proxyRecordLatency = new Histogram({
+    name: 'breakglass_pg_proxy_record_seconds',
+    help: 'Time from a statement reaching the proxy to its record being committed',
+    labelNames: ['recording'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly proxyLoginsRefused = new Counter({
+    name: 'breakglass_pg_proxy_logins_refused_total',
+    help: 'Proxy logins refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly proxyRecordsLost = new Counter({
+    name: 'breakglass_pg_proxy_records_lost_total',
+    help: 'Records the proxy could not write (best-effort: the statement ran; a gap record marks them)',
     registers: [this.registry],
   });
 

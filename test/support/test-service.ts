@@ -40,6 +40,8 @@ export async function startTestService(
     // checks the limits themselves.
     BREAKGLASS_RATE_LIMIT_GRANTS: '0',
     BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0',
+    // Many services run at once: each proxy on a port of its own (credentials carry the real one).
+    BREAKGLASS_PG_PROXY_PORT: '0',
     ...options.env,
   });
   const issuer = await DevIssuer.open(dataDir);

@@ -8,7 +8,9 @@ import { CredentialError } from '../credentials.errors';
 import type { GrantSubject, Issued, IssuedCredential } from '../credential.types';
 import { Installation } from '../installation';
 import { fingerprintOf } from './jwt-credentials';
-import { scramSha256Verifier } from './scram';
+import { scramSha256Secret, scramSha256Verifier } from './scram';
+import { KeyStore } from '../key-store.service';
+import { ProxyAddress } from '../proxy-address';
 
 type PostgresPolicy = Extract<CredentialPolicy, { type: 'postgres' }>;
 
@@ -61,6 +63,8 @@ export class PostgresCredentials implements OnModuleDestroy {
   constructor(
     private readonly brokerServer: BrokerDatabaseServer,
     private readonly installation: Installation,
+    private readonly keys: KeyStore,
+    private readonly proxyAddress: ProxyAddress,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -78,6 +82,7 @@ export class PostgresCredentials implements OnModuleDestroy {
     const adminUrl = this.adminUrlOf(policy);
     const database = this.databaseOf(policy);
     const username = `bg_${this.installation.id}_${grant.id.split('-').pop()}_${randomBytes(3).toString('hex').slice(0, 4)}`;
+    // Through the proxy, the role's own password never leaves the broker: the engineer gets another.
     const password = randomBytes(24).toString('base64url');
     const roles = grant.role ? [grant.role] : policy.grantRoles;
     await this.withProviderErrors(target, 'create the login role', async () => {
@@ -102,12 +107,39 @@ export class PostgresCredentials implements OnModuleDestroy {
         client.release();
       }
     });
-    const server = new URL(adminUrl);
-    const url = `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${server.host}/${encodeURIComponent(database)}`;
+    const record = { grantId: grant.id, purpose: 'access', type: 'postgres', jti: null, kid: null, username, database, issuedAt, expiresAt: grant.expiresAt } as const;
+    const expiresAt = grant.expiresAt.toISOString();
+    if (policy.access === 'direct') {
+      const server = new URL(adminUrl);
+      const url = `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${server.host}/${encodeURIComponent(database)}`;
+      return { credential: { type: 'postgres', username, password, url, expiresAt }, record: { ...record, fingerprint: fingerprintOf(password) } };
+    }
+    const login = randomBytes(24).toString('base64url');
+    const { host, port } = this.proxyAddress.get();
+    const url = `postgres://${encodeURIComponent(username)}:${encodeURIComponent(login)}@${host.includes(':') ? `[${host}]` : host}:${port}/${encodeURIComponent(database)}`;
     return {
-      credential: { type: 'postgres', username, password, url, expiresAt: grant.expiresAt.toISOString() },
-      record: { grantId: grant.id, purpose: 'access', type: 'postgres', jti: null, kid: null, username, database, fingerprint: fingerprintOf(password), issuedAt, expiresAt: grant.expiresAt },
+      credential: { type: 'postgres', access: 'proxy', username, password: login, host, port, database, url, expiresAt },
+      record: {
+        ...record,
+        fingerprint: fingerprintOf(login),
+        proxy: { scram: scramSha256Secret(login), sealedUpstreamPassword: this.keys.sealSecret(password, upstreamSecretContext(username)) },
+      },
     };
+  }
+
+  /** The target role's password of a proxy login, for the proxy's upstream connection only. */
+  upstreamPassword(username: string, sealed: string): string {
+    return this.keys.unsealSecret(sealed, upstreamSecretContext(username));
+  }
+
+  /** A URL for `username` at the target's server and database (the proxy's upstream connection). */
+  upstreamUrl(target: TargetPolicy, username: string, password: string, database: string | null): string {
+    const policy = target.credential as PostgresPolicy;
+    const url = new URL(this.adminUrlOf(policy));
+    url.username = encodeURIComponent(username);
+    url.password = encodeURIComponent(password);
+    url.pathname = `/${encodeURIComponent(database ?? this.databaseOf(policy))}`;
+    return url.toString();
   }
 
   async extend(target: TargetPolicy, credential: CredentialRecord, expiresAt: Date): Promise<void> {
@@ -307,6 +339,11 @@ export class PostgresCredentials implements OnModuleDestroy {
       throw new CredentialError('provider_unavailable', `Could not ${what} on target ${target.name}: ${(error as Error).message}`);
     }
   }
+}
+
+/** The sealed upstream password is bound to its login: it cannot be moved to another row. */
+function upstreamSecretContext(username: string): string {
+  return `proxy-upstream:${username}`;
 }
 
 function ignoreDuplicate(error: { code?: string }) {
