@@ -10,7 +10,9 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 BREAKGLASS_DATA_DIR=/var/lib/breakglass
+# The PostgreSQL proxy listens beyond loopback only with TLS (BREAKGLASS_PG_PROXY_TLS_CERT/_KEY and
+# BREAKGLASS_PG_PROXY_HOST=0.0.0.0, port 54330): docs/proxy.md.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 BREAKGLASS_DATA_DIR=/var/lib/breakglass BREAKGLASS_PG_PROXY_HOST=127.0.0.1
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -38,10 +38,12 @@ targets:
   - name: payments
     environment: production
     credential: { type: postgres, adminUrl: '${target.adminUrl}', database: payments, grantRoles: [payments_rw] }
+    access: direct   # the attacks below are run by the temporary role itself
     controls: ['SOC2:CC8.1']
   - name: payments-maker
     environment: production
     credential: { type: postgres, adminUrl: '${target.adminUrl}', database: payments, grantRoles: [role_maker] }
+    access: direct
 `,
     });
   });

@@ -71,7 +71,15 @@ describe(loadConfig.name, () => {
   });
 
   it('derives the public URL from host and port, and trims a trailing slash from an explicit one', () => {
-    expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://0.0.0.0:9000');
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000', BREAKGLASS_PG_PROXY_HOST: '127.0.0.1' }).publicUrl).toBe('http://0.0.0.0:9000');
     expect(loadConfig({ BREAKGLASS_PUBLIC_URL: 'https://bg.example.com/' }).publicUrl).toBe('https://bg.example.com');
+  });
+
+  it('refuses a PostgreSQL proxy listening beyond loopback without TLS, and half a TLS key pair', () => {
+    expect(problemsOf({ HOST: '0.0.0.0' })[0]).toMatch(/^BREAKGLASS_PG_PROXY_HOST: the PostgreSQL proxy would listen on 0\.0\.0\.0 without TLS/);
+    expect(problemsOf({ BREAKGLASS_PG_PROXY_HOST: '10.0.0.5' })[0]).toMatch(/set BREAKGLASS_PG_PROXY_TLS_CERT and BREAKGLASS_PG_PROXY_TLS_KEY/);
+    expect(problemsOf({ BREAKGLASS_PG_PROXY_TLS_CERT: '/nonexistent.pem' })).toContain('BREAKGLASS_PG_PROXY_TLS_KEY: is required with BREAKGLASS_PG_PROXY_TLS_CERT');
+    expect(problemsOf({ BREAKGLASS_PG_PROXY_TLS_CERT: '/nonexistent.pem', BREAKGLASS_PG_PROXY_TLS_KEY: '/nonexistent.key', BREAKGLASS_PG_PROXY_HOST: '0.0.0.0' })).toContain('BREAKGLASS_PG_PROXY_TLS_CERT: no such file /nonexistent.pem');
+    expect(loadConfig({}, '/srv/bg').pgProxy).toEqual({ host: '127.0.0.1', port: 54330, publicAddress: null, tls: null });
   });
 });

@@ -26,7 +26,7 @@ describe('policy loader', () => {
     const policy = loadPolicyFile(EXAMPLE, {});
     expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(policy.targets.map((t) => t.name)).toEqual(['payments-db', 'prod-cluster']);
-    expect(policy.targets[0].credential).toEqual({ type: 'postgres', adminUrl: 'embedded', database: 'payments', grantRoles: ['payments_rw'] });
+    expect(policy.targets[0].credential).toEqual({ type: 'postgres', adminUrl: 'embedded', database: 'payments', grantRoles: ['payments_rw'], access: 'proxy', recording: 'strict', recordParameters: false });
     expect(policy.roles.compliance).toEqual(['compliance']);
   });
 
@@ -75,6 +75,28 @@ ${minimalTarget}`;
 
     expect(problemsOf(yaml)).toEqual([
       { location: expect.stringMatching(/policy\.yaml:2:\d+$/), field: '(interpolation)', message: 'environment variable PD_KEY is not set' },
+    ]);
+  });
+
+  it('reads the proxy settings of postgres targets and refuses them elsewhere', () => {
+    const policy = parsePolicy(`
+targets:
+  - { name: db, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, recording: best-effort, recordParameters: true }
+  - { name: legacy, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, access: direct }
+`, 'p.yaml', {}, 'sha');
+    expect(policy.targets.map((t) => t.credential)).toMatchObject([
+      { access: 'proxy', recording: 'best-effort', recordParameters: true },
+      { access: 'direct', recording: 'strict', recordParameters: false },
+    ]);
+    expect(problemsOf(`
+targets:
+  - { name: a, environment: prod, credential: { type: jwt, audience: k8s }, recording: strict }
+  - { name: b, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, access: sideways }
+  - { name: c, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, access: direct, recordParameters: true }
+`).map((p) => `${p.field}: ${p.message}`)).toEqual([
+      'targets[1].access: must be "proxy" or "direct"',
+      'targets[0].recording: applies to postgres targets only',
+      'targets[2].recordParameters: applies to access: proxy only (a direct login is not recorded by the broker)',
     ]);
   });
 
