@@ -32,10 +32,11 @@ export interface ProxyLoginRecord {
   requester: string;
   username: string;
   database: string | null;
-  scram: ScramSecret;
-  sealedUpstreamPassword: string;
+  scram: ScramSecret | null;
+  sealedUpstreamPassword: string | null;
   expiresAt: Date;
   grantStatus: string;
+  revokedAt: Date | null;
 }
 
 const columns = (t: string) => `${t}.id, ${t}.grant_id AS "grantId", ${t}.purpose, ${t}.type, ${t}.jti, ${t}.kid,
@@ -94,13 +95,17 @@ export class CredentialsRepository {
     );
   }
 
-  /** The proxy login of this username, while its credential is unrevoked (the grant may have ended). */
+  /**
+   * The postgres credential of this username (usernames are unique to a grant). Its proxy secrets are
+   * null unless it is a proxy login that has not been revoked.
+   */
   async proxyLogin(username: string): Promise<ProxyLoginRecord | undefined> {
     const [row] = await this.dataSource.query(
       `SELECT c.id AS "credentialId", c.grant_id AS "grantId", g.target, g.requester, c.username, c.database, c.proxy_scram AS scram,
-              c.upstream_secret AS "sealedUpstreamPassword", c.expires_at AS "expiresAt", g.status AS "grantStatus"
+              c.upstream_secret AS "sealedUpstreamPassword", c.expires_at AS "expiresAt", g.status AS "grantStatus", c.revoked_at AS "revokedAt"
          FROM credentials c JOIN grants g ON g.id = c.grant_id
-        WHERE c.username = $1 AND c.proxy_scram IS NOT NULL AND c.revoked_at IS NULL`,
+        WHERE c.username = $1 AND c.type = 'postgres' AND c.purpose = 'access'
+        ORDER BY c.issued_at DESC LIMIT 1`,
       [username],
     );
     return row;

@@ -31,15 +31,15 @@ export class ProxyLogins {
   async find(username: string): Promise<ProxyLogin | { refused: LoginRefusal }> {
     const record = await this.repository.proxyLogin(username);
     if (!record) return { refused: 'unknown_login' };
-    if (record.grantStatus !== 'active' || record.expiresAt.getTime() <= Date.now()) return { refused: 'grant_ended' };
+    if (record.grantStatus !== 'active' || record.revokedAt || record.expiresAt.getTime() <= Date.now()) return { refused: 'grant_ended' };
     const target = findTarget(this.policy, record.target);
-    if (target?.credential.type !== 'postgres' || target.credential.access !== 'proxy') return { refused: 'target_not_proxied' };
+    if (!record.scram || !record.sealedUpstreamPassword || target?.credential.type !== 'postgres' || target.credential.access !== 'proxy') return { refused: 'target_not_proxied' };
     return { grantId: record.grantId, target, requester: record.requester, username: record.username, database: record.database, scram: record.scram, expiresAt: record.expiresAt, record };
   }
 
   /** The connection URL of the temporary role itself: unsealed here, used by the proxy, never shown. */
   upstreamUrl(login: ProxyLogin): string {
-    const password = this.postgres.upstreamPassword(login.username, login.record.sealedUpstreamPassword);
+    const password = this.postgres.upstreamPassword(login.username, login.record.sealedUpstreamPassword!);
     return this.postgres.upstreamUrl(login.target, login.username, password, login.database);
   }
 

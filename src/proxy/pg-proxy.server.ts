@@ -161,11 +161,15 @@ export class PgProxyServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private refused(address: string, clientAddress: string, reason: Refusal, username: string | null): void {
     this.metrics.proxyLoginsRefused.inc({ reason });
-    const entry = this.failures.get(address) ?? { count: 0, since: Date.now(), audited: false };
-    entry.count++;
-    this.failures.set(address, entry);
+    // Guessing counts towards the block: wrong passwords and names that do not exist.
+    if (reason === 'wrong_password' || reason === 'unknown_login' || reason === 'rate_limited') {
+      const entry = this.failures.get(address) ?? { count: 0, since: Date.now(), audited: false };
+      entry.count++;
+      this.failures.set(address, entry);
+    }
+    const entry = this.failures.get(address);
     // While an address is blocked only its first refusal is audited: a flood must not flood the log.
-    if (reason === 'rate_limited') {
+    if (reason === 'rate_limited' && entry) {
       if (entry.audited) return;
       entry.audited = true;
     }

@@ -15,13 +15,33 @@ export function visible(text: string): string {
   return text.replace(INVISIBLE, (char) => NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** `timestamp user@host cwd $ command → exit code`, one line per record, for grep and auditors. */
+/**
+ * `timestamp user@host cwd $ command → exit code`, one line per record, for grep and auditors; the
+ * proxy's statements as `SQL> statement` and their outcome as `← tag (rows, ms)` or `← ERROR sqlstate message`.
+ */
 export function transcriptLine(event: SessionEvent): string {
   const field = (value: string | null) => (value === null ? '?' : visible(value));
   const when = event.startedAt ?? event.receivedAt;
   const where = `${field(event.user)}@${field(event.host)} ${field(event.cwd)}`;
+  const late = event.late ? ' (late)' : '';
   const command = visible(event.command ?? '');
-  const what = event.type === 'command' ? `$ ${command}` : `# ${visible(event.type)}${command ? `: ${command}` : ''}`;
-  const exit = event.exitCode === null ? '' : ` → ${event.exitCode}`;
-  return `${when} ${where} ${what}${exit}${event.late ? ' (late)' : ''}`;
+  const detail = event.detail ?? {};
+  switch (event.type) {
+    case 'command':
+      return `${when} ${where} $ ${command}${event.exitCode === null ? '' : ` → ${event.exitCode}`}${late}`;
+    case 'sql':
+      return `${when} ${where} SQL> ${command}${late}`;
+    case 'sql.result': {
+      const took = typeof detail.durationMs === 'number' ? `${detail.durationMs} ms` : null;
+      const outcome = event.exitCode
+        ? `ERROR ${[detail.sqlstate, detail.message].filter((part) => part !== null && part !== undefined).map((part) => visible(String(part))).join(' ')}`
+        : visible(String(detail.tag ?? 'OK'));
+      const facts = [typeof detail.rows === 'number' && !event.exitCode ? `${detail.rows} row${detail.rows === 1 ? '' : 's'}` : null, typeof detail.bytes === 'number' ? `${detail.bytes} bytes` : null, took].filter(Boolean);
+      return `${event.finishedAt ?? when} ${where} ← ${outcome}${facts.length ? ` (${facts.join(', ')})` : ''}${late}`;
+    }
+    case 'gap':
+      return `${when} # gap: ${String(detail.lost ?? '?')} records lost (${visible(String(detail.reason ?? 'unknown'))})${late}`;
+    default:
+      return `${when} ${where} # ${visible(event.type)}${command ? `: ${command}` : ''}${event.exitCode === null ? '' : ` → ${event.exitCode}`}${late}`;
+  }
 }
