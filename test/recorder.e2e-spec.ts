@@ -67,6 +67,23 @@ describe('recorded commands from the CLI', () => {
     for (const e of session.filter((x) => x.type === 'command')) expect(Date.parse(e.finishedAt)).toBeGreaterThanOrEqual(Date.parse(e.startedAt));
     expect(await transcript()).toContain(`${dir} $ ls /definitely-not-here → 2`);
   });
+
+  it('exec of psql on a proxied target records the command line and each statement the server ran', async () => {
+    const requested = await cli(['--json', 'request', '--target', 'payments-db', '--incident', 'INC-6', '--reason', 'Ledger rows stuck in pending state', '--duration', '30m'], env);
+    const dbGrant = JSON.parse(requested.output);
+    expect(dbGrant.credential).toMatchObject({ type: 'postgres', access: 'proxy' });
+    const human = await cli(['status', dbGrant.id], env);
+    expect(human.code).toBe(0);
+    const ran = await cli(['exec', dbGrant.id, '--', 'psql', '-XAtc', 'select 41 + 1'], env);
+    expect(ran).toMatchObject({ code: 0, output: expect.stringContaining('42') });
+    const recorded = async () => (await sut.http.get(`/v1/grants/${dbGrant.id}/events?limit=1000`).set('Authorization', `Bearer ${security}`).expect(200)).body.events as { type: string; command: string | null; exitCode: number | null }[];
+    for (let i = 0; i < 50 && (await recorded()).length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await recorded()).map((e) => [e.type, e.command, e.exitCode]).sort()).toEqual([
+      ['command', "psql -XAtc 'select 41 + 1'", 0],
+      ['sql', 'select 41 + 1', null],
+      ['sql.result', null, 0],
+    ].sort());
+  });
 });
 
 describe('a broker outage during a recorded session', () => {
@@ -118,4 +135,5 @@ describe('a broker outage during a recorded session', () => {
       await database.drop();
     }
   });
+
 });

@@ -1,3 +1,4 @@
+import type { IssuedCredential } from '../credentials/credential.types';
 // Human-readable renderings of API answers for the CLI (`--json` prints the answers as they are).
 
 interface GrantLike {
@@ -13,9 +14,8 @@ interface GrantLike {
   review?: { dueAt: string | null };
 }
 
-type Credential =
-  | { type: 'jwt'; token: string; expiresAt: string }
-  | { type: 'postgres'; username: string; password: string; url: string; expiresAt: string };
+/** The credential as the broker answers it (src/credentials/credential.types.ts). */
+type Credential = IssuedCredential;
 
 export function timeLeft(until: string, now = Date.now()): string {
   const seconds = Math.round((Date.parse(until) - now) / 1000);
@@ -50,10 +50,13 @@ export function describeCredential(credential: Credential): string[] {
   if (credential.type === 'jwt') {
     return [`  export BREAKGLASS_JWT=${credential.token}`, `  (an OIDC bearer token, valid until ${credential.expiresAt})`];
   }
+  const viaProxy = 'access' in credential && credential.access === 'proxy';
   return [
     `  psql '${credential.url}'`,
     `  export DATABASE_URL='${credential.url}' PGUSER=${credential.username} PGPASSWORD='${credential.password}'`,
-    `  (a PostgreSQL login valid until ${credential.expiresAt}; it is dropped when the grant ends)`,
+    viaProxy
+      ? `  (a login at the breakglass proxy ${credential.host}:${credential.port}, valid until ${credential.expiresAt}: every statement is recorded; it works nowhere else)`
+      : `  (a PostgreSQL login valid until ${credential.expiresAt}; it is dropped when the grant ends)`,
   ];
 }
 
