@@ -3,7 +3,12 @@ import * as path from 'node:path';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { freePort } from './support/ports';
 import { spawnService, waitUntilReady } from './support/service-process';
-import { createTestDatabase } from './support/test-database';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { MasterKey } from '../src/credentials/master-key';
+import { createTestDatabase, withClient } from './support/test-database';
+
+const run = (command: string, args: string[]) => promisify(execFile)(command, args, { timeout: 10_000 });
 
 describe('secrets never reach the logs', () => {
   jest.setTimeout(60_000);
@@ -29,11 +34,25 @@ targets:
       const post = (url: string, token: string, body: unknown) =>
         fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);
       const secrets: string[] = [engineer];
+      const compliance = await issuer.mint({ subject: 'auditor-1', roles: ['compliance', 'security'] });
+      const get = (url: string) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${compliance}` } }).then((r) => r.text());
+      const answers: string[] = [];
       for (const target of ['cluster', 'db']) {
         const grant = await post('/v1/grants', engineer, { target, incident: 'INC-1', reason: 'Checking that no secret is ever logged', durationSeconds: 600 });
         const credential = grant.credential;
         secrets.push(grant.sessionToken, ...(credential.type === 'jwt' ? [credential.token] : [credential.password, credential.url]));
+        if (credential.type === 'postgres') {
+          // The target role's own password: only the proxy unseals it (it is never in the answer).
+          expect(credential.access).toBe('proxy');
+          const [{ sealed }] = await withClient(database.url, async (db) => (await db.query(`SELECT upstream_secret AS sealed FROM credentials WHERE grant_id = $1 AND purpose = 'access'`, [grant.id])).rows);
+          const upstreamPassword = MasterKey.open(dataDir).unseal(sealed, `proxy-upstream:${credential.username}`).toString('utf8');
+          expect(upstreamPassword).toMatch(/^[A-Za-z0-9_-]{32}$/);
+          expect(JSON.stringify(grant)).not.toContain(upstreamPassword);
+          secrets.push(upstreamPassword);
+          await run('psql', [credential.url, '-XAtc', 'select 1']);
+        }
         await post(`/v1/grants/${grant.id}/events`, grant.sessionToken, { events: [{ seq: 1, type: 'command', command: 'ls' }] });
+        answers.push(await get(`/v1/grants/${grant.id}`), await get(`/v1/grants/${grant.id}/events`), await get(`/v1/grants/${grant.id}/evidence`));
         await post('/v1/credentials/introspect', engineer, { token: credential.token ?? 'x' });
         await post(`/v1/grants/${grant.id}/revoke`, engineer, { reason: 'done' });
       }
@@ -42,6 +61,18 @@ targets:
       const output = service.output();
       expect(output).toMatch(/"context":"notice"/); // the verbose run did log, including notices
       for (const secret of secrets) expect(output.includes(secret)).toBe(false);
+      // Nor in what the API answers afterwards, the audit export, or any table (outbox rows included).
+      answers.push(await get('/v1/evidence/export?format=jsonl'));
+      const tables = await withClient(database.url, async (db) => {
+        const names = (await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows.map((row) => row.tablename);
+        const dumps = await Promise.all(names.map(async (name) => JSON.stringify((await db.query(`SELECT * FROM ${name}`)).rows)));
+        return dumps.join('\n');
+      });
+      expect(tables).toContain('glass_broken'); // the outbox rows are in the dump
+      for (const secret of secrets) {
+        for (const answer of answers) expect(answer.includes(secret)).toBe(false);
+        expect(tables.includes(secret)).toBe(false);
+      }
       expect(output).not.toMatch(/PGPASSWORD|password=/i);
     } finally {
       service.child.kill('SIGTERM');
