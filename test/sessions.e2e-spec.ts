@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import canonicalize from 'canonicalize';
 import { verifyEvidence } from '../src/evidence/bundle-verifier';
 import { startTestService, type TestService } from './support/test-service';
@@ -12,6 +16,8 @@ channels:
 targets:
   - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes } }
 `;
+
+const runScript = promisify(execFile);
 
 const event = (seq: number, command: string, extra: Record<string, unknown> = {}) => ({
   seq,
@@ -98,6 +104,21 @@ describe('session command log', () => {
     expect(events.map((e: object) => 'detail' in e)).toEqual([false, false, true]);
     expect(recompute(events)).toBe(headHash);
     expect(await verify(grant.id)).toEqual({ valid: true, count: 3, headHash });
+
+    // The auditor's script checks both formats and the seal from an evidence bundle alone.
+    await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'done' }).expect(200);
+    const compliance = await sut.token('auditor-2', ['compliance']);
+    const evidence = (await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+    const file = path.join(sut.dataDir, `${grant.id}.json`);
+    writeFileSync(file, JSON.stringify(evidence));
+    const script = path.resolve(__dirname, '../examples/verify-session.py');
+    const verdict = await runScript('python3', [script, file]);
+    expect(JSON.parse(verdict.stdout)).toEqual({ valid: true, count: 3, headHash, formats: [1, 2], seals: 1 });
+    evidence.bundle.session.events[1].command = 'echo 2 && curl evil';
+    writeFileSync(file, JSON.stringify(evidence));
+    const tampered = await runScript('python3', [script, file]).catch((error: { code: number; stdout: string }) => error);
+    expect(tampered.code).toBe(2);
+    expect(JSON.parse(tampered.stdout)).toEqual({ valid: false, firstInvalidSeq: 2 });
   });
 
   it('keeps every chain whole when many sessions post at once, a re-send racing its original', async () => {
