@@ -3,6 +3,7 @@ import { auditVerify } from './audit-verify';
 import { coldStart } from './cold-start';
 import { escalationLateness } from './escalation-lateness';
 import { grantIssuance } from './grant-issuance';
+import { pgProxy } from './pg-proxy';
 import { revocation } from './revocation';
 import { sessionIngest } from './session-ingest';
 
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   revocation,
   'escalation-lateness': escalationLateness,
   'session-ingest': sessionIngest,
+  'pg-proxy': pgProxy,
 };
 
 async function main() {

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FakeOidcProvider } from './support/oidc-provider';
@@ -8,6 +10,7 @@ import { startTestService, type TestService } from './support/test-service';
 // the running service. SCREENSHOTS_DIR=docs/screenshots (npm run screenshots) keeps the pictures.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((file) => existsSync(file));
 if (!CHROMIUM && process.env.CI) throw new Error('Chromium is missing: .ci/run installs Debian\'s chromium package; set CHROMIUM_PATH otherwise');
+const run = promisify(execFile);
 const describeWithBrowser = CHROMIUM ? describe : describe.skip;
 if (!CHROMIUM) console.warn('dashboard tests skipped: no Chromium found (install Debian\'s chromium or set CHROMIUM_PATH)');
 
@@ -21,6 +24,7 @@ channels:
   audit-log: { type: log }
 targets:
   - { name: payments-db, environment: production, credential: { type: jwt, audience: payments }, repo: acme/infra, notifyOnUse: [audit-log] }
+  - { name: ledger-db, environment: production, credential: { type: postgres, adminUrl: embedded, grantRoles: [dashboard_rw] } }
 `;
 
 describeWithBrowser('web dashboard in headless Chromium', () => {
@@ -97,6 +101,20 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByText('Review recorded.').waitFor();
     await page.locator('section', { hasText: 'Reviews of the session' }).getByText('findings').first().waitFor();
     await screenshot('grant');
+  });
+
+  it('shows the statements the proxy recorded, with their outcome, on the grant page', async () => {
+    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'ledger-db', incident: 'INC-4822', reason: 'Checking ledger totals through the proxy', durationSeconds: 1800 }).expect(201);
+    await run('psql', [grant.credential.url, '-XAtc', 'select 40 + 2']);
+    await run('psql', [grant.credential.url, '-XAtc', 'select 1/0']).catch(() => undefined);
+    await page.getByRole('link', { name: 'Live' }).click();
+    await page.getByRole('link', { name: grant.id }).click();
+    const table = page.getByRole('table', { name: 'SQL statements recorded by the proxy' });
+    await table.getByText('select 1/0').waitFor();
+    await table.getByText('ERROR 22012 division by zero').waitFor();
+    const row = table.getByRole('row', { name: /select 40 \+ 2/ });
+    await row.getByText('SELECT 1').waitFor();
+    await screenshot('grant-sql');
   });
 
   it('shows the breached retro-PR clock on the SLA board, and the review queue and audit pages', async () => {

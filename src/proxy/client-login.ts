@@ -79,7 +79,8 @@ export function authenticateClient(socket: Socket, hooks: LoginHooks): Promise<A
             validateCredentials: async ({ authMessage, clientProof, scramSha256Data }) => {
               if (!login || 'refused' in login) {
                 const reason: Refusal = hooks.blocked(address) ? 'rate_limited' : (login?.refused ?? 'unknown_login');
-                refuse(reason, '28P01', reason === 'grant_ended' ? `breakglass: the grant of "${username}" has ended` : `password authentication failed for user "${username}"`);
+                // The same answer for every reason: a name must not tell whether it ever had a grant.
+                refuse(reason, '28P01', `password authentication failed for user "${username}"`);
                 return false;
               }
               if (!(await verifyScramSha256Password({ authMessage, clientProof, storedKey: scramSha256Data.storedKey }))) {

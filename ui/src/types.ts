@@ -42,6 +42,18 @@ export interface Verdict {
   count: number;
   headHash: string;
   firstInvalidSeq?: number;
+  brokenAnchor?: { seq: number; expectedHash: string; actualHash: string | null };
+}
+
+/** A session record as `GET /v1/grants/:id/events` returns it (docs/formats.md). */
+export interface SessionRecord {
+  seq: number;
+  type: string;
+  command: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  detail?: { [key: string]: unknown } | null;
 }
 
 export interface Review {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../main';
-import type { Clock, Grant, Review, Verdict } from '../types';
+import type { Clock, Grant, Review, SessionRecord, Verdict } from '../types';
 import { Problem, Section, Table, timeLeft, useNow, useResource, when } from '../util';
 import { canRevoke, RevokeButton } from './live';
 
@@ -33,6 +33,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   const now = useNow();
   const grant = useResource(() => api.get<Grant>(`/v1/grants/${id}`), [id], 5000);
   const transcript = useResource(() => api.text(`/v1/grants/${id}/events?format=text`), [id], 3000);
+  const records = useResource(() => api.get<{ events: SessionRecord[] }>(`/v1/grants/${id}/events?limit=1000`), [id], 3000);
   const verdict = useResource(() => (seesAll(me) ? api.get<Verdict>(`/v1/grants/${id}/events/verify`) : Promise.resolve(undefined)), [id], 5000);
   const prs = useResource(() => api.get<{ pullRequests: PrLink[] }>(`/v1/grants/${id}/pull-requests`), [id], 5000);
   const clocks = useResource(() => (seesAll(me) ? api.get<{ clocks: Clock[] }>(`/v1/sla?grant=${id}`) : Promise.resolve({ clocks: [] })), [id], 5000);
@@ -90,6 +91,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
         )}
         <Problem error={transcript.error} />
         <pre class="transcript" aria-label="Recorded commands">{transcript.data ?? 'Loading…'}</pre>
+        <SqlStatements records={records.data?.events ?? []} />
       </Section>
       <Section title="Pull requests">
         <Problem error={prs.error} />
@@ -133,6 +135,29 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
         <Table caption="Reviews of the session" head={['When', 'Reviewer', 'Outcome', 'Chain at review', 'Notes']} rows={(reviews.data?.reviews ?? []).map((r) => [when(r.at), r.reviewer, <span class={`badge ${r.outcome}`}>{r.outcome}</span>, r.chainValid ? 'valid' : 'broken', r.notes])} empty="Not reviewed yet." />
         {me.roles.includes('security') && me.subject !== g.requester && <ReviewForm {...{ api, me }} grant={g} chainValid={verdict.data?.valid ?? true} onDone={() => { reviews.reload(); clocks.reload(); }} />}
       </Section>
+    </>
+  );
+}
+
+/** What the recording proxy saw: each statement with the server's answer (tag or SQLSTATE, rows, duration). */
+function SqlStatements({ records }: { records: SessionRecord[] }) {
+  const statements = records.filter((r) => r.type === 'sql');
+  if (!statements.length) return null;
+  const results = new Map(records.filter((r) => r.type === 'sql.result').map((r) => [r.detail?.statementSeq, r]));
+  const gaps = records.filter((r) => r.type === 'gap');
+  return (
+    <>
+      {gaps.map((gap) => <p class="flag">{String(gap.detail?.lost)} records could not be written ({String(gap.detail?.reason)}), {when(gap.startedAt)}</p>)}
+      <Table
+        caption="SQL statements recorded by the proxy"
+        head={['Seq', 'When', 'Statement', 'Outcome', 'Rows', 'Duration']}
+        rows={statements.map((sql) => {
+          const result = results.get(sql.seq);
+          const d = result?.detail ?? {};
+          const outcome = !result ? 'running…' : result.exitCode ? <span class="flag">ERROR {String(d.sqlstate ?? '')} {String(d.message ?? '')}</span> : String(d.tag ?? 'OK');
+          return [sql.seq, when(sql.startedAt), <code>{sql.command}</code>, outcome, d.rows === null || d.rows === undefined ? '' : String(d.rows), d.durationMs === undefined ? '' : `${String(d.durationMs)} ms`];
+        })}
+      />
     </>
   );
 }
