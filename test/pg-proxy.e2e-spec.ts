@@ -1,9 +1,8 @@
-import canonicalize from 'canonicalize';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { ProxyAddress } from '../src/credentials/proxy-address';
+import { recomputeSessionChain } from './support/session-chain';
 import { withClient } from './support/test-database';
 import { startTargetServer, type TargetServer } from './support/target-server';
 import { startTestService, type TestService } from './support/test-service';
@@ -31,17 +30,6 @@ function run(command: string, args: string[], options: { input?: string; env?: N
 
 const reason = 'Repairing ledger rows after a failed deploy';
 type SessionRecord = { [key: string]: unknown; seq: number; type: string; command: string | null; detail?: { [key: string]: unknown } | null; prevHash: string; hash: string };
-
-/** Recomputes the session chain from the API's records alone (P2.1: the record minus prevHash, hash, late). */
-function recomputeChain(records: SessionRecord[]): string {
-  let prev = '0'.repeat(64);
-  for (const { prevHash, hash, late: _late, ...hashed } of records) {
-    expect(prevHash).toBe(prev);
-    prev = createHash('sha256').update(`${prev}\n${canonicalize(hashed)}`).digest('hex');
-    expect(hash).toBe(prev);
-  }
-  return prev;
-}
 
 describe('the recording PostgreSQL proxy', () => {
   jest.setTimeout(120_000);
@@ -121,6 +109,8 @@ targets:
     expect(credential.url).toBe(`postgres://${credential.username}:${credential.password}@127.0.0.1:${credential.port}/payments`);
 
     expect((await run('psql', [credential.url, '-XAtc', 'select 1'])).stdout.trim()).toBe('1');
+    // The client's startup options reach the target (PGOPTIONS).
+    expect((await run('psql', [credential.url, '-XAtc', 'show work_mem'], { env: { PGOPTIONS: '-c work_mem=12MB' } })).stdout.trim()).toBe('12MB');
     expect((await run('psql', [credential.url, '-XAtc', 'select 1; select current_user'])).stdout.trim().split('\n')).toEqual(['1', credential.username]);
     const failing = await run('psql', [credential.url, '-XAtc', 'select 1/0']);
     expect(failing.code).toBe(1);
@@ -129,7 +119,7 @@ targets:
     const copiedOut = await run('psql', [credential.url, '-XAtc', '\\copy (select amount from ledger order by id) to stdout']);
     expect(copiedOut.stdout).toBe('5\n6\n');
 
-    const found = await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 5);
+    const found = await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 6);
     const byCommand: { [command: string]: ReturnType<typeof pairs>[number] } = Object.fromEntries(pairs(found).map((pair) => [pair.sql.command, pair]));
     expect(byCommand['select 1'].result).toMatchObject({ exitCode: 0, detail: { tag: 'SELECT 1', rows: 1, sqlstate: null } });
     expect(byCommand['select 1; select current_user'].result).toMatchObject({ exitCode: 0, detail: { tag: 'SELECT 1; SELECT 1', rows: 2 } });
@@ -141,7 +131,7 @@ targets:
     expect(copyOut?.result).toMatchObject({ exitCode: 0, detail: { tag: 'COPY 2', bytes: 4 } });
     for (const { sql } of pairs(found)) expect(sql).toMatchObject({ cwd: 'payments', user: 'oncall-1', host: expect.stringMatching(/^127\.0\.0\.1:\d+$/), detail: { protocol: 'simple' } });
 
-    const head = recomputeChain(found);
+    const head = recomputeSessionChain(found);
     expect((await sut.http.get(`/v1/grants/${grant.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body).toMatchObject({ valid: true, headHash: head });
     const transcript = (await sut.http.get(`/v1/grants/${grant.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
     expect(transcript).toMatch(/oncall-1@127\.0\.0\.1:\d+ payments SQL> select 1\/0\n.* payments ← ERROR 22012 division by zero \(\d+ ms\)/);
@@ -149,7 +139,7 @@ targets:
     // Opened and closed sessions are audited with the target's controls.
     const audit = (await sut.http.get(`/v1/audit?grant=${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
     const opened = audit.filter((e: { action: string }) => e.action === 'proxy.session_opened');
-    expect(opened.length).toBe(5);
+    expect(opened.length).toBe(6);
     expect(opened[0]).toMatchObject({ actor: 'oncall-1', controls: expect.arrayContaining(['SOC2:CC8.1']), data: { tls: false, applicationName: 'psql', database: 'payments' } });
     expect(audit.filter((e: { action: string }) => e.action === 'proxy.session_closed')[0].data).toMatchObject({ statements: 1, reason: 'client terminated the session' });
   });
@@ -174,7 +164,7 @@ targets:
       ]);
       expect(statements.map(({ result }) => result?.detail?.tag)).toEqual(['INSERT 0 1', 'INSERT 0 1', null]);
       expect(statements[2].result).toMatchObject({ exitCode: 1, detail: { sqlstate: '42P01' } });
-      recomputeChain(found);
+      recomputeSessionChain(found);
     }
   });
 
@@ -192,7 +182,7 @@ targets:
       });
       expect(found.filter((r) => r.type === 'sql' && /^SELECT abalance FROM pgbench_accounts/.test(r.command ?? '')).length).toBe(transactions);
       expect(found.some((r) => r.type === 'gap')).toBe(false);
-      recomputeChain(found);
+      recomputeSessionChain(found);
     }
   });
 
@@ -244,7 +234,7 @@ targets:
       await Promise.all([viaFirst.end(), viaSecond.end()]);
       const found = await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 20);
       expect(found.filter((r) => r.type === 'sql').map((r) => r.command).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `select ${i}`).sort());
-      recomputeChain(found);
+      recomputeSessionChain(found);
       expect((await sut.http.get(`/v1/grants/${grant.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body.valid).toBe(true);
     } finally {
       await second.close();

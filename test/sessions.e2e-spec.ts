@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import canonicalize from 'canonicalize';
 import { verifyEvidence } from '../src/evidence/bundle-verifier';
+import { recomputeSessionChain } from './support/session-chain';
 import { startTestService, type TestService } from './support/test-service';
 import { tamperWith, withClient } from './support/test-database';
 
@@ -51,17 +52,6 @@ describe('session command log', () => {
   });
   afterAll(() => sut.close());
 
-  /** P2.1: the hashed object is exactly the record as the API returns it, minus prevHash, hash and late. */
-  const recompute = (events: Record<string, unknown>[]) => {
-    let prev = '0'.repeat(64);
-    for (const { prevHash, hash, late: _late, ...hashed } of events) {
-      expect(prevHash).toBe(prev);
-      prev = createHash('sha256').update(`${prev}\n${canonicalize(hashed)}`).digest('hex');
-      expect(hash).toBe(prev);
-    }
-    return prev;
-  };
-
   it('chains each event with the format-2 formula, verifiable from the API output alone', async () => {
     const grant = await breakGlass();
     const answer = await send(grant, [event(1, 'kubectl get nodes'), event(2, "psql -c 'select 1'", { exitCode: 1 })]).expect(200);
@@ -72,7 +62,7 @@ describe('session command log', () => {
     // The CLI's records are format 2 with detail null: 12 hashed keys.
     for (const e of events) expect(Object.keys(e).sort()).toEqual(['command', 'cwd', 'detail', 'exitCode', 'finishedAt', 'grant', 'hash', 'host', 'late', 'prevHash', 'receivedAt', 'seq', 'startedAt', 'type', 'user']);
     expect(events.map((e: { detail: unknown }) => e.detail)).toEqual([null, null]);
-    const prev = recompute(events);
+    const prev = recomputeSessionChain(events);
     expect(headHash).toBe(prev);
     expect(await verify(grant.id)).toEqual({ valid: true, count: 2, headHash: prev });
     // A client cannot set detail itself (only the broker's recorders do).
@@ -102,7 +92,7 @@ describe('session command log', () => {
     expect((await send(grant, [resent, event(3, 'echo 3')]).expect(200)).body).toMatchObject({ accepted: 1, duplicates: 1, lastSeq: 3 });
     const { events, headHash } = await log(grant.id);
     expect(events.map((e: object) => 'detail' in e)).toEqual([false, false, true]);
-    expect(recompute(events)).toBe(headHash);
+    expect(recomputeSessionChain(events)).toBe(headHash);
     expect(await verify(grant.id)).toEqual({ valid: true, count: 3, headHash });
 
     // The auditor's script checks both formats and the seal from an evidence bundle alone.
@@ -116,7 +106,7 @@ describe('session command log', () => {
     expect(JSON.parse(verdict.stdout)).toEqual({ valid: true, count: 3, headHash, formats: [1, 2], seals: 1 });
     evidence.bundle.session.events[1].command = 'echo 2 && curl evil';
     writeFileSync(file, JSON.stringify(evidence));
-    const tampered = await runScript('python3', [script, file]).catch((error: { code: number; stdout: string }) => error);
+    const tampered = (await runScript('python3', [script, file]).then(() => ({ code: 0, stdout: '{}' }), (error: { code: number; stdout: string }) => error));
     expect(tampered.code).toBe(2);
     expect(JSON.parse(tampered.stdout)).toEqual({ valid: false, firstInvalidSeq: 2 });
   });

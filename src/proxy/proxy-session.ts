@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { parse } from 'pg-protocol';
 import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { BackendError } from 'pg-gateway';
 import type { RecordDetail } from '../sessions/session-event';
@@ -7,6 +6,7 @@ import type { BrokerRecord } from '../sessions/sessions.service';
 import type { AuthenticatedClient } from './client-login';
 import { fatal } from './client-login';
 import { bindMessage, executePortal, FrontendCode, functionCallOid, MessageFramer, OversizedMessage, parseMessage, queryText, type ParameterValue } from './frontend-messages';
+import { ServerMessages } from './server-messages';
 import { cancelUpstream, openUpstream, type Upstream } from './upstream';
 
 /** Larger than any statement a person types or a tool generates; COPY data comes in much smaller messages. */
@@ -71,8 +71,9 @@ export class ProxySession {
   private nextGroup = 0;
   private readyGroup = 0;
   private idleWaiters: (() => void)[] = [];
-  private work: Promise<void> = Promise.resolve();
-  private queued = 0;
+  /** Client messages not handled yet: one waits for its record (strict), the rest behind it. */
+  private readonly queue: Buffer[] = [];
+  private waiting = false;
   private closing?: string;
   private readonly summary = { statements: 0, bytesFromClient: 0, bytesToClient: 0 };
   readonly closed: Promise<SessionSummary>;
@@ -98,7 +99,7 @@ export class ProxySession {
   /** Logs in upstream, greets the client as the server would, and starts passing messages. */
   async start(upstreamUrl: string): Promise<void> {
     const label = `breakglass ${this.grantId}${this.applicationName ? ` ${this.applicationName}` : ''}`.slice(0, 63);
-    this.upstream = await openUpstream(upstreamUrl, label);
+    this.upstream = await openUpstream(upstreamUrl, label, this.client.parameters.options);
     const { gateway, socket } = this.client;
     const keyData = Buffer.alloc(13);
     keyData.write('K', 0);
@@ -112,14 +113,18 @@ export class ProxySession {
     socket.on('close', () => this.close('client disconnected'));
     socket.on('error', () => this.close('client connection failed'));
     const server = this.upstream.socket;
+    const messages = new ServerMessages(
+      (message) => this.fromServer(message),
+      (kind, bytes) => this.counted(kind, bytes),
+    );
     server.on('data', (chunk: Buffer) => {
       this.summary.bytesToClient += chunk.length;
       if (!socket.write(chunk)) {
         server.pause();
         socket.once('drain', () => server.resume());
       }
+      messages.push(chunk);
     });
-    void parse(server, (message) => this.fromServer(message));
     server.on('close', () => this.close('the server closed the connection'));
     server.on('error', () => this.close('the server connection failed'));
   }
@@ -153,20 +158,36 @@ export class ProxySession {
       if (error instanceof OversizedMessage) return this.terminate('54000', `breakglass: ${error.message}`);
       throw error;
     }
-    for (const message of messages) {
-      this.queued++;
-      if (this.queued > MAX_QUEUED_MESSAGES) this.client.socket.pause();
-      this.work = this.work
-        .then(() => (this.closing ? undefined : this.handle(message)))
-        .catch((error: Error) => this.terminate('08P01', `breakglass: ${error.message}`))
-        .finally(() => {
-          this.queued--;
-          if (this.queued <= MAX_QUEUED_MESSAGES / 2) this.client.socket.resume();
-        });
+    this.queue.push(...messages);
+    if (!this.waiting) this.pump();
+  }
+
+  /** Handles queued messages in order; a message that must wait for its record holds the ones behind it. */
+  private pump(): void {
+    while (this.queue.length && !this.closing) {
+      let pending: Promise<void> | void;
+      try {
+        pending = this.handle(this.queue.shift()!);
+      } catch (error) {
+        return this.terminate('08P01', `breakglass: ${(error as Error).message}`);
+      }
+      if (pending) {
+        this.waiting = true;
+        if (this.queue.length > MAX_QUEUED_MESSAGES) this.client.socket.pause();
+        pending.then(
+          () => {
+            this.waiting = false;
+            this.client.socket.resume();
+            this.pump();
+          },
+          (error: Error) => this.terminate('08P01', `breakglass: ${error.message}`),
+        );
+        return;
+      }
     }
   }
 
-  private async handle(message: Buffer): Promise<void> {
+  private handle(message: Buffer): Promise<void> | void {
     switch (message[0]) {
       case FrontendCode.Query:
         return this.sendStatement(message, this.statement('simple', queryText(message)));
@@ -187,10 +208,10 @@ export class ProxySession {
         return this.extended(message, this.statement('extended', portal?.command ?? '-- unknown portal', portal?.parameters ?? []));
       }
       case FrontendCode.Sync:
-        await this.extended(message);
+        this.extended(message);
         return this.flushBatch(true);
       case FrontendCode.Flush:
-        await this.extended(message);
+        this.extended(message);
         return this.flushBatch(false);
       case FrontendCode.Describe:
       case FrontendCode.Close:
@@ -213,16 +234,19 @@ export class ProxySession {
   }
 
   /** A simple Query or a function call: recorded (strict: first), then sent; ReadyForQuery ends it. */
-  private async sendStatement(message: Buffer, statement: Statement): Promise<void> {
+  private sendStatement(message: Buffer, statement: Statement): Promise<void> | void {
     const recorded = this.recordStatement(statement);
-    if (this.settings.recording === 'strict' && (await recorded) === null) return this.refuseNotRecorded(true);
-    statement.group = this.nextGroup++;
-    this.inFlight.push(statement);
-    this.forward(message);
+    const send = () => {
+      statement.group = this.nextGroup++;
+      this.inFlight.push(statement);
+      this.forward(message);
+    };
+    if (this.settings.recording !== 'strict') return send();
+    return recorded.then((seq) => (seq === null ? this.refuseNotRecorded(true) : send()));
   }
 
   /** Extended-protocol messages: strict recording holds them until Sync/Flush, best-effort sends them now. */
-  private async extended(message: Buffer, statement?: Statement): Promise<void> {
+  private extended(message: Buffer, statement?: Statement): void {
     if (this.settings.recording === 'strict') {
       this.batch.messages.push(message);
       if (statement) this.batch.statements.push(statement);
@@ -237,21 +261,32 @@ export class ProxySession {
     this.forward(message);
   }
 
-  private async flushBatch(sync: boolean): Promise<void> {
+  private flushBatch(sync: boolean): Promise<void> | void {
     if (this.settings.recording !== 'strict') return;
+    if (!this.batch.statements.length) return this.forwardBatch(sync);
+    return this.recordBatch(sync);
+  }
+
+  private forwardBatch(sync: boolean): void {
     const { messages, statements } = this.batch;
     this.batch = { messages: [], statements: [] };
-    const seqs = await Promise.all(statements.map((statement) => this.recordStatement(statement)));
-    if (seqs.some((seq) => seq === null)) {
-      for (const [i, statement] of statements.entries()) if (seqs[i] !== null) this.finish(statement, NOT_RECORDED);
-      return this.refuseNotRecorded(sync);
-    }
     for (const statement of statements) {
       statement.group = this.nextGroup;
       this.inFlight.push(statement);
     }
     if (sync) this.nextGroup++;
-    this.forward(Buffer.concat(messages));
+    this.forward(messages.length === 1 ? messages[0] : Buffer.concat(messages));
+  }
+
+  private async recordBatch(sync: boolean): Promise<void> {
+    const { statements } = this.batch;
+    const seqs = await Promise.all(statements.map((statement) => this.recordStatement(statement)));
+    if (seqs.some((seq) => seq === null)) {
+      this.batch = { messages: [], statements: [] };
+      for (const [i, statement] of statements.entries()) if (seqs[i] !== null) this.finish(statement, NOT_RECORDED);
+      return this.refuseNotRecorded(sync);
+    }
+    this.forwardBatch(sync);
   }
 
   private recordStatement(statement: Statement): Promise<number | null> {
@@ -309,9 +344,6 @@ export class ProxySession {
         if (current.protocol === 'extended') this.settle(current);
         return;
       }
-      case 'dataRow':
-        if (current) current.dataRows++;
-        return;
       case 'error': {
         if (!current) return;
         const error = message as unknown as { code?: string; message: string };
@@ -332,9 +364,6 @@ export class ProxySession {
       case 'copyOutResponse':
         if (current) current.copyBytes = 0;
         return;
-      case 'copyData':
-        if (current?.copyBytes !== null && current) current.copyBytes += (message as unknown as { chunk: Buffer }).chunk.length;
-        return;
       case 'readyForQuery': {
         this.transactionStatus = (message as unknown as { status: 'I' | 'T' | 'E' }).status;
         const group = this.readyGroup++;
@@ -348,6 +377,14 @@ export class ProxySession {
       default:
         return;
     }
+  }
+
+  /** Rows and COPY data the server sent, counted without decoding them. */
+  private counted(kind: 'row' | 'copyData', bytes: number): void {
+    const current = this.inFlight.find((statement) => !statement.done);
+    if (!current) return;
+    if (kind === 'row') current.dataRows++;
+    else if (current.copyBytes !== null) current.copyBytes += bytes;
   }
 
   /** An Execute's outcome is known (its result record is written when its batch's ReadyForQuery comes). */

@@ -8,7 +8,7 @@ import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
 import { GrantError } from '../grants/grants.errors';
-import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type RecordDetail, type SessionEvent } from './session-event';
+import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type RecordDetail, type SessionEvent, type SessionEventFields } from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { transcriptLine } from './transcript';
@@ -27,18 +27,10 @@ export interface IngestResult {
  * A record to append: a client's (the CLI's, `clientSeq` = the seq it sent) or one the broker made
  * itself (the PostgreSQL proxy; `clientSeq` null, numbered by the chain).
  */
-export interface IncomingRecord {
+export type IncomingRecord = Omit<SessionEventFields, 'grant' | 'seq' | 'receivedAt' | 'detail'> & {
   clientSeq: number | null;
-  type: string;
-  command: string | null;
-  cwd: string | null;
-  user: string | null;
-  host: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
   detail: RecordDetail | null;
-}
+};
 
 export type BrokerRecord = Omit<IncomingRecord, 'clientSeq'>;
 
