@@ -106,7 +106,7 @@ export class PgProxyServer implements OnApplicationBootstrap, OnModuleDestroy {
       {
         recording,
         recordParameters: policy.type === 'postgres' && policy.recordParameters,
-        record: async (record) => (await this.recorder.record(login.grantId, record)).seq,
+        record: async (record, lazy) => (await this.recorder.record(login.grantId, record, lazy)).seq,
         lost: () => this.recorder.lost(login.grantId),
         recorded: (mode, seconds) => {
           this.metrics.proxyStatements.inc({ recording: mode });

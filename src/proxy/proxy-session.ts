@@ -18,8 +18,8 @@ const NOT_RECORDED = 'breakglass: statement not recorded, so not sent';
 export interface SessionSettings {
   recording: 'strict' | 'best-effort';
   recordParameters: boolean;
-  /** Commits a record in the grant's session chain; answers its seq. */
-  record(record: BrokerRecord): Promise<number>;
+  /** Commits a record in the grant's session chain; answers its seq. `lazy`: nothing waits for it. */
+  record(record: BrokerRecord, lazy?: boolean): Promise<number>;
   /** A record that could not be written and was given up (best-effort). */
   lost(): void;
   recorded(recording: 'strict' | 'best-effort', seconds: number): void;
@@ -408,7 +408,7 @@ export class ProxySession {
         ...(statement.copyBytes !== null ? { bytes: statement.copyBytes } : {}),
       };
       return this.settings
-        .record({ ...this.about(), type: 'sql.result', command: null, startedAt: statement.startedAt, finishedAt, exitCode: failed ? 1 : 0, detail })
+        .record({ ...this.about(), type: 'sql.result', command: null, startedAt: statement.startedAt, finishedAt, exitCode: failed ? 1 : 0, detail }, true)
         .catch(() => this.settings.lost());
     });
   }
