@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import * as path from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { ProxyAddress } from '../src/credentials/proxy-address';
@@ -240,6 +242,22 @@ targets:
       await second.close();
     }
   });
+  it('shows an open psql session the 57P01 of its revoked grant', async () => {
+    const grant = await breakGlass();
+    const psql = spawn('psql', [grant.credential.url, '-X', '-v', 'VERBOSITY=verbose']);
+    let output = '';
+    psql.stdout.on('data', (chunk) => (output += chunk));
+    psql.stderr.on('data', (chunk) => (output += chunk));
+    psql.stdin.write('select 11 * 11;\n');
+    for (let i = 0; i < 100 && !output.includes('121'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(output).toContain('121');
+    await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'incident closed' }).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    psql.stdin.end('select 2;\n');
+    await new Promise((resolve) => psql.once('close', resolve));
+    expect(output).toMatch(/FATAL:\s+57P01/);
+  });
+
   it('stays up for hostile clients: garbage, an unknown protocol, an oversized message, password guessing, a client that never logs in', async () => {
     const grant = await breakGlass();
     const { port, username } = grant.credential;
@@ -299,3 +317,38 @@ targets:
 
 });
 
+describe('the recording PostgreSQL proxy with TLS', () => {
+  jest.setTimeout(60_000);
+  let target: TargetServer;
+  let sut: TestService;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'proxy-tls-'));
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+    expect(made.code).toBe(0);
+    target = await startTargetServer();
+    await withClient(target.adminUrl, (db) => db.query('CREATE ROLE tls_rw NOLOGIN'));
+    sut = await startTestService({
+      policyYaml: `targets:\n  - { name: db, environment: production, credential: { type: postgres, adminUrl: '${target.adminUrl}', grantRoles: [tls_rw] } }\n`,
+      env: { BREAKGLASS_PG_PROXY_TLS_CERT: path.join(dir, 'cert.pem'), BREAKGLASS_PG_PROXY_TLS_KEY: path.join(dir, 'key.pem') },
+    });
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await target?.stop();
+  });
+
+  it('answers SSLRequest with TLS and refuses a plaintext login', async () => {
+    const engineer = await sut.token('oncall-1', ['engineer']);
+    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'db', incident: 'INC-43', reason, durationSeconds: 600 }).expect(201);
+    const secure = await run('psql', [`${grant.credential.url}?sslmode=require`, '-XAtc', 'select 1']);
+    expect(secure.stdout.trim()).toBe('1');
+    expect(secure.code).toBe(0);
+    const plain = await run('psql', [`${grant.credential.url}?sslmode=disable`, '-XAtc', 'select 1']);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/SSL connection is required/);
+    const security = await sut.token('sec-1', ['security']);
+    const opened = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=proxy.session_opened`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
+    expect(opened.map((e: { data: { tls: boolean } }) => e.data.tls)).toEqual([true]);
+  });
+});
