@@ -35,7 +35,7 @@ export type IncomingRecord = Omit<SessionEventFields, 'grant' | 'seq' | 'receive
 export type BrokerRecord = Omit<IncomingRecord, 'clientSeq'>;
 
 interface Appended {
-  records: SessionEvent[];
+  records: NewRecord[];
   duplicates: number;
   head: KnownHead;
 }
@@ -79,7 +79,7 @@ export class Sessions {
 
   /** Records the broker made itself (the proxy's statements), appended in order; answers them with their seqs. */
   async record(grantId: string, records: BrokerRecord[]): Promise<SessionEvent[]> {
-    return (await this.append(grantId, records.map((record) => ({ ...record, clientSeq: null })))).records;
+    return (await this.append(grantId, records.map((record) => ({ ...record, clientSeq: null })))).records.map(asApiRecord);
   }
 
   private async append(grantId: string, incoming: IncomingRecord[]): Promise<Appended> {
@@ -90,7 +90,7 @@ export class Sessions {
       const { appended, head } = chain(grantId, incoming, known, this.clock.now().toISOString(), false);
       if (await this.appendGrouped({ grant: grantId, expectedSeq: known.lastSeq, expectedHash: known.hash, ...head, events: appended })) {
         this.remember(grantId, head);
-        return { records: appended.map(asApiRecord), duplicates: 0, head };
+        return { records: appended, duplicates: 0, head };
       }
       this.knownHeads.delete(grantId);
     }
@@ -151,7 +151,7 @@ export class Sessions {
       }
       if (ended) this.knownHeads.delete(grantId);
       else afterCommit(tx, () => this.remember(grantId, next));
-      return { records: appended.map(asApiRecord), duplicates: resent.length, head: next };
+      return { records: appended, duplicates: resent.length, head: next };
     });
   }
 
@@ -220,18 +220,23 @@ export class Sessions {
 function chain(grantId: string, records: IncomingRecord[], head: KnownHead, receivedAt: string, late: boolean): { appended: NewRecord[]; head: KnownHead } {
   let { lastSeq, clientLastSeq, hash } = head;
   const gaps = [...head.gaps];
-  const appended = records.map(({ clientSeq, detail, ...fields }) => {
+  // One object per record (the ingest hot path): built once, hashed, stored.
+  const appended = records.map((record) => {
+    const { clientSeq, detail } = record;
     if (clientSeq !== null) {
       if (clientSeq > clientLastSeq + 1) gaps.push({ from: clientLastSeq + 1, to: clientSeq - 1 });
       clientLastSeq = clientSeq;
     }
     const seq = clientSeq === null ? lastSeq + 1 : Math.max(clientSeq, lastSeq + 1);
     const detailCanonical = detail === null ? null : canonicalJson(detail);
-    const hashed = { grant: grantId, seq, ...fields, detail, receivedAt };
-    const next = sessionEventHash(hash, hashed, detailCanonical ?? 'null');
-    const stored: NewRecord = { ...hashed, prevHash: hash, hash: next, late, clientSeq, detailCanonical };
+    const stored: NewRecord = {
+      grant: grantId, seq, type: record.type, command: record.command, cwd: record.cwd, user: record.user, host: record.host,
+      startedAt: record.startedAt, finishedAt: record.finishedAt, exitCode: record.exitCode, detail, receivedAt,
+      prevHash: hash, hash: '', late, clientSeq, detailCanonical,
+    };
+    stored.hash = sessionEventHash(hash, stored, detailCanonical ?? 'null');
     lastSeq = seq;
-    hash = next;
+    hash = stored.hash;
     return stored;
   });
   return { appended, head: { lastSeq, clientLastSeq, hash, gaps } };
