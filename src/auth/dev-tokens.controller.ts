@@ -4,6 +4,7 @@ import { Type } from 'class-transformer';
 import { ArrayMinSize, IsArray, IsEmail, IsIn, IsOptional, Matches } from 'class-validator';
 import type { Request } from 'express';
 import { ServiceConfig } from '../config/config.providers';
+import { isLoopback } from '../config/env';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
 import { Public } from './decorators';
@@ -20,8 +21,6 @@ export class DevTokenBody {
   @IsOptional() @IsEmail()
   email?: string;
 }
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/;
 
 /**
  * The dashboard's "sign in as" helper on a developer's machine: a dev token for any subject and
@@ -55,7 +54,7 @@ const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 
  * and a reverse proxy on the same host turns any remote client into a loopback peer.
  */
 function fromThisMachineDirectly(req: Request): boolean {
-  if (!LOOPBACK.test(req.socket.remoteAddress ?? '')) return false;
+  if (!isLoopback(req.socket.remoteAddress ?? '')) return false;
   if (FORWARDING_HEADERS.some((name) => req.headers[name] !== undefined)) return false;
   const host = req.headers.host;
   if (!host) return false;
@@ -65,11 +64,11 @@ function fromThisMachineDirectly(req: Request): boolean {
   } catch {
     return false;
   }
-  if (!LOOPBACK.test(hostname)) return false;
+  if (!isLoopback(hostname)) return false;
   const origin = req.headers.origin;
   return origin === undefined || origin === `http://${host}`;
 }
 
 export function devSignInAvailable(config: ServiceConfig): boolean {
-  return config.auth.mode === 'dev' && LOOPBACK.test(config.host);
+  return config.auth.mode === 'dev' && isLoopback(config.host);
 }

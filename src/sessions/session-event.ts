@@ -32,9 +32,6 @@ export interface SessionEvent extends SessionEventFields {
   late: boolean;
 }
 
-/** Types only the broker writes (the proxy, the Kubernetes audit webhook); clients may not send them. */
-export const SERVER_RECORD_TYPES = ['sql', 'sql.result', 'k8s'] as const;
-
 export interface Gap {
   from: number;
   to: number;
