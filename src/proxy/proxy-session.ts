@@ -5,7 +5,7 @@ import type { RecordDetail } from '../sessions/session-event';
 import type { BrokerRecord } from '../sessions/sessions.service';
 import type { AuthenticatedClient } from './client-login';
 import { fatal } from './client-login';
-import { bindMessage, executePortal, FrontendCode, functionCallOid, MessageFramer, OversizedMessage, parseMessage, queryText, type ParameterValue } from './frontend-messages';
+import { bindMessage, executePortal, FrontendCode, HEADER_BYTES, functionCallOid, MessageFramer, OversizedMessage, parseMessage, queryText, type ParameterValue } from './frontend-messages';
 import { ServerMessages } from './server-messages';
 import { cancelUpstream, openUpstream, type Upstream } from './upstream';
 
@@ -159,6 +159,8 @@ export class ProxySession {
       throw error;
     }
     this.queue.push(...messages);
+    // While a statement waits for its record the client may keep sending: stop reading past a limit.
+    if (this.waiting && this.queue.length > MAX_QUEUED_MESSAGES) this.client.socket.pause();
     if (!this.waiting) this.pump();
   }
 
@@ -173,7 +175,6 @@ export class ProxySession {
       }
       if (pending) {
         this.waiting = true;
-        if (this.queue.length > MAX_QUEUED_MESSAGES) this.client.socket.pause();
         pending.then(
           () => {
             this.waiting = false;
@@ -218,7 +219,7 @@ export class ProxySession {
         return this.extended(message);
       case FrontendCode.CopyData: {
         const copying = this.inFlight.find((statement) => statement.copyBytes !== null);
-        if (copying) copying.copyBytes! += message.length - 5;
+        if (copying) copying.copyBytes! += message.length - HEADER_BYTES;
         return this.forward(message);
       }
       case FrontendCode.Terminate:
