@@ -72,28 +72,33 @@ describe('signing key rotation', () => {
   });
   afterAll(() => sut.close());
 
-  it('signs with the new key while old tokens keep verifying until they expire', async () => {
+  it('rotates the key of every algorithm: new tokens use the new keys, old tokens keep verifying until they expire', async () => {
     const engineer = await sut.token('oncall-1', ['engineer']);
     const admin = await sut.token('admin-1', ['admin']);
     const before = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, durationSeconds: 600 }).expect(201)).body;
-    const oldKid = decodeProtectedHeader(before.credential.token).kid;
+    const oldAccessKid = decodeProtectedHeader(before.credential.token).kid;
+    const oldSessionKid = decodeProtectedHeader(before.sessionToken).kid;
 
     await sut.http.post('/v1/keys/rotate').set('Authorization', `Bearer ${engineer}`).expect(403);
     const rotated = (await sut.http.post('/v1/keys/rotate').set('Authorization', `Bearer ${admin}`).expect(200)).body;
-    expect(rotated).toEqual({ kid: expect.any(String), retired: [oldKid] });
+    const newKid = (alg: string) => rotated.keys.find((key: { alg: string }) => key.alg === alg).kid;
+    expect(rotated.keys.map((key: { alg: string }) => key.alg).sort()).toEqual(['EdDSA', 'RS256']);
+    expect(rotated.kid).toBe(newKid('EdDSA'));
+    expect([...rotated.retired].sort()).toEqual([oldAccessKid, oldSessionKid].sort());
 
     const after = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, durationSeconds: 600 }).expect(201)).body;
-    expect(decodeProtectedHeader(after.credential.token).kid).toBe(rotated.kid);
+    expect(decodeProtectedHeader(after.credential.token)).toMatchObject({ alg: 'RS256', kid: newKid('RS256') });
+    expect(decodeProtectedHeader(after.sessionToken)).toMatchObject({ alg: 'EdDSA', kid: newKid('EdDSA') });
 
     const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
-    expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
+    expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([oldAccessKid, oldSessionKid, newKid('RS256'), newKid('EdDSA')].sort());
     for (const token of [before.credential.token, after.credential.token]) {
       await jwtVerify(token, createLocalJWKSet(jwks), { audience: 'kubernetes' });
       const introspection = (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token }).expect(200)).body;
       expect(introspection).toMatchObject({ active: true, jti: decodeJwt(token).jti });
     }
     const [rotation] = (await sut.http.get('/v1/audit?action=keys.rotated').set('Authorization', `Bearer ${await sut.token('a', ['security'])}`).expect(200)).body.events;
-    expect(rotation).toMatchObject({ actor: 'admin-1', data: { kid: rotated.kid, retired: [oldKid] } });
+    expect(rotation).toMatchObject({ actor: 'admin-1', data: { kid: rotated.kid, retired: rotated.retired, keys: rotated.keys } });
   });
 
   it('keeps private keys sealed at rest', async () => {

@@ -79,7 +79,7 @@ describe('breaking the glass', () => {
   });
 
   describe('a jwt target', () => {
-    it('issues an EdDSA JWT that verifies with the JWKS and whose claims match the grant', async () => {
+    it('issues an RS256 JWT (the default) that verifies with the JWKS and whose claims match the grant', async () => {
       const { body } = await grant(engineer, { durationSeconds: 900 }).expect(201);
       expect(body).toMatchObject({
         id: expect.stringMatching(/^BG-\d{4}-\d{6}$/),
@@ -99,7 +99,7 @@ describe('breaking the glass', () => {
       const discovery = (await sut.http.get('/.well-known/openid-configuration').expect(200)).body;
       expect(discovery).toMatchObject({ issuer: sut.config.publicUrl, jwks_uri: `${sut.config.publicUrl}/.well-known/jwks.json` });
       const { payload, protectedHeader } = await jwtVerify(body.credential.token, createLocalJWKSet(jwks), { issuer: discovery.issuer, audience: 'kubernetes' });
-      expect(protectedHeader).toMatchObject({ alg: 'EdDSA', kid: jwks.keys[0].kid });
+      expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: jwks.keys.find((key: { alg: string }) => key.alg === 'RS256').kid });
       expect(payload).toMatchObject({ sub: 'oncall-1', grant: body.id, groups: ['cluster-admin', 'viewer'], exp: Math.floor(Date.parse(body.expiresAt) / 1000) });
       expect(payload.jti).toEqual(expect.any(String));
       const session = decodeJwt(body.sessionToken);

@@ -1,15 +1,17 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDurationSeconds } from './duration';
 import {
+  DEFAULT_KUBERNETES_USERNAME_PREFIX,
   REQUESTER_CHANNEL,
   type ChannelPolicy,
   type CredentialPolicy,
   type ForwarderPolicy,
+  type KubernetesCluster,
   type Policy,
   type TargetPolicy,
 } from './policy';
@@ -137,6 +139,7 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     const target = effectiveTarget(targetSpec, spec.defaults ?? {}, at, report);
     if (target) targets.push(target);
   });
+  checkClustersAgree(targets, targetSpecs, report);
   if (problems.length || !spec) throw new PolicyError(file, problems);
 
   const forwarders = (spec.forwarders ?? []).map((f): ForwarderPolicy =>
@@ -284,6 +287,7 @@ function effectiveTarget(
     fail([...at, spec.maxDuration ? 'maxDuration' : 'maxTotalDuration'], `maxDuration (${merged.maxDuration}) exceeds maxTotalDuration (${merged.maxTotalDuration})`);
   }
   const credential = credentialPolicy(spec, [...at, 'credential'], fail);
+  const kubernetes = kubernetesCluster(spec, [...at, 'kubernetes'], fail);
   if (failures || !credential) return undefined;
 
   return {
@@ -314,7 +318,57 @@ function effectiveTarget(
           driftGraceSeconds: parseDurationSeconds(spec.gitops.driftGrace ?? DEFAULT_DRIFT_GRACE),
         }
       : null,
+    kubernetes: kubernetes ?? null,
   };
+}
+
+/**
+ * Targets naming one cluster must agree on its server and username prefix: the cluster maps one
+ * prefix for this issuer, and the audit webhook attributes its events by it.
+ */
+function checkClustersAgree(targets: TargetPolicy[], specs: (TargetSpec | undefined)[], report: (segments: PathSegment[], message: string) => void): void {
+  const first = new Map<string, TargetPolicy>();
+  for (const target of targets) {
+    if (!target.kubernetes) continue;
+    const seen = first.get(target.kubernetes.cluster);
+    if (!seen) {
+      first.set(target.kubernetes.cluster, target);
+      continue;
+    }
+    const index = specs.findIndex((spec) => spec?.name === target.name);
+    for (const key of ['server', 'usernamePrefix'] as const) {
+      if (seen.kubernetes![key] !== target.kubernetes[key]) {
+        report(['targets', index, 'kubernetes', key], `differs from target ${seen.name}'s for cluster ${target.kubernetes.cluster} ("${seen.kubernetes![key]}")`);
+      }
+    }
+  }
+}
+
+function kubernetesCluster(spec: TargetSpec, at: PathSegment[], fail: (segments: PathSegment[], message: string) => void): KubernetesCluster | undefined {
+  const kubernetes = spec.kubernetes;
+  if (!kubernetes) return undefined;
+  if (spec.credential.type !== 'jwt') {
+    fail(at, 'applies to jwt targets only (the cluster trusts the target\'s tokens)');
+    return undefined;
+  }
+  const prefix = kubernetes.usernamePrefix ?? DEFAULT_KUBERNETES_USERNAME_PREFIX;
+  // kube-apiserver reserves system: for its own identities; a prefix there would impersonate them.
+  if (prefix.startsWith('system:')) fail([...at, 'usernamePrefix'], 'must not start with "system:" (reserved by Kubernetes)');
+  const caData = kubernetes.certificateAuthorityData?.replace(/\s+/g, '');
+  if (caData !== undefined && !isBase64PemCertificate(caData)) {
+    fail([...at, 'certificateAuthorityData'], 'must be base64 of a PEM certificate (as in a kubeconfig\'s certificate-authority-data)');
+  }
+  return { cluster: kubernetes.cluster, server: kubernetes.server.replace(/\/+$/, ''), certificateAuthorityData: caData ?? null, usernamePrefix: prefix };
+}
+
+function isBase64PemCertificate(data: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return false;
+  const pem = Buffer.from(data, 'base64').toString('utf8');
+  try {
+    return pem.includes('-----BEGIN CERTIFICATE-----') && Boolean(new X509Certificate(pem).subject !== undefined);
+  } catch {
+    return false;
+  }
 }
 
 function credentialPolicy(
@@ -333,8 +387,12 @@ function credentialPolicy(
     return undefined;
   }
   if (misplaced.length || postgresOnly.length) return undefined;
+  if (credential.type !== 'jwt' && credential.algorithm !== undefined) {
+    fail([...at, 'algorithm'], 'does not apply to a postgres credential');
+    return undefined;
+  }
   return credential.type === 'jwt'
-    ? { type: 'jwt', audience: credential.audience!, groups: credential.groups ?? [] }
+    ? { type: 'jwt', audience: credential.audience!, groups: credential.groups ?? [], algorithm: credential.algorithm ?? 'RS256' }
     : {
         type: 'postgres',
         adminUrl: credential.adminUrl!,

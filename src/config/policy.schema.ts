@@ -105,6 +105,10 @@ export class CredentialSpec {
   @IsOptional() @IsArray() @IsString({ each: true })
   groups?: string[];
 
+  /** jwt: the JWS algorithm (P2.3); RS256 is the only one kube-apiserver accepts without configuration. */
+  @IsOptional() @IsIn(['RS256', 'ES256', 'EdDSA'], { message: 'must be RS256, ES256 or EdDSA' })
+  algorithm?: 'RS256' | 'ES256' | 'EdDSA';
+
   /** postgres: URL of a role allowed to create roles on the target server, or `embedded`. */
   @ValidateIf((c: CredentialSpec) => c.type === 'postgres' || c.adminUrl !== undefined)
   @Matches(/^(embedded|postgres(ql)?:\/\/\S+)$/, { message: 'must be a postgres:// URL or "embedded" (the broker\'s own database server)' })
@@ -154,6 +158,24 @@ export class GitopsScopeSpec {
   driftGrace?: string;
 }
 
+/** The Kubernetes cluster a jwt target's tokens are for: what the kubeconfig and the audit webhook need. */
+export class KubernetesSpec {
+  /** Names the cluster in kubeconfigs and in the audit webhook's `?cluster=`. */
+  @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
+  cluster: string;
+
+  @Matches(/^https:\/\/[^\s/?#]+(\/\S*)?$/, { message: 'must be the https:// URL of the cluster\'s API server' })
+  server: string;
+
+  /** Base64 of the PEM CA bundle of the API server (as in a kubeconfig); unset = the system's CAs. */
+  @IsOptional() @IsString() @MaxLength(65536)
+  certificateAuthorityData?: string;
+
+  /** What the cluster's AuthenticationConfiguration puts before `sub` (default `breakglass:`). */
+  @IsOptional() @IsString() @MaxLength(64)
+  usernamePrefix?: string;
+}
+
 export class TargetSpec extends LimitsSpec {
   @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
   name: string;
@@ -178,6 +200,10 @@ export class TargetSpec extends LimitsSpec {
 
   @IsOptional() @ValidateNested() @Type(() => GitopsScopeSpec)
   gitops?: GitopsScopeSpec;
+
+  /** jwt: the Kubernetes cluster that trusts this target's tokens (kubeconfig, audit webhook). */
+  @IsOptional() @ValidateNested() @Type(() => KubernetesSpec)
+  kubernetes?: KubernetesSpec;
 
   /** postgres: `proxy` (default) hands out a login at the broker's recording proxy; `direct` the target role itself. */
   @IsOptional() @IsIn(['proxy', 'direct'], { message: 'must be "proxy" or "direct"' })

@@ -10,7 +10,7 @@ export interface EscalationStep {
 }
 
 export type CredentialPolicy =
-  | { type: 'jwt'; audience: string; groups: string[] }
+  | { type: 'jwt'; audience: string; groups: string[]; algorithm: 'RS256' | 'ES256' | 'EdDSA' }
   | { type: 'postgres'; adminUrl: string; grantRoles: string[]; database: string | null; access: 'proxy' | 'direct'; recording: 'strict' | 'best-effort'; recordParameters: boolean };
 
 export type ChannelPolicy =
@@ -36,7 +36,20 @@ export interface TargetPolicy {
   controls: string[];
   /** Reconciler objects this target's access can change (null: drift is never attributed to its grants). */
   gitops: GitopsScope | null;
+  /** jwt targets: the cluster that trusts the tokens (null: not a Kubernetes target). */
+  kubernetes: KubernetesCluster | null;
 }
+
+export interface KubernetesCluster {
+  cluster: string;
+  server: string;
+  /** Base64 PEM, as a kubeconfig's `certificate-authority-data`. */
+  certificateAuthorityData: string | null;
+  usernamePrefix: string;
+}
+
+/** The default `usernamePrefix`: what docs/kubernetes.md's AuthenticationConfiguration maps. */
+export const DEFAULT_KUBERNETES_USERNAME_PREFIX = 'breakglass:';
 
 export interface GitopsScope {
   cluster: string | null;
@@ -73,4 +86,9 @@ export const BROKER_DATABASE_ADMIN_URL = 'embedded';
 
 export function findTarget(policy: Policy, name: string): TargetPolicy | undefined {
   return policy.targets.find((target) => target.name === name);
+}
+
+/** Targets whose tokens the cluster `name` trusts. */
+export function clusterTargets(policy: Policy, name: string): TargetPolicy[] {
+  return policy.targets.filter((target) => target.kubernetes?.cluster === name);
 }

@@ -34,7 +34,7 @@ export class CredentialsController {
       introspection_endpoint: `${issuer}/v1/credentials/introspect`,
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['EdDSA'],
+      id_token_signing_alg_values_supported: this.keys.algorithmsInUse(),
       claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'groups', 'grant', 'target'],
     };
   }

@@ -17,9 +17,16 @@ import {
 import { AuditLog } from '../audit/audit-log.service';
 import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { MasterKey } from './master-key';
-import { SigningKeysRepository, type SigningKeyRow } from './signing-keys.repository';
+import { SIGNING_ALGORITHMS, SigningKeysRepository, type SigningAlgorithm, type SigningKeyRow } from './signing-keys.repository';
 
-const ALG = 'EdDSA';
+// EdDSA signs what only breakglass itself verifies (session tokens, evidence bundles): small keys,
+// fast, deterministic signatures. Relying parties get the algorithm their target asks for.
+const OWN_ALGORITHM: SigningAlgorithm = 'EdDSA';
+const KEY_OPTIONS: Record<SigningAlgorithm, Parameters<typeof generateKeyPair>[1]> = {
+  EdDSA: { crv: 'Ed25519', extractable: true },
+  RS256: { modulusLength: 2048, extractable: true },
+  ES256: { extractable: true },
+};
 // A cached view of the keys is refreshed this often, so a rotation made by another instance or the
 // CLI is picked up quickly without a database read per signature.
 const CACHE_MS = 5000;
@@ -28,12 +35,12 @@ export const SESSION_TOKEN_GRACE_SECONDS = 24 * 3600;
 
 interface KeyView {
   loadedAt: number;
-  signing: { kid: string; key: KeyObject };
-  verifying: Map<string, Awaited<ReturnType<typeof importJWK>>>;
+  signing: Map<SigningAlgorithm, { kid: string; key: KeyObject }>;
+  verifying: Map<string, { alg: SigningAlgorithm; key: Awaited<ReturnType<typeof importJWK>> }>;
   jwks: JWK[];
 }
 
-/** Ed25519 signing keys in the database: sign, verify, publish (JWKS), rotate. */
+/** Signing keys in the database, one signing key per algorithm: sign, verify, publish (JWKS), rotate. */
 @Injectable()
 export class KeyStore implements OnApplicationBootstrap {
   private view?: KeyView;
@@ -50,17 +57,26 @@ export class KeyStore implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
-      await this.repository.lock(tx);
-      if (!(await this.repository.hasActive(tx))) await this.createKey(tx);
-    });
-    await this.refresh();
+    await this.ensureKeys(this.algorithmsInUse());
   }
 
-  async sign(payload: JWTPayload, claims: { audience: string; subject: string; issuer: string; jti: string; expiresAt: Date; issuedAt: Date }): Promise<{ token: string; kid: string }> {
-    const { signing } = await this.current();
+  /**
+   * What this issuer signs tokens with: the algorithms of the policy's jwt targets, then EdDSA
+   * (session-recorder tokens). Discovery's `id_token_signing_alg_values_supported`.
+   */
+  algorithmsInUse(): SigningAlgorithm[] {
+    const targets = this.policy.targets.flatMap((target) => (target.credential.type === 'jwt' ? [target.credential.algorithm] : []));
+    return [...new Set([...targets, OWN_ALGORITHM])];
+  }
+
+  async sign(
+    payload: JWTPayload,
+    claims: { audience: string; subject: string; issuer: string; jti: string; expiresAt: Date; issuedAt: Date },
+    algorithm: SigningAlgorithm = OWN_ALGORITHM,
+  ): Promise<{ token: string; kid: string }> {
+    const signing = await this.signingKey(algorithm);
     const token = await new SignJWT(payload)
-      .setProtectedHeader({ alg: ALG, kid: signing.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: algorithm, kid: signing.kid, typ: 'JWT' })
       .setIssuer(claims.issuer)
       .setSubject(claims.subject)
       .setAudience(claims.audience)
@@ -72,13 +88,15 @@ export class KeyStore implements OnApplicationBootstrap {
     return { token, kid: signing.kid };
   }
 
-  /** Verifies signature (any published kid), issuer, audience and expiry. Throws on failure. */
+  /**
+   * Verifies signature (any published kid, with the algorithm that key was made for), issuer,
+   * audience and expiry. Throws on failure.
+   */
   async verify(token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(token, (header) => this.verificationKey(header.kid), { ...options, algorithms: [ALG] });
+    const { payload } = await jwtVerify(token, (header) => this.verificationKey(header.kid, header.alg), { ...options, algorithms: [...SIGNING_ALGORITHMS] });
     return payload;
   }
 
-  /** A compact JWS over `payload` (evidence bundles: payload = canon(bundle)). */
   /** Seals a secret the broker itself must use later (a proxy login's upstream password) with the master key. */
   sealSecret(secret: string, context: string): string {
     return this.masterKey.seal(Buffer.from(secret, 'utf8'), context);
@@ -88,23 +106,33 @@ export class KeyStore implements OnApplicationBootstrap {
     return this.masterKey.unseal(sealed, context).toString('utf8');
   }
 
+  /** A compact EdDSA JWS over `payload` (evidence bundles: payload = canon(bundle)). */
   async signCompact(payload: Uint8Array): Promise<string> {
-    const { signing } = await this.current();
-    return new CompactSign(payload).setProtectedHeader({ alg: ALG, kid: signing.kid }).sign(signing.key);
+    const signing = await this.signingKey(OWN_ALGORITHM);
+    return new CompactSign(payload).setProtectedHeader({ alg: OWN_ALGORITHM, kid: signing.kid }).sign(signing.key);
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {
     return { keys: (await this.current()).jwks };
   }
 
-  /** A new signing key; old keys stay published until every token they signed has expired. */
-  async rotate(actor: string): Promise<{ kid: string; retired: string[] }> {
+  /**
+   * A new signing key for every algorithm in use; the old keys stay published until every token
+   * they signed has expired. `kid` is the new EdDSA key (evidence bundles).
+   */
+  async rotate(actor: string): Promise<{ kid: string; retired: string[]; keys: { alg: SigningAlgorithm; kid: string }[] }> {
     const result = await this.dataSource.transaction(async (tx) => {
       await this.repository.lock(tx);
-      const kid = await this.createKey(tx);
-      const retired = await this.repository.retireAllBut(tx, kid, this.longestTokenLifetimeSeconds());
-      await this.auditLog.append(tx, { actor, action: 'keys.rotated', data: { kid, retired } });
-      return { kid, retired };
+      const algorithms = [...new Set([...this.algorithmsInUse(), ...(await this.repository.activeAlgorithms(tx))])];
+      const keys: { alg: SigningAlgorithm; kid: string }[] = [];
+      const retired: string[] = [];
+      for (const alg of algorithms) {
+        retired.push(...(await this.repository.retire(tx, alg, this.longestTokenLifetimeSeconds())));
+        keys.push({ alg, kid: await this.createKey(tx, alg) });
+      }
+      const kid = keys.find((key) => key.alg === OWN_ALGORITHM)!.kid;
+      await this.auditLog.append(tx, { actor, action: 'keys.rotated', data: { kid, retired, keys } });
+      return { kid, retired, keys };
     });
     await this.refresh();
     return result;
@@ -115,25 +143,45 @@ export class KeyStore implements OnApplicationBootstrap {
     return longestGrant + SESSION_TOKEN_GRACE_SECONDS;
   }
 
-  private async createKey(tx: Parameters<SigningKeysRepository['insert']>[0]): Promise<string> {
-    const { publicKey, privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+  /** Creates the signing keys of algorithms that have none (at boot, or a policy naming a new one). */
+  private async ensureKeys(algorithms: SigningAlgorithm[]): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      await this.repository.lock(tx);
+      const active = new Set(await this.repository.activeAlgorithms(tx));
+      for (const alg of algorithms) if (!active.has(alg)) await this.createKey(tx, alg);
+    });
+    await this.refresh();
+  }
+
+  private async createKey(tx: Parameters<SigningKeysRepository['insert']>[0], alg: SigningAlgorithm): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, KEY_OPTIONS[alg]);
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
     const pkcs8 = await exportPKCS8(privateKey);
     await this.repository.insert(tx, {
       kid,
-      publicJwk: { ...publicJwk, kid, alg: ALG, use: 'sig' },
+      alg,
+      publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
       sealedPrivateKey: this.masterKey.seal(Buffer.from(pkcs8), kid),
     });
     return kid;
   }
 
-  private async verificationKey(kid: string | undefined) {
+  private async signingKey(alg: SigningAlgorithm): Promise<{ kid: string; key: KeyObject }> {
+    const signing = (await this.current()).signing.get(alg);
+    if (signing) return signing;
+    await this.ensureKeys([alg]);
+    return this.view!.signing.get(alg)!;
+  }
+
+  /** The key of `kid`, only for the algorithm it was made for (no algorithm confusion across kids). */
+  private async verificationKey(kid: string | undefined, alg: string | undefined) {
     if (!kid) throw new Error('token has no kid');
-    let key = (await this.current()).verifying.get(kid);
-    if (!key) key = (await this.refresh()).verifying.get(kid); // rotated elsewhere a moment ago?
-    if (!key) throw new Error(`unknown signing key ${kid}`);
-    return key;
+    let entry = (await this.current()).verifying.get(kid);
+    if (!entry) entry = (await this.refresh()).verifying.get(kid); // rotated elsewhere a moment ago?
+    if (!entry) throw new Error(`unknown signing key ${kid}`);
+    if (entry.alg !== alg) throw new Error(`key ${kid} signs ${entry.alg}, not ${alg}`);
+    return entry.key;
   }
 
   private async current(): Promise<KeyView> {
@@ -143,13 +191,15 @@ export class KeyStore implements OnApplicationBootstrap {
 
   private async refresh(): Promise<KeyView> {
     const rows = await this.repository.published();
-    const active = rows.find((row) => row.retiredAt === null);
-    if (!active) throw new Error('no active signing key');
-    const verifying = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
-    for (const row of rows) verifying.set(row.kid, await importJWK(row.publicJwk, ALG));
+    const signing: KeyView['signing'] = new Map();
+    const verifying: KeyView['verifying'] = new Map();
+    for (const row of rows) {
+      verifying.set(row.kid, { alg: row.alg, key: await importJWK(row.publicJwk, row.alg) });
+      if (row.retiredAt === null) signing.set(row.alg, { kid: row.kid, key: this.privateKeyOf(row) });
+    }
     this.view = {
       loadedAt: Date.now(),
-      signing: { kid: active.kid, key: this.privateKeyOf(active) },
+      signing,
       verifying,
       jwks: rows.map((row) => row.publicJwk),
     };

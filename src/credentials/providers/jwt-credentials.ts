@@ -11,7 +11,7 @@ export function fingerprintOf(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-/** EdDSA JWTs: the access credential of `jwt` targets, and every grant's session-recorder token. */
+/** JWTs: the access credential of `jwt` targets (the target's algorithm), and every grant's session-recorder token (EdDSA). */
 @Injectable()
 export class JwtCredentials {
   constructor(
@@ -26,6 +26,7 @@ export class JwtCredentials {
     const { token, kid } = await this.keys.sign(
       { grant: grant.id, target: grant.target, groups },
       { issuer: this.config.publicUrl, subject: grant.requester, audience: policy.audience, jti, issuedAt, expiresAt: grant.expiresAt },
+      policy.algorithm,
     );
     return {
       credential: { type: 'jwt', token, expiresAt: grant.expiresAt.toISOString() },
