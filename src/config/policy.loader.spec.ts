@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { parseDurationSeconds, formatDuration } from './duration';
+import { testCertificate } from '../../test/support/pagerduty-events';
 import { loadPolicyFile, parsePolicy, PolicyError } from './policy.loader';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/policy.yaml');
@@ -97,6 +98,41 @@ targets:
       'targets[1].access: must be "proxy" or "direct"',
       'targets[0].recording: applies to postgres targets only',
       'targets[2].recordParameters: applies to access: proxy only (a direct login is not recorded by the broker)',
+    ]);
+  });
+
+  it('reads jwt algorithms and Kubernetes clusters, and names every problem with them', () => {
+    const ca = testCertificate().cert.toString('base64');
+    const policy = parsePolicy(`
+targets:
+  - { name: k8s, environment: prod, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443/', certificateAuthorityData: '${ca}' } }
+  - { name: k8s-view, environment: prod, credential: { type: jwt, audience: kubernetes, algorithm: ES256 }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443' } }
+  - { name: tool, environment: prod, credential: { type: jwt, audience: tool, algorithm: EdDSA } }
+`, 'p.yaml', {}, 'sha');
+    expect(policy.targets.map((t) => [t.credential.type === 'jwt' && t.credential.algorithm, t.kubernetes])).toEqual([
+      ['RS256', { cluster: 'prod', server: 'https://k8s.example.com:6443', certificateAuthorityData: ca, usernamePrefix: 'breakglass:' }],
+      ['ES256', { cluster: 'prod', server: 'https://k8s.example.com:6443', certificateAuthorityData: null, usernamePrefix: 'breakglass:' }],
+      ['EdDSA', null],
+    ]);
+    expect(problemsOf(`
+targets:
+  - { name: a, environment: prod, credential: { type: jwt, audience: k8s, algorithm: HS256 } }
+  - { name: b, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw], algorithm: RS256 } }
+  - { name: c, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, kubernetes: { cluster: prod, server: 'https://k' } }
+  - { name: d, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: Prod, server: 'http://k8s:6443' } }
+  - { name: e, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: prod, server: 'https://k', certificateAuthorityData: 'bm90IGEgY2VydA==', usernamePrefix: 'system:' } }
+  - { name: f, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: prod, server: 'https://k' } }
+  - { name: g, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: prod, server: 'https://other', usernamePrefix: 'bg-' } }
+`).map((p) => `${p.field}: ${p.message}`)).toEqual([
+      'targets[0].credential.algorithm: must be RS256, ES256 or EdDSA',
+      'targets[3].kubernetes.cluster: must be lower-case letters, digits and dashes (at most 63)',
+      "targets[3].kubernetes.server: must be the https:// URL of the cluster's API server",
+      'targets[1].credential.algorithm: does not apply to a postgres credential',
+      "targets[2].kubernetes: applies to jwt targets only (the cluster trusts the target's tokens)",
+      'targets[4].kubernetes.usernamePrefix: must not start with "system:" (reserved by Kubernetes)',
+      "targets[4].kubernetes.certificateAuthorityData: must be base64 of a PEM certificate (as in a kubeconfig's certificate-authority-data)",
+      'targets[6].kubernetes.server: differs from target f\'s for cluster prod ("https://k")',
+      'targets[6].kubernetes.usernamePrefix: differs from target f\'s for cluster prod ("breakglass:")',
     ]);
   });
 
