@@ -33,7 +33,7 @@ export function describeNewGrant(grant: GrantLike & { credential: Credential; se
     ...(grant.flags?.length ? [`Flags: ${grant.flags.join(', ')} (security has been told)`] : []),
     '',
     'Credential — shown once, never stored by breakglass:',
-    ...describeCredential(grant.credential),
+    ...describeCredential(grant.credential, grant.id),
     '',
     `Session recorder: export BREAKGLASS_SESSION_TOKEN=${grant.sessionToken}`,
     '',
@@ -46,9 +46,17 @@ export function describeNewGrant(grant: GrantLike & { credential: Credential; se
   return lines.join('\n');
 }
 
-export function describeCredential(credential: Credential): string[] {
+export function describeCredential(credential: Credential, grantId: string): string[] {
   if (credential.type === 'jwt') {
-    return [`  export BREAKGLASS_JWT=${credential.token}`, `  (an OIDC bearer token, valid until ${credential.expiresAt})`];
+    const lines = [`  export BREAKGLASS_JWT=${credential.token}`, `  (an OIDC bearer token, valid until ${credential.expiresAt})`];
+    if (credential.kubernetes) {
+      lines.push(
+        '',
+        `Kubernetes cluster ${credential.kubernetes.cluster} (${credential.kubernetes.server}) sees you as ${credential.kubernetes.username}. Next:`,
+        `  breakglass kubeconfig ${grantId} --merge && kubectl get pods`,
+      );
+    }
+    return lines;
   }
   const viaProxy = 'access' in credential && credential.access === 'proxy';
   return [

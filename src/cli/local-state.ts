@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import type { KubernetesAccess } from '../credentials/credential.types';
 
 // The CLI's own files (not the broker's data dir): grants requested from this machine, with their
 // session token and credential (0600, like a kubeconfig), and the session spools.
@@ -11,7 +12,7 @@ export interface LocalGrant {
   target: string;
   expiresAt: string;
   sessionToken: string;
-  credential: { type: 'jwt'; token: string } | { type: 'postgres'; url: string; username: string; password: string };
+  credential: { type: 'jwt'; token: string; kubernetes?: KubernetesAccess } | { type: 'postgres'; url: string; username: string; password: string };
 }
 
 export function cliHome(): string {

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { JSONWebKeySet } from 'jose';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { DevIssuer, isBrokerRole } from '../auth/dev-issuer';
 import { verifyEvidence } from '../evidence/bundle-verifier';
 import { parseDurationSeconds } from '../config/duration';
@@ -12,6 +13,7 @@ import { reportStartupFailure } from '../startup-failure';
 import { ApiClient, ApiError } from './api-client';
 import { parseExpectedHead, verifyAuditChainRemotely } from './audit-verify';
 import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
+import { defaultKubeconfigPath, detectExecApiVersion, EXEC_API_VERSIONS, execCredential, kubeconfigEntries, mergedKubeconfig, requestedExecApiVersion, standaloneKubeconfig, type ExecApiVersion } from './kubeconfig';
 import { cliHome, loadGrant, saveGrant, type LocalGrant } from './local-state';
 import { reconcilerCommands, type GitopsScopeView } from './reconciler-commands';
 import { flushSpools, recordOneCommand, recordShell } from './recorder';
@@ -160,9 +162,12 @@ program
       `v1/grants/${encodeURIComponent(grantId)}/extend`,
       { durationSeconds: options.duration, reason: options.reason },
     );
+    // The local record follows, so `exec`, `shell` and the kubectl plugin use the new expiry and token.
+    const local = loadGrant(grant.id);
+    if (local) saveGrant({ ...local, expiresAt: grant.expiresAt, ...(grant.newCredential ? { credential: { ...local.credential, ...grant.newCredential } as LocalGrant['credential'] } : {}) });
     if (asJson()) return console.log(JSON.stringify(grant));
     console.log(`${grant.id} now ends at ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left).`);
-    if (grant.newCredential) console.log(['New credential — shown once:', ...describeCredential(grant.newCredential)].join('\n'));
+    if (grant.newCredential) console.log(['New credential — shown once:', ...describeCredential(grant.newCredential, grant.id)].join('\n'));
   });
 
 program
@@ -182,6 +187,43 @@ program
   .action(async () => {
     const rotated = await client().post<{ kid: string; retired: string[] }>('v1/keys/rotate', {});
     console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.kid}; retired ${rotated.retired.join(', ') || 'none'}.`);
+  });
+
+program
+  .command('kubeconfig <grant>')
+  .description('a kubectl context for a grant on a Kubernetes target; kubectl gets the token from `breakglass credential kubernetes`')
+  .addOption(new Option('--out <file>', 'write a kubeconfig holding only this context').conflicts('merge'))
+  .option('--merge', 'add the context to $KUBECONFIG (its first file) or ~/.kube/config, keeping everything there, and switch to it')
+  .addOption(new Option('--exec-api-version <version>', 'exec credential apiVersion (default: what the installed kubectl speaks)').choices([...EXEC_API_VERSIONS]))
+  .action((grantId: string, options: { out?: string; merge?: boolean; execApiVersion?: ExecApiVersion }) => {
+    const entries = kubeconfigEntries(requireLocalGrant(grantId), options.execApiVersion ?? detectExecApiVersion());
+    if (!options.out && !options.merge) return void process.stdout.write(standaloneKubeconfig(entries));
+    const file = options.out ?? defaultKubeconfigPath();
+    let previousContext: string | null = null;
+    let text = standaloneKubeconfig(entries);
+    if (options.merge) {
+      ({ text, previousContext } = mergedKubeconfig(existsSync(file) ? readFileSync(file, 'utf8') : '', entries));
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    }
+    writeFileSync(file, text, { mode: 0o600 });
+    if (asJson()) return console.log(JSON.stringify({ file, context: entries.contextName, previousContext }));
+    console.log(`Context ${entries.contextName} written to ${file}${options.merge ? ' and made current' : ''}.`);
+    if (options.merge && previousContext && previousContext !== entries.contextName) console.log(`Switch back with: kubectl config use-context ${previousContext}`);
+    if (options.out) console.log(`Use it with: kubectl --kubeconfig ${file} get pods`);
+  });
+
+program
+  .command('credential')
+  .description('credential helpers run by other tools')
+  .command('kubernetes <grant>')
+  .description("kubectl's exec credential plugin: prints an ExecCredential with the grant's token while the grant is active")
+  .action(async (grantId: string) => {
+    const apiVersion = requestedExecApiVersion(process.env.KUBERNETES_EXEC_INFO);
+    const grant = requireLocalGrant(grantId);
+    if (grant.credential.type !== 'jwt') throw new Error(`${grant.id} is a ${grant.credential.type} grant, not a token for a Kubernetes cluster`);
+    const ended = await grantEnded(grant);
+    if (ended) throw new Error(`${grant.id} on ${grant.target} ${ended}. Request a new grant: breakglass request --target ${grant.target} --incident … --reason … --duration …`);
+    process.stdout.write(`${JSON.stringify(execCredential(apiVersion, grant.credential.token, grant.expiresAt))}\n`);
   });
 
 const gitops = program.command('gitops').description('the pause helper: keep the GitOps reconciler from reverting an emergency fix');
@@ -255,6 +297,24 @@ function requireLocalGrant(id: string): LocalGrant {
   const grant = loadGrant(id);
   if (!grant) throw new Error(`no local record of ${id}: request it from this machine with \`breakglass request\` (records live in ${cliHome()})`);
   return grant;
+}
+
+/**
+ * Why a local grant can no longer be used ("expired at …", "was revoked at …"), or null. The broker
+ * decides when it answers; when it cannot be asked (down, no caller token) the local expiry does,
+ * with a warning: the cluster's audit webhook still records every use (docs/kubernetes.md).
+ */
+async function grantEnded(grant: LocalGrant): Promise<string | null> {
+  if (Date.parse(grant.expiresAt) <= Date.now()) return `expired at ${grant.expiresAt}`;
+  const { token } = program.opts<{ token?: string }>();
+  try {
+    const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<{ status: string; endedAt: string | null }>(`v1/grants/${encodeURIComponent(grant.id)}`);
+    return current.status === 'active' ? null : `was ${current.status === 'revoked' ? 'revoked' : 'ended'}${current.endedAt ? ` at ${current.endedAt}` : ''} (status ${current.status})`;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return `is unknown to the broker at ${process.env.BREAKGLASS_URL ?? grant.broker}`;
+    process.stderr.write(`breakglass: could not confirm ${grant.id} with the broker (${(error as Error).message}); using the local expiry ${grant.expiresAt}\n`);
+    return null;
+  }
 }
 
 /** Session events go to the broker the grant came from, with its session token. */

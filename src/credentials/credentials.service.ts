@@ -42,7 +42,7 @@ export class Credentials {
   async issue(grant: GrantSubject, target: TargetPolicy, issuedAt: Date): Promise<IssuedForGrant> {
     const session = await this.jwt.issueSession(grant, target.maxTotalDurationSeconds);
     if (target.credential.type === 'jwt') {
-      const access = await this.jwt.issueAccess(grant, target.credential, issuedAt);
+      const access = await this.jwt.issueAccess(grant, target, target.credential, issuedAt);
       return { credential: access.credential, sessionToken: session.credential, records: [access.record, session.record], discard: async () => undefined };
     }
     const access = await this.postgres.create(grant, target, issuedAt);
@@ -71,7 +71,7 @@ export class Credentials {
   async extend(tx: EntityManager, grant: GrantSubject, target: TargetPolicy, issuedAt: Date): Promise<{ credential?: IssuedCredential; issued: NewCredential[] }> {
     const live = (await this.repository.forGrant(grant.id, tx)).filter((c) => c.purpose === 'access' && !c.revokedAt);
     if (target.credential.type === 'jwt') {
-      const access = await this.jwt.issueAccess(grant, target.credential, issuedAt);
+      const access = await this.jwt.issueAccess(grant, target, target.credential, issuedAt);
       await this.repository.insert(tx, [access.record]);
       return { credential: access.credential, issued: [access.record] };
     }

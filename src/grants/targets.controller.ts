@@ -36,5 +36,6 @@ function describeTarget(target: TargetPolicy) {
     notifyOnUse: target.notifyOnUse,
     controls: target.controls,
     gitops: target.gitops && { ...target.gitops, driftGrace: formatDuration(target.gitops.driftGraceSeconds) },
+    kubernetes: target.kubernetes && { cluster: target.kubernetes.cluster, server: target.kubernetes.server, usernamePrefix: target.kubernetes.usernamePrefix },
   };
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { ServiceConfig } from '../../config/config.providers';
-import type { CredentialPolicy } from '../../config/policy';
+import type { CredentialPolicy, TargetPolicy } from '../../config/policy';
 import type { GrantSubject, Issued, IssuedCredential } from '../credential.types';
 import { KeyStore, SESSION_TOKEN_GRACE_SECONDS } from '../key-store.service';
 
@@ -19,7 +19,12 @@ export class JwtCredentials {
     private readonly config: ServiceConfig,
   ) {}
 
-  async issueAccess(grant: GrantSubject, policy: Extract<CredentialPolicy, { type: 'jwt' }>, issuedAt: Date): Promise<Issued<Extract<IssuedCredential, { type: 'jwt' }>>> {
+  async issueAccess(
+    grant: GrantSubject,
+    target: Pick<TargetPolicy, 'kubernetes'>,
+    policy: Extract<CredentialPolicy, { type: 'jwt' }>,
+    issuedAt: Date,
+  ): Promise<Issued<Extract<IssuedCredential, { type: 'jwt' }>>> {
     const jti = randomUUID();
     // A requested role narrows the groups to that one (it was checked against the policy).
     const groups = grant.role ? [grant.role] : policy.groups;
@@ -28,8 +33,15 @@ export class JwtCredentials {
       { issuer: this.config.publicUrl, subject: grant.requester, audience: policy.audience, jti, issuedAt, expiresAt: grant.expiresAt },
       policy.algorithm,
     );
+    const cluster = target.kubernetes;
     return {
-      credential: { type: 'jwt', token, expiresAt: grant.expiresAt.toISOString() },
+      credential: {
+        type: 'jwt',
+        token,
+        expiresAt: grant.expiresAt.toISOString(),
+        // What `breakglass kubeconfig` writes, and the username the cluster will see (docs/kubernetes.md).
+        ...(cluster ? { kubernetes: { cluster: cluster.cluster, server: cluster.server, certificateAuthorityData: cluster.certificateAuthorityData, username: `${cluster.usernamePrefix}${grant.requester}` } } : {}),
+      },
       record: { grantId: grant.id, purpose: 'access', type: 'jwt', jti, kid, username: null, database: null, fingerprint: fingerprintOf(token), issuedAt, expiresAt: grant.expiresAt },
     };
   }
