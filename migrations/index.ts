@@ -9,6 +9,7 @@ import { PrLinkSourceOrder1764700000000 } from './1764700000000-PrLinkSourceOrde
 import { SessionRecordFormat21764800000000 } from './1764800000000-SessionRecordFormat2';
 import { ProxyCredentials1764900000000 } from './1764900000000-ProxyCredentials';
 import { SigningKeyAlgorithms1765000000000 } from './1765000000000-SigningKeyAlgorithms';
+import { KubernetesAuditEvents1765100000000 } from './1765100000000-KubernetesAuditEvents';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
-export const MIGRATIONS = [AuditLog1764000000000, Grants1764100000000, SlaAndNotifications1764200000000, Sessions1764300000000, Forwarders1764400000000, Gitops1764500000000, AuditDataCanonical1764600000000, PrLinkSourceOrder1764700000000, SessionRecordFormat21764800000000, ProxyCredentials1764900000000, SigningKeyAlgorithms1765000000000];
+export const MIGRATIONS = [AuditLog1764000000000, Grants1764100000000, SlaAndNotifications1764200000000, Sessions1764300000000, Forwarders1764400000000, Gitops1764500000000, AuditDataCanonical1764600000000, PrLinkSourceOrder1764700000000, SessionRecordFormat21764800000000, ProxyCredentials1764900000000, SigningKeyAlgorithms1765000000000, KubernetesAuditEvents1765100000000];

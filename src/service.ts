@@ -19,6 +19,7 @@ import { createDataSource, ensureDatabase, migrate } from './database/data-sourc
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { observeRequests } from './health/http-observer';
 import { Metrics } from './health/metrics.service';
+import { kubernetesAuditBody } from './integrations/kubernetes/kubernetes-audit.controller';
 import { mountDashboard } from './ui/dashboard';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -139,6 +140,7 @@ export function configureHttp(app: NestExpressApplication): void {
   app.use(observeRequests(metrics));
   // body-parser skips a body already parsed, so the larger limit must be registered first.
   app.use('/v1/grants/:id/events', jsonBody(SESSION_EVENTS_BODY_LIMIT));
+  app.use('/v1/webhooks/kubernetes/audit', ...kubernetesAuditBody(app.get(ServiceConfig)));
   app.use(jsonBody(JSON_BODY_LIMIT));
   app.use(storableQuery());
   app.useGlobalPipes(

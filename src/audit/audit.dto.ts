@@ -30,6 +30,6 @@ export class AuditQuery extends PageQuery {
   control?: string;
 
   @ApiPropertyOptional({ description: 'Action, e.g. grant.activated' })
-  @IsOptional() @Matches(/^[a-z_]+(\.[a-z_]+)+$/, { message: 'action must look like grant.activated' })
+  @IsOptional() @Matches(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, { message: 'action must look like grant.activated' })
   action?: string;
 }

@@ -119,6 +119,10 @@ export const AUDIT_ACTIONS = {
     description: 'A login at the PostgreSQL proxy was refused (unknown login, grant ended, wrong password).',
     controls: ['SOC2:CC6.1', 'NIST-800-53:AC-2', 'PCI-DSS-4.0:8.2', ...LOGGING],
   },
+  'k8s.unattributed': {
+    description: "A Kubernetes request by a breakglass identity that no active grant explains (e.g. a token used after revoke), from the cluster's audit webhook; security was notified.",
+    controls: ['SOC2:CC6.1', 'SOC2:CC7.2', 'NIST-800-53:AC-2', 'NIST-800-53:SI-4', 'NIST-800-53:IR-4', ...LOGGING],
+  },
   'session.reviewed': {
     description: 'A second person reviewed the session log.',
     controls: ['SOC2:CC7.2', ...CHANGE_CONTROL, 'NIST-800-53:IR-4', ...LOGGING],

@@ -152,6 +152,10 @@ export class EnvironmentVariables {
   @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
   ARGOCD_WEBHOOK_TOKEN?: string;
 
+  /** Bearer token kube-apiserver's audit webhook sends (P2.3); unset = the webhook answers 503. */
+  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  KUBERNETES_AUDIT_TOKEN?: string;
+
   /** Master key (base64 of 32 bytes) sealing signing keys at rest; default: `master.key` in the data dir. */
   @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 random bytes in base64 (e.g. openssl rand -base64 32)' })
   BREAKGLASS_KEY?: string;

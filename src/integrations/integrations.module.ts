@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { GitopsModule } from '../gitops/gitops.module';
+import { KubernetesModule } from '../kubernetes/kubernetes.module';
 import { SlaModule } from '../sla/sla.module';
 import { ArgoCdWebhookController } from './argocd/argocd.controller';
 import { FluxWebhookController } from './flux/flux.controller';
 import { GitHubWebhookController } from './github/github.controller';
 import { GitLabWebhookController } from './gitlab/gitlab.controller';
+import { KubernetesAuditController } from './kubernetes/kubernetes-audit.controller';
 
 @Module({
-  imports: [SlaModule, GitopsModule],
-  controllers: [GitHubWebhookController, GitLabWebhookController, FluxWebhookController, ArgoCdWebhookController],
+  imports: [SlaModule, GitopsModule, KubernetesModule],
+  controllers: [GitHubWebhookController, GitLabWebhookController, FluxWebhookController, ArgoCdWebhookController, KubernetesAuditController],
 })
 export class IntegrationsModule {}

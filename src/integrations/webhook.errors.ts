@@ -6,4 +6,6 @@ export class WebhookError extends defineDomainErrors({
   invalid_signature: HttpStatus.UNAUTHORIZED,
   missing_delivery_id: HttpStatus.BAD_REQUEST,
   malformed_payload: HttpStatus.BAD_REQUEST,
+  too_many_events: HttpStatus.PAYLOAD_TOO_LARGE,
+  unknown_cluster: HttpStatus.NOT_FOUND,
 }) {}

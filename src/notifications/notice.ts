@@ -17,7 +17,7 @@ export type NoticeKind =
   | 'review_violation';
 
 /** Notices about no particular grant, to a standing audience. */
-export type AudienceNoticeKind = 'drift_unattributed';
+export type AudienceNoticeKind = 'drift_unattributed' | 'k8s_unattributed';
 
 /** The facts about a grant every notice carries (who, what, why, when). */
 export interface GrantFacts {
@@ -156,6 +156,7 @@ export function renderAudienceNotice(
 
 const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> = {
   drift_unattributed: 'critical',
+  k8s_unattributed: 'critical',
 };
 
 function iso(date: Date): string {

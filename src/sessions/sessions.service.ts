@@ -122,37 +122,47 @@ export class Sessions {
     if (this.knownHeads.size > KNOWN_HEADS_KEPT) this.knownHeads.delete(this.knownHeads.keys().next().value!);
   }
 
+  /**
+   * Broker records appended in the caller's transaction (the Kubernetes audit webhook: records,
+   * de-duplication and audit events commit together). Callers lock several grants in id order.
+   */
+  async recordIn(tx: EntityManager, grantId: string, records: BrokerRecord[]): Promise<SessionEvent[]> {
+    return (await this.appendIn(tx, grantId, records.map((record) => ({ ...record, clientSeq: null })))).records.map(asApiRecord);
+  }
+
   /** The general path: lock the head, handle re-sends, late records and conflicts. */
   private appendLocked(grantId: string, incoming: IncomingRecord[]): Promise<Appended> {
-    return this.dataSource.transaction(async (tx) => {
-      const head = await this.repository.lockHead(tx, grantId);
-      if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
-      const ended = head.grantStatus !== 'active';
-      if (ended) {
-        const afterEnd = incoming.find((event) => !event.startedAt || Date.parse(event.startedAt) > head.endedAt!.getTime());
-        if (afterEnd) throw new SessionError('session_ended', `${grantId} ended at ${head.endedAt!.toISOString()}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before that`);
+    return this.dataSource.transaction((tx) => this.appendIn(tx, grantId, incoming));
+  }
+
+  private async appendIn(tx: EntityManager, grantId: string, incoming: IncomingRecord[]): Promise<Appended> {
+    const head = await this.repository.lockHead(tx, grantId);
+    if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
+    const ended = head.grantStatus !== 'active';
+    if (ended) {
+      const afterEnd = incoming.find((event) => !event.startedAt || Date.parse(event.startedAt) > head.endedAt!.getTime());
+      if (afterEnd) throw new SessionError('session_ended', `${grantId} ended at ${head.endedAt!.toISOString()}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before that`);
+    }
+    const isResent = (event: IncomingRecord) => event.clientSeq !== null && event.clientSeq <= head.clientLastSeq;
+    const resent = incoming.filter(isResent);
+    const fresh = incoming.filter((event) => !isResent(event));
+    if (resent.length) {
+      const stored = new Map((await this.repository.existing(tx, grantId, resent.map((e) => e.clientSeq!))).map((event) => [event.clientSeq, event]));
+      for (const event of resent) {
+        const original = stored.get(event.clientSeq!);
+        if (!original) throw new SessionError('seq_behind_head', `seq ${event.clientSeq} was never received and the log has moved on to ${head.clientLastSeq}; it cannot be inserted`);
+        if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.clientSeq} was already received with different content`, { seq: event.clientSeq });
       }
-      const isResent = (event: IncomingRecord) => event.clientSeq !== null && event.clientSeq <= head.clientLastSeq;
-      const resent = incoming.filter(isResent);
-      const fresh = incoming.filter((event) => !isResent(event));
-      if (resent.length) {
-        const stored = new Map((await this.repository.existing(tx, grantId, resent.map((e) => e.clientSeq!))).map((event) => [event.clientSeq, event]));
-        for (const event of resent) {
-          const original = stored.get(event.clientSeq!);
-          if (!original) throw new SessionError('seq_behind_head', `seq ${event.clientSeq} was never received and the log has moved on to ${head.clientLastSeq}; it cannot be inserted`);
-          if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.clientSeq} was already received with different content`, { seq: event.clientSeq });
-        }
-      }
-      const { appended, head: next } = chain(grantId, fresh, head, head.now.toISOString(), ended);
-      if (appended.length) {
-        await this.repository.append(tx, appended, { grantId, ...next }, ended);
-        // Late records after the seal: seal again, so every record stays anchored in the audit chain.
-        if (ended) await this.auditSeal(tx, grantId, { ...next, count: head.count + appended.length }, true);
-      }
-      if (ended) this.knownHeads.delete(grantId);
-      else afterCommit(tx, () => this.remember(grantId, next));
-      return { records: appended, duplicates: resent.length, head: next };
-    });
+    }
+    const { appended, head: next } = chain(grantId, fresh, head, head.now.toISOString(), ended);
+    if (appended.length) {
+      await this.repository.append(tx, appended, { grantId, ...next }, ended);
+      // Late records after the seal: seal again, so every record stays anchored in the audit chain.
+      if (ended) await this.auditSeal(tx, grantId, { ...next, count: head.count + appended.length }, true);
+    }
+    if (ended) this.knownHeads.delete(grantId);
+    else afterCommit(tx, () => this.remember(grantId, next));
+    return { records: appended, duplicates: resent.length, head: next };
   }
 
   /** Anchors the session head in the audit chain when the grant ends (in its transaction). */

@@ -17,7 +17,8 @@ export function visible(text: string): string {
 
 /**
  * `timestamp user@host cwd $ command → exit code`, one line per record, for grep and auditors; the
- * proxy's statements as `SQL> statement` and their outcome as `← tag (rows, ms)` or `← ERROR sqlstate message`.
+ * proxy's statements as `SQL> statement` and their outcome as `← tag (rows, ms)` or `← ERROR sqlstate message`,
+ * a cluster's requests (audit webhook) as `K8S> VERB requestURI → status code`.
  */
 export function transcriptLine(event: SessionEvent): string {
   const field = (value: string | null) => (value === null ? '?' : visible(value));
@@ -39,6 +40,8 @@ export function transcriptLine(event: SessionEvent): string {
       const facts = [typeof detail.rows === 'number' && !event.exitCode ? `${detail.rows} row${detail.rows === 1 ? '' : 's'}` : null, typeof detail.bytes === 'number' ? `${detail.bytes} bytes` : null, took].filter(Boolean);
       return `${event.finishedAt ?? when} ${where} ← ${outcome}${facts.length ? ` (${facts.join(', ')})` : ''}${late}`;
     }
+    case 'k8s':
+      return `${when} ${where} K8S> ${command}${event.exitCode === null ? '' : ` → ${event.exitCode}`}${late}`;
     case 'gap':
       return `${when} # gap: ${String(detail.lost ?? '?')} records lost (${visible(String(detail.reason ?? 'unknown'))})${late}`;
     default:

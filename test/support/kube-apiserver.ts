@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { testCertificate } from './pagerduty-events';
@@ -65,7 +66,7 @@ export class KubeApiServerStandIn {
       if (discovery.issuer !== this.issuer) return { reason: `discovery issuer ${discovery.issuer} is not ${this.issuer}` };
       const jwks = (await (await fetch(discovery.jwks_uri)).json()) as JSONWebKeySet;
       const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: this.issuer, audience: this.options.audience, algorithms: KUBE_ALLOWED_ALGORITHMS });
-      const grant = typeof payload.grant === 'string' ? { 'breakglass.io/grant': [payload.grant] } : {};
+      const grant: Record<string, string[]> = typeof payload.grant === 'string' ? { 'breakglass.io/grant': [payload.grant] } : {};
       return { username: `${this.options.usernamePrefix}${payload.sub}`, groups: Array.isArray(payload.groups) ? (payload.groups as string[]) : [], extra: grant };
     } catch (error) {
       return { reason: (error as Error).message };

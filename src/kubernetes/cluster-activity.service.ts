@@ -1,0 +1,170 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import type { AuditEntry } from '../audit/audit-event';
+import { LoadedPolicy } from '../config/config.providers';
+import { clusterTargets, findTarget, type TargetPolicy } from '../config/policy';
+import { Notifications } from '../notifications/notifications.service';
+import type { BrokerRecord } from '../sessions/sessions.service';
+import { Sessions } from '../sessions/sessions.service';
+import type { ClusterRequest } from './cluster-request';
+import { ClusterActivityRepository, type Attribution } from './cluster-activity.repository';
+
+/** What one audit batch did (the webhook's answer). */
+export interface ClusterActivityResult {
+  /** Requests by breakglass identities, recorded on a grant's session log. */
+  recorded: number;
+  /** Requests by breakglass identities that no active grant explains (audited, security told). */
+  unattributed: number;
+  /** auditIDs already taken in (kube-apiserver re-sent the batch). */
+  duplicates: number;
+  /** Requests by other identities (service accounts, people outside breakglass): not recorded. */
+  otherIdentities: number;
+}
+
+/** Security hears about one identity's unexplained use at most once per this window and cluster. */
+const NOTICE_WINDOW_MS = 15 * 60_000;
+
+/**
+ * P2.3: a cluster's own audit log, attributed to grants. A request by a breakglass identity is a
+ * `k8s` record on the session log of the grant that explains it, or — when none does (a token used
+ * after revoke, a forged identity) — a `k8s.unattributed` audit event and a notice to security.
+ */
+@Injectable()
+export class ClusterActivity {
+  constructor(
+    private readonly repository: ClusterActivityRepository,
+    private readonly sessions: Sessions,
+    private readonly auditLog: AuditLog,
+    private readonly notifications: Notifications,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** The targets whose tokens cluster `name` trusts; empty when the policy names no such cluster. */
+  targetsOf(name: string): TargetPolicy[] {
+    return clusterTargets(this.policy, name);
+  }
+
+  async ingest(cluster: string, targets: TargetPolicy[], requests: ClusterRequest[]): Promise<ClusterActivityResult> {
+    const prefix = targets[0].kubernetes!.usernamePrefix;
+    // An empty prefix would make every user of the cluster look like a breakglass identity: then
+    // only the grant claim marks one (docs/kubernetes.md).
+    const isBreakglass = (request: ClusterRequest) => request.grantClaim !== null || (prefix !== '' && request.username.startsWith(prefix));
+    const breakglass = requests.filter(isBreakglass);
+    // One request per auditID, also within a batch.
+    const ours = [...new Map(breakglass.map((request) => [request.auditID, request] as const)).values()];
+    const result: ClusterActivityResult = { recorded: 0, unattributed: 0, duplicates: breakglass.length - ours.length, otherIdentities: requests.length - breakglass.length };
+    if (!ours.length) return result;
+
+    return this.dataSource.transaction(async (tx) => {
+      const attributions = await this.repository.attribute(
+        tx,
+        targets.map((target) => target.name),
+        ours.map((request, index) => ({ index, requester: request.username.startsWith(prefix) ? request.username.slice(prefix.length) : null, grantClaim: request.grantClaim, at: request.receivedAt })),
+      );
+      const claimed = await this.repository.claim(tx, cluster, ours.map((request, index) => ({ auditID: request.auditID, grantId: attributions[index].grantId })));
+      const fresh = ours.map((request, index) => ({ request, attribution: attributions[index] })).filter(({ request }) => claimed.has(request.auditID));
+      result.duplicates += ours.length - fresh.length;
+
+      // The audit chain's lock before any session head: the order grant revocation takes them in.
+      const unexplained = fresh.filter(({ attribution }) => attribution.grantId === null);
+      if (unexplained.length) {
+        await this.auditLog.append(
+          tx,
+          ...unexplained.map(({ request, attribution }) => ({ ...unattributedEntry(cluster, request, attribution), extraControls: findTarget(this.policy, attribution.claimedTarget ?? '')?.controls })),
+        );
+        await this.notifySecurity(tx, cluster, unexplained);
+      }
+      const byGrant = new Map<string, BrokerRecord[]>();
+      for (const { request, attribution } of fresh) {
+        if (attribution.grantId === null) continue;
+        byGrant.set(attribution.grantId, [...(byGrant.get(attribution.grantId) ?? []), sessionRecord(cluster, request)]);
+      }
+      // Heads in grant-id order, so two batches touching the same grants cannot deadlock.
+      for (const grantId of [...byGrant.keys()].sort()) await this.sessions.recordIn(tx, grantId, byGrant.get(grantId)!);
+      result.recorded = fresh.length - unexplained.length;
+      result.unattributed = unexplained.length;
+      return result;
+    });
+  }
+
+  /** One notice per identity in the batch, and per identity, cluster and 15 minutes across batches. */
+  private async notifySecurity(tx: Parameters<AuditLog['append']>[0], cluster: string, unexplained: { request: ClusterRequest; attribution: Attribution }[]): Promise<void> {
+    const byUser = new Map<string, ClusterRequest[]>();
+    for (const { request } of unexplained) byUser.set(request.username, [...(byUser.get(request.username) ?? []), request]);
+    for (const [username, requests] of byUser) {
+      const first = requests[0];
+      const window = Math.floor(Date.parse(first.receivedAt) / NOTICE_WINDOW_MS);
+      await this.notifications.notifyAudience(tx, {
+        kind: 'k8s_unattributed',
+        channels: this.policy.notify.security,
+        key: `k8s-unattributed:${cluster}:${username}:${window}`,
+        headline: `${username} used cluster ${cluster} with no active break-glass grant`,
+        facts: {
+          cluster,
+          username,
+          requests: requests.length,
+          first: `${first.verb.toUpperCase()} ${first.requestURI}`.slice(0, 300),
+          at: first.receivedAt,
+          sourceIP: first.sourceIP,
+          grantClaim: first.grantClaim,
+        },
+        links: [{ path: `/v1/audit?action=k8s.unattributed`, text: 'Unattributed Kubernetes requests in the audit log' }],
+        pagerdutyDedupKey: `breakglass/k8s-unattributed/${cluster}/${username}/${window}`,
+      });
+    }
+  }
+}
+
+/** P2.3's field mapping of a request onto a `k8s` session record (format 2). */
+function sessionRecord(cluster: string, request: ClusterRequest): BrokerRecord {
+  return {
+    type: 'k8s',
+    command: `${request.verb.toUpperCase()} ${request.requestURI}`,
+    cwd: cluster,
+    user: request.username,
+    host: request.sourceIP,
+    startedAt: request.receivedAt,
+    finishedAt: request.finishedAt,
+    exitCode: request.code,
+    detail: {
+      auditID: request.auditID,
+      verb: request.verb,
+      resource: request.resource,
+      subresource: request.subresource,
+      namespace: request.namespace,
+      name: request.name,
+      apiGroup: request.apiGroup,
+      userAgent: request.userAgent,
+    },
+  };
+}
+
+function unattributedEntry(cluster: string, request: ClusterRequest, attribution: Attribution): AuditEntry {
+  const why = request.grantClaim
+    ? attribution.claimedGrant
+      ? `grant ${request.grantClaim} did not explain it at ${request.receivedAt} (ended, another requester, or not a target on ${cluster})`
+      : `grant ${request.grantClaim} does not exist`
+    : `no grant of this identity on ${cluster} was active at ${request.receivedAt}`;
+  return {
+    actor: 'system:kubernetes',
+    action: 'k8s.unattributed',
+    // A use of a grant's token after it ended belongs in that grant's evidence.
+    grant: attribution.claimedGrant,
+    target: attribution.claimedTarget,
+    data: {
+      cluster,
+      auditID: request.auditID,
+      username: request.username,
+      verb: request.verb,
+      requestURI: request.requestURI,
+      code: request.code,
+      sourceIP: request.sourceIP,
+      userAgent: request.userAgent,
+      requestReceivedAt: request.receivedAt,
+      grantClaim: request.grantClaim,
+      why,
+    },
+  };
+}
