@@ -3,6 +3,7 @@ import { auditVerify } from './audit-verify';
 import { coldStart } from './cold-start';
 import { escalationLateness } from './escalation-lateness';
 import { grantIssuance } from './grant-issuance';
+import { k8sAuditIngest } from './k8s-audit-ingest';
 import { pgProxy } from './pg-proxy';
 import { revocation } from './revocation';
 import { sessionIngest } from './session-ingest';
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'escalation-lateness': escalationLateness,
   'session-ingest': sessionIngest,
   'pg-proxy': pgProxy,
+  'k8s-audit-ingest': k8sAuditIngest,
 };
 
 async function main() {

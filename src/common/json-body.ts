@@ -11,7 +11,12 @@ export interface RequestWithRawBody {
   rawBody?: Buffer;
 }
 
-export function jsonBody(limit: string): RequestHandler {
+/**
+ * `checkValues: false` is for a route whose own parser checks every value it keeps (the Kubernetes
+ * audit webhook: large bodies of which it stores a few fields) and never hands the body to the
+ * validation pipe; every other route has each string and the depth checked here.
+ */
+export function jsonBody(limit: string, { checkValues = true }: { checkValues?: boolean } = {}): RequestHandler {
   const parse = express.json({
     limit,
     verify: (req, _res, buffer) => {
@@ -23,6 +28,7 @@ export function jsonBody(limit: string): RequestHandler {
       // Anything thrown in here would escape every handler and end the process: pass it on instead.
       try {
         if (error) return next(parseFailure(error, limit));
+        if (!checkValues) return next();
         // In JSON text a NUL or a lone surrogate can only arrive as a \u escape (raw control
         // characters are invalid JSON; invalid UTF-8 decodes to U+FFFD), so the strings of a body
         // without any need no look (the session-ingest hot path). Depth is checked always: the

@@ -1,44 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-export interface AttributionQuery {
-  /** Position in the batch. */
-  index: number;
-  /** The username without the cluster's prefix (null: the username does not carry it). */
-  requester: string | null;
-  grantClaim: string | null;
-  at: string;
-}
-
-export interface Attribution {
-  index: number;
-  /** The grant that explains the request, or null. */
-  grantId: string | null;
-  /** The claimed grant when it exists (even if it no longer explains the request), and its target. */
-  claimedGrant: string | null;
-  claimedTarget: string | null;
+/** A grant that may explain requests of a batch: its requester, target and window. */
+export interface CandidateGrant {
+  id: string;
+  target: string;
+  requester: string;
+  activatedAt: Date;
+  /** expires_at, or ended_at when it ended earlier: expiry counts even before the expiry loop ran. */
+  endsAt: Date;
 }
 
 @Injectable()
 export class ClusterActivityRepository {
   /**
-   * For each request, the grant on one of `targets` whose requester made it and that was active at
-   * its time (a `breakglass.io/grant` claim must name that grant); the latest activated wins.
-   * Expiry counts from expires_at even before the expiry loop has ended the grant.
+   * Grants on `targets` of these requesters whose window overlaps [from, to], and the claimed
+   * grants whatever they are (a use of an ended grant's token names it). One query per batch.
    */
-  async attribute(tx: EntityManager, targets: string[], queries: AttributionQuery[]): Promise<Attribution[]> {
+  candidates(tx: EntityManager, targets: string[], requesters: string[], claims: string[], from: string, to: string): Promise<CandidateGrant[]> {
     return tx.query(
-      `SELECT q.index, explained.id AS "grantId", claimed.id AS "claimedGrant", claimed.target AS "claimedTarget"
-         FROM json_to_recordset($1::json) AS q(index int, requester text, "grantClaim" text, at timestamptz)
-         LEFT JOIN LATERAL (
-           SELECT g.id FROM grants g
-            WHERE g.target = ANY($2::text[]) AND g.requester = q.requester
-              AND (q."grantClaim" IS NULL OR g.id = q."grantClaim")
-              AND g.activated_at <= q.at AND q.at < LEAST(g.expires_at, COALESCE(g.ended_at, 'infinity'))
-            ORDER BY g.activated_at DESC LIMIT 1) explained ON true
-         LEFT JOIN grants claimed ON claimed.id = q."grantClaim"
-        ORDER BY q.index`,
-      [JSON.stringify(queries), targets],
+      `SELECT id, target, requester, activated_at AS "activatedAt", LEAST(expires_at, COALESCE(ended_at, 'infinity')) AS "endsAt"
+         FROM grants
+        WHERE (target = ANY($1::text[]) AND requester = ANY($2::text[]) AND activated_at <= $5
+               AND LEAST(expires_at, COALESCE(ended_at, 'infinity')) > $4)
+           OR id = ANY($3::text[])`,
+      [targets, requesters, claims, from, to],
     );
   }
 

@@ -8,7 +8,15 @@ import { Notifications } from '../notifications/notifications.service';
 import type { BrokerRecord } from '../sessions/sessions.service';
 import { Sessions } from '../sessions/sessions.service';
 import type { ClusterRequest } from './cluster-request';
-import { ClusterActivityRepository, type Attribution } from './cluster-activity.repository';
+import { ClusterActivityRepository, type CandidateGrant } from './cluster-activity.repository';
+
+export interface Attribution {
+  /** The grant that explains the request, or null. */
+  grantId: string | null;
+  /** The claimed grant when it exists (even if it no longer explains the request), and its target. */
+  claimedGrant: string | null;
+  claimedTarget: string | null;
+}
 
 /** What one audit batch did (the webhook's answer). */
 export interface ClusterActivityResult {
@@ -57,12 +65,19 @@ export class ClusterActivity {
     const result: ClusterActivityResult = { recorded: 0, unattributed: 0, duplicates: breakglass.length - ours.length, otherIdentities: requests.length - breakglass.length };
     if (!ours.length) return result;
 
+    const targetNames = targets.map((target) => target.name);
+    const requesterOf = (request: ClusterRequest) => (request.username.startsWith(prefix) ? request.username.slice(prefix.length) : null);
+    const times = ours.map((request) => request.receivedAt).sort();
     return this.dataSource.transaction(async (tx) => {
-      const attributions = await this.repository.attribute(
+      const candidates = await this.repository.candidates(
         tx,
-        targets.map((target) => target.name),
-        ours.map((request, index) => ({ index, requester: request.username.startsWith(prefix) ? request.username.slice(prefix.length) : null, grantClaim: request.grantClaim, at: request.receivedAt })),
+        targetNames,
+        [...new Set(ours.map(requesterOf).filter((requester): requester is string => requester !== null))],
+        [...new Set(ours.map((request) => request.grantClaim).filter((claim): claim is string => claim !== null))],
+        times[0],
+        times[times.length - 1],
       );
+      const attributions = ours.map((request) => attribute(request, requesterOf(request), candidates, targetNames));
       const claimed = await this.repository.claim(tx, cluster, ours.map((request, index) => ({ auditID: request.auditID, grantId: attributions[index].grantId })));
       const fresh = ours.map((request, index) => ({ request, attribution: attributions[index] })).filter(({ request }) => claimed.has(request.auditID));
       result.duplicates += ours.length - fresh.length;
@@ -81,8 +96,7 @@ export class ClusterActivity {
         if (attribution.grantId === null) continue;
         byGrant.set(attribution.grantId, [...(byGrant.get(attribution.grantId) ?? []), sessionRecord(cluster, request)]);
       }
-      // Heads in grant-id order, so two batches touching the same grants cannot deadlock.
-      for (const grantId of [...byGrant.keys()].sort()) await this.sessions.recordIn(tx, grantId, byGrant.get(grantId)!);
+      if (byGrant.size) await this.sessions.recordIn(tx, byGrant);
       result.recorded = fresh.length - unexplained.length;
       result.unattributed = unexplained.length;
       return result;
@@ -115,6 +129,20 @@ export class ClusterActivity {
       });
     }
   }
+}
+
+/** What explains one request: the grant (of its requester, on the cluster's targets, active at its time, the one its claim names if any; the latest activated wins), and the claimed grant. */
+export function attribute(request: ClusterRequest, requester: string | null, candidates: CandidateGrant[], targets: string[]): Attribution {
+  const at = Date.parse(request.receivedAt);
+  let explained: CandidateGrant | undefined;
+  for (const grant of candidates) {
+    if (requester === null || grant.requester !== requester || !targets.includes(grant.target)) continue;
+    if (request.grantClaim !== null && grant.id !== request.grantClaim) continue;
+    if (grant.activatedAt.getTime() > at || at >= grant.endsAt.getTime()) continue;
+    if (!explained || grant.activatedAt > explained.activatedAt) explained = grant;
+  }
+  const claimed = request.grantClaim === null ? undefined : candidates.find((grant) => grant.id === request.grantClaim);
+  return { grantId: explained?.id ?? null, claimedGrant: claimed?.id ?? null, claimedTarget: claimed?.target ?? null };
 }
 
 /** P2.3's field mapping of a request onto a `k8s` session record (format 2). */

@@ -56,6 +56,27 @@ const INSERT_EVENT_RECORDS = `INSERT INTO session_events (grant_id, seq, type, c
   SELECT e."grant", e.seq, e.type, e.command, e.cwd, e."user", e.host, e."startedAt", e."finishedAt", e."exitCode", e."receivedAt", e.late,
     e."prevHash", e.hash, 2, e."detailCanonical", e."clientSeq"`;
 
+/**
+ * Appends the batches of several grants in one statement, each only if its head is still the
+ * expected one and its grant is active; answers the grants whose batches landed.
+ */
+const APPEND_IF_HEADS = `WITH batch AS (
+     SELECT * FROM json_to_recordset($1::json)
+         AS b("grant" text, "expectedSeq" int, "expectedHash" text, "lastSeq" int, "clientLastSeq" int, hash text, gaps jsonb, events json)),
+   moved AS (
+     UPDATE session_heads h
+        SET last_seq = b."lastSeq", hash = b.hash, count = h.count + json_array_length(b.events), gaps = b.gaps,
+            client_last_seq = b."clientLastSeq"
+       FROM batch b, grants g
+      WHERE h.grant_id = b."grant" AND h.last_seq = b."expectedSeq" AND h.hash = b."expectedHash"
+        AND g.id = h.grant_id AND g.status = 'active'
+     RETURNING h.grant_id),
+   appended AS (
+     ${INSERT_EVENT_RECORDS}
+       FROM batch b JOIN moved m ON m.grant_id = b."grant" CROSS JOIN LATERAL json_to_recordset(b.events) AS ${EVENT_RECORD}
+     RETURNING 1)
+   SELECT grant_id AS "grant" FROM moved`;
+
 /** A format-2 record as appended: what the API shows, plus the client's seq and detail's hashed text. */
 export interface NewRecord extends SessionEvent {
   clientSeq: number | null;
@@ -98,14 +119,7 @@ export class SessionsRepository {
 
   /** Locks one grant's chain head (other grants' sessions are not blocked) and reads the clock. */
   async lockHead(tx: EntityManager, grantId: string): Promise<LockedHead | undefined> {
-    const [row] = await tx.query(
-      `SELECT ${HEAD_COLUMNS}, g.status AS "grantStatus", g.ended_at AS "endedAt", g.requester,
-              date_trunc('milliseconds', clock_timestamp()) AS now
-         FROM session_heads h JOIN grants g ON g.id = h.grant_id
-        WHERE h.grant_id = $1 FOR UPDATE OF h`,
-      [grantId],
-    );
-    return row;
+    return (await this.lockHeads(tx, [grantId]))[0];
   }
 
   /** Records a client sent with these seqs of its own (a format-1 record's seq is the client's). */
@@ -141,27 +155,25 @@ export class SessionsRepository {
    */
   async appendIfHeads(moves: HeadMove[]): Promise<Set<string>> {
     // A named statement: parsed and planned once per connection, not once per batch.
-    const { rows } = await this.pool().query<{ grant: string }>({
-      name: 'session_append_if_heads',
-      text: `WITH batch AS (
-         SELECT * FROM json_to_recordset($1::json)
-             AS b("grant" text, "expectedSeq" int, "expectedHash" text, "lastSeq" int, "clientLastSeq" int, hash text, gaps jsonb, events json)),
-       moved AS (
-         UPDATE session_heads h
-            SET last_seq = b."lastSeq", hash = b.hash, count = h.count + json_array_length(b.events), gaps = b.gaps,
-                client_last_seq = b."clientLastSeq"
-           FROM batch b, grants g
-          WHERE h.grant_id = b."grant" AND h.last_seq = b."expectedSeq" AND h.hash = b."expectedHash"
-            AND g.id = h.grant_id AND g.status = 'active'
-         RETURNING h.grant_id),
-       appended AS (
-         ${INSERT_EVENT_RECORDS}
-           FROM batch b JOIN moved m ON m.grant_id = b."grant" CROSS JOIN LATERAL json_to_recordset(b.events) AS ${EVENT_RECORD}
-         RETURNING 1)
-       SELECT grant_id AS "grant" FROM moved`,
-      values: [JSON.stringify(moves)],
-    });
+    const { rows } = await this.pool().query<{ grant: string }>({ name: 'session_append_if_heads', text: APPEND_IF_HEADS, values: [JSON.stringify(moves)] });
     return new Set(rows.map((row) => row.grant));
+  }
+
+  /** The same statement in the caller's transaction, for heads it has locked (lockHeads): every move must land. */
+  async appendMoves(tx: EntityManager, moves: HeadMove[]): Promise<void> {
+    const rows: { grant: string }[] = await tx.query(APPEND_IF_HEADS, [JSON.stringify(moves)]);
+    if (rows.length !== moves.length) throw new Error(`session heads moved while locked (${rows.length} of ${moves.length} appended)`);
+  }
+
+  /** Locks several grants' heads in grant-id order (so concurrent callers cannot deadlock). */
+  async lockHeads(tx: EntityManager, grantIds: string[]): Promise<LockedHead[]> {
+    return tx.query(
+      `SELECT ${HEAD_COLUMNS}, g.status AS "grantStatus", g.ended_at AS "endedAt", g.requester,
+              date_trunc('milliseconds', clock_timestamp()) AS now
+         FROM session_heads h JOIN grants g ON g.id = h.grant_id
+        WHERE h.grant_id = ANY($1::text[]) ORDER BY h.grant_id FOR UPDATE OF h`,
+      [grantIds],
+    );
   }
 
   /** TypeORM's own pg pool (for named statements, which TypeORM's query() cannot send). */

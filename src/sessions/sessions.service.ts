@@ -123,11 +123,27 @@ export class Sessions {
   }
 
   /**
-   * Broker records appended in the caller's transaction (the Kubernetes audit webhook: records,
-   * de-duplication and audit events commit together). Callers lock several grants in id order.
+   * Broker records of several grants appended in the caller's transaction (the Kubernetes audit
+   * webhook: records, de-duplication and audit events commit together): the heads are locked in one
+   * statement in grant-id order and active grants' records land in one more. Ended grants take the
+   * general path (late records, reseal).
    */
-  async recordIn(tx: EntityManager, grantId: string, records: BrokerRecord[]): Promise<SessionEvent[]> {
-    return (await this.appendIn(tx, grantId, records.map((record) => ({ ...record, clientSeq: null })))).records.map(asApiRecord);
+  async recordIn(tx: EntityManager, batches: Map<string, BrokerRecord[]>): Promise<void> {
+    const heads = await this.repository.lockHeads(tx, [...batches.keys()]);
+    const missing = [...batches.keys()].find((grantId) => !heads.some((head) => head.grantId === grantId));
+    if (missing) throw new GrantError('grant_not_found', `No grant ${missing}`);
+    const moves: HeadMove[] = [];
+    for (const head of heads) {
+      const records = batches.get(head.grantId)!.map((record) => ({ ...record, clientSeq: null }));
+      if (head.grantStatus !== 'active') {
+        await this.appendIn(tx, head.grantId, records);
+        continue;
+      }
+      const { appended, head: next } = chain(head.grantId, records, head, head.now.toISOString(), false);
+      moves.push({ grant: head.grantId, expectedSeq: head.lastSeq, expectedHash: head.hash, ...next, events: appended });
+      afterCommit(tx, () => this.remember(head.grantId, next));
+    }
+    if (moves.length) await this.repository.appendMoves(tx, moves);
   }
 
   /** The general path: lock the head, handle re-sends, late records and conflicts. */

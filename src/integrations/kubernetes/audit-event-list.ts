@@ -1,3 +1,4 @@
+import { unstorableTextProblem } from '../../common/storable-text';
 import type { ClusterRequest } from '../../kubernetes/cluster-request';
 import { WebhookError } from '../webhook.errors';
 
@@ -52,7 +53,7 @@ export function parseEventList(body: unknown, now: number): ParsedEventList {
       return;
     }
     const request = clusterRequest(event, now);
-    if (typeof request === 'string') parsed.invalid.push({ index, auditID: typeof event.auditID === 'string' ? event.auditID.slice(0, 64) : null, reason: request });
+    if (typeof request === 'string') parsed.invalid.push({ index, auditID: isText(event.auditID) ? event.auditID.slice(0, 64) : null, reason: request });
     else parsed.requests.push(request);
   });
   return parsed;
@@ -72,7 +73,7 @@ function clusterRequest(event: Record<string, unknown>, now: number): ClusterReq
   if (typeof finished === 'string') return `stageTimestamp ${finished}`;
   if (finished < received) return 'stageTimestamp is before requestReceivedTimestamp';
   const extra = user.extra && typeof user.extra === 'object' ? (user.extra as Record<string, unknown>)['breakglass.io/grant'] : undefined;
-  const grantClaim = Array.isArray(extra) && typeof extra[0] === 'string' ? extra[0].slice(0, 64) : null;
+  const grantClaim = Array.isArray(extra) && isText(extra[0]) ? extra[0].slice(0, 64) : null;
   const objectRef = (event.objectRef && typeof event.objectRef === 'object' ? event.objectRef : {}) as Record<string, unknown>;
   const status = (event.responseStatus && typeof event.responseStatus === 'object' ? event.responseStatus : {}) as { code?: unknown };
   const sourceIPs = Array.isArray(event.sourceIPs) ? event.sourceIPs : [];
@@ -105,9 +106,9 @@ function timestamp(value: unknown, now: number): number | string {
   return at;
 }
 
-// Text PostgreSQL can store (no NUL) and a reviewer can read, bounded.
+// Text PostgreSQL can store (no NUL, no lone surrogate), bounded: the body was not walked on arrival.
 function isText(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= MAX_TEXT && !value.includes('\u0000');
+  return typeof value === 'string' && value.length <= MAX_TEXT && !unstorableTextProblem(value);
 }
 
 function textOrNull(value: unknown): string | null {
