@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -25,7 +26,9 @@ channels:
 targets:
   - { name: payments-db, environment: production, credential: { type: jwt, audience: payments }, repo: acme/infra, notifyOnUse: [audit-log] }
   - { name: ledger-db, environment: production, credential: { type: postgres, adminUrl: embedded, grantRoles: [dashboard_rw] } }
+  - { name: prod-cluster, environment: production, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443' } }
 `;
+const AUDIT_TOKEN = 'dashboard-kube-audit-token-0123';
 
 describeWithBrowser('web dashboard in headless Chromium', () => {
   jest.setTimeout(120_000);
@@ -42,7 +45,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    sut = await startTestService({ policyYaml: POLICY });
+    sut = await startTestService({ policyYaml: POLICY, env: { KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN } });
     engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -115,6 +118,28 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     const row = table.getByRole('row', { name: /select 40 \+ 2/ });
     await row.getByText('SELECT 1').waitFor();
     await screenshot('grant-sql');
+  });
+
+  it("shows the cluster's audit events of a Kubernetes grant on its page", async () => {
+    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-4823', reason: 'Scaling the payments API by hand', durationSeconds: 1800 }).expect(201);
+    const at = new Date().toISOString();
+    const event = (verb: string, uri: string, code: number, objectRef: Record<string, string>) => ({
+      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: randomUUID(), stage: 'ResponseComplete', requestURI: uri, verb,
+      user: { username: 'breakglass:oncall-1', groups: ['system:authenticated'], extra: { 'breakglass.io/grant': [grant.id] } },
+      sourceIPs: ['10.20.30.40'], objectRef, responseStatus: { metadata: {}, code }, requestReceivedTimestamp: at, stageTimestamp: at,
+    });
+    await sut.http.post('/v1/webhooks/kubernetes/audit?cluster=prod').set('Authorization', `Bearer ${AUDIT_TOKEN}`).send({
+      kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [
+        event('patch', '/apis/apps/v1/namespaces/payments/deployments/payments-api/scale', 200, { resource: 'deployments', namespace: 'payments', name: 'payments-api', subresource: 'scale', apiGroup: 'apps' }),
+        event('get', '/api/v1/namespaces/payments/secrets/ledger-db', 403, { resource: 'secrets', namespace: 'payments', name: 'ledger-db' }),
+      ],
+    }).expect(200);
+    await page.getByRole('link', { name: 'Live' }).click();
+    await page.getByRole('link', { name: grant.id }).click();
+    const table = page.getByRole('table', { name: "Kubernetes requests from the cluster's audit log" });
+    await table.getByRole('row', { name: /PATCH \/apis\/apps\/v1\/namespaces\/payments\/deployments\/payments-api\/scale/ }).getByRole('cell', { name: 'payments/deployments/payments-api/scale', exact: true }).waitFor();
+    await table.getByRole('row', { name: /GET \/api\/v1\/namespaces\/payments\/secrets\/ledger-db/ }).getByRole('cell', { name: '403', exact: true }).waitFor();
+    await page.getByLabel('Recorded commands').getByText(/K8S> PATCH/).waitFor();
   });
 
   it('shows the breached retro-PR clock on the SLA board, and the review queue and audit pages', async () => {

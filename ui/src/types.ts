@@ -50,10 +50,14 @@ export interface SessionRecord {
   seq: number;
   type: string;
   command: string | null;
+  cwd: string | null;
+  user: string | null;
+  host: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   exitCode: number | null;
   detail?: { [key: string]: unknown } | null;
+  late: boolean;
 }
 
 export interface Review {

@@ -92,6 +92,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
         <Problem error={transcript.error} />
         <pre class="transcript" aria-label="Recorded commands">{transcript.data ?? 'Loading…'}</pre>
         <SqlStatements records={records.data?.events ?? []} />
+        <KubernetesRequests records={records.data?.events ?? []} />
       </Section>
       <Section title="Pull requests">
         <Problem error={prs.error} />
@@ -159,6 +160,24 @@ function SqlStatements({ records }: { records: SessionRecord[] }) {
         })}
       />
     </>
+  );
+}
+
+/** What the cluster's audit webhook reported for this grant: each API request with its answer. */
+function KubernetesRequests({ records }: { records: SessionRecord[] }) {
+  const requests = records.filter((r) => r.type === 'k8s');
+  if (!requests.length) return null;
+  return (
+    <Table
+      caption="Kubernetes requests from the cluster's audit log"
+      head={['Seq', 'When', 'Cluster', 'Request', 'Object', 'Status', 'From']}
+      rows={requests.map((r) => {
+        const d = r.detail ?? {};
+        const object = [d.namespace, d.resource, d.name, d.subresource].filter((part) => part !== null && part !== undefined).map(String).join('/');
+        const status = r.exitCode === null ? '' : r.exitCode >= 400 ? <span class="flag">{r.exitCode}</span> : String(r.exitCode);
+        return [r.seq, when(r.startedAt), r.cwd ?? '', <code>{r.command}</code>, object, status, `${r.host ?? ''}${r.late ? ' (late)' : ''}`];
+      })}
+    />
   );
 }
 
