@@ -1,9 +1,8 @@
-import { fork } from 'node:child_process';
-import * as path from 'node:path';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import type { HttpLoadResult } from './http-load';
 import { captureGrantTransaction, replayGrantTransaction } from './grant-transaction';
 import { percentile, report, startBenchService } from './harness';
+import { runLoad } from './load-process';
 
 // DESIGN.md target: POST /v1/grants on a jwt target, 16 concurrent clients: p99 <= 50 ms and
 // >= 300 grants/s. The clients run in their own process. Then the same SQL transaction, captured
@@ -24,18 +23,13 @@ export async function grantIssuance(): Promise<void> {
   try {
     const token = await (await DevIssuer.open(bench.dataDir)).mint({ subject: 'bench', roles: ['engineer'] });
     const body = { target: 'cluster', incident: 'INC-1', reason: 'benchmarking grant issuance', durationSeconds: 3600 };
-    const load = fork(path.join(__dirname, 'http-load.js'));
-    const result = await new Promise<HttpLoadResult>((resolve, reject) => {
-      load.once('message', (message) => resolve(message as HttpLoadResult));
-      load.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
-      load.send({
-        url: bench.service.url,
-        path: '/v1/grants',
-        token,
-        body,
-        concurrency: 16,
-        durationMs: bench.quick ? 10_000 : 30_000,
-      });
+    const { result } = await runLoad<HttpLoadResult>('http-load.js', {
+      url: bench.service.url,
+      path: '/v1/grants',
+      token,
+      body,
+      concurrency: 16,
+      durationMs: bench.quick ? 10_000 : 30_000,
     });
     const latencies = result.latenciesMs.sort((a, b) => a - b);
     const created = result.statuses['201'] ?? 0;

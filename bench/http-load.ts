@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { servePlan } from './load-process';
 
 // A small closed-loop HTTP load generator run in its own process (fork): `concurrency` clients
 // each send requests back to back for `durationMs`, recording every latency.
@@ -46,12 +47,4 @@ async function run(plan: HttpLoadPlan): Promise<HttpLoadResult> {
   return { requests: latenciesMs.length, statuses, latenciesMs, seconds: (Date.now() - start) / 1000 };
 }
 
-process.once('message', (plan: HttpLoadPlan) => {
-  run(plan).then(
-    (result) => process.send!(result, undefined, {}, () => process.exit(0)),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-});
+servePlan<HttpLoadPlan, Awaited<ReturnType<typeof run>>>(run);

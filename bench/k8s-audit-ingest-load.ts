@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { Pool } from 'pg';
+import { servePlan } from './load-process';
 
 // The sender side of bench/k8s-audit-ingest, in its own process: kube-apiserver's webhook backend
 // posting EventLists (sizes 100-500, every grant's identity mixed in), then the raw-INSERT baseline
@@ -88,12 +89,4 @@ async function run(plan: LoadPlan) {
   return { ingestSeconds, rawSeconds, failures, events, lists: lists.flat().length };
 }
 
-process.once('message', (plan: LoadPlan) => {
-  run(plan).then(
-    (result) => process.send!(result, undefined, {}, () => process.exit(0)),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-});
+servePlan<LoadPlan, Awaited<ReturnType<typeof run>>>(run);

@@ -1,8 +1,6 @@
-import { fork } from 'node:child_process';
-import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { report, startBenchService } from './harness';
+import { ingestFigures, INGEST_TARGETS, runLoad } from './load-process';
 
 // P2.3 target: >= 20,000 Kubernetes audit events/s ingested, EventLists of 100-500 events from
 // concurrent senders (kube-apiserver replicas), with the ratio to a raw multi-row INSERT of the same
@@ -30,22 +28,16 @@ export async function k8sAuditIngest(): Promise<void> {
       grants.push({ id: ((await response.json()) as { id: string }).id, requester });
     }
     // The senders run in their own process, as kube-apiserver does; so does the raw-INSERT baseline.
-    const load = fork(path.join(__dirname, 'k8s-audit-ingest-load.js'));
-    let eluStart = performance.eventLoopUtilization();
-    let brokerLoopUtilisation = NaN;
-    const result = await new Promise<{ ingestSeconds: number; rawSeconds: number; failures: number; events: number; lists: number }>((resolve, reject) => {
-      load.on('message', (message: { phase?: string }) => {
-        if (message.phase === 'ingest-start') eluStart = performance.eventLoopUtilization();
-        else if (message.phase === 'ingest-done') brokerLoopUtilisation = performance.eventLoopUtilization(eluStart).utilization;
-        else resolve(message as never);
-      });
-      load.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
-      load.send({ url: `${bench.service.url}/v1/webhooks/kubernetes/audit?cluster=${CLUSTER}`, token: AUDIT_TOKEN, databaseUrl: bench.databaseUrl, grants, senders: SENDERS, listsPerSender });
+    const { result, brokerLoopUtilisation } = await runLoad<{ ingestSeconds: number; rawSeconds: number; failures: number; events: number; lists: number }>('k8s-audit-ingest-load.js', {
+      url: `${bench.service.url}/v1/webhooks/kubernetes/audit?cluster=${CLUSTER}`,
+      token: AUDIT_TOKEN,
+      databaseUrl: bench.databaseUrl,
+      grants,
+      senders: SENDERS,
+      listsPerSender,
     });
     if (result.failures) throw new Error(`${result.failures} EventLists were refused: the figures would be meaningless`);
     const [{ stored }] = await bench.service.dataSource.query(`SELECT count(*)::int AS stored FROM session_events WHERE type = 'k8s'`);
-    const ingestRate = result.events / result.ingestSeconds;
-    const rawRate = result.events / result.rawSeconds;
     report(
       'k8s-audit-ingest',
       {
@@ -54,12 +46,9 @@ export async function k8sAuditIngest(): Promise<void> {
         eventLists: result.lists,
         events: result.events,
         storedIncludingWarmup: stored,
-        ingestEventsPerSecond: Math.round(ingestRate),
-        rawInsertEventsPerSecond: Math.round(rawRate),
-        ratio: Math.round((ingestRate / rawRate) * 1000) / 1000,
-        brokerLoopUtilisation: Math.round(brokerLoopUtilisation * 100) / 100,
+        ...ingestFigures(result.events, result, brokerLoopUtilisation),
       },
-      { ingestEventsPerSecond: '>= 20000', ratio: '>= 0.5' },
+      INGEST_TARGETS,
     );
   } finally {
     await bench.close();

@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { Pool } from 'pg';
+import { servePlan } from './load-process';
 
 // The client side of bench/session-ingest, in its own process (as real recorders are): posts the
 // sessions' batches to the broker, then writes the same rows with raw multi-row INSERTs.
@@ -80,12 +81,4 @@ async function run(plan: LoadPlan) {
   return { ingestSeconds, rawSeconds, failures };
 }
 
-process.once('message', (plan: LoadPlan) => {
-  run(plan).then(
-    (result) => process.send!(result, undefined, {}, () => process.exit(0)),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-});
+servePlan<LoadPlan, Awaited<ReturnType<typeof run>>>(run);

@@ -1,8 +1,8 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { freePort, report, startBenchService } from './harness';
+import { ingestFigures, INGEST_TARGETS, runLoad } from './load-process';
 
 // DESIGN.md target: >= 20,000 events/s with 50 concurrent sessions posting batches of 50, and
 // >= 0.5 x a raw multi-row INSERT of the same rows measured in the same run.
@@ -45,23 +45,15 @@ export async function sessionIngest(): Promise<void> {
       while (!(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 100));
     }
     // The clients run in their own process, as recorders do; so does the raw-INSERT baseline.
-    const load = fork(path.join(__dirname, 'session-ingest-load.js'));
-    // Event-loop utilisation of the broker while it ingests: near 1 means its one JS thread is the limit.
-    let eluStart = performance.eventLoopUtilization();
-    let brokerLoopUtilisation = NaN;
-    const result = await new Promise<{ ingestSeconds: number; rawSeconds: number; failures: number }>((resolve, reject) => {
-      load.on('message', (message: { phase?: string }) => {
-        if (message.phase === 'ingest-start') eluStart = performance.eventLoopUtilization();
-        else if (message.phase === 'ingest-done') brokerLoopUtilisation = performance.eventLoopUtilization(eluStart).utilization;
-        else resolve(message as never);
-      });
-      load.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
-      load.send({ urls, databaseUrl: bench.databaseUrl, grants, batchesPerSession, batchSize: BATCH });
+    const { result, brokerLoopUtilisation } = await runLoad<{ ingestSeconds: number; rawSeconds: number; failures: number }>('session-ingest-load.js', {
+      urls,
+      databaseUrl: bench.databaseUrl,
+      grants,
+      batchesPerSession,
+      batchSize: BATCH,
     });
     for (const child of extra) child.kill('SIGTERM');
     const events = SESSIONS * batchesPerSession * BATCH;
-    const ingestRate = events / result.ingestSeconds;
-    const rawRate = events / result.rawSeconds;
     const failures = result.failures;
     if (failures) throw new Error(`${failures} batches were refused: the figures would be meaningless`);
 
@@ -76,12 +68,9 @@ export async function sessionIngest(): Promise<void> {
         events,
         failedBatches: failures,
         storedIncludingWarmup: stored,
-        ingestEventsPerSecond: Math.round(ingestRate),
-        rawInsertEventsPerSecond: Math.round(rawRate),
-        ratio: Math.round((ingestRate / rawRate) * 1000) / 1000,
-        brokerLoopUtilisation: Math.round(brokerLoopUtilisation * 100) / 100,
+        ...ingestFigures(events, result, brokerLoopUtilisation),
       },
-      { ingestEventsPerSecond: '>= 20000', ratio: '>= 0.5' },
+      INGEST_TARGETS,
     );
   } finally {
     await bench.close();

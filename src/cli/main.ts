@@ -185,8 +185,8 @@ program
   .command('rotate')
   .description('start signing with a new key (admin); old keys stay published until their tokens expire')
   .action(async () => {
-    const rotated = await client().post<{ kid: string; retired: string[] }>('v1/keys/rotate', {});
-    console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.kid}; retired ${rotated.retired.join(', ') || 'none'}.`);
+    const rotated = await client().post<{ kid: string; retired: string[]; keys: { alg: string; kid: string }[] }>('v1/keys/rotate', {});
+    console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.keys.map((key) => `${key.alg} ${key.kid}`).join(', ')}; retired ${rotated.retired.join(', ') || 'none'}.`);
   });
 
 program

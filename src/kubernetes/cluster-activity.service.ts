@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEntry } from '../audit/audit-event';
 import { LoadedPolicy } from '../config/config.providers';
 import { clusterTargets, findTarget, type TargetPolicy } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
-import type { BrokerRecord } from '../sessions/sessions.service';
-import { Sessions } from '../sessions/sessions.service';
+import { Sessions, type BrokerRecord } from '../sessions/sessions.service';
 import type { ClusterRequest } from './cluster-request';
 import { ClusterActivityRepository, type CandidateGrant } from './cluster-activity.repository';
 
@@ -91,11 +90,11 @@ export class ClusterActivity {
         );
         await this.notifySecurity(tx, cluster, unexplained);
       }
-      const byGrant = new Map<string, BrokerRecord[]>();
-      for (const { request, attribution } of fresh) {
-        if (attribution.grantId === null) continue;
-        byGrant.set(attribution.grantId, [...(byGrant.get(attribution.grantId) ?? []), sessionRecord(cluster, request)]);
-      }
+      const byGrant = groupBy(
+        fresh.filter(({ attribution }) => attribution.grantId !== null),
+        ({ attribution }) => attribution.grantId!,
+        ({ request }) => sessionRecord(cluster, request),
+      );
       if (byGrant.size) await this.sessions.recordIn(tx, byGrant);
       result.recorded = fresh.length - unexplained.length;
       result.unattributed = unexplained.length;
@@ -104,10 +103,8 @@ export class ClusterActivity {
   }
 
   /** One notice per identity in the batch, and per identity, cluster and 15 minutes across batches. */
-  private async notifySecurity(tx: Parameters<AuditLog['append']>[0], cluster: string, unexplained: { request: ClusterRequest; attribution: Attribution }[]): Promise<void> {
-    const byUser = new Map<string, ClusterRequest[]>();
-    for (const { request } of unexplained) byUser.set(request.username, [...(byUser.get(request.username) ?? []), request]);
-    for (const [username, requests] of byUser) {
+  private async notifySecurity(tx: EntityManager, cluster: string, unexplained: { request: ClusterRequest; attribution: Attribution }[]): Promise<void> {
+    for (const [username, requests] of groupBy(unexplained, ({ request }) => request.username, ({ request }) => request)) {
       const first = requests[0];
       const window = Math.floor(Date.parse(first.receivedAt) / NOTICE_WINDOW_MS);
       await this.notifications.notifyAudience(tx, {
@@ -132,7 +129,7 @@ export class ClusterActivity {
 }
 
 /** What explains one request: the grant (of its requester, on the cluster's targets, active at its time, the one its claim names if any; the latest activated wins), and the claimed grant. */
-export function attribute(request: ClusterRequest, requester: string | null, candidates: CandidateGrant[], targets: string[]): Attribution {
+function attribute(request: ClusterRequest, requester: string | null, candidates: CandidateGrant[], targets: string[]): Attribution {
   const at = Date.parse(request.receivedAt);
   let explained: CandidateGrant | undefined;
   for (const grant of candidates) {
@@ -143,6 +140,18 @@ export function attribute(request: ClusterRequest, requester: string | null, can
   }
   const claimed = request.grantClaim === null ? undefined : candidates.find((grant) => grant.id === request.grantClaim);
   return { grantId: explained?.id ?? null, claimedGrant: claimed?.id ?? null, claimedTarget: claimed?.target ?? null };
+}
+
+/** Items by key, in their order, each mapped. */
+function groupBy<T, V>(items: T[], keyOf: (item: T) => string, valueOf: (item: T) => V): Map<string, V[]> {
+  const groups = new Map<string, V[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(valueOf(item));
+    else groups.set(key, [valueOf(item)]);
+  }
+  return groups;
 }
 
 /** P2.3's field mapping of a request onto a `k8s` session record (format 2). */
