@@ -14,6 +14,8 @@ interface LoadPlan {
   grants: { id: string; requester: string }[];
   senders: number;
   listsPerSender: number;
+  /** Each sender's events by identities of its own (else every list holds every identity). */
+  partitioned: boolean;
 }
 
 const SIZES = [100, 200, 300, 400, 500];
@@ -34,7 +36,9 @@ function auditEvent(grant: { id: string; requester: string }, n: number) {
 
 function eventList(plan: LoadPlan, sender: number, list: number) {
   const size = SIZES[(sender + list) % SIZES.length];
-  const items = Array.from({ length: size }, (_, i) => auditEvent(plan.grants[(sender * 7 + list * 3 + i) % plan.grants.length], i));
+  const own = Math.floor(plan.grants.length / plan.senders);
+  const identity = (i: number) => (plan.partitioned ? sender + plan.senders * (i % own) : (sender * 7 + list * 3 + i) % plan.grants.length);
+  const items = Array.from({ length: size }, (_, i) => auditEvent(plan.grants[identity(i)], i));
   return { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items };
 }
 
@@ -65,7 +69,8 @@ async function run(plan: LoadPlan) {
 
   // The same rows (one per event) with raw multi-row INSERTs, a statement per EventList, as many at once.
   const pool = new Pool({ connectionString: plan.databaseUrl, max: plan.senders });
-  await pool.query(`CREATE TABLE raw_session_events (LIKE session_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
+  await pool.query(`CREATE TABLE IF NOT EXISTS raw_session_events (LIKE session_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
+  await pool.query(`TRUNCATE raw_session_events`); // the second layout of a run starts empty too
   const hash = 'a'.repeat(64);
   let seq = 0;
   const rawStart = process.hrtime.bigint();

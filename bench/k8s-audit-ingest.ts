@@ -28,28 +28,26 @@ export async function k8sAuditIngest(): Promise<void> {
       grants.push({ id: ((await response.json()) as { id: string }).id, requester });
     }
     // The senders run in their own process, as kube-apiserver does; so does the raw-INSERT baseline.
-    const { result, brokerLoopUtilisation } = await runLoad<{ ingestSeconds: number; rawSeconds: number; failures: number; events: number; lists: number }>('k8s-audit-ingest-load.js', {
-      url: `${bench.service.url}/v1/webhooks/kubernetes/audit?cluster=${CLUSTER}`,
-      token: AUDIT_TOKEN,
-      databaseUrl: bench.databaseUrl,
-      grants,
-      senders: SENDERS,
-      listsPerSender,
-    });
-    if (result.failures) throw new Error(`${result.failures} EventLists were refused: the figures would be meaningless`);
-    const [{ stored }] = await bench.service.dataSource.query(`SELECT count(*)::int AS stored FROM session_events WHERE type = 'k8s'`);
-    report(
-      'k8s-audit-ingest',
-      {
+    // `mixed`: every list holds every identity (all senders contend for all 20 session chains);
+    // `partitioned`: each sender's lists hold identities of its own (as session-ingest's sessions).
+    const figures: Record<string, number> = { senders: SENDERS, identities: IDENTITIES };
+    for (const layout of ['mixed', 'partitioned'] as const) {
+      const { result, brokerLoopUtilisation } = await runLoad<{ ingestSeconds: number; rawSeconds: number; failures: number; events: number; lists: number }>('k8s-audit-ingest-load.js', {
+        url: `${bench.service.url}/v1/webhooks/kubernetes/audit?cluster=${CLUSTER}`,
+        token: AUDIT_TOKEN,
+        databaseUrl: bench.databaseUrl,
+        grants,
         senders: SENDERS,
-        identities: IDENTITIES,
-        eventLists: result.lists,
-        events: result.events,
-        storedIncludingWarmup: stored,
-        ...ingestFigures(result.events, result, brokerLoopUtilisation),
-      },
-      INGEST_TARGETS,
-    );
+        listsPerSender,
+        partitioned: layout === 'partitioned',
+      });
+      if (result.failures) throw new Error(`${result.failures} EventLists were refused: the figures would be meaningless`);
+      figures.eventLists = result.lists;
+      figures.events = result.events;
+      for (const [key, value] of Object.entries(ingestFigures(result.events, result, brokerLoopUtilisation))) figures[`${layout}.${key}`] = value;
+    }
+    figures.storedIncludingWarmup = (await bench.service.dataSource.query(`SELECT count(*)::int AS stored FROM session_events WHERE type = 'k8s'`))[0].stored;
+    report('k8s-audit-ingest', figures, Object.fromEntries(Object.entries(INGEST_TARGETS).flatMap(([key, target]) => [[`mixed.${key}`, target], [`partitioned.${key}`, target]])));
   } finally {
     await bench.close();
   }

@@ -23,7 +23,10 @@ export function jsonBody(limit: string, { checkValues = true }: { checkValues?: 
       (req as RequestWithRawBody).rawBody = buffer;
     },
   });
-  return (req, res, next) =>
+  return (req, res, next) => {
+    // A route with a parser of its own (a larger limit) is mounted first; its body was parsed and
+    // checked there, and body-parser marks it so. Walking it again here would double the cost.
+    if ((req as { _body?: boolean })._body) return next();
     parse(req, res, (error?: unknown) => {
       // Anything thrown in here would escape every handler and end the process: pass it on instead.
       try {
@@ -44,6 +47,7 @@ export function jsonBody(limit: string, { checkValues = true }: { checkValues?: 
         return next(failure);
       }
     });
+  };
 }
 
 /**

@@ -156,6 +156,18 @@ function groupBy<T, V>(items: T[], keyOf: (item: T) => string, valueOf: (item: T
 
 /** P2.3's field mapping of a request onto a `k8s` session record (format 2). */
 function sessionRecord(cluster: string, request: ClusterRequest): BrokerRecord {
+  // Keys in RFC 8785 order and only strings or null: JSON.stringify is the canonical text (the
+  // session chain hashes it; tests recompute it with a canonicalizer of their own).
+  const detail = {
+    apiGroup: request.apiGroup,
+    auditID: request.auditID,
+    name: request.name,
+    namespace: request.namespace,
+    resource: request.resource,
+    subresource: request.subresource,
+    userAgent: request.userAgent,
+    verb: request.verb,
+  };
   return {
     type: 'k8s',
     command: `${request.verb.toUpperCase()} ${request.requestURI}`,
@@ -165,16 +177,8 @@ function sessionRecord(cluster: string, request: ClusterRequest): BrokerRecord {
     startedAt: request.receivedAt,
     finishedAt: request.finishedAt,
     exitCode: request.code,
-    detail: {
-      auditID: request.auditID,
-      verb: request.verb,
-      resource: request.resource,
-      subresource: request.subresource,
-      namespace: request.namespace,
-      name: request.name,
-      apiGroup: request.apiGroup,
-      userAgent: request.userAgent,
-    },
+    detail,
+    detailCanonical: JSON.stringify(detail),
   };
 }
 

@@ -30,6 +30,8 @@ export interface IngestResult {
 export type IncomingRecord = Omit<SessionEventFields, 'grant' | 'seq' | 'receivedAt' | 'detail'> & {
   clientSeq: number | null;
   detail: RecordDetail | null;
+  /** RFC 8785 text of `detail` when the recorder already has it (flat, keys in order); else computed. */
+  detailCanonical?: string;
 };
 
 export type BrokerRecord = Omit<IncomingRecord, 'clientSeq'>;
@@ -254,7 +256,7 @@ function chain(grantId: string, records: IncomingRecord[], head: KnownHead, rece
       clientLastSeq = clientSeq;
     }
     const seq = clientSeq === null ? lastSeq + 1 : Math.max(clientSeq, lastSeq + 1);
-    const detailCanonical = detail === null ? null : canonicalJson(detail);
+    const detailCanonical = detail === null ? null : (record.detailCanonical ?? canonicalJson(detail));
     const stored: NewRecord = {
       grant: grantId, seq, type: record.type, command: record.command, cwd: record.cwd, user: record.user, host: record.host,
       startedAt: record.startedAt, finishedAt: record.finishedAt, exitCode: record.exitCode, detail, receivedAt,
