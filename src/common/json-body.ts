@@ -16,6 +16,9 @@ export interface RequestWithRawBody {
  * audit webhook: large bodies of which it stores a few fields) and never hands the body to the
  * validation pipe; every other route has each string and the depth checked here.
  */
+/** Requests whose body one of these parsers has already read (and checked, where it checks). */
+const parsedBodies = new WeakSet<object>();
+
 export function jsonBody(limit: string, { checkValues = true }: { checkValues?: boolean } = {}): RequestHandler {
   const parse = express.json({
     limit,
@@ -25,12 +28,13 @@ export function jsonBody(limit: string, { checkValues = true }: { checkValues?: 
   });
   return (req, res, next) => {
     // A route with a parser of its own (a larger limit) is mounted first; its body was parsed and
-    // checked there, and body-parser marks it so. Walking it again here would double the cost.
-    if ((req as { _body?: boolean })._body) return next();
+    // checked there. Walking it again in the general parser would double the cost.
+    if (parsedBodies.has(req)) return next();
     parse(req, res, (error?: unknown) => {
       // Anything thrown in here would escape every handler and end the process: pass it on instead.
       try {
         if (error) return next(parseFailure(error, limit));
+        parsedBodies.add(req);
         if (!checkValues) return next();
         // In JSON text a NUL or a lone surrogate can only arrive as a \u escape (raw control
         // characters are invalid JSON; invalid UTF-8 decodes to U+FFFD), so the strings of a body
