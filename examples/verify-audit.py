@@ -4,8 +4,8 @@
 Downloads every event from GET /v1/audit and recomputes each hash with the published formula:
     hash_n = SHA-256( hash_{n-1} + "\\n" + canon(e_n) ),  hash_0 = 64 zeros
     e_n    = { seq, at, actor, action, grant, target, data, controls }
-canon is RFC 8785 (JCS). For the values breakglass hashes (strings, integers, booleans, null,
-arrays, objects) it equals json.dumps with sorted keys, no whitespace and no ASCII escaping.
+canon is RFC 8785 (JCS), in jcs.py beside this script (keys in UTF-16 code-unit order, which
+json.dumps(sort_keys=True) does not give for characters beyond U+FFFF).
 
 Usage: BREAKGLASS_URL=http://127.0.0.1:8080 BREAKGLASS_TOKEN=... python3 verify-audit.py
 Exit 0 when every hash matches and seq has no gaps; 2 with the first bad seq otherwise.
@@ -16,11 +16,10 @@ import os
 import sys
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jcs import canon  # noqa: E402  (beside this script)
+
 FIELDS = ("seq", "at", "actor", "action", "grant", "target", "data", "controls")
-
-
-def canon(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def fetch(base, token, after):

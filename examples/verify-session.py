@@ -7,8 +7,7 @@ and recomputes the grant's session chain with the published formula (docs/format
     r_n    = the record as exported, minus prevHash, hash and late
 Format-1 records (11 keys, no "detail") and format-2 records (12 keys, with "detail") verify alike.
 The chain must also pass through every session head sealed in the bundle's audit events
-(session.sealed: lastSeq, headHash). canon is RFC 8785; for the values breakglass hashes it equals
-json.dumps with sorted keys, no whitespace and no ASCII escaping. The bundle's signature is checked
+(session.sealed: lastSeq, headHash). canon is RFC 8785, in jcs.py beside this script. The bundle's signature is checked
 with the JWKS by `breakglass evidence verify`; this script checks the chain.
 
 Usage: python3 verify-session.py bundle.json
@@ -16,13 +15,13 @@ Exit 0 when the chain is whole; 2 with the first bad seq otherwise.
 """
 import hashlib
 import json
+import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jcs import canon  # noqa: E402  (beside this script)
+
 UNHASHED = ("prevHash", "hash", "late")
-
-
-def canon(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def verify(records, seals):
