@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { startTestService, type TestService } from './support/test-service';
 
 describe('operations surface', () => {
@@ -93,6 +94,14 @@ describe('operations surface', () => {
     expect(headers['content-type']).toMatch(/^text\/plain/);
     expect(text).toMatch(/breakglass_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
     expect(text).toMatch(/breakglass_audit_events_total\{action="policy.loaded"\} 1/);
+    // Only counters end in _total (Prometheus naming; promtool check metrics warns otherwise).
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name, type }));
+    expect(types.length).toBeGreaterThan(10);
+    expect(types.filter(({ name, type }) => name.endsWith('_total') && type !== 'counter')).toEqual([]);
+    expect(types.map(({ name }) => name)).toEqual(expect.arrayContaining(['breakglass_nodejs_active_handles']));
+    // Debian's `prometheus` package brings promtool; where it is installed it must find nothing.
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (!promtool.error) expect({ status: promtool.status, output: `${promtool.stdout}${promtool.stderr}`.trim() }).toEqual({ status: 0, output: '' });
   });
 
   it('publishes the OpenAPI document and its UI', async () => {

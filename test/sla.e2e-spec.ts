@@ -90,12 +90,16 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const reminder = await until('reminder to the requester', () => mailsAbout(grant.id, /retroactive PR due/)[0]);
     expect(reminder.to).toEqual(['oncall-1@example.com']);
     expect(reminder.raw).toContain(`link a PR mentioning ${grant.id}`);
+    // Message-ID on the broker's own host (BREAKGLASS_PUBLIC_URL), not a made-up domain.
+    expect(reminder.raw).toMatch(new RegExp(`^Message-ID: <[0-9a-f-]{36}@${new URL(sut.config.publicUrl).hostname.replace(/\./g, '\\.')}>`, 'mi'));
 
     const due = Date.parse(grant.retroPr.dueAt);
     const email = await until('breach email', () => mailsAbout(grant.id, /overdue/)[0]);
     const trigger = await until('PagerDuty trigger', () => pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'trigger'));
     expect(trigger.receivedAt - due).toBeLessThan(2000);
-    expect(trigger).toMatchObject({ routing_key: 'R0UTINGKEY0123456789', payload: { severity: 'warning', source: 'breakglass', custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt } } });
+    expect(trigger).toMatchObject({ routing_key: 'R0UTINGKEY0123456789', payload: { severity: 'warning', source: 'breakglass', component: 'cluster', custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt } } });
+    // Events v2 `timestamp`: when the breach was recorded, not when the delivery ran.
+    expect(Math.abs(Date.parse(trigger.payload.timestamp!) - due)).toBeLessThan(2000);
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
     expect(email.raw).toContain(`/v1/grants/${grant.id}`);
     expect(await clock(grant.id)).toMatchObject({ state: 'breached', steps: [{ step: 1, after: '-2s', state: 'fired' }, { step: 2, after: '0s', state: 'fired' }] });

@@ -64,5 +64,8 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'breakglass_' });
+    // prom-client names three gauges `…_total`, a suffix Prometheus reserves for counters (promtool
+    // warns); the same figures by type stay (breakglass_nodejs_active_handles{type=…} and so on).
+    for (const gauge of ['active_handles', 'active_requests', 'active_resources']) this.registry.removeSingleMetric(`breakglass_nodejs_${gauge}_total`);
   }
 }

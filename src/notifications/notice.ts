@@ -34,6 +34,8 @@ export interface GrantFacts {
 
 export interface NoticeMessage {
   notice: NoticeKind | AudienceNoticeKind;
+  /** When the notice was written (with the change that caused it); PagerDuty's `timestamp`. */
+  at?: string;
   subject: string;
   text: string;
   /** One line for PagerDuty (its summary is limited to 1024 characters). */
@@ -97,7 +99,7 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
     `What:     ${grant.target} (${grant.environment})`,
     `Why:      ${grant.incident}: ${grant.reason}`,
     `When:     ${iso(grant.activatedAt)} until ${iso(grant.expiresAt)}`,
-    ...Object.entries(facts).map(([key, value]) => `${`${key}:`.padEnd(10)}${value}`),
+    ...factLines(facts),
     '',
     `Grant:    ${grantUrl}`,
     `Evidence: ${grantUrl}/evidence`,
@@ -106,7 +108,8 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
   ].join('\n');
   return {
     notice: kind,
-    subject: `[breakglass] ${grant.id} ${headline}`,
+    at: new Date().toISOString(),
+    subject: asciiSubject(`[breakglass] ${grant.id} ${headline}`),
     text,
     summary: `[breakglass] ${grant.id} ${headline}`.slice(0, 1024),
     severity: SEVERITY[kind],
@@ -137,7 +140,7 @@ export function renderAudienceNotice(
   const text = [
     `${context.headline}.`,
     '',
-    ...Object.entries(context.facts).map(([key, value]) => `${`${key}:`.padEnd(10)}${value}`),
+    ...factLines(context.facts),
     '',
     ...links.map((link) => `${link.text}: ${link.href}`),
     '',
@@ -145,7 +148,8 @@ export function renderAudienceNotice(
   ].join('\n');
   return {
     notice: kind,
-    subject: `[breakglass] ${context.headline}`,
+    at: new Date().toISOString(),
+    subject: asciiSubject(`[breakglass] ${context.headline}`),
     text,
     summary: `[breakglass] ${context.headline}`.slice(0, 1024),
     severity: AUDIENCE_SEVERITY[kind],
@@ -158,6 +162,20 @@ const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> =
   drift_unattributed: 'critical',
   k8s_unattributed: 'critical',
 };
+
+/** `key:   value` lines aligned like the fixed ones; a long key still gets a space, null reads as "none". */
+function factLines(facts: Record<string, string | number | boolean | null>): string[] {
+  return Object.entries(facts).map(([key, value]) => `${`${key}:`.padEnd(Math.max(10, key.length + 2))}${value === null ? 'none' : value}`);
+}
+
+/**
+ * Subjects stay ASCII (a requester's or target's name may not be): accents are dropped from their
+ * letters, anything else becomes `?`. A non-ASCII subject would be RFC 2047-encoded, which mail
+ * filters and grep-ing auditors handle badly; the body keeps the exact text.
+ */
+export function asciiSubject(subject: string): string {
+  return subject.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]/gu, '?');
+}
 
 function iso(date: Date): string {
   return date.toISOString();

@@ -7,7 +7,7 @@ export interface ReceivedEvent {
   routing_key: string;
   event_action: 'trigger' | 'resolve' | 'acknowledge';
   dedup_key: string;
-  payload: { summary: string; source: string; severity: string; custom_details: Record<string, unknown> };
+  payload: { summary: string; source: string; severity: string; component?: string; timestamp?: string; custom_details: Record<string, unknown> };
   links?: { href: string; text?: string }[];
   receivedAt: number;
 }

@@ -33,8 +33,8 @@ export class EmailChannel extends Channel<Extract<ChannelPolicy, { type: 'email'
         to,
         subject: message.subject,
         text: message.text,
-        // Lets a mail server or reader spot a re-delivery of the same notice.
-        messageId: `<${notificationId}@breakglass>`,
+        // Lets a mail server or reader spot a re-delivery of the same notice; on the broker's own host.
+        messageId: `<${notificationId}@${new URL(this.config.publicUrl).hostname}>`,
         headers: { 'X-Breakglass-Notice': message.notice, 'X-Breakglass-Grant': String(message.details.grant ?? '') },
       });
       return { outcome: 'delivered', response: { messageId: info.messageId, accepted: info.accepted, response: info.response } };

@@ -33,7 +33,16 @@ export class PagerDutyChannel extends Channel<Extract<ChannelPolicy, { type: 'pa
           routing_key: policy.routingKey,
           event_action: action,
           dedup_key: dedupKey,
-          payload: { summary: message.summary, source: 'breakglass', severity: policy.severity, component: String(message.details.target ?? ''), class: message.notice, custom_details: message.details },
+          payload: {
+            summary: message.summary,
+            source: 'breakglass',
+            severity: policy.severity,
+            // Events v2: when it happened (not when this attempt runs), and what it is about.
+            timestamp: message.at ?? new Date().toISOString(),
+            component: componentOf(message),
+            class: message.notice,
+            custom_details: message.details,
+          },
           links: message.links,
         },
         // pdjs's own timeout option does nothing; abort ourselves.
@@ -49,4 +58,13 @@ export class PagerDutyChannel extends Channel<Extract<ChannelPolicy, { type: 'pa
       return failure(error);
     }
   }
+}
+
+/** The target a notice is about, else its cluster or object (drift, Kubernetes), else breakglass itself. */
+export function componentOf(message: NoticeMessage): string {
+  for (const key of ['target', 'cluster', 'object'] as const) {
+    const value = message.details[key];
+    if (typeof value === 'string' && value) return value;
+  }
+  return 'breakglass';
 }
