@@ -7,6 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } fro
 import { parseDurationSeconds } from './duration';
 import {
   DEFAULT_KUBERNETES_USERNAME_PREFIX,
+  DOCUMENTATION_ENTERPRISE_NUMBER,
   REQUESTER_CHANNEL,
   type ChannelPolicy,
   type CredentialPolicy,
@@ -143,7 +144,7 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
   if (problems.length || !spec) throw new PolicyError(file, problems);
 
   const forwarders = (spec.forwarders ?? []).map((f): ForwarderPolicy =>
-    f.type === 'webhook' ? { name: f.name, type: 'webhook', url: f.url!, ...(f.secret ? { secret: f.secret } : {}) } : { name: f.name, type: 'syslog', host: f.host!, port: f.port! },
+    f.type === 'webhook' ? { name: f.name, type: 'webhook', url: f.url!, ...(f.secret ? { secret: f.secret } : {}) } : { name: f.name, type: 'syslog', host: f.host!, port: f.port!, framing: f.framing ?? 'octet-counting', enterpriseNumber: f.enterpriseNumber ?? DOCUMENTATION_ENTERPRISE_NUMBER },
   );
   const forwarderNames = new Set<string>();
   forwarders.forEach((f, index) => {

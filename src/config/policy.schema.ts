@@ -266,6 +266,14 @@ export class ForwarderSpec {
   @ValidateIf((f: ForwarderSpec) => f.type === 'syslog' || f.port !== undefined)
   @IsInt({ message: 'is required for a syslog forwarder: a TCP port' }) @Min(1) @Max(65535)
   port?: number;
+
+  /** syslog: RFC 6587 octet counting (default) or one message per line (receivers set to LF framing). */
+  @IsOptional() @IsIn(['octet-counting', 'lf'], { message: 'must be "octet-counting" or "lf"' })
+  framing?: 'octet-counting' | 'lf';
+
+  /** syslog: the IANA private enterprise number of the SD-ID `breakglass@<number>` (docs/siem.md). */
+  @IsOptional() @IsInt({ message: 'must be an IANA private enterprise number' }) @Min(1) @Max(4294967295)
+  enterpriseNumber?: number;
 }
 
 export class StandingAudiencesSpec {

@@ -62,7 +62,13 @@ export interface GitopsScope {
 
 export type ForwarderPolicy =
   | { name: string; type: 'webhook'; url: string; secret?: string }
-  | { name: string; type: 'syslog'; host: string; port: number };
+  | { name: string; type: 'syslog'; host: string; port: number; framing: 'octet-counting' | 'lf'; enterpriseNumber: number };
+
+/**
+ * RFC 5612's enterprise number for documentation: the SD-ID's default until the operator sets their
+ * organisation's own (`enterpriseNumber`), as RFC 5424 asks of private SD-IDs.
+ */
+export const DOCUMENTATION_ENTERPRISE_NUMBER = 32473;
 
 export interface Policy {
   /** Absolute path of the file it was loaded from. */

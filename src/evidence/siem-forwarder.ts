@@ -92,12 +92,16 @@ export class SiemForwarder implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-/** RFC 5424 messages (facility auth, severity notice) framed with RFC 6587 octet counting. */
+/**
+ * RFC 5424 messages, PRI 85 = facility authpriv (10) × 8 + severity notice (5), the MSG a UTF-8 BOM
+ * and the event's JSON (RFC 5424 §6.4), framed with RFC 6587 octet counting or one per line.
+ */
 function sendSyslog(forwarder: Extract<ForwarderPolicy, { type: 'syslog' }>, events: AuditEvent[]): Promise<void> {
   const host = hostname().replace(/\s/g, '') || '-';
   const frames = events.map((event) => {
-    const message = `<85>1 ${event.at} ${host} breakglass - ${event.action} [breakglass@32473 seq="${event.seq}" hash="${event.hash}"] ${JSON.stringify(event)}`;
-    return `${Buffer.byteLength(message)} ${message}`;
+    // JSON.stringify escapes every control character, so a message never holds a raw LF.
+    const message = `<85>1 ${event.at} ${host} breakglass - ${event.action} [breakglass@${forwarder.enterpriseNumber} seq="${event.seq}" hash="${event.hash}"] \ufeff${JSON.stringify(event)}`;
+    return forwarder.framing === 'lf' ? `${message}\n` : `${Buffer.byteLength(message)} ${message}`;
   });
   return new Promise<void>((resolve, reject) => {
     const socket = connect({ host: forwarder.host, port: forwarder.port });
