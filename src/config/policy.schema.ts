@@ -271,7 +271,7 @@ export class ForwarderSpec {
   @IsOptional() @IsIn(['octet-counting', 'lf'], { message: 'must be "octet-counting" or "lf"' })
   framing?: 'octet-counting' | 'lf';
 
-  /** syslog: the IANA private enterprise number of the SD-ID `breakglass@<number>` (docs/siem.md). */
+  /** syslog: the IANA private enterprise number of the SD-ID `breakglass@<number>` (docs/policy.md). */
   @IsOptional() @IsInt({ message: 'must be an IANA private enterprise number' }) @Min(1) @Max(4294967295)
   enterpriseNumber?: number;
 }
