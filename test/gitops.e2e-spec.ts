@@ -31,9 +31,8 @@ describe('GitOps reconciler integration', () => {
   };
   const reconcile = (revision: string, message = 'Applied revision') =>
     fluxEvent({ name: 'payments', reason: 'ReconciliationSucceeded', message: `${message}: ${revision}`, revision });
-  /** kustomize-controller reverting a hand edit: a reconcile at the revision it already applied, listing what it changed. */
-  const correction = (revision: string, changed: string) =>
-    fluxEvent({ name: 'payments', reason: 'ReconciliationSucceeded', message: `${changed} configured\nService/payments/api unchanged`, revision, revisionKey: 'revision' });
+  /** kustomize-controller reverting a hand edit: a change set (reason Progressing) at the revision it already applied. */
+  const correction = (revision: string, changed: string) => fluxEvent({ name: 'payments', reason: 'Progressing', message: `${changed} configured`, revision, revisionKey: 'kustomize.toolkit.fluxcd.io/revision' });
   const grantView = async (id: string) => (await sut.http.get(`/v1/grants/${id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
   const auditOf = async (query: string) => (await sut.http.get(`/v1/audit?${query}&limit=1000`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
   const countRows = async (table: string) => Number((await sut.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
@@ -168,7 +167,7 @@ targets:
     expect((await postFlux(reconcile(`main@sha1:${sha('b')}`)).expect(200)).body.reconciled).toEqual([]);
     expect((await postFlux(reconcile(`main@sha1:${merge}`)).expect(200)).body).toMatchObject({ kind: 'reconciled', reconciled: [grant.id] });
     // The same commit reconciled again (next interval) records nothing new.
-    expect((await postFlux(reconcile(`main@sha1:${merge}`, 'Reconciled again')).expect(200)).body.reconciled).toEqual([]);
+    expect((await postFlux(reconcile(`main@sha1:${merge}`, 'Reconciled again')).expect(200)).body).toMatchObject({ ignored: true, alreadyReconciled: `main@sha1:${merge}` });
 
     const view = await grantView(grant.id);
     expect(view.gitops.reconciled).toMatchObject({ repo: 'acme/infra', number: 88, commit: merge, secondsFromActivation: expect.any(Number) });

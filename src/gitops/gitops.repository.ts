@@ -56,13 +56,20 @@ function withNumericSeq(row: StoredGitopsEvent): StoredGitopsEvent {
 export class GitopsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The revision this object was last reconciled at (Flux reports drift corrections as reconciles). */
-  async lastReconciledRevision(tx: EntityManager, source: ReconcilerSource, object: ObjectRef): Promise<string | null> {
+  /** Serialises the events of one reconciler object in one cluster (until the transaction ends). */
+  async lockObject(tx: EntityManager, event: Pick<ReconcilerEvent, 'source' | 'object' | 'cluster'>): Promise<void> {
+    const { source, object, cluster } = event;
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [JSON.stringify([source, cluster, object.kind, object.namespace, object.name])]);
+  }
+
+  /** The revision this object (in this cluster) was last reconciled at. */
+  async lastReconciledRevision(tx: EntityManager, event: Pick<ReconcilerEvent, 'source' | 'object' | 'cluster'>): Promise<string | null> {
+    const { source, object, cluster } = event;
     const [row] = await tx.query(
       `SELECT revision FROM gitops_events
-        WHERE source = $1 AND object_kind = $2 AND object_ns IS NOT DISTINCT FROM $3 AND object_name = $4 AND kind = 'reconciled'
+        WHERE source = $1 AND object_kind = $2 AND object_ns IS NOT DISTINCT FROM $3 AND object_name = $4 AND cluster IS NOT DISTINCT FROM $5 AND kind = 'reconciled'
         ORDER BY id DESC LIMIT 1`,
-      [source, object.kind, object.namespace, object.name],
+      [source, object.kind, object.namespace, object.name, cluster],
     );
     return row?.revision ?? null;
   }

@@ -14,6 +14,10 @@ import { describeObject, inScope, type ReconcilerEvent } from './reconciler-even
 
 export interface RecordOutcome {
   duplicate: boolean;
+  /** A success at the revision already reconciled (Flux's periodic re-run): nothing stored. */
+  ignored?: true;
+  reason?: string;
+  alreadyReconciled?: string;
   kind?: ReconcilerEvent['kind'];
   /** Targets whose GitOps scope the event concerns. */
   targets?: string[];
@@ -65,8 +69,14 @@ export class Gitops implements OnModuleInit {
    */
   record(incoming: ReconcilerEvent): Promise<RecordOutcome> {
     return this.dataSource.transaction(async (tx) => {
-      if (!(await this.pullRequests.recordDelivery(tx, incoming.source, incoming.deliveryKey, `${incoming.source}.${incoming.reason}`))) return { duplicate: true };
       const event = await this.classify(tx, incoming);
+      // A repeat is not stored, nor is its delivery (Flux sends one per interval); a re-delivery of
+      // the event that was stored at this revision is still a duplicate.
+      if (!event) {
+        if (await this.pullRequests.wasDelivered(tx, incoming.source, incoming.deliveryKey)) return { duplicate: true };
+        return { duplicate: false, ignored: true, reason: incoming.reason, alreadyReconciled: incoming.revision! };
+      }
+      if (!(await this.pullRequests.recordDelivery(tx, incoming.source, incoming.deliveryKey, `${incoming.source}.${incoming.reason}`))) return { duplicate: true };
       const targets = this.policy.targets.filter((target) => target.gitops && inScope(target.gitops, event));
       const targetNames = targets.map((target) => target.name);
       const facts = {
@@ -151,12 +161,16 @@ export class Gitops implements OnModuleInit {
 
   /**
    * Flux has no drift event for Kustomizations: it corrects drift on every reconcile and lists what
-   * it changed in the message. Changes at the revision it had already applied can only be drift.
+   * it changed. Changes at the revision it had already applied can only be drift; a success there
+   * that changed nothing is a repeat (null). Events of one object are serialised so that two
+   * deliveries cannot both see the old revision.
    */
-  private async classify(tx: EntityManager, event: ReconcilerEvent): Promise<ReconcilerEvent> {
-    if (event.source !== 'flux' || event.kind !== 'reconciled' || !event.resources.length || !event.revision) return event;
-    const previous = await this.repository.lastReconciledRevision(tx, event.source, event.object);
-    return previous === event.revision ? { ...event, kind: 'drift' } : event;
+  private async classify(tx: EntityManager, event: ReconcilerEvent): Promise<ReconcilerEvent | null> {
+    if (!event.sameRevision || !event.revision) return event;
+    await this.repository.lockObject(tx, event);
+    const previous = await this.repository.lastReconciledRevision(tx, event);
+    if (previous !== event.revision) return event;
+    return event.sameRevision === 'drift' ? { ...event, kind: 'drift' } : null;
   }
 
   private async notifySecurity(tx: EntityManager, eventId: string, event: ReconcilerEvent, targets: string[]): Promise<void> {

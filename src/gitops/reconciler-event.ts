@@ -30,6 +30,13 @@ export interface ReconcilerEvent {
   commit: string | null;
   reason: string;
   message: string;
+  /**
+   * What the event means when its object was last reconciled at this same revision and cluster
+   * (Flux, which has no drift event for Kustomizations): `drift` for a change set (Flux corrected a
+   * hand edit), `repeat` for a success that changed nothing (the periodic re-run: not stored).
+   * Unset: the event stands as it is.
+   */
+  sameRevision?: 'drift' | 'repeat';
 }
 
 /** The commit SHA in a Flux or Argo CD revision: `main@sha1:<sha>`, `main/<sha>`, `<sha>`. */

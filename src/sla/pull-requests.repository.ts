@@ -36,6 +36,11 @@ export class PullRequestsRepository {
     return rows.length === 1;
   }
 
+  async wasDelivered(tx: EntityManager, source: string, deliveryId: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query(`SELECT 1 FROM webhook_deliveries WHERE source = $1 AND delivery_id = $2`, [source, deliveryId]);
+    return rows.length === 1;
+  }
+
   /** The grants among `ids` that exist, locked so two deliveries about one grant serialise. */
   lockGrants(tx: EntityManager, ids: string[]): Promise<{ id: string; target: string; requester: string }[]> {
     return tx.query(`SELECT id, target, requester FROM grants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);

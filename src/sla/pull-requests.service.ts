@@ -71,6 +71,11 @@ export class PullRequests {
     return this.repository.firstDelivery(tx, source, deliveryId, eventName);
   }
 
+  /** Whether recordDelivery has seen this delivery (without recording it). */
+  wasDelivered(tx: EntityManager, source: string, deliveryId: string): Promise<boolean> {
+    return this.repository.wasDelivered(tx, source, deliveryId);
+  }
+
   /** E.g. GitOps closes the loop when the merge commit has already been reconciled. */
   onMerged(listener: MergedListener): void {
     this.mergedListeners.push(listener);

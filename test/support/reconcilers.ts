@@ -11,7 +11,7 @@ export function fluxEvent(options: {
   reason: string;
   message: string;
   revision?: string;
-  /** Flux ≥ 2.0 prefixes the revision key with the controller's API group; older events say `revision`. */
+  /** notification-controller strips the controller's API group (`revision`); the controller itself writes `<group>/revision`. */
   revisionKey?: string;
   cluster?: string;
 }) {
@@ -25,7 +25,7 @@ export function fluxEvent(options: {
     message: options.message,
     reason: options.reason,
     metadata: {
-      ...(options.revision ? { [options.revisionKey ?? `${group}/revision`]: options.revision } : {}),
+      ...(options.revision ? { [options.revisionKey ?? 'revision']: options.revision } : {}),
       ...(options.cluster ? { cluster: options.cluster } : {}),
     },
     reportingController: controller,
