@@ -26,7 +26,16 @@ export async function auditVerify(): Promise<void> {
     for (let written = 0; written < total; written += BATCH) {
       const rows = { seq: [] as number[], data: [] as string[], prev: [] as string[], hash: [] as string[], grant: [] as string[] };
       for (let i = 0; i < BATCH; i++) {
-        const fields = { seq: ++seq, at, actor: `oncall-${seq % 50}`, action: 'grant.requested', grant: `BG-2026-${String(seq % 100000).padStart(6, '0')}`, target: 'cluster', data: { incident: 'INC-1', durationSeconds: 600, n: seq }, controls };
+        const fields = {
+          seq: ++seq,
+          at,
+          actor: `oncall-${seq % 50}`,
+          action: 'grant.requested',
+          grant: `BG-2026-${String(seq % 100000).padStart(6, '0')}`,
+          target: 'cluster',
+          data: { incident: 'INC-1', durationSeconds: 600, n: seq },
+          controls,
+        };
         const hash = chainHash(prev, fields);
         if (hashedInputs.length < 100_000) hashedInputs.push(`${prev}\n${canonicalJson(fields)}`);
         rows.seq.push(seq);

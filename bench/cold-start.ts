@@ -16,7 +16,10 @@ async function timeToReady(dataDir: string, port: number, pgPort: number): Promi
   const exited = new Promise((resolve) => child.once('exit', resolve));
   for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -36,7 +39,11 @@ export async function coldStart(): Promise<void> {
       warm.push(run.ms);
       await run.stop();
     }
-    report('cold-start', { coldMs: cold.ms, warmMsBest: Math.min(...warm), warmMsWorst: Math.max(...warm), coldWithinTarget: cold.ms <= 5000 }, { coldMs: '<= 5000' });
+    report(
+      'cold-start',
+      { coldMs: cold.ms, warmMsBest: Math.min(...warm), warmMsWorst: Math.max(...warm), coldWithinTarget: cold.ms <= 5000 },
+      { coldMs: '<= 5000' },
+    );
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { DevIssuer } from '../src/auth/dev-issuer';
-import type { HttpLoadResult } from './http-load';
 import { captureGrantTransaction, replayGrantTransaction } from './grant-transaction';
 import { percentile, report, startBenchService } from './harness';
+import type { HttpLoadResult } from './http-load';
 import { runLoad } from './load-process';
 
 // DESIGN.md target: POST /v1/grants on a jwt target, 16 concurrent clients: p99 <= 50 ms and
@@ -36,7 +36,11 @@ export async function grantIssuance(): Promise<void> {
     const verdict = await bench.service.app.get((await import('../src/audit/audit-log.service')).AuditLog).verify();
 
     const transaction = await captureGrantTransaction(async () => {
-      const response = await fetch(`${bench.service.url}/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const response = await fetch(`${bench.service.url}/v1/grants`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
       if (response.status !== 201) throw new Error(`capturing the grant transaction: ${response.status}`);
     });
     const replay = await replayGrantTransaction(bench.databaseUrl, transaction, 16, bench.quick ? 10_000 : 30_000);

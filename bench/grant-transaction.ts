@@ -34,9 +34,16 @@ export async function captureGrantTransaction(issue: () => Promise<void>): Promi
     } else {
       const statements = open.get(this);
       if (statements && result instanceof Promise) {
-        const statement: CapturedStatement = { text, values: (Array.isArray(values) ? values : typeof config === 'object' ? config.values : undefined) ?? [], rows: [] };
+        const statement: CapturedStatement = {
+          text,
+          values: (Array.isArray(values) ? values : typeof config === 'object' ? config.values : undefined) ?? [],
+          rows: [],
+        };
         statements.push(statement);
-        void result.then((answer: { rows?: Record<string, unknown>[] }) => (statement.rows = answer?.rows ?? []), () => undefined);
+        void result.then(
+          (answer: { rows?: Record<string, unknown>[] }) => (statement.rows = answer?.rows ?? []),
+          () => undefined,
+        );
       }
     }
     return result;
@@ -63,7 +70,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * a new grant id and new UUIDs; ids the database returned (clock ids) are mapped to the new ones;
  * audit seqs follow the head the replay locked, so every replay commits a consistent-shaped grant.
  */
-export async function replayGrantTransaction(databaseUrl: string, statements: CapturedStatement[], concurrency: number, durationMs: number): Promise<ReplayResult> {
+export async function replayGrantTransaction(
+  databaseUrl: string,
+  statements: CapturedStatement[],
+  concurrency: number,
+  durationMs: number,
+): Promise<ReplayResult> {
   const grantId = statements.find((s) => /^INSERT INTO grants\b/.test(s.text))!.values[0] as string;
   const headLock = statements.find((s) => /FROM audit_chain_head FOR UPDATE/.test(s.text))!;
   const capturedHead = Number(headLock.rows[0].seq);

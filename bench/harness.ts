@@ -24,7 +24,17 @@ export async function startBenchService(policyYaml: string, env: NodeJS.ProcessE
   const databaseUrl = await ensureDatabase(await postgres.start());
   const policy = path.join(root, 'policy.yaml');
   writeFileSync(policy, policyYaml);
-  const service = await startService({ PATH: process.env.PATH, PORT: String(await freePort()), LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, BREAKGLASS_DATA_DIR: root, BREAKGLASS_POLICY: policy, BREAKGLASS_RATE_LIMIT_GRANTS: '0', BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0', ...env });
+  const service = await startService({
+    PATH: process.env.PATH,
+    PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrl,
+    BREAKGLASS_DATA_DIR: root,
+    BREAKGLASS_POLICY: policy,
+    BREAKGLASS_RATE_LIMIT_GRANTS: '0',
+    BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0',
+    ...env,
+  });
   return {
     quick: process.argv.includes('--quick'),
     service,

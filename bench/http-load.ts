@@ -28,21 +28,31 @@ async function run(plan: HttpLoadPlan): Promise<HttpLoadResult> {
   const once = () =>
     new Promise<void>((resolve, reject) => {
       const started = process.hrtime.bigint();
-      const req = request(`${plan.url}${plan.path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${plan.token}` } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-          statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
-          resolve();
-        });
-      });
+      const req = request(
+        `${plan.url}${plan.path}`,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${plan.token}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+            statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
+            resolve();
+          });
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
   const start = Date.now();
-  await Promise.all(Array.from({ length: plan.concurrency }, async () => {
-    while (Date.now() - start < plan.durationMs) await once();
-  }));
+  await Promise.all(
+    Array.from({ length: plan.concurrency }, async () => {
+      while (Date.now() - start < plan.durationMs) await once();
+    }),
+  );
   agent.destroy();
   return { requests: latenciesMs.length, statuses, latenciesMs, seconds: (Date.now() - start) / 1000 };
 }

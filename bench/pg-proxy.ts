@@ -66,7 +66,11 @@ targets:
       const seconds = bench.quick ? 5 : 20;
       const engineer = await (await DevIssuer.open(bench.dataDir)).mint({ subject: 'bench', roles: ['engineer'] });
       const url = async (name: string): Promise<string> => {
-        const response = await fetch(`${bench.service.url}/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${engineer}` }, body: JSON.stringify({ target: name, incident: 'INC-1', reason: 'benchmarking the proxy', durationSeconds: 3600 }) });
+        const response = await fetch(`${bench.service.url}/v1/grants`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${engineer}` },
+          body: JSON.stringify({ target: name, incident: 'INC-1', reason: 'benchmarking the proxy', durationSeconds: 3600 }),
+        });
         return ((await response.json()) as { credential: { url: string } }).credential.url;
       };
       const direct = await pgbench(await url('direct'), seconds);

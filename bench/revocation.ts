@@ -19,7 +19,11 @@ export async function revocation(): Promise<void> {
     const issuer = await DevIssuer.open(bench.dataDir);
     const engineer = await issuer.mint({ subject: 'bench', roles: ['engineer'] });
     const call = (path: string, body: unknown) =>
-      fetch(`${bench.service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${engineer}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);
+      fetch(`${bench.service.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${engineer}` },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<Record<string, any>>);
     const request = (target: string) => call('/v1/grants', { target, incident: 'INC-1', reason: 'benchmarking revocation', durationSeconds: 3600 });
     const toInactive: number[] = [];
     const toTerminated: number[] = [];

@@ -34,15 +34,25 @@ async function run(plan: LoadPlan) {
   const post = (path: string, token: string, body: unknown, session: number) =>
     new Promise<number>((resolve, reject) => {
       const payload = JSON.stringify(body);
-      const req = request(`${plan.urls[session % plan.urls.length]}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${token}` } }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      });
+      const req = request(
+        `${plan.urls[session % plan.urls.length]}${path}`,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${token}` },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
   // Warm-up: one batch per session.
-  await Promise.all(plan.grants.map((grant, session) => post(`/v1/grants/${grant.id}/events`, grant.sessionToken, { events: eventsFor(0, plan.batchSize) }, session)));
+  await Promise.all(
+    plan.grants.map((grant, session) => post(`/v1/grants/${grant.id}/events`, grant.sessionToken, { events: eventsFor(0, plan.batchSize) }, session)),
+  );
   process.send!({ phase: 'ingest-start' });
   let failures = 0;
   const ingestStart = process.hrtime.bigint();

@@ -28,7 +28,11 @@ export async function sessionIngest(): Promise<void> {
     const url = bench.service.url;
     const grants: { id: string; sessionToken: string }[] = [];
     for (let i = 0; i < SESSIONS; i++) {
-      const response = await fetch(`${url}/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${engineer}` }, body: JSON.stringify({ target: 'cluster', incident: 'INC-1', reason: 'benchmarking session ingest', durationSeconds: 3600 }) });
+      const response = await fetch(`${url}/v1/grants`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${engineer}` },
+        body: JSON.stringify({ target: 'cluster', incident: 'INC-1', reason: 'benchmarking session ingest', durationSeconds: 3600 }),
+      });
       grants.push((await response.json()) as { id: string; sessionToken: string });
     }
     // `--instances 2`: a second broker, a real process on the same database (one per core).
@@ -37,12 +41,27 @@ export async function sessionIngest(): Promise<void> {
     for (let i = 1; i < instances; i++) {
       const port = await freePort();
       const child = spawn(process.execPath, [path.join(__dirname, '../src/main.js')], {
-        env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', DATABASE_URL: bench.databaseUrl, BREAKGLASS_DATA_DIR: bench.dataDir, BREAKGLASS_POLICY: bench.policyPath, DATABASE_POOL_SIZE: poolSize, BREAKGLASS_PUBLIC_URL: publicUrl },
+        env: {
+          PATH: process.env.PATH,
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+          DATABASE_URL: bench.databaseUrl,
+          BREAKGLASS_DATA_DIR: bench.dataDir,
+          BREAKGLASS_POLICY: bench.policyPath,
+          DATABASE_POOL_SIZE: poolSize,
+          BREAKGLASS_PUBLIC_URL: publicUrl,
+        },
         stdio: 'ignore',
       });
       extra.push(child);
       urls.push(`http://127.0.0.1:${port}`);
-      while (!(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 100));
+      while (
+        !(await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      )
+        await new Promise((r) => setTimeout(r, 100));
     }
     // The clients run in their own process, as recorders do; so does the raw-INSERT baseline.
     const { result, brokerLoopUtilisation } = await runLoad<{ ingestSeconds: number; rawSeconds: number; failures: number }>('session-ingest-load.js', {

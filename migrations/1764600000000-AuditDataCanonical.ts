@@ -16,11 +16,10 @@ export class AuditDataCanonical1764600000000 implements MigrationInterface {
     await db.query(`ALTER TABLE audit_events ADD COLUMN data_canonical text`);
     // Existing rows: canon(data) of the stored jsonb is exactly what verification hashed until now.
     await db.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`);
-    for (let afterSeq = 0; ; ) {
-      const rows: { seq: string; data: unknown }[] = await db.query(
-        `SELECT seq, data FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT ${BACKFILL_BATCH}`,
-        [afterSeq],
-      );
+    for (let afterSeq = 0; ;) {
+      const rows: { seq: string; data: unknown }[] = await db.query(`SELECT seq, data FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT ${BACKFILL_BATCH}`, [
+        afterSeq,
+      ]);
       if (!rows.length) break;
       await db.query(
         `UPDATE audit_events SET data_canonical = filled.text

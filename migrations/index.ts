@@ -12,4 +12,17 @@ import { SigningKeyAlgorithms1765000000000 } from './1765000000000-SigningKeyAlg
 import { KubernetesAuditEvents1765100000000 } from './1765100000000-KubernetesAuditEvents';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
-export const MIGRATIONS = [AuditLog1764000000000, Grants1764100000000, SlaAndNotifications1764200000000, Sessions1764300000000, Forwarders1764400000000, Gitops1764500000000, AuditDataCanonical1764600000000, PrLinkSourceOrder1764700000000, SessionRecordFormat21764800000000, ProxyCredentials1764900000000, SigningKeyAlgorithms1765000000000, KubernetesAuditEvents1765100000000];
+export const MIGRATIONS = [
+  AuditLog1764000000000,
+  Grants1764100000000,
+  SlaAndNotifications1764200000000,
+  Sessions1764300000000,
+  Forwarders1764400000000,
+  Gitops1764500000000,
+  AuditDataCanonical1764600000000,
+  PrLinkSourceOrder1764700000000,
+  SessionRecordFormat21764800000000,
+  ProxyCredentials1764900000000,
+  SigningKeyAlgorithms1765000000000,
+  KubernetesAuditEvents1765100000000,
+];

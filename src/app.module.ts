@@ -31,7 +31,16 @@ export class AppModule {
   static forRoot({ config, policy, dataSource, brokerAdminUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ThrottlerModule.forRoot(rateLimitOptions(config)), HealthModule, AuthModule, AuditModule, GrantsModule, IntegrationsModule, EvidenceModule, ProxyModule],
+      imports: [
+        ThrottlerModule.forRoot(rateLimitOptions(config)),
+        HealthModule,
+        AuthModule,
+        AuditModule,
+        GrantsModule,
+        IntegrationsModule,
+        EvidenceModule,
+        ProxyModule,
+      ],
       providers: [
         { provide: ServiceConfig, useValue: config },
         { provide: LoadedPolicy, useValue: policy },

@@ -1,9 +1,9 @@
-import { ConsoleLogger, INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { ConsoleLogger, type INestApplication, type LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { hostname } from 'node:os';
-import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { AuditLog } from './audit/audit-log.service';
@@ -150,11 +150,7 @@ export function configureHttp(app: NestExpressApplication): void {
       transform: true,
       exceptionFactory: (errors) => {
         const details = flattenValidationErrors(errors);
-        return new CommonError(
-          'validation_failed',
-          `Invalid request: ${details.map((d) => `${d.field}: ${d.problems.join('; ')}`).join('; ')}`,
-          details,
-        );
+        return new CommonError('validation_failed', `Invalid request: ${details.map((d) => `${d.field}: ${d.problems.join('; ')}`).join('; ')}`, details);
       },
     }),
   );

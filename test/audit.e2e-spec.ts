@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { AuditDataCanonical1764600000000 } from '../migrations/1764600000000-AuditDataCanonical';
 import { auditEventHash, type JsonValue } from '../src/audit/audit-event';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { canonicalJson } from '../src/audit/chain';
 import { unstorableTextProblem } from '../src/common/storable-text';
-import { AuditDataCanonical1764600000000 } from '../migrations/1764600000000-AuditDataCanonical';
-import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { tamperWith, withClient } from './support/test-database';
+import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 
 const run = promisify(execFile);
 const AUDITOR_SCRIPT = path.resolve(__dirname, '../examples/verify-audit.py');
@@ -20,8 +20,7 @@ describe('hash-chained audit log', () => {
   let auditLog: AuditLog;
   let auditor: string;
 
-  const append = (...entries: Parameters<AuditLog['append']>[1][]) =>
-    sut.dataSource.transaction((tx) => auditLog.append(tx, ...entries));
+  const append = (...entries: Parameters<AuditLog['append']>[1][]) => sut.dataSource.transaction((tx) => auditLog.append(tx, ...entries));
   const get = (url: string) => sut.http.get(url).set('Authorization', `Bearer ${auditor}`);
 
   beforeAll(async () => {
@@ -85,7 +84,13 @@ describe('hash-chained audit log', () => {
   });
 
   it('adds the target controls to the catalogue controls, sorted', async () => {
-    const [event] = await append({ actor: 'oncall-1', action: 'grant.activated', grant: 'BG-2026-999999', target: 'payments-db', extraControls: ['CUSTOM:X-1'] });
+    const [event] = await append({
+      actor: 'oncall-1',
+      action: 'grant.activated',
+      grant: 'BG-2026-999999',
+      target: 'payments-db',
+      extraControls: ['CUSTOM:X-1'],
+    });
     expect(event.controls).toEqual([...event.controls].sort());
     expect(event.controls).toEqual(expect.arrayContaining(['CUSTOM:X-1', 'SOC2:CC6.2', 'SOC2:CC8.1']));
   });
@@ -288,8 +293,7 @@ describe('migration AuditDataCanonical (canonical data text from stored jsonb)',
   });
   afterAll(() => sut.close());
 
-  const migrate = (direction: 'up' | 'down') =>
-    sut.dataSource.transaction((tx) => new AuditDataCanonical1764600000000()[direction](tx.queryRunner!));
+  const migrate = (direction: 'up' | 'down') => sut.dataSource.transaction((tx) => new AuditDataCanonical1764600000000()[direction](tx.queryRunner!));
   const canonicalTexts = () => sut.dataSource.query(`SELECT seq, data_canonical FROM audit_events ORDER BY seq`);
 
   it('replaces the jsonb column with the exact hashed text for existing events; down restores the jsonb', async () => {

@@ -38,17 +38,24 @@ describe('authentication and roles', () => {
 
     it('lets in any of the required roles', async () => {
       for (const role of ['compliance', 'security'] as const) {
-        await sut.http.get('/v1/audit').set('Authorization', `Bearer ${await sut.token(`${role}-1`, [role])}`).expect(200);
+        await sut.http
+          .get('/v1/audit')
+          .set('Authorization', `Bearer ${await sut.token(`${role}-1`, [role])}`)
+          .expect(200);
       }
     });
 
-    it('mints dev tokens only for a direct request to a loopback name from the service\'s own page', async () => {
+    it("mints dev tokens only for a direct request to a loopback name from the service's own page", async () => {
       const origin = sut.url;
       const host = new URL(origin).host;
       const body = { subject: 'dev-1', roles: ['engineer'] };
       await sut.http.post('/v1/dev/tokens').set('Host', host).send(body).expect(201);
       await sut.http.post('/v1/dev/tokens').set('Host', host).set('Origin', origin).send(body).expect(201);
-      await sut.http.post('/v1/dev/tokens').set('Host', `localhost:${new URL(origin).port}`).send(body).expect(201);
+      await sut.http
+        .post('/v1/dev/tokens')
+        .set('Host', `localhost:${new URL(origin).port}`)
+        .send(body)
+        .expect(201);
       const refused = [
         { Host: 'attacker.example' }, // DNS rebinding: a foreign name resolving to 127.0.0.1
         { Host: `attacker.example:${new URL(origin).port}` },
@@ -79,7 +86,7 @@ describe('authentication and roles', () => {
   describe('AUTH_MODE=oidc', () => {
     let sut: TestService;
     let jwks: Server;
-    let signingKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+    let signingKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
     const issuer = 'https://idp.example.test';
     const audience = 'breakglass';
 
@@ -124,14 +131,20 @@ describe('authentication and roles', () => {
     });
 
     it('rejects a token from another issuer or for another audience', async () => {
-      for (const token of [await idpToken({ groups: ['compliance'] }, { iss: 'https://evil.test' }), await idpToken({ groups: ['compliance'] }, { aud: 'other' })]) {
+      for (const token of [
+        await idpToken({ groups: ['compliance'] }, { iss: 'https://evil.test' }),
+        await idpToken({ groups: ['compliance'] }, { aud: 'other' }),
+      ]) {
         const { body } = await sut.http.get('/v1/audit').set('Authorization', `Bearer ${token}`).expect(401);
         expect(body.error).toBe('invalid_token');
       }
     });
 
     it('does not accept dev tokens', async () => {
-      const { body } = await sut.http.get('/v1/targets').set('Authorization', `Bearer ${await sut.token('x', ['admin'])}`).expect(401);
+      const { body } = await sut.http
+        .get('/v1/targets')
+        .set('Authorization', `Bearer ${await sut.token('x', ['admin'])}`)
+        .expect(401);
       expect(body.error).toBe('invalid_token');
     });
   });

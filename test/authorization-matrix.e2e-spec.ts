@@ -16,7 +16,12 @@ interface Endpoint {
 
 const MATRIX: Endpoint[] = [
   { method: 'get', path: '/v1/targets', allowed: ['owner', 'other', 'security', 'compliance', 'admin'] },
-  { method: 'post', path: '/v1/grants', body: { target: 'prod-cluster', incident: 'INC-1', reason: 'authorization matrix case', durationSeconds: 60 }, allowed: ['owner', 'other'] },
+  {
+    method: 'post',
+    path: '/v1/grants',
+    body: { target: 'prod-cluster', incident: 'INC-1', reason: 'authorization matrix case', durationSeconds: 60 },
+    allowed: ['owner', 'other'],
+  },
   { method: 'get', path: '/v1/grants', allowed: ['owner', 'other', 'security', 'compliance'] },
   { method: 'get', path: '/v1/grants/:id', allowed: ['owner', 'security', 'compliance'] },
   { method: 'post', path: '/v1/grants/:id/extend', body: { durationSeconds: 60, reason: 'authorization matrix case' }, allowed: ['owner'], mutates: true },
@@ -25,7 +30,13 @@ const MATRIX: Endpoint[] = [
   { method: 'get', path: '/v1/grants/:id/events', allowed: ['owner', 'security', 'compliance'] },
   { method: 'get', path: '/v1/grants/:id/events/verify', allowed: ['security', 'compliance'] },
   { method: 'post', path: '/v1/grants/:id/reviews', body: { outcome: 'approved', notes: 'matrix' }, allowed: ['security'], mutates: true },
-  { method: 'post', path: '/v1/grants/:id/pull-requests', body: { url: 'https://github.com/acme/infra/pull/1' }, allowed: ['owner', 'security'], mutates: true },
+  {
+    method: 'post',
+    path: '/v1/grants/:id/pull-requests',
+    body: { url: 'https://github.com/acme/infra/pull/1' },
+    allowed: ['owner', 'security'],
+    mutates: true,
+  },
   { method: 'get', path: '/v1/sla', allowed: ['security', 'compliance'] },
   { method: 'post', path: '/v1/sla/:clock/waive', body: { reason: 'authorization matrix case' }, allowed: ['compliance'], mutates: true },
   { method: 'get', path: '/v1/audit', allowed: ['security', 'compliance'] },
@@ -47,7 +58,13 @@ describe('authorization matrix (DESIGN.md API table)', () => {
   let sharedGrant: string;
 
   const newGrant = async () =>
-    (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${tokens.owner}`).send({ target: 'prod-cluster', incident: 'INC-1', reason: 'authorization matrix grant', durationSeconds: 600 }).expect(201)).body.id as string;
+    (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${tokens.owner}`)
+        .send({ target: 'prod-cluster', incident: 'INC-1', reason: 'authorization matrix grant', durationSeconds: 600 })
+        .expect(201)
+    ).body.id as string;
 
   beforeAll(async () => {
     sut = await startTestService();

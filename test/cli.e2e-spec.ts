@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MIGRATIONS } from '../migrations';
-import { tamperWith, testServerUrl, withClient } from './support/test-database';
 import { spawnCli, spawnService } from './support/service-process';
+import { tamperWith, testServerUrl, withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
 const scratch = () => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'cli-'));
@@ -49,7 +49,9 @@ describe('breakglass CLI', () => {
   afterAll(() => sut.close());
 
   it('dev-token prints a token the service accepts with those roles', async () => {
-    const { code, output } = await runCli(['dev-token', '--sub', 'oncall-1', '--roles', 'engineer', '--email', 'oncall-1@example.com'], { BREAKGLASS_DATA_DIR: sut.dataDir });
+    const { code, output } = await runCli(['dev-token', '--sub', 'oncall-1', '--roles', 'engineer', '--email', 'oncall-1@example.com'], {
+      BREAKGLASS_DATA_DIR: sut.dataDir,
+    });
     expect(code).toBe(0);
     const token = output.trim();
     await sut.http.get('/v1/targets').set('Authorization', `Bearer ${token}`).expect(200);
@@ -79,7 +81,11 @@ describe('breakglass CLI', () => {
     const other = await startTestService();
     try {
       const engineer = await other.token('oncall-1', ['engineer']);
-      await other.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-3', reason: 'Checking head anchoring from the CLI', durationSeconds: 600 }).expect(201);
+      await other.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target: 'prod-cluster', incident: 'INC-3', reason: 'Checking head anchoring from the CLI', durationSeconds: 600 })
+        .expect(201);
       const env = { BREAKGLASS_URL: other.url, BREAKGLASS_TOKEN: await other.token('auditor-1', ['compliance']) };
       const exported = (await other.http.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${env.BREAKGLASS_TOKEN}`).expect(200)).body.events;
       const head = exported.at(-1);
@@ -136,7 +142,10 @@ describe('breakglass CLI: the grant journey', () => {
   afterAll(() => sut.close());
 
   it('request prints the grant, how to use the credential and the retro PR reference', async () => {
-    const { code, output } = await runCli(['request', '--target', 'prod-cluster', '--incident', 'INC-77', '--reason', 'API server certificates expired, rotating by hand', '--duration', '20m'], env);
+    const { code, output } = await runCli(
+      ['request', '--target', 'prod-cluster', '--incident', 'INC-77', '--reason', 'API server certificates expired, rotating by hand', '--duration', '20m'],
+      env,
+    );
     expect(code).toBe(0);
     expect(output).toMatch(/^Glass broken: BG-\d{4}-\d{6} on prod-cluster for oncall-1 \(incident INC-77\)/);
     expect(output).toMatch(/export BREAKGLASS_JWT=ey/);
@@ -144,7 +153,21 @@ describe('breakglass CLI: the grant journey', () => {
   });
 
   it('request --json, status, extend and revoke', async () => {
-    const requested = await runCli(['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-78', '--reason', 'Node pool autoscaler wedged, scaling by hand', '--duration', '10m'], env);
+    const requested = await runCli(
+      [
+        '--json',
+        'request',
+        '--target',
+        'prod-cluster',
+        '--incident',
+        'INC-78',
+        '--reason',
+        'Node pool autoscaler wedged, scaling by hand',
+        '--duration',
+        '10m',
+      ],
+      env,
+    );
     const grant = JSON.parse(requested.output);
     expect(grant).toMatchObject({ status: 'active', credential: { type: 'jwt' } });
 
@@ -159,7 +182,10 @@ describe('breakglass CLI: the grant journey', () => {
   });
 
   it('a denial exits non-zero with the reason', async () => {
-    const { code, output } = await runCli(['request', '--target', 'prod-cluster', '--incident', 'nope', '--reason', 'Something is broken somewhere, need access', '--duration', '10m'], env);
+    const { code, output } = await runCli(
+      ['request', '--target', 'prod-cluster', '--incident', 'nope', '--reason', 'Something is broken somewhere, need access', '--duration', '10m'],
+      env,
+    );
     expect(code).toBe(1);
     expect(output).toMatch(/Incident "nope" does not match .* \(HTTP 403, incident_invalid\)/);
   });

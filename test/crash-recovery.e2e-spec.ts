@@ -60,7 +60,14 @@ targets:
     );
     const ports = [await freePort(), await freePort()];
     const bases = ports.map((port) => `http://127.0.0.1:${port}`);
-    const start = (i: number) => spawnService({ DATABASE_URL: databaseUrl, BREAKGLASS_DATA_DIR: root, BREAKGLASS_POLICY: policy, PORT: String(ports[i]), BREAKGLASS_RETRY_BASE_MS: '100' });
+    const start = (i: number) =>
+      spawnService({
+        DATABASE_URL: databaseUrl,
+        BREAKGLASS_DATA_DIR: root,
+        BREAKGLASS_POLICY: policy,
+        PORT: String(ports[i]),
+        BREAKGLASS_RETRY_BASE_MS: '100',
+      });
     const instances: ServiceProcess[] = [start(0), start(1)];
     const killedAt: number[] = [];
     const db = new Client({ connectionString: databaseUrl });
@@ -74,25 +81,42 @@ targets:
       const acceptedEvents = new Map<string, number>();
 
       const call = async (method: string, url: string, token: string, body: unknown) => {
-        const response = await fetch(url, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).catch(() => undefined);
+        const response = await fetch(url, {
+          method,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        }).catch(() => undefined);
         if (!response) return undefined; // the instance is down (killed): the client retries elsewhere
         const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
         // Refusals other than "the broker went away mid-request" are bugs.
-        if (response.status >= 500 && answer.error !== 'database_unavailable') unexpected.push(`${method} ${url} → ${response.status} ${JSON.stringify(answer)}`);
+        if (response.status >= 500 && answer.error !== 'database_unavailable')
+          unexpected.push(`${method} ${url} → ${response.status} ${JSON.stringify(answer)}`);
         return { status: response.status, body: answer };
       };
       let running = true;
       const worker = async (engineer: string, w: number) => {
         for (let n = 0; running; n++) {
           const base = bases[Math.floor(random() * 2)];
-          const created = await call('POST', `${base}/v1/grants`, engineer, { target: 'cluster', incident: 'INC-9', reason: `Crash-recovery scenario ${w}/${n}`, durationSeconds: 2 + Math.floor(random() * 3) });
+          const created = await call('POST', `${base}/v1/grants`, engineer, {
+            target: 'cluster',
+            incident: 'INC-9',
+            reason: `Crash-recovery scenario ${w}/${n}`,
+            durationSeconds: 2 + Math.floor(random() * 3),
+          });
           if (created?.status !== 201) continue;
           const grant = created.body as { id: string; sessionToken: string };
           const other = bases[Math.floor(random() * 2)];
-          const events = [1, 2, 3].map((seq) => ({ seq, type: 'command', command: `kubectl get pods # ${seq}`, startedAt: new Date().toISOString(), exitCode: 0 }));
+          const events = [1, 2, 3].map((seq) => ({
+            seq,
+            type: 'command',
+            command: `kubectl get pods # ${seq}`,
+            startedAt: new Date().toISOString(),
+            exitCode: 0,
+          }));
           const ingest = await call('POST', `${other}/v1/grants/${grant.id}/events`, grant.sessionToken, { events });
           if (ingest?.status === 200) acceptedEvents.set(grant.id, 3);
-          if (random() < 0.3) await call('POST', `${bases[Math.floor(random() * 2)]}/v1/grants/${grant.id}/revoke`, engineer, { reason: 'Done, handing back early' });
+          if (random() < 0.3)
+            await call('POST', `${bases[Math.floor(random() * 2)]}/v1/grants/${grant.id}/revoke`, engineer, { reason: 'Done, handing back early' });
         }
       };
       const load = Promise.all(engineers.map(worker));
@@ -111,9 +135,21 @@ targets:
       await load;
 
       // Let the survivors finish what was due: expiries, escalation steps, deliveries.
-      await until('every due step fired', async () => Number((await db.query(`SELECT count(*) FROM sla_steps WHERE state = 'pending'`)).rows[0].count) === 0 || undefined, 30_000);
-      await until('every grant past its expiry ended', async () => Number((await db.query(`SELECT count(*) FROM grants WHERE status = 'active'`)).rows[0].count) === 0 || undefined, 15_000);
-      await until('every notification delivered', async () => Number((await db.query(`SELECT count(*) FROM notifications WHERE status <> 'delivered'`)).rows[0].count) === 0 || undefined, 30_000);
+      await until(
+        'every due step fired',
+        async () => Number((await db.query(`SELECT count(*) FROM sla_steps WHERE state = 'pending'`)).rows[0].count) === 0 || undefined,
+        30_000,
+      );
+      await until(
+        'every grant past its expiry ended',
+        async () => Number((await db.query(`SELECT count(*) FROM grants WHERE status = 'active'`)).rows[0].count) === 0 || undefined,
+        15_000,
+      );
+      await until(
+        'every notification delivered',
+        async () => Number((await db.query(`SELECT count(*) FROM notifications WHERE status <> 'delivered'`)).rows[0].count) === 0 || undefined,
+        30_000,
+      );
 
       expect(unexpected).toEqual([]);
       const grants = Number((await db.query('SELECT count(*) FROM grants')).rows[0].count);
@@ -133,12 +169,23 @@ targets:
                (SELECT count(*) FROM audit_events a WHERE a.grant_id = g.id AND a.action = 'grant.activated') AS activated,
                (SELECT count(*) FROM audit_events a WHERE a.grant_id = g.id AND a.action IN ('grant.expired', 'grant.revoked')) AS ended
           FROM grants g`);
-      const inconsistent = broken.rows.filter((g) => Number(g.credentials) !== 2 || Number(g.unrevoked) !== 0 || Number(g.clocks) !== 2 || Number(g.heads) !== 1 || Number(g.activated) !== 1 || Number(g.ended) !== 1 || g.status === 'active');
+      const inconsistent = broken.rows.filter(
+        (g) =>
+          Number(g.credentials) !== 2 ||
+          Number(g.unrevoked) !== 0 ||
+          Number(g.clocks) !== 2 ||
+          Number(g.heads) !== 1 ||
+          Number(g.activated) !== 1 ||
+          Number(g.ended) !== 1 ||
+          g.status === 'active',
+      );
       expect(inconsistent).toEqual([]);
 
       // Every escalation step fired exactly once: one sla.escalated event per step, none twice.
       const steps = Number((await db.query(`SELECT count(*) FROM sla_steps WHERE state = 'fired'`)).rows[0].count);
-      const escalated = await db.query(`SELECT data_canonical::jsonb->>'clock' AS clock, data_canonical::jsonb->>'step' AS step, count(*)::int AS n FROM audit_events WHERE action = 'sla.escalated' GROUP BY 1, 2`);
+      const escalated = await db.query(
+        `SELECT data_canonical::jsonb->>'clock' AS clock, data_canonical::jsonb->>'step' AS step, count(*)::int AS n FROM audit_events WHERE action = 'sla.escalated' GROUP BY 1, 2`,
+      );
       expect(escalated.rows.filter((row) => row.n !== 1)).toEqual([]);
       expect(escalated.rows.length).toBe(steps);
       expect(steps).toBe(grants * 4); // two clocks × two steps

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { promisify } from 'node:util';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FakeOidcProvider } from './support/oidc-provider';
 import { startTestService, type TestService } from './support/test-service';
@@ -10,10 +10,10 @@ import { startTestService, type TestService } from './support/test-service';
 // The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core) against
 // the running service. SCREENSHOTS_DIR=docs/screenshots (npm run screenshots) keeps the pictures.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((file) => existsSync(file));
-if (!CHROMIUM && process.env.CI) throw new Error('Chromium is missing: .ci/run installs Debian\'s chromium package; set CHROMIUM_PATH otherwise');
+if (!CHROMIUM && process.env.CI) throw new Error("Chromium is missing: .ci/run installs Debian's chromium package; set CHROMIUM_PATH otherwise");
 const run = promisify(execFile);
 const describeWithBrowser = CHROMIUM ? describe : describe.skip;
-if (!CHROMIUM) console.warn('dashboard tests skipped: no Chromium found (install Debian\'s chromium or set CHROMIUM_PATH)');
+if (!CHROMIUM) console.warn("dashboard tests skipped: no Chromium found (install Debian's chromium or set CHROMIUM_PATH)");
 
 const POLICY = `
 defaults:
@@ -37,11 +37,19 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
   let page: Page;
   let engineer: string;
   const outside: string[] = [];
-  const shots = process.env.SCREENSHOTS_DIR ? path.resolve(process.env.SCREENSHOTS_DIR) : mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'screens-'));
+  const shots = process.env.SCREENSHOTS_DIR
+    ? path.resolve(process.env.SCREENSHOTS_DIR)
+    : mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'screens-'));
   const screenshot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
   const breakGlass = async (reason: string) =>
-    (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'payments-db', incident: 'INC-4821', reason, durationSeconds: 1800 }).expect(201)).body as { id: string; sessionToken: string };
+    (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target: 'payments-db', incident: 'INC-4821', reason, durationSeconds: 1800 })
+        .expect(201)
+    ).body as { id: string; sessionToken: string };
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
@@ -86,7 +94,19 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await sut.http
       .post(`/v1/grants/${grant.id}/events`)
       .set('Authorization', `Bearer ${grant.sessionToken}`)
-      .send({ events: commands.map((command, i) => ({ seq: i + 1, type: 'command', command, cwd: '/srv/payments', user: 'oncall-1', host: 'bastion-1', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), exitCode: 0 })) })
+      .send({
+        events: commands.map((command, i) => ({
+          seq: i + 1,
+          type: 'command',
+          command,
+          cwd: '/srv/payments',
+          user: 'oncall-1',
+          host: 'bastion-1',
+          startedAt: new Date().toISOString(),
+          finishedAt: new Date().toISOString(),
+          exitCode: 0,
+        })),
+      })
       .expect(200);
     await page.getByRole('link', { name: grant.id }).click();
     await page.getByRole('heading', { name: new RegExp(`Grant ${grant.id}`) }).waitFor();
@@ -107,7 +127,11 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
   });
 
   it('shows the statements the proxy recorded, with their outcome, on the grant page', async () => {
-    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'ledger-db', incident: 'INC-4822', reason: 'Checking ledger totals through the proxy', durationSeconds: 1800 }).expect(201);
+    const { body: grant } = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'ledger-db', incident: 'INC-4822', reason: 'Checking ledger totals through the proxy', durationSeconds: 1800 })
+      .expect(201);
     await run('psql', [grant.credential.url, '-XAtc', 'select 40 + 2']);
     await run('psql', [grant.credential.url, '-XAtc', 'select 1/0']).catch(() => undefined);
     await page.getByRole('link', { name: 'Live' }).click();
@@ -121,25 +145,60 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
   });
 
   it("shows the cluster's audit events of a Kubernetes grant on its page", async () => {
-    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-4823', reason: 'Scaling the payments API by hand', durationSeconds: 1800 }).expect(201);
+    const { body: grant } = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'prod-cluster', incident: 'INC-4823', reason: 'Scaling the payments API by hand', durationSeconds: 1800 })
+      .expect(201);
     const at = new Date().toISOString();
     const event = (verb: string, uri: string, code: number, objectRef: Record<string, string>) => ({
-      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: randomUUID(), stage: 'ResponseComplete', requestURI: uri, verb,
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'Metadata',
+      auditID: randomUUID(),
+      stage: 'ResponseComplete',
+      requestURI: uri,
+      verb,
       user: { username: 'breakglass:oncall-1', groups: ['system:authenticated'], extra: { 'breakglass.io/grant': [grant.id] } },
-      sourceIPs: ['10.20.30.40'], objectRef, responseStatus: { metadata: {}, code }, requestReceivedTimestamp: at, stageTimestamp: at,
+      sourceIPs: ['10.20.30.40'],
+      objectRef,
+      responseStatus: { metadata: {}, code },
+      requestReceivedTimestamp: at,
+      stageTimestamp: at,
     });
-    await sut.http.post('/v1/webhooks/kubernetes/audit?cluster=prod').set('Authorization', `Bearer ${AUDIT_TOKEN}`).send({
-      kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [
-        event('patch', '/apis/apps/v1/namespaces/payments/deployments/payments-api/scale', 200, { resource: 'deployments', namespace: 'payments', name: 'payments-api', subresource: 'scale', apiGroup: 'apps' }),
-        event('get', '/api/v1/namespaces/payments/secrets/ledger-db', 403, { resource: 'secrets', namespace: 'payments', name: 'ledger-db' }),
-      ],
-    }).expect(200);
+    await sut.http
+      .post('/v1/webhooks/kubernetes/audit?cluster=prod')
+      .set('Authorization', `Bearer ${AUDIT_TOKEN}`)
+      .send({
+        kind: 'EventList',
+        apiVersion: 'audit.k8s.io/v1',
+        items: [
+          event('patch', '/apis/apps/v1/namespaces/payments/deployments/payments-api/scale', 200, {
+            resource: 'deployments',
+            namespace: 'payments',
+            name: 'payments-api',
+            subresource: 'scale',
+            apiGroup: 'apps',
+          }),
+          event('get', '/api/v1/namespaces/payments/secrets/ledger-db', 403, { resource: 'secrets', namespace: 'payments', name: 'ledger-db' }),
+        ],
+      })
+      .expect(200);
     await page.getByRole('link', { name: 'Live' }).click();
     await page.getByRole('link', { name: grant.id }).click();
     const table = page.getByRole('table', { name: "Kubernetes requests from the cluster's audit log" });
-    await table.getByRole('row', { name: /PATCH \/apis\/apps\/v1\/namespaces\/payments\/deployments\/payments-api\/scale/ }).getByRole('cell', { name: 'payments/deployments/payments-api/scale', exact: true }).waitFor();
-    await table.getByRole('row', { name: /GET \/api\/v1\/namespaces\/payments\/secrets\/ledger-db/ }).getByRole('cell', { name: '403', exact: true }).waitFor();
-    await page.getByLabel('Recorded commands').getByText(/K8S> PATCH/).waitFor();
+    await table
+      .getByRole('row', { name: /PATCH \/apis\/apps\/v1\/namespaces\/payments\/deployments\/payments-api\/scale/ })
+      .getByRole('cell', { name: 'payments/deployments/payments-api/scale', exact: true })
+      .waitFor();
+    await table
+      .getByRole('row', { name: /GET \/api\/v1\/namespaces\/payments\/secrets\/ledger-db/ })
+      .getByRole('cell', { name: '403', exact: true })
+      .waitFor();
+    await page
+      .getByLabel('Recorded commands')
+      .getByText(/K8S> PATCH/)
+      .waitFor();
   });
 
   it('shows the breached retro-PR clock on the SLA board, and the review queue and audit pages', async () => {
@@ -181,7 +240,9 @@ describeWithBrowser('dashboard sign-in with OIDC (authorization code + PKCE)', (
   it('signs in through the identity provider and maps its groups to broker roles', async () => {
     const provider = new FakeOidcProvider({ subject: 'alice', groups: ['security-team'], email: 'alice@example.com', audience: 'breakglass' });
     const issuer = await provider.start();
-    const sut = await startTestService({ env: { AUTH_MODE: 'oidc', OIDC_ISSUER: issuer, OIDC_AUDIENCE: 'breakglass', OIDC_JWKS_URL: `${issuer}/jwks`, OIDC_UI_CLIENT_ID: 'breakglass-ui' } });
+    const sut = await startTestService({
+      env: { AUTH_MODE: 'oidc', OIDC_ISSUER: issuer, OIDC_AUDIENCE: 'breakglass', OIDC_JWKS_URL: `${issuer}/jwks`, OIDC_UI_CLIENT_ID: 'breakglass-ui' },
+    });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     try {
       const page = await browser.newPage();

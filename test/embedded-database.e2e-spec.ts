@@ -95,7 +95,9 @@ describe('the service on its embedded database', () => {
     const restarted = pidOfPostgres();
 
     const token = await (await DevIssuer.open(dataDir)).mint({ subject: 'auditor', roles: ['compliance'] });
-    const audit = (await fetch(`${baseUrl}/v1/audit`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json())) as { events: { action: string }[] };
+    const audit = (await fetch(`${baseUrl}/v1/audit`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json())) as {
+      events: { action: string }[];
+    };
     expect(audit.events.map((e: { action: string }) => e.action)).toEqual(['policy.loaded', 'policy.loaded']);
     const verdict = await fetch(`${baseUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
     expect(verdict).toMatchObject({ valid: true, count: 2 });

@@ -7,7 +7,10 @@ import { startTestService, type TestService } from './support/test-service';
 function jcs(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(jcs).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${jcs((value as Record<string, unknown>)[key])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${jcs((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -25,17 +28,51 @@ describe('signed evidence bundle', () => {
     sut = await startTestService();
     const engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
     compliance = await sut.token('auditor-1', ['compliance']);
-    grant = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-42', reason: 'Rotating the expired API server certificate', durationSeconds: 900 }).expect(201)).body;
+    grant = (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target: 'prod-cluster', incident: 'INC-42', reason: 'Rotating the expired API server certificate', durationSeconds: 900 })
+        .expect(201)
+    ).body;
     const now = new Date().toISOString();
-    await sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${grant.sessionToken}`).send({
-      events: [
-        { seq: 1, type: 'command', command: 'kubectl get csr', cwd: '/root', user: 'oncall-1', host: 'bastion', startedAt: now, finishedAt: now, exitCode: 0 },
-        { seq: 2, type: 'command', command: 'kubeadm certs renew apiserver # "ü"', cwd: '/root', user: 'oncall-1', host: 'bastion', startedAt: now, finishedAt: now, exitCode: 0 },
-      ],
-    }).expect(200);
+    await sut.http
+      .post(`/v1/grants/${grant.id}/events`)
+      .set('Authorization', `Bearer ${grant.sessionToken}`)
+      .send({
+        events: [
+          {
+            seq: 1,
+            type: 'command',
+            command: 'kubectl get csr',
+            cwd: '/root',
+            user: 'oncall-1',
+            host: 'bastion',
+            startedAt: now,
+            finishedAt: now,
+            exitCode: 0,
+          },
+          {
+            seq: 2,
+            type: 'command',
+            command: 'kubeadm certs renew apiserver # "ü"',
+            cwd: '/root',
+            user: 'oncall-1',
+            host: 'bastion',
+            startedAt: now,
+            finishedAt: now,
+            exitCode: 0,
+          },
+        ],
+      })
+      .expect(200);
     await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: 'certificate renewed' }).expect(200);
     const security = await sut.token('sec-1', ['security']);
-    await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'approved', notes: 'Matches the incident' }).expect(201);
+    await sut.http
+      .post(`/v1/grants/${grant.id}/reviews`)
+      .set('Authorization', `Bearer ${security}`)
+      .send({ outcome: 'approved', notes: 'Matches the incident' })
+      .expect(201);
   });
   afterAll(() => sut.close());
 
@@ -68,11 +105,24 @@ describe('signed evidence bundle', () => {
       expect(event.hash).toBe(sha256(`${event.prevHash}\n${jcs(pick(event, AUDIT_FIELDS))}`));
       return event.action;
     });
-    expect(actions).toEqual(expect.arrayContaining(['grant.requested', 'grant.activated', 'credential.issued', 'grant.revoked', 'session.sealed', 'session.reviewed', 'sla.satisfied']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'grant.requested',
+        'grant.activated',
+        'credential.issued',
+        'grant.revoked',
+        'session.sealed',
+        'session.reviewed',
+        'sla.satisfied',
+      ]),
+    );
     const sealed = bundle.audit.events.find((event: { action: string }) => event.action === 'session.sealed');
     expect(sealed.data.headHash).toBe(prev); // the session head is anchored in the global chain
     expect(bundle.reviews).toEqual([expect.objectContaining({ outcome: 'approved', reviewer: 'sec-1', chainValid: true })]);
-    expect(bundle.sla.map((clock: { kind: string; state: string }) => [clock.kind, clock.state]).sort()).toEqual([['retro_pr', 'running'], ['review', 'satisfied']]);
+    expect(bundle.sla.map((clock: { kind: string; state: string }) => [clock.kind, clock.state]).sort()).toEqual([
+      ['retro_pr', 'running'],
+      ['review', 'satisfied'],
+    ]);
     expect(bundle.controls['SOC2:CC8.1']).toBeGreaterThan(0);
 
     const [header, encodedPayload, signature] = body.jws.split('.');
@@ -86,7 +136,8 @@ describe('signed evidence bundle', () => {
   it('is audited as evidence.exported, and only for compliance and security', async () => {
     const engineer = await sut.token('oncall-1', ['engineer']);
     await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${engineer}`).expect(403);
-    const exported = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=evidence.exported`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
+    const exported = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=evidence.exported`).set('Authorization', `Bearer ${compliance}`).expect(200)).body
+      .events;
     expect(exported.length).toBeGreaterThanOrEqual(1);
     expect(exported[0]).toMatchObject({ actor: 'auditor-1', data: { kind: 'grant-bundle' } });
   });
@@ -100,7 +151,13 @@ describe('breakglass evidence (CLI)', () => {
     const sut = await startTestService();
     try {
       const engineer = await sut.token('oncall-1', ['engineer']);
-      const grant = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-43', reason: 'Restarting the stuck scheduler pods', durationSeconds: 600 }).expect(201)).body;
+      const grant = (
+        await sut.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'prod-cluster', incident: 'INC-43', reason: 'Restarting the stuck scheduler pods', durationSeconds: 600 })
+          .expect(201)
+      ).body;
       const dir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'evidence-'));
       const file = path.join(dir, 'bundle.json');
       const jwksFile = path.join(dir, 'jwks.json');

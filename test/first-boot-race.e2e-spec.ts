@@ -22,14 +22,16 @@ describe('first use of a shared data dir by several processes at once', () => {
     const script = `const fs = require('fs'); require(${JSON.stringify(module)}).createFileOnce(${JSON.stringify(file)}, process.argv[1].repeat(2000000));
       const read = fs.readFileSync(${JSON.stringify(file)}, 'utf8'); process.stdout.write(read.length + ' ' + read.slice(0, 4) + ' ' + read.slice(-4));`;
     const outputs = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        new Promise<string>((resolve, reject) => {
-          const child = spawn(process.execPath, ['-e', script, `w${String(i).padStart(2, '0')}|`]);
-          let out = '';
-          child.stdout.on('data', (chunk) => (out += chunk));
-          // 'close', not 'exit': 'exit' may come before the last stdout chunk has been read.
-          child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`writer ${i} exited with ${code}`))));
-        }),
+      Array.from(
+        { length: 12 },
+        (_, i) =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(process.execPath, ['-e', script, `w${String(i).padStart(2, '0')}|`]);
+            let out = '';
+            child.stdout.on('data', (chunk) => (out += chunk));
+            // 'close', not 'exit': 'exit' may come before the last stdout chunk has been read.
+            child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`writer ${i} exited with ${code}`))));
+          }),
       ),
     );
     const winner = readFileSync(file, 'utf8');

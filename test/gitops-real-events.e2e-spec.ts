@@ -21,7 +21,6 @@ const fixture = (path: string) => JSON.parse(readFileSync(join(FIXTURES, path), 
 const hasGo = hasTool('go', ['version']);
 
 // Fixtures and answers are free-form JSON documents.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
 /** A Flux fixture, at another revision or time when a step needs a body of its own. */
@@ -46,7 +45,8 @@ describe('GitOps events as Flux and Argo CD really send them', () => {
     const delivery = argoCdDelivery(ARGOCD_TOKEN, JSON.parse(body));
     return (await sut.http.post('/v1/webhooks/argocd').set(delivery.headers).send(delivery.body).expect(200)).body;
   };
-  const auditOf = async (action: string) => (await sut.http.get(`/v1/audit?action=${action}&limit=1000`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
+  const auditOf = async (action: string) =>
+    (await sut.http.get(`/v1/audit?action=${action}&limit=1000`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
   const countRows = async (table: string) => Number((await sut.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
   const driftNotices = () => receiver.received.filter((r) => r.body.notice === 'drift_unattributed');
 
@@ -81,12 +81,22 @@ targets:
 
     expect(await postFlux(fluxFixture('kustomization-dependency-not-ready'))).toEqual({ ignored: true, reason: 'DependencyNotReady' });
     // The apply at a new revision: reason Progressing, one changed object per line.
-    expect(await postFlux(fluxFixture('kustomization-progressing-changeset'))).toEqual({ duplicate: false, kind: 'reconciled', targets: ['payments'], reconciled: [] });
+    expect(await postFlux(fluxFixture('kustomization-progressing-changeset'))).toEqual({
+      duplicate: false,
+      kind: 'reconciled',
+      targets: ['payments'],
+      reconciled: [],
+    });
     // Garbage collection of the same apply lists deletions only: part of the reconcile, never drift.
     expect(await postFlux(fluxFixture('kustomization-progressing-prune'))).toMatchObject({ kind: 'reconciled' });
     expect(await postFlux(fluxFixture('kustomization-progressing-health-passed'))).toEqual({ ignored: true, reason: 'Progressing' });
     // "Reconciliation finished" at the revision just applied, and at every interval after: not news.
-    expect(await postFlux(fluxFixture('kustomization-reconciliation-succeeded'))).toEqual({ duplicate: false, ignored: true, reason: 'ReconciliationSucceeded', alreadyReconciled: first });
+    expect(await postFlux(fluxFixture('kustomization-reconciliation-succeeded'))).toEqual({
+      duplicate: false,
+      ignored: true,
+      reason: 'ReconciliationSucceeded',
+      alreadyReconciled: first,
+    });
     expect(await postFlux(fluxFixture('kustomization-reconciliation-succeeded', { timestamp: '2026-11-30T09:24:37Z' }))).toMatchObject({ ignored: true });
     expect(await countRows('gitops_events')).toBe(stored + 2);
 
@@ -97,7 +107,9 @@ targets:
     // Failures at a new commit, then its apply: a reconcile again, not drift.
     expect(await postFlux(fluxFixture('kustomization-reconciliation-failed', { revision: second }))).toMatchObject({ kind: 'failed' });
     expect(await postFlux(fluxFixture('kustomization-health-check-failed', { revision: second }))).toMatchObject({ kind: 'failed' });
-    expect(await postFlux(fluxFixture('kustomization-progressing-changeset', { revision: second, timestamp: '2026-11-30T09:44:03Z' }))).toMatchObject({ kind: 'reconciled' });
+    expect(await postFlux(fluxFixture('kustomization-progressing-changeset', { revision: second, timestamp: '2026-11-30T09:44:03Z' }))).toMatchObject({
+      kind: 'reconciled',
+    });
 
     const reconciled = (await auditOf('deploy.reconciled')).filter((e: Json) => e.data.object.kind === 'Kustomization');
     expect(reconciled.map((e: Json) => [e.data.reason, e.data.revision, e.data.commit])).toEqual([
@@ -136,7 +148,11 @@ targets:
     // Security hears of both unexplained drifts (the Kustomization's and this one), once each.
     await until('two drift notices', () => driftNotices().length >= 2 || undefined);
     await sleep(300);
-    expect(driftNotices().map((n) => n.body.details.object).sort()).toEqual(['HelmRelease/payments/api', 'Kustomization/flux-system/payments']);
+    expect(
+      driftNotices()
+        .map((n) => n.body.details.object)
+        .sort(),
+    ).toEqual(['HelmRelease/payments/api', 'Kustomization/flux-system/payments']);
   });
 
   describe('Argo CD: the shipped template rendered with Go text/template over real Applications', () => {
@@ -160,7 +176,12 @@ targets:
       if (!hasGo) return;
       workdir = mkdtempSync(join(tmpdir(), 'argocd-template-'));
       renderer = join(workdir, 'render-template');
-      const env = { ...process.env, GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'breakglass-go-build'), GOPATH: process.env.GOPATH ?? join(tmpdir(), 'breakglass-go-path'), GO111MODULE: 'off' };
+      const env = {
+        ...process.env,
+        GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'breakglass-go-build'),
+        GOPATH: process.env.GOPATH ?? join(tmpdir(), 'breakglass-go-path'),
+        GO111MODULE: 'off',
+      };
       const build = spawnSync('go', ['build', '-o', renderer, join(__dirname, 'support', 'go', 'render-template.go')], { encoding: 'utf8', env });
       if (build.status !== 0) throw new Error(`go build failed: ${build.stderr}`);
       const configMap = parseYaml(shipped);
@@ -172,49 +193,52 @@ targets:
       expect(docs).toContain(shipped.slice(shipped.indexOf('apiVersion: v1')));
     });
 
-    (hasGo ? it : it.skip)('renders plain JSON for a destination.server-only app, cluster-scoped resources and a multi-source app, and each posts what happened', async () => {
-      const serverOnly = fixture('argocd/app-server-only.json');
-      const clusterScoped = fixture('argocd/app-cluster-scoped.json');
-      const multiSource = fixture('argocd/app-multi-source.json');
-      for (const app of [serverOnly, clusterScoped, multiSource]) {
-        const body = render(app);
-        expect(body).not.toContain('<no value>');
-        expect(() => JSON.parse(body)).not.toThrow();
-      }
+    (hasGo ? it : it.skip)(
+      'renders plain JSON for a destination.server-only app, cluster-scoped resources and a multi-source app, and each posts what happened',
+      async () => {
+        const serverOnly = fixture('argocd/app-server-only.json');
+        const clusterScoped = fixture('argocd/app-cluster-scoped.json');
+        const multiSource = fixture('argocd/app-multi-source.json');
+        for (const app of [serverOnly, clusterScoped, multiSource]) {
+          const body = render(app);
+          expect(body).not.toContain('<no value>');
+          expect(() => JSON.parse(body)).not.toThrow();
+        }
 
-      // OutOfSync while Git is where the last sync left it: the live Deployment drifted.
-      expect(await postArgo(render(serverOnly))).toMatchObject({ kind: 'drift', targets: ['payments'] });
-      // OutOfSync because Git moved on: a pending deploy.
-      const moved = structuredClone(serverOnly);
-      moved.status.sync.revision = 'f00dfacef00dfacef00dfacef00dfacef00dface';
-      expect(await postArgo(render(moved))).toEqual({ ignored: true, syncStatus: 'OutOfSync', operationPhase: 'Succeeded' });
-      // A synced app of cluster-scoped objects, on a destination given by name.
-      expect(await postArgo(render(clusterScoped))).toMatchObject({ kind: 'reconciled' });
-      // Multi-source: the second source's commit moved, so pending, not drift; synced is a reconcile at that commit.
-      expect(await postArgo(render(multiSource))).toMatchObject({ ignored: true });
-      const multiSynced = structuredClone(multiSource);
-      multiSynced.status.sync = { ...multiSynced.status.sync, status: 'Synced', revisions: multiSynced.status.operationState.syncResult.revisions };
-      multiSynced.status.resources[0].status = 'Synced';
-      expect(await postArgo(render(multiSynced))).toMatchObject({ kind: 'reconciled' });
-      const multiDrift = structuredClone(multiSynced);
-      multiDrift.status.sync.status = 'OutOfSync';
-      multiDrift.status.resources[1].status = 'OutOfSync';
-      expect(await postArgo(render(multiDrift))).toMatchObject({ kind: 'drift' });
+        // OutOfSync while Git is where the last sync left it: the live Deployment drifted.
+        expect(await postArgo(render(serverOnly))).toMatchObject({ kind: 'drift', targets: ['payments'] });
+        // OutOfSync because Git moved on: a pending deploy.
+        const moved = structuredClone(serverOnly);
+        moved.status.sync.revision = 'f00dfacef00dfacef00dfacef00dfacef00dface';
+        expect(await postArgo(render(moved))).toEqual({ ignored: true, syncStatus: 'OutOfSync', operationPhase: 'Succeeded' });
+        // A synced app of cluster-scoped objects, on a destination given by name.
+        expect(await postArgo(render(clusterScoped))).toMatchObject({ kind: 'reconciled' });
+        // Multi-source: the second source's commit moved, so pending, not drift; synced is a reconcile at that commit.
+        expect(await postArgo(render(multiSource))).toMatchObject({ ignored: true });
+        const multiSynced = structuredClone(multiSource);
+        multiSynced.status.sync = { ...multiSynced.status.sync, status: 'Synced', revisions: multiSynced.status.operationState.syncResult.revisions };
+        multiSynced.status.resources[0].status = 'Synced';
+        expect(await postArgo(render(multiSynced))).toMatchObject({ kind: 'reconciled' });
+        const multiDrift = structuredClone(multiSynced);
+        multiDrift.status.sync.status = 'OutOfSync';
+        multiDrift.status.resources[1].status = 'OutOfSync';
+        expect(await postArgo(render(multiDrift))).toMatchObject({ kind: 'drift' });
 
-      const argo = async (action: string) => (await auditOf(action)).filter((e: Json) => e.data.source === 'argocd');
-      const drift = await argo('deploy.drift_detected');
-      expect(drift.map((e: Json) => [e.data.object.name, e.data.cluster, e.data.resources])).toEqual([
-        ['payments-api', 'https://kubernetes.default.svc', [{ kind: 'Deployment', namespace: 'payments', name: 'api' }]],
-        ['payments-db', 'https://10.0.12.4:6443', [{ kind: 'Secret', namespace: 'payments', name: 'payments-db-postgresql' }]],
-      ]);
-      const reconciled = await argo('deploy.reconciled');
-      expect(reconciled.map((e: Json) => [e.data.object.name, e.data.cluster, e.data.revision, e.data.commit])).toEqual([
-        ['payments-platform', 'prod-eu-1', 'c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5', 'c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5'],
-        ['payments-db', 'https://10.0.12.4:6443', '15.5.38, a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0', 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0'],
-      ]);
-      expect(reconciled[0].data.resources).toContainEqual({ kind: 'ClusterRole', namespace: null, name: 'payments-operator' });
-      expect(JSON.stringify([...drift, ...reconciled])).not.toContain('<no value>');
-    });
+        const argo = async (action: string) => (await auditOf(action)).filter((e: Json) => e.data.source === 'argocd');
+        const drift = await argo('deploy.drift_detected');
+        expect(drift.map((e: Json) => [e.data.object.name, e.data.cluster, e.data.resources])).toEqual([
+          ['payments-api', 'https://kubernetes.default.svc', [{ kind: 'Deployment', namespace: 'payments', name: 'api' }]],
+          ['payments-db', 'https://10.0.12.4:6443', [{ kind: 'Secret', namespace: 'payments', name: 'payments-db-postgresql' }]],
+        ]);
+        const reconciled = await argo('deploy.reconciled');
+        expect(reconciled.map((e: Json) => [e.data.object.name, e.data.cluster, e.data.revision, e.data.commit])).toEqual([
+          ['payments-platform', 'prod-eu-1', 'c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5', 'c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5'],
+          ['payments-db', 'https://10.0.12.4:6443', '15.5.38, a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0', 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0'],
+        ]);
+        expect(reconciled[0].data.resources).toContainEqual({ kind: 'ClusterRole', namespace: null, name: 'payments-operator' });
+        expect(JSON.stringify([...drift, ...reconciled])).not.toContain('<no value>');
+      },
+    );
 
     (hasGo ? it : it.skip)('the template shipped before renders <no value>; the broker stores none of it and calls none of it drift', async () => {
       const unguarded = readFileSync(join(FIXTURES, 'argocd', 'unguarded-body.tmpl'), 'utf8');

@@ -2,8 +2,8 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from '
 import { AuditLog } from '../src/audit/audit-log.service';
 import { CredentialReconciler } from '../src/credentials/credential-reconciler';
 import { Installation } from '../src/credentials/installation';
-import { startTestService, type TestService } from './support/test-service';
 import { withClient } from './support/test-database';
+import { startTestService, type TestService } from './support/test-service';
 
 const POLICY = `
 targets:
@@ -26,7 +26,11 @@ describe('grant expiry across restarts and instances', () => {
   it('expires at start a grant whose window ended while the service was down', async () => {
     const first = await startTestService({ policyYaml: POLICY });
     const engineer = await first.token('oncall-1', ['engineer']);
-    const { body } = await first.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, durationSeconds: 2 }).expect(201);
+    const { body } = await first.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ ...request, durationSeconds: 2 })
+      .expect(201);
     // Stop the service before the grant ends; keep its database for the next instance.
     const second = await (async () => {
       await first.app.close();
@@ -51,7 +55,12 @@ describe('grant expiry across restarts and instances', () => {
     try {
       const engineer = await a.token('oncall-1', ['engineer']);
       const created = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, durationSeconds: 2 })),
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 ? a : b).http
+            .post('/v1/grants')
+            .set('Authorization', `Bearer ${engineer}`)
+            .send({ ...request, durationSeconds: 2 }),
+        ),
       );
       expect(created.map((c) => c.status)).toEqual(Array(12).fill(201));
       await sleep(3500);
@@ -75,7 +84,13 @@ describe('signing key rotation', () => {
   it('rotates the key of every algorithm: new tokens use the new keys, old tokens keep verifying until they expire', async () => {
     const engineer = await sut.token('oncall-1', ['engineer']);
     const admin = await sut.token('admin-1', ['admin']);
-    const before = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, durationSeconds: 600 }).expect(201)).body;
+    const before = (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ ...request, durationSeconds: 600 })
+        .expect(201)
+    ).body;
     const oldAccessKid = decodeProtectedHeader(before.credential.token).kid;
     const oldSessionKid = decodeProtectedHeader(before.sessionToken).kid;
 
@@ -86,7 +101,13 @@ describe('signing key rotation', () => {
     expect(rotated.kid).toBe(newKid('EdDSA'));
     expect([...rotated.retired].sort()).toEqual([oldAccessKid, oldSessionKid].sort());
 
-    const after = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, durationSeconds: 600 }).expect(201)).body;
+    const after = (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ ...request, durationSeconds: 600 })
+        .expect(201)
+    ).body;
     expect(decodeProtectedHeader(after.credential.token)).toMatchObject({ alg: 'RS256', kid: newKid('RS256') });
     expect(decodeProtectedHeader(after.sessionToken)).toMatchObject({ alg: 'EdDSA', kid: newKid('EdDSA') });
 
@@ -97,7 +118,12 @@ describe('signing key rotation', () => {
       const introspection = (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token }).expect(200)).body;
       expect(introspection).toMatchObject({ active: true, jti: decodeJwt(token).jti });
     }
-    const [rotation] = (await sut.http.get('/v1/audit?action=keys.rotated').set('Authorization', `Bearer ${await sut.token('a', ['security'])}`).expect(200)).body.events;
+    const [rotation] = (
+      await sut.http
+        .get('/v1/audit?action=keys.rotated')
+        .set('Authorization', `Bearer ${await sut.token('a', ['security'])}`)
+        .expect(200)
+    ).body.events;
     expect(rotation).toMatchObject({ actor: 'admin-1', data: { kid: rotated.kid, retired: rotated.retired, keys: rotated.keys } });
   });
 
@@ -115,11 +141,21 @@ describe('credential reconciler', () => {
       const stray = `bg_${installation}_000999_zz99`;
       const foreign = `bg_zzzzzz_000999_zz99`;
       const engineer = await sut.token('oncall-1', ['engineer']);
-      const live = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ ...request, target: 'db', durationSeconds: 600 }).expect(201)).body;
+      const live = (
+        await sut.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ ...request, target: 'db', durationSeconds: 600 })
+          .expect(201)
+      ).body;
       await withClient(sut.database.url, (db) => db.query(`CREATE ROLE ${stray} LOGIN; CREATE ROLE ${foreign} LOGIN;`));
       try {
         await sut.app.get(CredentialReconciler).reconcile();
-        const roles = (await withClient(sut.database.url, (db) => db.query(`SELECT rolname FROM pg_roles WHERE rolname IN ($1, $2, $3)`, [stray, foreign, live.credential.username]))).rows.map((r) => r.rolname);
+        const roles = (
+          await withClient(sut.database.url, (db) =>
+            db.query(`SELECT rolname FROM pg_roles WHERE rolname IN ($1, $2, $3)`, [stray, foreign, live.credential.username]),
+          )
+        ).rows.map((r) => r.rolname);
         expect(roles.sort()).toEqual([foreign, live.credential.username].sort());
       } finally {
         await withClient(sut.database.url, (db) => db.query(`DROP ROLE IF EXISTS ${foreign}`));

@@ -5,8 +5,8 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { Client } from 'pg';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { FakePagerDutyApi } from './support/pagerduty-api';
-import { startTestService, type TestService } from './support/test-service';
 import { withClient } from './support/test-database';
+import { startTestService, type TestService } from './support/test-service';
 
 const run = promisify(execFile);
 const demoDatabase = `payments_${randomBytes(4).toString('hex')}`;
@@ -54,9 +54,17 @@ describe('breaking the glass', () => {
   let auditor: string;
 
   const grant = (token: string, body: Record<string, unknown>) =>
-    sut.http.post('/v1/grants').set('Authorization', `Bearer ${token}`).send({ target: 'cluster', incident: 'INC-4821', reason: REASON, durationSeconds: 600, ...body });
+    sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ target: 'cluster', incident: 'INC-4821', reason: REASON, durationSeconds: 600, ...body });
   const events = async (query: string) =>
-    (await sut.http.get(`/v1/audit?limit=1000&${query}`).set('Authorization', `Bearer ${auditor}`).expect(200)).body.events as { action: string; grant: string | null; data: Record<string, unknown>; controls: string[] }[];
+    (await sut.http.get(`/v1/audit?limit=1000&${query}`).set('Authorization', `Bearer ${auditor}`).expect(200)).body.events as {
+      action: string;
+      grant: string | null;
+      data: Record<string, unknown>;
+      controls: string[];
+    }[];
   const grantRows = async () => Number((await sut.dataSource.query('SELECT count(*) AS n FROM grants'))[0].n);
 
   beforeAll(async () => {
@@ -98,9 +106,17 @@ describe('breaking the glass', () => {
       const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
       const discovery = (await sut.http.get('/.well-known/openid-configuration').expect(200)).body;
       expect(discovery).toMatchObject({ issuer: sut.config.publicUrl, jwks_uri: `${sut.config.publicUrl}/.well-known/jwks.json` });
-      const { payload, protectedHeader } = await jwtVerify(body.credential.token, createLocalJWKSet(jwks), { issuer: discovery.issuer, audience: 'kubernetes' });
+      const { payload, protectedHeader } = await jwtVerify(body.credential.token, createLocalJWKSet(jwks), {
+        issuer: discovery.issuer,
+        audience: 'kubernetes',
+      });
       expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: jwks.keys.find((key: { alg: string }) => key.alg === 'RS256').kid });
-      expect(payload).toMatchObject({ sub: 'oncall-1', grant: body.id, groups: ['cluster-admin', 'viewer'], exp: Math.floor(Date.parse(body.expiresAt) / 1000) });
+      expect(payload).toMatchObject({
+        sub: 'oncall-1',
+        grant: body.id,
+        groups: ['cluster-admin', 'viewer'],
+        exp: Math.floor(Date.parse(body.expiresAt) / 1000),
+      });
       expect(payload.jti).toEqual(expect.any(String));
       const session = decodeJwt(body.sessionToken);
       expect(session).toMatchObject({ aud: 'breakglass-session', grant: body.id, sub: 'oncall-1' });
@@ -129,7 +145,8 @@ describe('breaking the glass', () => {
 
     it('introspects active tokens, and not tampered, foreign, revoked or garbage ones', async () => {
       const { body } = await grant(engineer, {}).expect(201);
-      const introspect = async (token: string) => (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${auditor}`).send({ token }).expect(200)).body;
+      const introspect = async (token: string) =>
+        (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${auditor}`).send({ token }).expect(200)).body;
       expect(await introspect(body.credential.token)).toMatchObject({ active: true, sub: 'oncall-1', grant: body.id, target: 'cluster', purpose: 'access' });
       expect(await introspect(body.sessionToken)).toMatchObject({ active: true, purpose: 'session' });
 
@@ -146,16 +163,28 @@ describe('breaking the glass', () => {
 
     it('extends with a fresh token, capped by maxTotalDuration, for the requester only', async () => {
       const { body } = await grant(engineer, { durationSeconds: 3600 }).expect(201);
-      const extended = await sut.http.post(`/v1/grants/${body.id}/extend`).set('Authorization', `Bearer ${engineer}`).send({ durationSeconds: 1800, reason: 'Still rolling back the ledger migration' }).expect(200);
+      const extended = await sut.http
+        .post(`/v1/grants/${body.id}/extend`)
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ durationSeconds: 1800, reason: 'Still rolling back the ledger migration' })
+        .expect(200);
       expect(Date.parse(extended.body.expiresAt) - Date.parse(body.expiresAt)).toBe(1800_000);
       expect(extended.body.newCredential.type).toBe('jwt');
       expect(decodeJwt(extended.body.newCredential.token).exp).toBe(Math.floor(Date.parse(extended.body.expiresAt) / 1000));
       expect(extended.body.extensions).toEqual([expect.objectContaining({ addedSeconds: 1800, by: 'oncall-1' })]);
 
-      const tooLong = await sut.http.post(`/v1/grants/${body.id}/extend`).set('Authorization', `Bearer ${engineer}`).send({ durationSeconds: 1801, reason: 'Still rolling back the ledger migration' }).expect(403);
+      const tooLong = await sut.http
+        .post(`/v1/grants/${body.id}/extend`)
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ durationSeconds: 1801, reason: 'Still rolling back the ledger migration' })
+        .expect(403);
       expect(tooLong.body.error).toBe('duration_exceeds_max');
       const someoneElse = await sut.token('oncall-2', ['engineer']);
-      const notTheirs = await sut.http.post(`/v1/grants/${body.id}/extend`).set('Authorization', `Bearer ${someoneElse}`).send({ durationSeconds: 60, reason: 'Still rolling back the ledger migration' }).expect(403);
+      const notTheirs = await sut.http
+        .post(`/v1/grants/${body.id}/extend`)
+        .set('Authorization', `Bearer ${someoneElse}`)
+        .send({ durationSeconds: 60, reason: 'Still rolling back the ledger migration' })
+        .expect(403);
       expect(notTheirs.body.error).toBe('not_your_grant');
       expect((await events(`grant=${body.id}&action=grant.extended`)).length).toBe(1);
     });
@@ -165,10 +194,18 @@ describe('breaking the glass', () => {
     it('issues a real login role that psql can use; revoke kills its session and drops it', async () => {
       const { body } = await grant(engineer, { target: 'db', durationSeconds: 600 }).expect(201);
       const { username, password, url } = body.credential;
-      expect(body.credential).toMatchObject({ type: 'postgres', username: expect.stringMatching(/^bg_[a-z0-9]{6}_\d+_[a-z0-9]{4}$/), expiresAt: body.expiresAt });
+      expect(body.credential).toMatchObject({
+        type: 'postgres',
+        username: expect.stringMatching(/^bg_[a-z0-9]{6}_\d+_[a-z0-9]{4}$/),
+        expiresAt: body.expiresAt,
+      });
       expect(url).toContain(`/${demoDatabase}`);
 
-      const psql = await run('psql', [url, '-XAtqc', 'SELECT current_user; CREATE TABLE incident_notes (note text); INSERT INTO incident_notes VALUES (1); SELECT count(*) FROM incident_notes;']);
+      const psql = await run('psql', [
+        url,
+        '-XAtqc',
+        'SELECT current_user; CREATE TABLE incident_notes (note text); INSERT INTO incident_notes VALUES (1); SELECT count(*) FROM incident_notes;',
+      ]);
       expect(psql.stdout.trim().split('\n')).toEqual([username, '1']);
 
       const open = new Client({ connectionString: url });
@@ -181,7 +218,9 @@ describe('breaking the glass', () => {
       await expect(run('psql', [url, '-XAtc', 'SELECT 1'])).rejects.toThrow(/authentication failed|does not exist/);
       const roles = await withClient(sut.database.url, (db) => db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]));
       expect(roles.rowCount).toBe(0);
-      const table = await withClient(sut.database.url.replace(/\/[^/]+$/, `/${demoDatabase}`), (db) => db.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'incident_notes'`));
+      const table = await withClient(sut.database.url.replace(/\/[^/]+$/, `/${demoDatabase}`), (db) =>
+        db.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'incident_notes'`),
+      );
       expect(table.rows).toEqual([{ tableowner: 'breakglass_orphans' }]); // kept, handed to the unprivileged holder role
 
       const revoked = await events(`grant=${body.id}&action=credential.revoked`);
@@ -190,8 +229,13 @@ describe('breaking the glass', () => {
 
     it('moves VALID UNTIL when extended', async () => {
       const { body } = await grant(engineer, { target: 'db', durationSeconds: 600 }).expect(201);
-      const extended = await sut.http.post(`/v1/grants/${body.id}/extend`).set('Authorization', `Bearer ${engineer}`).send({ durationSeconds: 300, reason: 'Need to verify the replica caught up' }).expect(200);
-      const [role] = (await withClient(sut.database.url, (db) => db.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [body.credential.username]))).rows;
+      const extended = await sut.http
+        .post(`/v1/grants/${body.id}/extend`)
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ durationSeconds: 300, reason: 'Need to verify the replica caught up' })
+        .expect(200);
+      const [role] = (await withClient(sut.database.url, (db) => db.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [body.credential.username])))
+        .rows;
       expect(role.rolvaliduntil.toISOString()).toBe(extended.body.expiresAt);
     });
 
@@ -208,11 +252,14 @@ describe('breaking the glass', () => {
       expect(Date.parse(view.endedAt) - Date.parse(body.expiresAt)).toBeLessThanOrEqual(1000);
       const roles = await withClient(sut.database.url, (db) => db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [body.credential.username]));
       expect(roles.rowCount).toBe(0);
-      expect((await events(`grant=${body.id}&action=grant.expired`))[0]).toMatchObject({ data: expect.objectContaining({ reason: 'the access window ended' }) });
+      expect((await events(`grant=${body.id}&action=grant.expired`))[0]).toMatchObject({
+        data: expect.objectContaining({ reason: 'the access window ended' }),
+      });
     });
 
     it('drops the role again when the grant transaction fails (no orphans)', async () => {
-      const rolesNow = async () => (await withClient(sut.database.url, (db) => db.query(`SELECT rolname FROM pg_roles WHERE rolname ~ '^bg_'`))).rows.map((r) => r.rolname).sort();
+      const rolesNow = async () =>
+        (await withClient(sut.database.url, (db) => db.query(`SELECT rolname FROM pg_roles WHERE rolname ~ '^bg_'`))).rows.map((r) => r.rolname).sort();
       const before = await rolesNow();
       await withClient(sut.database.url, (db) =>
         db.query(`CREATE FUNCTION fail_grant() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated failure'; END $$;

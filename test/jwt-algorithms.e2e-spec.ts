@@ -23,7 +23,10 @@ targets:
 const REQUEST = { incident: 'INC-4821', reason: 'Card payments failing; inspecting ledger locks', durationSeconds: 600 };
 
 /** RFC 7515 verification with node:crypto only: the JWK as the key, the algorithm from the header. */
-function independentlyVerified(token: string, jwks: { keys: (JsonWebKey & { kid: string; alg: string })[] }): { alg: string; kid: string; payload: Record<string, unknown> } {
+function independentlyVerified(
+  token: string,
+  jwks: { keys: (JsonWebKey & { kid: string; alg: string })[] },
+): { alg: string; kid: string; payload: Record<string, unknown> } {
   const [headerPart, payloadPart, signaturePart] = token.split('.');
   const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8'));
   const jwk = jwks.keys.find((key) => key.kid === header.kid);
@@ -44,14 +47,26 @@ function independentlyVerified(token: string, jwks: { keys: (JsonWebKey & { kid:
 
 /** RFC 7638: SHA-256 over the required members in lexicographic order. */
 function thumbprint(jwk: JsonWebKey): string {
-  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+  const members =
+    jwk.kty === 'RSA'
+      ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+      : jwk.kty === 'EC'
+        ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+        : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 describe('jwt signing algorithms', () => {
   let sut: TestService;
   let engineer: string;
-  const grant = async (target: string) => (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target, ...REQUEST }).expect(201)).body;
+  const grant = async (target: string) =>
+    (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target, ...REQUEST })
+        .expect(201)
+    ).body;
 
   beforeAll(async () => {
     sut = await startTestService({ policyYaml: policy('EdDSA') });
@@ -67,9 +82,17 @@ describe('jwt signing algorithms', () => {
     }
     expect(jwks.keys.map((key: { alg: string }) => key.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
 
-    for (const [target, alg, audience] of [['rs-cluster', 'RS256', 'kubernetes'], ['es-cloud', 'ES256', 'sts.amazonaws.com'], ['ed-tool', 'EdDSA', 'internal-tool']]) {
+    for (const [target, alg, audience] of [
+      ['rs-cluster', 'RS256', 'kubernetes'],
+      ['es-cloud', 'ES256', 'sts.amazonaws.com'],
+      ['ed-tool', 'EdDSA', 'internal-tool'],
+    ]) {
       const body = await grant(target);
-      const { payload, protectedHeader } = await jwtVerify(body.credential.token, createLocalJWKSet(jwks), { issuer: sut.config.publicUrl, audience, algorithms: [alg] });
+      const { payload, protectedHeader } = await jwtVerify(body.credential.token, createLocalJWKSet(jwks), {
+        issuer: sut.config.publicUrl,
+        audience,
+        algorithms: [alg],
+      });
       expect(protectedHeader.alg).toBe(alg);
       expect(payload).toMatchObject({ sub: 'oncall-1', grant: body.id, target });
       const independent = independentlyVerified(body.credential.token, jwks);
@@ -95,16 +118,27 @@ describe('jwt signing algorithms', () => {
     const relabelled = `${Buffer.from(JSON.stringify({ ...header, alg: 'RS256' })).toString('base64url')}.${p}.${s}`;
     const answer = (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token: relabelled }).expect(200)).body;
     expect(answer).toEqual({ active: false });
-    expect((await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token: body.credential.token }).expect(200)).body.active).toBe(true);
+    expect(
+      (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token: body.credential.token }).expect(200)).body
+        .active,
+    ).toBe(true);
   });
 
   it('keeps EdDSA credentials issued before a target moved to RS256 verifying until they expire', async () => {
     const legacy = await grant('ed-tool');
     const moved = await startTestService({ policyYaml: policy('RS256'), alongside: sut });
     try {
-      const introspection = (await moved.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token: legacy.credential.token }).expect(200)).body;
+      const introspection = (
+        await moved.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${engineer}`).send({ token: legacy.credential.token }).expect(200)
+      ).body;
       expect(introspection).toMatchObject({ active: true, grant: legacy.id });
-      const fresh = (await moved.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'ed-tool', ...REQUEST }).expect(201)).body;
+      const fresh = (
+        await moved.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'ed-tool', ...REQUEST })
+          .expect(201)
+      ).body;
       const jwks = (await moved.http.get('/.well-known/jwks.json').expect(200)).body;
       expect(independentlyVerified(fresh.credential.token, jwks).alg).toBe('RS256');
       expect(independentlyVerified(legacy.credential.token, jwks).alg).toBe('EdDSA');

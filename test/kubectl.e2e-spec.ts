@@ -45,14 +45,28 @@ describe('kubectl through breakglass', () => {
     return { code, output: child.output() };
   };
   const request = async (target: string, durationSeconds = 600) => {
-    const { code, output } = await cli(['--json', 'request', '--target', target, '--incident', 'INC-4821', '--reason', 'Checkout pods crash-looping; need logs', '--duration', `${durationSeconds}s`]);
+    const { code, output } = await cli([
+      '--json',
+      'request',
+      '--target',
+      target,
+      '--incident',
+      'INC-4821',
+      '--reason',
+      'Checkout pods crash-looping; need logs',
+      '--duration',
+      `${durationSeconds}s`,
+    ]);
     expect(code).toBe(0);
     return JSON.parse(output) as { id: string; expiresAt: string; credential: { token: string; kubernetes: { username: string } } };
   };
   /** kubectl with `breakglass` on its PATH (the exec plugin command) and a private HOME (cache). */
   const kubectl = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
     try {
-      const { stdout, stderr } = await run('kubectl', args, { env: { PATH: `${bin}:${process.env.PATH}`, HOME: home, BREAKGLASS_HOME: home, BREAKGLASS_TOKEN: engineer, BREAKGLASS_URL: sut.url, ...env }, timeout: 60000 });
+      const { stdout, stderr } = await run('kubectl', args, {
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: home, BREAKGLASS_HOME: home, BREAKGLASS_TOKEN: engineer, BREAKGLASS_URL: sut.url, ...env },
+        timeout: 60000,
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failure = error as { code: number; stdout: string; stderr: string };
@@ -78,7 +92,17 @@ describe('kubectl through breakglass', () => {
   });
 
   it('request prints the next command; kubectl get pods works while the grant is active and fails after revoke', async () => {
-    const human = await cli(['request', '--target', 'prod-admin', '--incident', 'INC-4821', '--reason', 'Checkout pods crash-looping; need logs', '--duration', '10m']);
+    const human = await cli([
+      'request',
+      '--target',
+      'prod-admin',
+      '--incident',
+      'INC-4821',
+      '--reason',
+      'Checkout pods crash-looping; need logs',
+      '--duration',
+      '10m',
+    ]);
     expect(human.code).toBe(0);
     const id = /Glass broken: (BG-\S+)/.exec(human.output)![1];
     expect(human.output).toContain(`breakglass kubeconfig ${id} --merge && kubectl get pods`);
@@ -99,7 +123,11 @@ describe('kubectl through breakglass', () => {
     const seen = apiServer.authenticated.filter((r) => r.path === '/api/v1/namespaces/default/pods').at(-1)!;
     expect(seen).toMatchObject({ username: 'breakglass:oncall-1', groups: ['breakglass:cluster-admin'], extra: { 'breakglass.io/grant': [id] } });
 
-    await sut.http.post(`/v1/grants/${id}/revoke`).set('Authorization', `Bearer ${await sut.token('sec-1', ['security'])}`).send({ reason: 'Incident closed; access no longer needed' }).expect(200);
+    await sut.http
+      .post(`/v1/grants/${id}/revoke`)
+      .set('Authorization', `Bearer ${await sut.token('sec-1', ['security'])}`)
+      .send({ reason: 'Incident closed; access no longer needed' })
+      .expect(200);
     const after = await kubectl(['--kubeconfig', file, 'get', 'pods']);
     expect(after.code).not.toBe(0);
     expect(after.stderr).toContain(`${id} on prod-admin was revoked`);
@@ -119,7 +147,10 @@ describe('kubectl through breakglass', () => {
         apiVersion,
         kind: 'ExecCredential',
         spec: { interactive: false },
-        status: { token: grant.credential.token, expirationTimestamp: new Date(Math.floor(Date.parse(grant.expiresAt) / 1000) * 1000).toISOString().replace('.000Z', 'Z') },
+        status: {
+          token: grant.credential.token,
+          expirationTimestamp: new Date(Math.floor(Date.parse(grant.expiresAt) / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+        },
       });
     }
     const unknown = await cli(['credential', 'kubernetes', grant.id], { KUBERNETES_EXEC_INFO: '{"apiVersion":"client.authentication.k8s.io/v2"}' });

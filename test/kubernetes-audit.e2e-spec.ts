@@ -19,7 +19,16 @@ const REQUEST = { incident: 'INC-4821', reason: 'Checkout pods crash-looping; ne
 function sessionFixture(grant: string, at: number): { body: Record<string, unknown>; ids: Record<string, string> } {
   const micro = (offsetMs: number) => new Date(at + offsetMs).toISOString().replace('Z', '417Z');
   const ids = { ID1: randomUUID(), ID2: randomUUID(), ID3: randomUUID(), ID_SA: randomUUID() };
-  const values: Record<string, string> = { ...ids, GRANT: grant, T1: micro(0), T1_DONE: micro(7), T2: micro(20), T2_DONE: micro(31), T3: micro(40), T3_DONE: micro(42) };
+  const values: Record<string, string> = {
+    ...ids,
+    GRANT: grant,
+    T1: micro(0),
+    T1_DONE: micro(7),
+    T2: micro(20),
+    T2_DONE: micro(31),
+    T3: micro(40),
+    T3_DONE: micro(42),
+  };
   return { body: JSON.parse(FIXTURE.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key])), ids };
 }
 
@@ -27,10 +36,21 @@ function sessionFixture(grant: string, at: number): { body: Record<string, unkno
 function event(username: string, at: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const time = new Date(at).toISOString();
   return {
-    kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: randomUUID(), stage: 'ResponseComplete',
-    requestURI: '/api/v1/namespaces/default/pods', verb: 'list', user: { username, groups: ['system:authenticated'] },
-    sourceIPs: ['10.9.8.7'], userAgent: 'kubectl/v1.32.4', objectRef: { resource: 'pods', namespace: 'default', apiVersion: 'v1' },
-    responseStatus: { metadata: {}, code: 200 }, requestReceivedTimestamp: time, stageTimestamp: time, ...extra,
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: randomUUID(),
+    stage: 'ResponseComplete',
+    requestURI: '/api/v1/namespaces/default/pods',
+    verb: 'list',
+    user: { username, groups: ['system:authenticated'] },
+    sourceIPs: ['10.9.8.7'],
+    userAgent: 'kubectl/v1.32.4',
+    objectRef: { resource: 'pods', namespace: 'default', apiVersion: 'v1' },
+    responseStatus: { metadata: {}, code: 200 },
+    requestReceivedTimestamp: time,
+    stageTimestamp: time,
+    ...extra,
   };
 }
 const list = (items: unknown[]) => ({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items });
@@ -42,8 +62,19 @@ describe('the Kubernetes audit webhook', () => {
   let security: string;
 
   const post = (body: unknown, cluster = 'prod', token = AUDIT_TOKEN) =>
-    sut.http.post(`/v1/webhooks/kubernetes/audit?cluster=${cluster}`).set('Authorization', `Bearer ${token}`).set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
-  const grant = async (target = 'prod-admin') => (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target, ...REQUEST }).expect(201)).body;
+    sut.http
+      .post(`/v1/webhooks/kubernetes/audit?cluster=${cluster}`)
+      .set('Authorization', `Bearer ${token}`)
+      .set('content-type', 'application/json')
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+  const grant = async (target = 'prod-admin') =>
+    (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target, ...REQUEST })
+        .expect(201)
+    ).body;
   const records = async (id: string) => (await sut.http.get(`/v1/grants/${id}/events`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
   const stored = async () => ({
     seen: Number((await sut.dataSource.query('SELECT count(*) AS n FROM kubernetes_audit_events'))[0].n),
@@ -89,21 +120,59 @@ targets:
     const g = await grant();
     const { body, ids } = sessionFixture(g.id, Date.now());
     const answer = (await post(body).expect(200)).body;
-    expect(answer).toEqual({ cluster: 'prod', received: 5, recorded: 3, unattributed: 0, duplicates: 0, otherIdentities: 1, otherStages: 1, ignored: 0, problems: [] });
+    expect(answer).toEqual({
+      cluster: 'prod',
+      received: 5,
+      recorded: 3,
+      unattributed: 0,
+      duplicates: 0,
+      otherIdentities: 1,
+      otherStages: 1,
+      ignored: 0,
+      problems: [],
+    });
 
     const k8s = (await records(g.id)).filter((r: { type: string }) => r.type === 'k8s');
     const t = (body.items as { requestReceivedTimestamp: string; stageTimestamp: string }[]).filter((_, index) => index !== 0 && index !== 2);
     expect(k8s).toEqual([
       expect.objectContaining({
-        type: 'k8s', command: 'LIST /api/v1/namespaces/payments/pods?limit=500', cwd: 'prod', user: 'breakglass:oncall-1', host: '10.20.30.40',
-        startedAt: new Date(t[0].requestReceivedTimestamp).toISOString(), finishedAt: new Date(t[0].stageTimestamp).toISOString(), exitCode: 200,
-        detail: { auditID: ids.ID1, verb: 'list', resource: 'pods', subresource: null, namespace: 'payments', name: null, apiGroup: null, userAgent: 'kubectl/v1.32.4 (linux/amd64) kubernetes/59526cd' },
+        type: 'k8s',
+        command: 'LIST /api/v1/namespaces/payments/pods?limit=500',
+        cwd: 'prod',
+        user: 'breakglass:oncall-1',
+        host: '10.20.30.40',
+        startedAt: new Date(t[0].requestReceivedTimestamp).toISOString(),
+        finishedAt: new Date(t[0].stageTimestamp).toISOString(),
+        exitCode: 200,
+        detail: {
+          auditID: ids.ID1,
+          verb: 'list',
+          resource: 'pods',
+          subresource: null,
+          namespace: 'payments',
+          name: null,
+          apiGroup: null,
+          userAgent: 'kubectl/v1.32.4 (linux/amd64) kubernetes/59526cd',
+        },
       }),
       expect.objectContaining({
-        command: 'PATCH /apis/apps/v1/namespaces/payments/deployments/payments-api/scale', host: '10.20.30.40', exitCode: 200,
-        detail: expect.objectContaining({ auditID: ids.ID2, verb: 'patch', resource: 'deployments', subresource: 'scale', name: 'payments-api', apiGroup: 'apps' }),
+        command: 'PATCH /apis/apps/v1/namespaces/payments/deployments/payments-api/scale',
+        host: '10.20.30.40',
+        exitCode: 200,
+        detail: expect.objectContaining({
+          auditID: ids.ID2,
+          verb: 'patch',
+          resource: 'deployments',
+          subresource: 'scale',
+          name: 'payments-api',
+          apiGroup: 'apps',
+        }),
       }),
-      expect.objectContaining({ command: 'GET /api/v1/namespaces/payments/secrets/ledger-db', exitCode: 403, detail: expect.objectContaining({ auditID: ids.ID3, resource: 'secrets' }) }),
+      expect.objectContaining({
+        command: 'GET /api/v1/namespaces/payments/secrets/ledger-db',
+        exitCode: 403,
+        detail: expect.objectContaining({ auditID: ids.ID3, resource: 'secrets' }),
+      }),
     ]);
     // kube-apiserver re-sends a batch it saw fail: nothing is recorded twice.
     const before = await stored();
@@ -113,14 +182,23 @@ targets:
     // The session chain, recomputed from the API's records with the format-2 formula (the test's own code).
     const all = await records(g.id);
     const head = recomputeSessionChain(all);
-    expect((await sut.http.get(`/v1/grants/${g.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body).toMatchObject({ valid: true, headHash: head });
+    expect((await sut.http.get(`/v1/grants/${g.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body).toMatchObject({
+      valid: true,
+      headHash: head,
+    });
     const transcript = (await sut.http.get(`/v1/grants/${g.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
     expect(transcript).toContain('breakglass:oncall-1@10.20.30.40 prod K8S> PATCH /apis/apps/v1/namespaces/payments/deployments/payments-api/scale → 200');
   });
 
   it('attributes by username to the grant active at the request time, on that cluster only', async () => {
     const other = await sut.token('oncall-2', ['engineer']);
-    const g = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${other}`).send({ target: 'prod-view', ...REQUEST }).expect(201)).body;
+    const g = (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${other}`)
+        .send({ target: 'prod-view', ...REQUEST })
+        .expect(201)
+    ).body;
     const now = Date.now();
     const answer = (await post(list([event('breakglass:oncall-2', now), event('breakglass:oncall-2', now + 1)])).expect(200)).body;
     expect(answer).toMatchObject({ recorded: 2, unattributed: 0 });
@@ -132,7 +210,11 @@ targets:
 
   it('turns a use after revoke into k8s.unattributed on the grant, with one security notice for the identity', async () => {
     const g = await grant();
-    await sut.http.post(`/v1/grants/${g.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'Incident closed; access no longer needed' }).expect(200);
+    await sut.http
+      .post(`/v1/grants/${g.id}/revoke`)
+      .set('Authorization', `Bearer ${security}`)
+      .send({ reason: 'Incident closed; access no longer needed' })
+      .expect(200);
     const after = Date.now() + 50;
     const claim = { user: { username: 'breakglass:oncall-1', groups: ['breakglass:cluster-admin'], extra: { 'breakglass.io/grant': [g.id] } } };
     const events = [event('x', after, claim), event('x', after + 5, claim), event('x', after + 9, claim)];
@@ -142,8 +224,17 @@ targets:
     const audit = (await sut.http.get(`/v1/audit?action=k8s.unattributed&grant=${g.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
     expect(audit).toHaveLength(3);
     expect(audit[0]).toMatchObject({
-      actor: 'system:kubernetes', grant: g.id, target: 'prod-admin',
-      data: { cluster: 'prod', auditID: events[0].auditID, username: 'breakglass:oncall-1', verb: 'list', grantClaim: g.id, why: expect.stringContaining(`grant ${g.id} did not explain it`) },
+      actor: 'system:kubernetes',
+      grant: g.id,
+      target: 'prod-admin',
+      data: {
+        cluster: 'prod',
+        auditID: events[0].auditID,
+        username: 'breakglass:oncall-1',
+        verb: 'list',
+        grantClaim: g.id,
+        why: expect.stringContaining(`grant ${g.id} did not explain it`),
+      },
     });
     expect(audit[0].controls).toEqual(expect.arrayContaining(['CUSTOM:K8S-1', 'NIST-800-53:SI-4']));
     const notices = await until('the security notice', () => {
@@ -151,7 +242,10 @@ targets:
       return found.length ? found : undefined;
     });
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toMatchObject({ signatureValid: true, body: { severity: 'critical', details: { cluster: 'prod', username: 'breakglass:oncall-1', requests: 3 } } });
+    expect(notices[0]).toMatchObject({
+      signatureValid: true,
+      body: { severity: 'critical', details: { cluster: 'prod', username: 'breakglass:oncall-1', requests: 3 } },
+    });
 
     // More use within the notice window is audited too, but security is not paged again.
     expect((await post(list([event('x', after + 20, claim)])).expect(200)).body).toMatchObject({ unattributed: 1 });
@@ -164,7 +258,11 @@ targets:
     const g = await grant();
     const during = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await sut.http.post(`/v1/grants/${g.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'Incident closed; access no longer needed' }).expect(200);
+    await sut.http
+      .post(`/v1/grants/${g.id}/revoke`)
+      .set('Authorization', `Bearer ${security}`)
+      .send({ reason: 'Incident closed; access no longer needed' })
+      .expect(200);
     expect((await post(list([event('breakglass:oncall-1', during)])).expect(200)).body).toMatchObject({ recorded: 1 });
     const [late] = (await records(g.id)).filter((r: { type: string }) => r.type === 'k8s');
     expect(late).toMatchObject({ late: true, startedAt: new Date(during).toISOString() });
@@ -181,7 +279,9 @@ targets:
     expect((await post({ kind: 'Pod', apiVersion: 'v1' }).expect(400)).body.error).toBe('malformed_payload');
     expect((await post([1, 2, 3]).expect(400)).body.error).toBe('malformed_payload');
     expect((await post(valid, 'nowhere').expect(404)).body.error).toBe('unknown_cluster');
-    expect((await sut.http.post('/v1/webhooks/kubernetes/audit').set('Authorization', `Bearer ${AUDIT_TOKEN}`).send(valid).expect(404)).body.error).toBe('unknown_cluster');
+    expect((await sut.http.post('/v1/webhooks/kubernetes/audit').set('Authorization', `Bearer ${AUDIT_TOKEN}`).send(valid).expect(404)).body.error).toBe(
+      'unknown_cluster',
+    );
     const huge = list(Array.from({ length: 100_000 }, () => ({ kind: 'Event', auditID: randomUUID(), stage: 'ResponseComplete' })));
     expect((await post(huge).expect(413)).body).toMatchObject({ error: 'too_many_events', message: expect.stringContaining('at most 2000') });
     expect(await stored()).toEqual(before);
@@ -222,9 +322,15 @@ targets:
   });
 
   it('answers 503 while KUBERNETES_AUDIT_TOKEN is unset', async () => {
-    const unset = await startTestService({ policyYaml: `targets:\n  - { name: k, environment: prod, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k' } }\n` });
+    const unset = await startTestService({
+      policyYaml: `targets:\n  - { name: k, environment: prod, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k' } }\n`,
+    });
     try {
-      const answer = await unset.http.post('/v1/webhooks/kubernetes/audit?cluster=prod').set('Authorization', `Bearer ${AUDIT_TOKEN}`).send(list([])).expect(503);
+      const answer = await unset.http
+        .post('/v1/webhooks/kubernetes/audit?cluster=prod')
+        .set('Authorization', `Bearer ${AUDIT_TOKEN}`)
+        .send(list([]))
+        .expect(503);
       expect(answer.body.error).toBe('webhook_not_configured');
     } finally {
       await unset.close();

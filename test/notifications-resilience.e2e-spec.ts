@@ -21,7 +21,9 @@ describe('escalation delivery under failure', () => {
     const database = await createTestDatabase();
     const dataDir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'kill-'));
     const policy = path.join(dataDir, 'policy.yaml');
-    writeFileSync(policy, `
+    writeFileSync(
+      policy,
+      `
 defaults:
   retroPr: { window: 2s }
   escalation: [ { after: 0s, notify: [pd] } ]
@@ -29,16 +31,31 @@ channels:
   pd: { type: pagerduty, routingKey: KILLTESTROUTINGKEY }
 targets:
   - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes } }
-`);
+`,
+    );
     const port = await freePort();
-    const env = { DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: dataDir, BREAKGLASS_POLICY: policy, PORT: String(port), PAGERDUTY_EVENTS_SERVER: events.server, PAGERDUTY_CA_FILE: events.caFile, BREAKGLASS_RETRY_BASE_MS: '200' };
+    const env = {
+      DATABASE_URL: database.url,
+      BREAKGLASS_DATA_DIR: dataDir,
+      BREAKGLASS_POLICY: policy,
+      PORT: String(port),
+      PAGERDUTY_EVENTS_SERVER: events.server,
+      PAGERDUTY_CA_FILE: events.caFile,
+      BREAKGLASS_RETRY_BASE_MS: '200',
+    };
     const baseUrl = `http://127.0.0.1:${port}`;
     try {
       const first = spawnService(env);
       await waitUntilReady(baseUrl, first);
       const token = await (await DevIssuer.open(dataDir)).mint({ subject: 'oncall-1', roles: ['engineer'] });
       receiver.hold = true; // the broker's request reaches PagerDuty but no answer ever comes back
-      const grant = await (await fetch(`${baseUrl}/v1/grants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ target: 'cluster', incident: 'INC-1', reason: REASON, durationSeconds: 600 }) })).json() as { id: string };
+      const grant = (await (
+        await fetch(`${baseUrl}/v1/grants`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ target: 'cluster', incident: 'INC-1', reason: REASON, durationSeconds: 600 }),
+        })
+      ).json()) as { id: string };
       const dedupKey = `breakglass/${grant.id}/retro_pr`;
       while (!receiver.requests.includes(dedupKey)) await sleep(25);
       first.child.kill('SIGKILL');
@@ -53,7 +70,9 @@ targets:
         expect(receiver.accepted.filter((e) => e.dedup_key === dedupKey)).toHaveLength(1);
         const state = await withClient(database.url, async (db) => ({
           notifications: (await db.query(`SELECT status, attempts FROM notifications WHERE grant_id = $1`, [grant.id])).rows,
-          steps: (await db.query(`SELECT s.state FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id WHERE c.grant_id = $1 AND c.kind = 'retro_pr'`, [grant.id])).rows,
+          steps: (
+            await db.query(`SELECT s.state FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id WHERE c.grant_id = $1 AND c.kind = 'retro_pr'`, [grant.id])
+          ).rows,
           escalations: Number((await db.query(`SELECT count(*) FROM audit_events WHERE grant_id = $1 AND action = 'sla.escalated'`, [grant.id])).rows[0].count),
         }));
         // The killed attempt rolled back with its transaction: one step, one row, one attempt.
@@ -90,7 +109,13 @@ targets:
           Array.from({ length: 20 }, async (_, i) => {
             const sut = i % 2 ? a : b;
             const token = await sut.token(`oncall-${batch}-${i}`, ['engineer']);
-            return (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${token}`).send({ target: 'cluster', incident: 'INC-2', reason: REASON, durationSeconds: 600 }).expect(201)).body.id as string;
+            return (
+              await sut.http
+                .post('/v1/grants')
+                .set('Authorization', `Bearer ${token}`)
+                .send({ target: 'cluster', incident: 'INC-2', reason: REASON, durationSeconds: 600 })
+                .expect(201)
+            ).body.id as string;
           }),
         );
         grants.push(...created);
@@ -103,7 +128,9 @@ targets:
       expect([...perGrant.keys()].sort()).toEqual([...grants].sort());
       expect([...perGrant.values()].every((count) => count === 1)).toBe(true);
       expect(receiver.received.every((hook) => hook.signatureValid && hook.body.notice === 'sla_breached')).toBe(true);
-      const [outbox] = await a.dataSource.query(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE status = 'delivered' AND attempts = 1)::int AS once FROM notifications`);
+      const [outbox] = await a.dataSource.query(
+        `SELECT count(*)::int AS rows, count(*) FILTER (WHERE status = 'delivered' AND attempts = 1)::int AS once FROM notifications`,
+      );
       expect(outbox).toEqual({ rows: 200, once: 200 });
     } finally {
       await b.close();
@@ -147,10 +174,23 @@ targets:
     });
     try {
       const engineer = await sut.token('oncall-1', ['engineer']);
-      const grant = (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'cluster', incident: 'INC-3', reason: REASON, durationSeconds: 600 }).expect(201)).body;
+      const grant = (
+        await sut.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'cluster', incident: 'INC-3', reason: REASON, durationSeconds: 600 })
+          .expect(201)
+      ).body;
       const attemptsOf = () =>
-        withClient(sut.database.url, async (db) =>
-          (await db.query(`SELECT a.attempt, a.outcome, a.at FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.grant_id = $1 ORDER BY a.attempt`, [grant.id])).rows,
+        withClient(
+          sut.database.url,
+          async (db) =>
+            (
+              await db.query(
+                `SELECT a.attempt, a.outcome, a.at FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.grant_id = $1 ORDER BY a.attempt`,
+                [grant.id],
+              )
+            ).rows,
         );
       let attempts: { attempt: number; outcome: string; at: Date }[] = [];
       for (const started = Date.now(); Date.now() - started < 20_000; await sleep(100)) {

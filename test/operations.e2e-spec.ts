@@ -60,9 +60,18 @@ describe('operations surface', () => {
     expect(malformed.body.error).toBe('malformed_json');
 
     const engineer = await sut.token('oncall-1', ['engineer']);
-    const nul = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'prod-cluster', incident: 'INC-1', reason: 'reason with a \u0000 inside it', durationSeconds: 60 }).expect(400);
+    const nul = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'prod-cluster', incident: 'INC-1', reason: 'reason with a \u0000 inside it', durationSeconds: 60 })
+      .expect(400);
     expect(nul.body).toMatchObject({ error: 'validation_failed', details: [{ field: 'reason', problems: ['must not contain NUL characters'] }] });
-    const surrogate = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).set('content-type', 'application/json').send('{"target":"prod-cluster","role":"\\ud800"}').expect(400);
+    const surrogate = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .set('content-type', 'application/json')
+      .send('{"target":"prod-cluster","role":"\\ud800"}')
+      .expect(400);
     expect(surrogate.body.details).toEqual([{ field: 'role', problems: ['must be valid Unicode (it holds a lone surrogate)'] }]);
 
     const huge = await sut.http

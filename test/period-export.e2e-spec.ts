@@ -6,7 +6,11 @@ import { startTestService, type TestService } from './support/test-service';
 
 function jcs(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(jcs).join(',')}]`;
-  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${jcs((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${jcs((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(value);
 }
 /** RFC 4180 cells of one row, read independently of the exporter's code. */
@@ -16,10 +20,14 @@ function csvCells(row: string): string[] {
   let quoted = false;
   for (let i = 0; i < row.length; i++) {
     const char = row[i];
-    if (quoted && char === '"' && row[i + 1] === '"') (cell += '"'), i++;
-    else if (char === '"') quoted = !quoted;
-    else if (char === ',' && !quoted) cells.push(cell), (cell = '');
-    else cell += char;
+    if (quoted && char === '"' && row[i + 1] === '"') {
+      cell += '"';
+      i++;
+    } else if (char === '"') quoted = !quoted;
+    else if (char === ',' && !quoted) {
+      cells.push(cell);
+      cell = '';
+    } else cell += char;
   }
   return [...cells, cell];
 }
@@ -36,7 +44,15 @@ describe('period export', () => {
     const auditLog = sut.app.get(AuditLog);
     for (let batch = 0; batch < 100; batch++) {
       await sut.dataSource.transaction((tx) =>
-        auditLog.append(tx, ...Array.from({ length: 1000 }, (_, i) => ({ actor: `oncall-${i % 7}`, action: (i % 10 === 0 ? 'grant.denied' : 'grant.requested') as 'grant.requested', target: 'prod-cluster', data: { batch, i, note: 'x'.repeat(200) } }))),
+        auditLog.append(
+          tx,
+          ...Array.from({ length: 1000 }, (_, i) => ({
+            actor: `oncall-${i % 7}`,
+            action: (i % 10 === 0 ? 'grant.denied' : 'grant.requested') as 'grant.requested',
+            target: 'prod-cluster',
+            data: { batch, i, note: 'x'.repeat(200) },
+          })),
+        ),
       );
     }
   });
@@ -80,7 +96,9 @@ describe('period export', () => {
             lines++;
             if (prev !== null) expect(record.prevHash).toBe(prev);
             const fields = Object.fromEntries(FIELDS.map((f) => [f, record[f]]));
-            prev = createHash('sha256').update(`${record.prevHash}\n${jcs(fields)}`).digest('hex');
+            prev = createHash('sha256')
+              .update(`${record.prevHash}\n${jcs(fields)}`)
+              .digest('hex');
             expect(record.hash).toBe(prev);
           }
         });
@@ -107,7 +125,11 @@ describe('period export', () => {
       sut.app.get(AuditLog).append(tx, ...hostile.map((actor) => ({ actor, action: 'grant.requested' as const, target: '=target', data: { note: '=1+1' } }))),
     );
     const csv = (await sut.http.get(`/v1/evidence/export?format=csv&from=${since}`).set('Authorization', `Bearer ${compliance}`).expect(200)).text;
-    const rows = csv.trim().split('\n').slice(1, -1).filter((row) => row.includes('=1+1'));
+    const rows = csv
+      .trim()
+      .split('\n')
+      .slice(1, -1)
+      .filter((row) => row.includes('=1+1'));
     expect(rows).toHaveLength(hostile.length);
     for (const [i, row] of rows.entries()) {
       const [, , actor, , , target, , data] = csvCells(row);
@@ -123,10 +145,18 @@ describe('period export', () => {
     expect(rows[0]).toBe('seq,at,actor,action,grant,target,controls,data,prevHash,hash');
     expect(rows.length - 2).toBeGreaterThan(100_000 * 0.99);
     expect(rows.at(-1)).toMatch(/^# \{"type":"chain-head"/);
-    const future = await sut.http.get(`/v1/evidence/export?from=${new Date(Date.now() + 60_000).toISOString()}`).set('Authorization', `Bearer ${compliance}`).expect(200);
+    const future = await sut.http
+      .get(`/v1/evidence/export?from=${new Date(Date.now() + 60_000).toISOString()}`)
+      .set('Authorization', `Bearer ${compliance}`)
+      .expect(200);
     expect(JSON.parse(future.text.trim())).toMatchObject({ type: 'chain-head', count: 0 });
-    await sut.http.get('/v1/evidence/export').set('Authorization', `Bearer ${await sut.token('sec', ['security'])}`).expect(403);
+    await sut.http
+      .get('/v1/evidence/export')
+      .set('Authorization', `Bearer ${await sut.token('sec', ['security'])}`)
+      .expect(403);
     const exported = (await sut.http.get('/v1/audit?action=evidence.exported').set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
-    expect(exported.map((e: { data: { kind: string; format: string } }) => `${e.data.kind}/${e.data.format}`)).toEqual(expect.arrayContaining(['period/jsonl', 'period/csv']));
+    expect(exported.map((e: { data: { kind: string; format: string } }) => `${e.data.kind}/${e.data.format}`)).toEqual(
+      expect.arrayContaining(['period/jsonl', 'period/csv']),
+    );
   });
 });

@@ -5,8 +5,8 @@ import { ensureDatabase } from '../src/database/data-source';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { freePort } from './support/ports';
 import { recomputeSessionChain } from './support/session-chain';
-import { withClient } from './support/test-database';
 import { startTargetServer, type TargetServer } from './support/target-server';
+import { withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
 // The broker's own database goes away while engineers work through the proxy: strict recording
@@ -33,7 +33,9 @@ describe('recording while the broker database is down', () => {
       await db.query('CREATE DATABASE payments');
       await db.query('CREATE ROLE payments_rw NOLOGIN');
     });
-    await withClient(target.urlOf('payments'), (db) => db.query('CREATE TABLE probe (n int); GRANT USAGE ON SCHEMA public TO payments_rw; GRANT ALL ON probe TO payments_rw'));
+    await withClient(target.urlOf('payments'), (db) =>
+      db.query('CREATE TABLE probe (n int); GRANT USAGE ON SCHEMA public TO payments_rw; GRANT ALL ON probe TO payments_rw'),
+    );
     sut = await startTestService({
       env: { DATABASE_URL: databaseUrl },
       policyYaml: `
@@ -55,7 +57,16 @@ targets:
     const engineer = await sut.token('oncall-1', ['engineer']);
     const security = await sut.token('sec-1', ['security']);
     const grants = await Promise.all(
-      ['strict-db', 'fast-db'].map(async (name) => (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: name, incident: 'INC-9', reason: 'Writing probes during an outage', durationSeconds: 600 }).expect(201)).body),
+      ['strict-db', 'fast-db'].map(
+        async (name) =>
+          (
+            await sut.http
+              .post('/v1/grants')
+              .set('Authorization', `Bearer ${engineer}`)
+              .send({ target: name, incident: 'INC-9', reason: 'Writing probes during an outage', durationSeconds: 600 })
+              .expect(201)
+          ).body,
+      ),
     );
     const [strict, fast] = grants.map((grant) => new Client({ connectionString: grant.credential.url }));
     await Promise.all([strict.connect(), fast.connect()]);
@@ -69,7 +80,10 @@ targets:
     }
 
     await brokerDatabase.stop();
-    await expect(strict.query('INSERT INTO probe VALUES (2)')).rejects.toMatchObject({ code: '57P03', message: 'breakglass: statement not recorded, so not sent' });
+    await expect(strict.query('INSERT INTO probe VALUES (2)')).rejects.toMatchObject({
+      code: '57P03',
+      message: 'breakglass: statement not recorded, so not sent',
+    });
     await expect(strict.query('INSERT INTO probe VALUES ($1)', [3])).rejects.toMatchObject({ code: '57P03' });
     await fast.query('INSERT INTO probe VALUES (101)'); // best-effort: it runs
     expect(await probe()).toEqual([1, 100, 101]); // the target never saw 2 or 3
@@ -95,7 +109,8 @@ targets:
     const recordsOf = async (grantId: string) => {
       for (let i = 0; ; i++) {
         const events = (await sut.http.get(`/v1/grants/${grantId}/events?limit=1000`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
-        if (events.filter((e: { type: string }) => e.type === 'sql.result').length >= 2 || i > 50) return events as { type: string; command: string | null; detail: Record<string, unknown> | null; prevHash: string; hash: string }[];
+        if (events.filter((e: { type: string }) => e.type === 'sql.result').length >= 2 || i > 50)
+          return events as { type: string; command: string | null; detail: Record<string, unknown> | null; prevHash: string; hash: string }[];
         await sleep(100);
       }
     };

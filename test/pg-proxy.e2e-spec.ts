@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import * as path from 'node:path';
 import { connect, type Socket } from 'node:net';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { ProxyAddress } from '../src/credentials/proxy-address';
 import { recomputeSessionChain } from './support/session-chain';
-import { withClient } from './support/test-database';
 import { startTargetServer, type TargetServer } from './support/target-server';
+import { withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
 // The recording PostgreSQL pathway against Debian's PostgreSQL as a separate target, with real
@@ -31,7 +31,15 @@ function run(command: string, args: string[], options: { input?: string; env?: N
 }
 
 const reason = 'Repairing ledger rows after a failed deploy';
-type SessionRecord = { [key: string]: unknown; seq: number; type: string; command: string | null; detail?: { [key: string]: unknown } | null; prevHash: string; hash: string };
+type SessionRecord = {
+  [key: string]: unknown;
+  seq: number;
+  type: string;
+  command: string | null;
+  detail?: { [key: string]: unknown } | null;
+  prevHash: string;
+  hash: string;
+};
 
 describe('the recording PostgreSQL proxy', () => {
   jest.setTimeout(120_000);
@@ -72,7 +80,9 @@ targets:
     );
     const init = await run('pgbench', ['-i', '-s', '1', '-q', target.urlOf('payments')]);
     expect(init.code).toBe(0);
-    await withClient(target.urlOf('payments'), (db) => db.query('GRANT SELECT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers TO payments_rw; GRANT INSERT ON pgbench_history TO payments_rw'));
+    await withClient(target.urlOf('payments'), (db) =>
+      db.query('GRANT SELECT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers TO payments_rw; GRANT INSERT ON pgbench_history TO payments_rw'),
+    );
     sut = await startTestService({ policyYaml: policyYaml(target.adminUrl), env: { BREAKGLASS_PG_PROXY_LOGIN_TIMEOUT_MS: '1000' } });
     engineer = await sut.token('oncall-1', ['engineer']);
     security = await sut.token('sec-1', ['security', 'compliance']);
@@ -83,11 +93,18 @@ targets:
   });
 
   const breakGlass = async (targetName = 'payments', service = sut) =>
-    (await service.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: targetName, incident: 'INC-42', reason, durationSeconds: 600 }).expect(201)).body;
+    (
+      await service.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target: targetName, incident: 'INC-42', reason, durationSeconds: 600 })
+        .expect(201)
+    ).body;
   const records = async (grantId: string, service = sut): Promise<SessionRecord[]> => {
     const all: SessionRecord[] = [];
-    for (let after = 0; ; ) {
-      const page = (await service.http.get(`/v1/grants/${grantId}/events?limit=1000&after=${after}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+    for (let after = 0; ;) {
+      const page = (await service.http.get(`/v1/grants/${grantId}/events?limit=1000&after=${after}`).set('Authorization', `Bearer ${security}`).expect(200))
+        .body;
       all.push(...page.events);
       if (page.next === null) return all;
       after = page.next;
@@ -102,12 +119,20 @@ targets:
     }
     throw new Error(`records of ${grantId} did not settle: ${JSON.stringify(await records(grantId, service)).slice(0, 2000)}`);
   };
-  const pairs = (found: SessionRecord[]) => found.filter((r) => r.type === 'sql').map((sql) => ({ sql, result: found.find((r) => r.type === 'sql.result' && r.detail?.statementSeq === sql.seq) }));
+  const pairs = (found: SessionRecord[]) =>
+    found.filter((r) => r.type === 'sql').map((sql) => ({ sql, result: found.find((r) => r.type === 'sql.result' && r.detail?.statementSeq === sql.seq) }));
 
   it('hands out a proxy login and records psql statements, failures and \\copy server-side', async () => {
     const grant = await breakGlass();
     const { credential } = grant;
-    expect(credential).toMatchObject({ type: 'postgres', access: 'proxy', host: '127.0.0.1', port: expect.any(Number), database: 'payments', username: expect.stringMatching(/^bg_/) });
+    expect(credential).toMatchObject({
+      type: 'postgres',
+      access: 'proxy',
+      host: '127.0.0.1',
+      port: expect.any(Number),
+      database: 'payments',
+      username: expect.stringMatching(/^bg_/),
+    });
     expect(credential.url).toBe(`postgres://${credential.username}:${credential.password}@127.0.0.1:${credential.port}/payments`);
 
     expect((await run('psql', [credential.url, '-XAtc', 'select 1'])).stdout.trim()).toBe('1');
@@ -131,10 +156,14 @@ targets:
     expect(JSON.stringify(found)).not.toContain('"5\\n6\\n"'); // the data itself is not recorded
     const copyOut = Object.values(byCommand).find(({ sql }) => /^COPY\s*\(\s*select amount/i.test(sql.command ?? ''));
     expect(copyOut?.result).toMatchObject({ exitCode: 0, detail: { tag: 'COPY 2', bytes: 4 } });
-    for (const { sql } of pairs(found)) expect(sql).toMatchObject({ cwd: 'payments', user: 'oncall-1', host: expect.stringMatching(/^127\.0\.0\.1:\d+$/), detail: { protocol: 'simple' } });
+    for (const { sql } of pairs(found))
+      expect(sql).toMatchObject({ cwd: 'payments', user: 'oncall-1', host: expect.stringMatching(/^127\.0\.0\.1:\d+$/), detail: { protocol: 'simple' } });
 
     const head = recomputeSessionChain(found);
-    expect((await sut.http.get(`/v1/grants/${grant.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body).toMatchObject({ valid: true, headHash: head });
+    expect((await sut.http.get(`/v1/grants/${grant.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body).toMatchObject({
+      valid: true,
+      headHash: head,
+    });
     const transcript = (await sut.http.get(`/v1/grants/${grant.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
     expect(transcript).toMatch(/oncall-1@127\.0\.0\.1:\d+ payments SQL> select 1\/0\n.* payments ← ERROR 22012 division by zero \(\d+ ms\)/);
 
@@ -142,12 +171,22 @@ targets:
     const audit = (await sut.http.get(`/v1/audit?grant=${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
     const opened = audit.filter((e: { action: string }) => e.action === 'proxy.session_opened');
     expect(opened.length).toBe(6);
-    expect(opened[0]).toMatchObject({ actor: 'oncall-1', controls: expect.arrayContaining(['SOC2:CC8.1']), data: { tls: false, applicationName: 'psql', database: 'payments' } });
-    expect(audit.filter((e: { action: string }) => e.action === 'proxy.session_closed')[0].data).toMatchObject({ statements: 1, reason: 'client terminated the session' });
+    expect(opened[0]).toMatchObject({
+      actor: 'oncall-1',
+      controls: expect.arrayContaining(['SOC2:CC8.1']),
+      data: { tls: false, applicationName: 'psql', database: 'payments' },
+    });
+    expect(audit.filter((e: { action: string }) => e.action === 'proxy.session_closed')[0].data).toMatchObject({
+      statements: 1,
+      reason: 'client terminated the session',
+    });
   });
 
   it('records prepared statements of node-postgres per Execute, with parameter values only when the policy says so', async () => {
-    for (const [targetName, expected] of [['payments', 1], ['payments-params', ['42']]] as const) {
+    for (const [targetName, expected] of [
+      ['payments', 1],
+      ['payments-params', ['42']],
+    ] as const) {
       const grant = await breakGlass(targetName);
       const client = new Client({ connectionString: grant.credential.url });
       await client.connect();
@@ -193,11 +232,16 @@ targets:
     const direct = await run('psql', [target.urlOf('payments', { name: grant.credential.username, password: grant.credential.password }), '-XAtc', 'select 1']);
     expect(direct.code).not.toBe(0);
     expect(direct.stderr).toMatch(/password authentication failed/);
-    const stored = await sut.dataSource.query(`SELECT proxy_scram::text AS scram, upstream_secret FROM credentials WHERE grant_id = $1 AND purpose = 'access'`, [grant.id]);
+    const stored = await sut.dataSource.query(
+      `SELECT proxy_scram::text AS scram, upstream_secret FROM credentials WHERE grant_id = $1 AND purpose = 'access'`,
+      [grant.id],
+    );
     expect(stored[0].scram).not.toContain(grant.credential.password);
     expect(stored[0].upstream_secret).toMatch(/^[A-Za-z0-9+/=]+$/);
     await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'done' }).expect(200);
-    expect(await sut.dataSource.query(`SELECT proxy_scram, upstream_secret FROM credentials WHERE grant_id = $1 AND purpose = 'access'`, [grant.id])).toEqual([{ proxy_scram: null, upstream_secret: null }]);
+    expect(await sut.dataSource.query(`SELECT proxy_scram, upstream_secret FROM credentials WHERE grant_id = $1 AND purpose = 'access'`, [grant.id])).toEqual([
+      { proxy_scram: null, upstream_secret: null },
+    ]);
   });
 
   it('ends an open session with 57P01 within a second of revoke; the login is refused afterwards and the role is gone', async () => {
@@ -217,7 +261,9 @@ targets:
     const roles = await withClient(target.adminUrl, (db) => db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [grant.credential.username]));
     expect(roles.rowCount).toBe(0);
     const refused = (await sut.http.get('/v1/audit?action=proxy.login_refused&limit=1000').set('Authorization', `Bearer ${security}`).expect(200)).body.events;
-    expect(refused.some((e: { data: { username: string; reason: string } }) => e.data.username === grant.credential.username && e.data.reason === 'grant_ended')).toBe(true);
+    expect(
+      refused.some((e: { data: { username: string; reason: string } }) => e.data.username === grant.credential.username && e.data.reason === 'grant_ended'),
+    ).toBe(true);
   });
 
   it('interleaves the statements of one grant through two instances into one valid chain', async () => {
@@ -230,12 +276,19 @@ targets:
       const viaSecond = new Client({ connectionString: grant.credential.url.replace(`:${grant.credential.port}/`, `:${secondPort}/`) });
       await Promise.all([viaFirst.connect(), viaSecond.connect()]);
       // Both connections at once, each with its own statements in order.
-      await Promise.all([viaFirst, viaSecond].map(async (client, k) => {
-        for (let i = k; i < 20; i += 2) await client.query(`select ${i}`);
-      }));
+      await Promise.all(
+        [viaFirst, viaSecond].map(async (client, k) => {
+          for (let i = k; i < 20; i += 2) await client.query(`select ${i}`);
+        }),
+      );
       await Promise.all([viaFirst.end(), viaSecond.end()]);
       const found = await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 20);
-      expect(found.filter((r) => r.type === 'sql').map((r) => r.command).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `select ${i}`).sort());
+      expect(
+        found
+          .filter((r) => r.type === 'sql')
+          .map((r) => r.command)
+          .sort(),
+      ).toEqual(Array.from({ length: 20 }, (_, i) => `select ${i}`).sort());
       recomputeSessionChain(found);
       expect((await sut.http.get(`/v1/grants/${grant.id}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body.valid).toBe(true);
     } finally {
@@ -303,8 +356,17 @@ targets:
     const guesses = [];
     for (let i = 0; i < 7; i++) guesses.push(await run('psql', [`postgres://${username}:wrong-${i}@127.0.0.1:${port}/payments`, '-XAtc', 'select 1']));
     expect(guesses.every((guess) => guess.code !== 0 && /password authentication failed/.test(guess.stderr))).toBe(true);
-    const refused = (await sut.http.get('/v1/audit?action=proxy.login_refused&limit=1000').set('Authorization', `Bearer ${security}`).expect(200)).body.events.filter((e: { data: { username: string | null } }) => e.data.username === username);
-    expect(refused.map((e: { data: { reason: string } }) => e.data.reason)).toEqual(['wrong_password', 'wrong_password', 'wrong_password', 'wrong_password', 'wrong_password', 'rate_limited']);
+    const refused = (
+      await sut.http.get('/v1/audit?action=proxy.login_refused&limit=1000').set('Authorization', `Bearer ${security}`).expect(200)
+    ).body.events.filter((e: { data: { username: string | null } }) => e.data.username === username);
+    expect(refused.map((e: { data: { reason: string } }) => e.data.reason)).toEqual([
+      'wrong_password',
+      'wrong_password',
+      'wrong_password',
+      'wrong_password',
+      'wrong_password',
+      'rate_limited',
+    ]);
 
     // Nothing partial was recorded, and the proxy still serves.
     expect(await records(grant.id)).toHaveLength(0); // the cut-off message was never a statement
@@ -314,7 +376,6 @@ targets:
     expect(metrics).toMatch(/breakglass_pg_proxy_logins_refused_total\{reason="wrong_password"\} [4-9]/);
     expect(metrics).toMatch(/breakglass_pg_proxy_statements_recorded_total\{recording="strict"\} \d+/);
   });
-
 });
 
 describe('the recording PostgreSQL proxy with TLS', () => {
@@ -324,7 +385,23 @@ describe('the recording PostgreSQL proxy with TLS', () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'proxy-tls-'));
-    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+    const made = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ]);
     expect(made.code).toBe(0);
     target = await startTargetServer();
     await withClient(target.adminUrl, (db) => db.query('CREATE ROLE tls_rw NOLOGIN'));
@@ -340,7 +417,11 @@ describe('the recording PostgreSQL proxy with TLS', () => {
 
   it('answers SSLRequest with TLS and refuses a plaintext login', async () => {
     const engineer = await sut.token('oncall-1', ['engineer']);
-    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'db', incident: 'INC-43', reason, durationSeconds: 600 }).expect(201);
+    const { body: grant } = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'db', incident: 'INC-43', reason, durationSeconds: 600 })
+      .expect(201);
     const secure = await run('psql', [`${grant.credential.url}?sslmode=require`, '-XAtc', 'select 1']);
     expect(secure.stdout.trim()).toBe('1');
     expect(secure.code).toBe(0);
@@ -348,7 +429,8 @@ describe('the recording PostgreSQL proxy with TLS', () => {
     expect(plain.code).not.toBe(0);
     expect(plain.stderr).toMatch(/SSL connection is required/);
     const security = await sut.token('sec-1', ['security']);
-    const opened = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=proxy.session_opened`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
+    const opened = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=proxy.session_opened`).set('Authorization', `Bearer ${security}`).expect(200)).body
+      .events;
     expect(opened.map((e: { data: { tls: boolean } }) => e.data.tls)).toEqual([true]);
   });
 });

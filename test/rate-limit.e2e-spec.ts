@@ -9,7 +9,10 @@ describe('rate limits on break-glass requests and webhooks', () => {
   let bob: string;
 
   const request = (token: string) =>
-    sut.http.post('/v1/grants').set('Authorization', `Bearer ${token}`).send({ target: 'prod-cluster', incident: 'INC-5', reason: 'Checking the rate limit on grant requests', durationSeconds: 60 });
+    sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ target: 'prod-cluster', incident: 'INC-5', reason: 'Checking the rate limit on grant requests', durationSeconds: 60 });
   const grantsOf = async (requester: string) => Number((await sut.dataSource.query(`SELECT count(*) AS n FROM grants WHERE requester = $1`, [requester]))[0].n);
 
   beforeAll(async () => {

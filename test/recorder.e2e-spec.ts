@@ -28,7 +28,10 @@ describe('recorded commands from the CLI', () => {
     sut = await startTestService();
     env = { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: await sut.token('oncall-1', ['engineer']), BREAKGLASS_HOME: scratch('home-') };
     security = await sut.token('sec-1', ['security']);
-    const requested = await cli(['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-5', '--reason', 'Certificates expired on the API server', '--duration', '30m'], env);
+    const requested = await cli(
+      ['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-5', '--reason', 'Certificates expired on the API server', '--duration', '30m'],
+      env,
+    );
     grantId = JSON.parse(requested.output).id;
     const saved = path.join(env.BREAKGLASS_HOME!, 'grants', `${grantId}.json`);
     expect(statSync(saved).mode & 0o777).toBe(0o600);
@@ -69,20 +72,30 @@ describe('recorded commands from the CLI', () => {
   });
 
   it('exec of psql on a proxied target records the command line and each statement the server ran', async () => {
-    const requested = await cli(['--json', 'request', '--target', 'payments-db', '--incident', 'INC-6', '--reason', 'Ledger rows stuck in pending state', '--duration', '30m'], env);
+    const requested = await cli(
+      ['--json', 'request', '--target', 'payments-db', '--incident', 'INC-6', '--reason', 'Ledger rows stuck in pending state', '--duration', '30m'],
+      env,
+    );
     const dbGrant = JSON.parse(requested.output);
     expect(dbGrant.credential).toMatchObject({ type: 'postgres', access: 'proxy' });
     const human = await cli(['status', dbGrant.id], env);
     expect(human.code).toBe(0);
     const ran = await cli(['exec', dbGrant.id, '--', 'psql', '-XAtc', 'select 41 + 1'], env);
     expect(ran).toMatchObject({ code: 0, output: expect.stringContaining('42') });
-    const recorded = async () => (await sut.http.get(`/v1/grants/${dbGrant.id}/events?limit=1000`).set('Authorization', `Bearer ${security}`).expect(200)).body.events as { type: string; command: string | null; exitCode: number | null }[];
+    const recorded = async () =>
+      (await sut.http.get(`/v1/grants/${dbGrant.id}/events?limit=1000`).set('Authorization', `Bearer ${security}`).expect(200)).body.events as {
+        type: string;
+        command: string | null;
+        exitCode: number | null;
+      }[];
     for (let i = 0; i < 50 && (await recorded()).length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect((await recorded()).map((e) => [e.type, e.command, e.exitCode]).sort()).toEqual([
-      ['command', "psql -XAtc 'select 41 + 1'", 0],
-      ['sql', 'select 41 + 1', null],
-      ['sql.result', null, 0],
-    ].sort());
+    expect((await recorded()).map((e) => [e.type, e.command, e.exitCode]).sort()).toEqual(
+      [
+        ['command', "psql -XAtc 'select 41 + 1'", 0],
+        ['sql', 'select 41 + 1', null],
+        ['sql.result', null, 0],
+      ].sort(),
+    );
   });
 });
 
@@ -96,11 +109,22 @@ describe('a broker outage during a recorded session', () => {
     const serviceEnv = { DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: dataDir, PORT: String(port) };
     const baseUrl = `http://127.0.0.1:${port}`;
     const issuer = await DevIssuer.open(dataDir);
-    const env = { BREAKGLASS_URL: baseUrl, BREAKGLASS_TOKEN: await issuer.mint({ subject: 'oncall-1', roles: ['engineer'] }), BREAKGLASS_HOME: scratch('home-') };
+    const env = {
+      BREAKGLASS_URL: baseUrl,
+      BREAKGLASS_TOKEN: await issuer.mint({ subject: 'oncall-1', roles: ['engineer'] }),
+      BREAKGLASS_HOME: scratch('home-'),
+    };
     let broker = spawnService(serviceEnv);
     try {
       await waitUntilReady(baseUrl, broker);
-      const grantId = JSON.parse((await cli(['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-6', '--reason', 'Rolling back a bad deploy by hand', '--duration', '30m'], env)).output).id;
+      const grantId = JSON.parse(
+        (
+          await cli(
+            ['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-6', '--reason', 'Rolling back a bad deploy by hand', '--duration', '30m'],
+            env,
+          )
+        ).output,
+      ).id;
       expect((await cli(['exec', grantId, '--', 'echo', 'one'], env)).code).toBe(0);
 
       broker.child.kill('SIGKILL');
@@ -118,7 +142,10 @@ describe('a broker outage during a recorded session', () => {
 
       const security = await issuer.mint({ subject: 'sec-1', roles: ['security'] });
       const headers = { authorization: `Bearer ${security}` };
-      const log = (await (await fetch(`${baseUrl}/v1/grants/${grantId}/events`, { headers })).json()) as { events: { seq: number; command: string; exitCode: number }[]; gaps: unknown[] };
+      const log = (await (await fetch(`${baseUrl}/v1/grants/${grantId}/events`, { headers })).json()) as {
+        events: { seq: number; command: string; exitCode: number }[];
+        gaps: unknown[];
+      };
       expect(log.events.map((e) => [e.seq, e.command, e.exitCode])).toEqual([
         [1, 'echo one', 0],
         [2, 'echo two', 0],
@@ -135,5 +162,4 @@ describe('a broker outage during a recorded session', () => {
       await database.drop();
     }
   });
-
 });

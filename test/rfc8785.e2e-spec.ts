@@ -44,7 +44,9 @@ describe('verify-audit.py over keys beyond the Basic Multilingual Plane', () => 
     expect(canonicalJson(data)).toBe('{"a":{"𝄞":2,"\uffff":1},"😂":"smiley","\ue000":"private use"}');
     await sut.dataSource.transaction((tx) => sut.app.get(AuditLog).append(tx, { actor: 'system:test', action: 'evidence.exported', data }));
     const auditor = await sut.token('auditor-1', ['compliance']);
-    const { stdout } = await run('python3', [path.join(EXAMPLES, 'verify-audit.py')], { env: { ...process.env, BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: auditor } });
+    const { stdout } = await run('python3', [path.join(EXAMPLES, 'verify-audit.py')], {
+      env: { ...process.env, BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: auditor },
+    });
     const verification = await sut.app.get(AuditLog).verify();
     expect(JSON.parse(stdout)).toEqual({ valid: true, count: verification.count, headHash: verification.headHash });
   });

@@ -1,7 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import { ensureDatabase } from '../src/database/data-source';
-import { testServerUrl, withClient } from './support/test-database';
 import { startTargetServer, type TargetServer } from './support/target-server';
+import { testServerUrl, withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
 // A hostile grantee tries to keep access after its grant: objects that would run with someone
@@ -52,13 +52,19 @@ targets:
     await target?.stop();
   });
 
-  const superusers = () => withClient(target.adminUrl, async (db) => (await db.query(`SELECT rolname FROM pg_roles WHERE rolsuper ORDER BY 1`)).rows.map((r) => r.rolname));
-  const roleExists = (name: string) => withClient(target.adminUrl, async (db) => (await db.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [name])).rowCount === 1);
+  const superusers = () =>
+    withClient(target.adminUrl, async (db) => (await db.query(`SELECT rolname FROM pg_roles WHERE rolsuper ORDER BY 1`)).rows.map((r) => r.rolname));
+  const roleExists = (name: string) =>
+    withClient(target.adminUrl, async (db) => (await db.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [name])).rowCount === 1);
 
   it('neutralises SECURITY DEFINER functions, trigger traps and large objects in every database, then drops the role', async () => {
     const engineer = await sut.token('oncall-1', ['engineer']);
     const security = await sut.token('sec-1', ['security', 'compliance']);
-    const { body: grant } = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'payments', incident: 'INC-7', reason, durationSeconds: 600 }).expect(201);
+    const { body: grant } = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'payments', incident: 'INC-7', reason, durationSeconds: 600 })
+      .expect(201);
     const { username, password } = grant.credential;
     const asGrantee = { name: username, password };
 
@@ -83,7 +89,11 @@ targets:
     // 5. A large object in another database would block DROP ROLE for ever.
     await withClient(target.urlOf('reporting', asGrantee), (db) => db.query('SELECT lo_create(0)'));
 
-    const revoked = await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${security}`).send({ reason: 'incident over' }).expect(200);
+    const revoked = await sut.http
+      .post(`/v1/grants/${grant.id}/revoke`)
+      .set('Authorization', `Bearer ${security}`)
+      .send({ reason: 'incident over' })
+      .expect(200);
     expect(revoked.body.credential).toMatchObject({ providerStatus: 'revoked' });
     expect(await roleExists(username)).toBe(false);
 
@@ -99,7 +109,9 @@ targets:
 
     // What was kept belongs to the holder role, and nothing of it runs as its definer.
     const kept = await withClient(target.urlOf('payments'), async (db) => ({
-      routines: (await db.query(`SELECT proname, pg_get_userbyid(proowner) AS owner, prosecdef FROM pg_proc WHERE proname IN ('pwn', 'on_note', 'on_ledger') ORDER BY 1`)).rows,
+      routines: (
+        await db.query(`SELECT proname, pg_get_userbyid(proowner) AS owner, prosecdef FROM pg_proc WHERE proname IN ('pwn', 'on_note', 'on_ledger') ORDER BY 1`)
+      ).rows,
       tables: (await db.query(`SELECT tablename, tableowner FROM pg_tables WHERE tablename IN ('notes', 'ledger_fix', 'ledger') ORDER BY 1`)).rows,
       triggers: (await db.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`)).rows,
     }));
@@ -114,9 +126,20 @@ targets:
       { tablename: 'notes', tableowner: 'breakglass_orphans' },
     ]);
     expect(kept.triggers).toEqual([]);
-    const largeObjectOwner = await withClient(target.urlOf('reporting'), async (db) => (await db.query(`SELECT pg_get_userbyid(lomowner) AS owner FROM pg_largeobject_metadata`)).rows);
+    const largeObjectOwner = await withClient(
+      target.urlOf('reporting'),
+      async (db) => (await db.query(`SELECT pg_get_userbyid(lomowner) AS owner FROM pg_largeobject_metadata`)).rows,
+    );
     expect(largeObjectOwner).toEqual([{ owner: 'breakglass_orphans' }]);
-    const holder = await withClient(target.adminUrl, async (db) => (await db.query(`SELECT rolcanlogin, rolsuper, rolcreaterole, (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships FROM pg_roles r WHERE rolname = 'breakglass_orphans'`)).rows[0]);
+    const holder = await withClient(
+      target.adminUrl,
+      async (db) =>
+        (
+          await db.query(
+            `SELECT rolcanlogin, rolsuper, rolcreaterole, (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships FROM pg_roles r WHERE rolname = 'breakglass_orphans'`,
+          )
+        ).rows[0],
+    );
     expect(holder).toEqual({ rolcanlogin: false, rolsuper: false, rolcreaterole: false, memberships: 0 });
 
     // The cleanup is evidence: in the audit chain, in the revoke's own transaction.
@@ -135,10 +158,20 @@ targets:
 
   it('refuses a policy role that could create logins the broker would never take back', async () => {
     const engineer = await sut.token('oncall-2', ['engineer']);
-    const before = await withClient(target.adminUrl, async (db) => (await db.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`)).rows[0].n);
-    const refused = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${engineer}`).send({ target: 'payments-maker', incident: 'INC-8', reason, durationSeconds: 600 }).expect(403);
+    const before = await withClient(
+      target.adminUrl,
+      async (db) => (await db.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`)).rows[0].n,
+    );
+    const refused = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'payments-maker', incident: 'INC-8', reason, durationSeconds: 600 })
+      .expect(403);
     expect(refused.body).toMatchObject({ error: 'grant_role_unsafe', details: { roles: ['role_maker'] } });
-    const after = await withClient(target.adminUrl, async (db) => (await db.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`)).rows[0].n);
+    const after = await withClient(
+      target.adminUrl,
+      async (db) => (await db.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`)).rows[0].n,
+    );
     expect(after).toBe(before);
   });
 });

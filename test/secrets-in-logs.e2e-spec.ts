@@ -1,11 +1,11 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { DevIssuer } from '../src/auth/dev-issuer';
+import { MasterKey } from '../src/credentials/master-key';
 import { freePort } from './support/ports';
 import { spawnService, waitUntilReady } from './support/service-process';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { MasterKey } from '../src/credentials/master-key';
 import { createTestDatabase, withClient } from './support/test-database';
 
 const run = (command: string, args: string[]) => promisify(execFile)(command, args, { timeout: 10_000 });
@@ -17,22 +17,35 @@ describe('secrets never reach the logs', () => {
     const database = await createTestDatabase();
     const dataDir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'secrets-'));
     const policy = path.join(dataDir, 'policy.yaml');
-    writeFileSync(policy, `
+    writeFileSync(
+      policy,
+      `
 notify: { security: [log] }
 channels: { log: { type: log } }
 targets:
   - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes }, notifyOnUse: [log] }
   - { name: db, environment: production, credential: { type: postgres, adminUrl: embedded, grantRoles: [secrets_rw] }, notifyOnUse: [log] }
-`);
+`,
+    );
     const port = await freePort();
-    const service = spawnService({ DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: dataDir, BREAKGLASS_POLICY: policy, PORT: String(port), LOG_LEVEL: 'verbose' });
+    const service = spawnService({
+      DATABASE_URL: database.url,
+      BREAKGLASS_DATA_DIR: dataDir,
+      BREAKGLASS_POLICY: policy,
+      PORT: String(port),
+      LOG_LEVEL: 'verbose',
+    });
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitUntilReady(base, service);
       const issuer = await DevIssuer.open(dataDir);
       const engineer = await issuer.mint({ subject: 'oncall-1', roles: ['engineer'] });
       const post = (url: string, token: string, body: unknown) =>
-        fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);
+        fetch(`${base}${url}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        }).then((r) => r.json() as Promise<Record<string, any>>);
       const secrets: string[] = [engineer];
       const compliance = await issuer.mint({ subject: 'auditor-1', roles: ['compliance', 'security'] });
       const get = (url: string) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${compliance}` } }).then((r) => r.text());
@@ -44,7 +57,10 @@ targets:
         if (credential.type === 'postgres') {
           // The target role's own password: only the proxy unseals it (it is never in the answer).
           expect(credential.access).toBe('proxy');
-          const [{ sealed }] = await withClient(database.url, async (db) => (await db.query(`SELECT upstream_secret AS sealed FROM credentials WHERE grant_id = $1 AND purpose = 'access'`, [grant.id])).rows);
+          const [{ sealed }] = await withClient(
+            database.url,
+            async (db) => (await db.query(`SELECT upstream_secret AS sealed FROM credentials WHERE grant_id = $1 AND purpose = 'access'`, [grant.id])).rows,
+          );
           const upstreamPassword = MasterKey.open(dataDir).unseal(sealed, `proxy-upstream:${credential.username}`).toString('utf8');
           expect(upstreamPassword).toMatch(/^[A-Za-z0-9_-]{32}$/);
           expect(JSON.stringify(grant)).not.toContain(upstreamPassword);

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import canonicalize from 'canonicalize';
 import { verifyEvidence } from '../src/evidence/bundle-verifier';
 import { recomputeSessionChain } from './support/session-chain';
-import { startTestService, type TestService } from './support/test-service';
 import { tamperWith, withClient } from './support/test-database';
+import { startTestService, type TestService } from './support/test-service';
 
 const POLICY = `
 notify:
@@ -39,11 +39,19 @@ describe('session command log', () => {
   let security: string;
 
   const breakGlass = async (token = engineer) =>
-    (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${token}`).send({ target: 'cluster', incident: 'INC-7', reason: 'Draining a stuck node pool by hand', durationSeconds: 600 }).expect(201)).body;
+    (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${token}`)
+        .send({ target: 'cluster', incident: 'INC-7', reason: 'Draining a stuck node pool by hand', durationSeconds: 600 })
+        .expect(201)
+    ).body;
   const send = (grant: { id: string; sessionToken: string }, events: unknown[]) =>
     sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${grant.sessionToken}`).send({ events });
-  const log = async (grantId: string, token = security) => (await sut.http.get(`/v1/grants/${grantId}/events?limit=1000`).set('Authorization', `Bearer ${token}`).expect(200)).body;
-  const verify = async (grantId: string) => (await sut.http.get(`/v1/grants/${grantId}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+  const log = async (grantId: string, token = security) =>
+    (await sut.http.get(`/v1/grants/${grantId}/events?limit=1000`).set('Authorization', `Bearer ${token}`).expect(200)).body;
+  const verify = async (grantId: string) =>
+    (await sut.http.get(`/v1/grants/${grantId}/events/verify`).set('Authorization', `Bearer ${security}`).expect(200)).body;
 
   beforeAll(async () => {
     sut = await startTestService({ policyYaml: POLICY });
@@ -60,7 +68,24 @@ describe('session command log', () => {
     const { events, headHash, gaps } = await log(grant.id);
     expect(gaps).toEqual([]);
     // The CLI's records are format 2 with detail null: 12 hashed keys.
-    for (const e of events) expect(Object.keys(e).sort()).toEqual(['command', 'cwd', 'detail', 'exitCode', 'finishedAt', 'grant', 'hash', 'host', 'late', 'prevHash', 'receivedAt', 'seq', 'startedAt', 'type', 'user']);
+    for (const e of events)
+      expect(Object.keys(e).sort()).toEqual([
+        'command',
+        'cwd',
+        'detail',
+        'exitCode',
+        'finishedAt',
+        'grant',
+        'hash',
+        'host',
+        'late',
+        'prevHash',
+        'receivedAt',
+        'seq',
+        'startedAt',
+        'type',
+        'user',
+      ]);
     expect(events.map((e: { detail: unknown }) => e.detail)).toEqual([null, null]);
     const prev = recomputeSessionChain(events);
     expect(headHash).toBe(prev);
@@ -73,11 +98,25 @@ describe('session command log', () => {
   it('keeps format-1 records (stored before format 2) verifying as they were, with format-2 records chained after them', async () => {
     const grant = await breakGlass();
     // Two records as Part 1 wrote them: 11 hashed keys, no detail, straight into the table.
-    const format1 = [1, 2].map((seq) => ({ grant: grant.id, seq, type: 'command', command: `echo ${seq}`, cwd: '/srv', user: 'oncall-1', host: 'bastion-1', startedAt: '2026-11-24T15:00:00.000Z', finishedAt: '2026-11-24T15:00:01.000Z', exitCode: 0, receivedAt: '2026-11-24T15:00:02.000Z' }));
+    const format1 = [1, 2].map((seq) => ({
+      grant: grant.id,
+      seq,
+      type: 'command',
+      command: `echo ${seq}`,
+      cwd: '/srv',
+      user: 'oncall-1',
+      host: 'bastion-1',
+      startedAt: '2026-11-24T15:00:00.000Z',
+      finishedAt: '2026-11-24T15:00:01.000Z',
+      exitCode: 0,
+      receivedAt: '2026-11-24T15:00:02.000Z',
+    }));
     let prev = '0'.repeat(64);
     await withClient(sut.database.url, async (db) => {
       for (const r of format1) {
-        const hash = createHash('sha256').update(`${prev}\n${canonicalize(r)}`).digest('hex');
+        const hash = createHash('sha256')
+          .update(`${prev}\n${canonicalize(r)}`)
+          .digest('hex');
         await db.query(
           `INSERT INTO session_events (grant_id, seq, type, command, cwd, "user", host, started_at, finished_at, exit_code, received_at, prev_hash, hash, format)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`,
@@ -106,7 +145,10 @@ describe('session command log', () => {
     expect(JSON.parse(verdict.stdout)).toEqual({ valid: true, count: 3, headHash, formats: [1, 2], seals: 1 });
     evidence.bundle.session.events[1].command = 'echo 2 && curl evil';
     writeFileSync(file, JSON.stringify(evidence));
-    const tampered = (await runScript('python3', [script, file]).then(() => ({ code: 0, stdout: '{}' }), (error: { code: number; stdout: string }) => error));
+    const tampered = await runScript('python3', [script, file]).then(
+      () => ({ code: 0, stdout: '{}' }),
+      (error: { code: number; stdout: string }) => error,
+    );
     expect(tampered.code).toBe(2);
     expect(JSON.parse(tampered.stdout)).toEqual({ valid: false, firstInvalidSeq: 2 });
   });
@@ -140,9 +182,32 @@ describe('session command log', () => {
   it('accepts only the session token of that grant', async () => {
     const grant = await breakGlass();
     const other = await breakGlass();
-    expect((await sut.http.post(`/v1/grants/${grant.id}/events`).send({ events: [event(1, 'ls')] }).expect(401)).body.error).toBe('invalid_session_token');
-    expect((await sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${engineer}`).send({ events: [event(1, 'ls')] }).expect(401)).body.error).toBe('invalid_session_token');
-    expect((await sut.http.post(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${grant.credential.token}`).send({ events: [event(1, 'ls')] }).expect(401)).body.error).toBe('invalid_session_token');
+    expect(
+      (
+        await sut.http
+          .post(`/v1/grants/${grant.id}/events`)
+          .send({ events: [event(1, 'ls')] })
+          .expect(401)
+      ).body.error,
+    ).toBe('invalid_session_token');
+    expect(
+      (
+        await sut.http
+          .post(`/v1/grants/${grant.id}/events`)
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ events: [event(1, 'ls')] })
+          .expect(401)
+      ).body.error,
+    ).toBe('invalid_session_token');
+    expect(
+      (
+        await sut.http
+          .post(`/v1/grants/${grant.id}/events`)
+          .set('Authorization', `Bearer ${grant.credential.token}`)
+          .send({ events: [event(1, 'ls')] })
+          .expect(401)
+      ).body.error,
+    ).toBe('invalid_session_token');
     expect((await send({ id: grant.id, sessionToken: other.sessionToken }, [event(1, 'ls')]).expect(403)).body.error).toBe('wrong_grant');
     expect((await log(grant.id)).events).toEqual([]);
   });
@@ -176,7 +241,9 @@ describe('session command log', () => {
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(3); // the header and one line per event, whatever the fields hold
     expect(text).not.toMatch(/[\r\u001b\u202e\t]/);
-    expect(lines[1]).toContain('/srv/app\\n2026-01-01T00:00:00.000Z oncall-1@bastion-1 /srv/app $ echo harmless → 0\\n#  $ curl -X DELETE https://api/payments → 0');
+    expect(lines[1]).toContain(
+      '/srv/app\\n2026-01-01T00:00:00.000Z oncall-1@bastion-1 /srv/app $ echo harmless → 0\\n#  $ curl -X DELETE https://api/payments → 0',
+    );
     expect(lines[2]).toContain('oncall-1\\nroot@bastion-1\\t\\u202eevil /srv/app $ rm -rf /data\\r\\e[2Kls -la → 0');
   });
 
@@ -184,7 +251,14 @@ describe('session command log', () => {
     const grant = await breakGlass();
     const tooLong = await send(grant, [event(1, 'x'.repeat(65537))]).expect(400);
     expect(tooLong.body.details).toEqual([{ field: 'events.0.command', problems: [expect.stringMatching(/65536/)] }]);
-    expect((await send(grant, Array.from({ length: 501 }, (_, i) => event(i + 1, 'ls'))).expect(400)).body.error).toBe('validation_failed');
+    expect(
+      (
+        await send(
+          grant,
+          Array.from({ length: 501 }, (_, i) => event(i + 1, 'ls')),
+        ).expect(400)
+      ).body.error,
+    ).toBe('validation_failed');
     expect((await send(grant, [event(1, 'a\u0000b')]).expect(400)).body.details[0].problems).toEqual(['must not contain NUL characters']);
     expect((await send(grant, [{ ...event(1, 'ls'), seq: 0 }]).expect(400)).body.error).toBe('validation_failed');
   });
@@ -193,7 +267,11 @@ describe('session command log', () => {
     const grant = await breakGlass();
     await send(grant, [event(1, 'systemctl restart ingress')]).expect(200);
     const before = new Date().toISOString();
-    const { body: revoked } = await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: 'done' }).expect(200);
+    const { body: revoked } = await sut.http
+      .post(`/v1/grants/${grant.id}/revoke`)
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ reason: 'done' })
+      .expect(200);
     const sealed = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=session.sealed`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
     expect(sealed).toEqual([expect.objectContaining({ data: expect.objectContaining({ count: 1, lastSeq: 1, resealed: false }) })]);
 
@@ -203,14 +281,17 @@ describe('session command log', () => {
     expect((await send(grant, [event(3, 'whoami', { startedAt: after })]).expect(403)).body.error).toBe('session_ended');
     const { events, headHash } = await log(grant.id);
     expect(events.map((e: { late: boolean }) => e.late)).toEqual([false, true]);
-    const resealed = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=session.sealed`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
+    const resealed = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=session.sealed`).set('Authorization', `Bearer ${security}`).expect(200)).body
+      .events;
     expect(resealed.at(-1).data).toMatchObject({ headHash, count: 2, resealed: true });
   });
 
   it('finds a tampered event at its seq; the table refuses changes while its trigger is on', async () => {
     const grant = await breakGlass();
     await send(grant, [event(1, 'ls'), event(2, 'cat /etc/hosts'), event(3, 'exit')]).expect(200);
-    await expect(withClient(sut.database.url, (db) => db.query(`UPDATE session_events SET command = 'ls -la' WHERE grant_id = $1 AND seq = 2`, [grant.id]))).rejects.toThrow(/append-only/);
+    await expect(
+      withClient(sut.database.url, (db) => db.query(`UPDATE session_events SET command = 'ls -la' WHERE grant_id = $1 AND seq = 2`, [grant.id])),
+    ).rejects.toThrow(/append-only/);
     await tamperWith(sut.database.url, 'session_events', `UPDATE session_events SET command = 'true' WHERE grant_id = $1 AND seq = 2`, [grant.id]);
     expect(await verify(grant.id)).toMatchObject({ valid: false, firstInvalidSeq: 2 });
   });
@@ -237,14 +318,22 @@ describe('session command log', () => {
     const evidence = (await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
     const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
     const offline = await verifyEvidence(evidence, jwks);
-    expect(offline).toMatchObject({ valid: false, signature: 'valid', session: { valid: false, firstInvalidSeq: 3, brokenAnchor: { seq: 3, actualHash: null } } });
+    expect(offline).toMatchObject({
+      valid: false,
+      signature: 'valid',
+      session: { valid: false, firstInvalidSeq: 3, brokenAnchor: { seq: 3, actualHash: null } },
+    });
   });
 
   describe('reviews', () => {
     it('needs a second person: the requester cannot review their own grant', async () => {
       const both = await sut.token('sec-oncall', ['engineer', 'security']);
       const grant = await breakGlass(both);
-      const own = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${both}`).send({ outcome: 'approved', notes: 'looks fine' }).expect(403);
+      const own = await sut.http
+        .post(`/v1/grants/${grant.id}/reviews`)
+        .set('Authorization', `Bearer ${both}`)
+        .send({ outcome: 'approved', notes: 'looks fine' })
+        .expect(403);
       expect(own.body.error).toBe('own_grant_review');
       await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${engineer}`).send({ outcome: 'approved', notes: 'x' }).expect(403);
     });
@@ -259,7 +348,11 @@ describe('session command log', () => {
     it('an approval satisfies the review clock and is audited', async () => {
       const grant = await breakGlass();
       await send(grant, [event(1, 'kubectl cordon node-7')]).expect(200);
-      const { body } = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'approved', notes: 'Cordon matches the incident' }).expect(201);
+      const { body } = await sut.http
+        .post(`/v1/grants/${grant.id}/reviews`)
+        .set('Authorization', `Bearer ${security}`)
+        .send({ outcome: 'approved', notes: 'Cordon matches the incident' })
+        .expect(201);
       expect(body).toMatchObject({ outcome: 'approved', reviewer: 'sec-1', chainValid: true, eventsReviewed: 1, clock: 'satisfied' });
       const clocks = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=review`).set('Authorization', `Bearer ${security}`).expect(200)).body.clocks;
       expect(clocks[0]).toMatchObject({ state: 'satisfied', resolvedBy: 'sec-1' });
@@ -267,7 +360,11 @@ describe('session command log', () => {
 
     it('a violation notifies the security audience', async () => {
       const grant = await breakGlass();
-      await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'violation', notes: 'Dropped a table unrelated to the incident' }).expect(201);
+      await sut.http
+        .post(`/v1/grants/${grant.id}/reviews`)
+        .set('Authorization', `Bearer ${security}`)
+        .send({ outcome: 'violation', notes: 'Dropped a table unrelated to the incident' })
+        .expect(201);
       const rows = await sut.dataSource.query(`SELECT notice, channel FROM notifications WHERE grant_id = $1 AND notice = 'review_violation'`, [grant.id]);
       expect(rows).toEqual([{ notice: 'review_violation', channel: 'security-log' }]);
     });
@@ -276,9 +373,17 @@ describe('session command log', () => {
       const grant = await breakGlass();
       await send(grant, [event(1, 'ls'), event(2, 'id')]).expect(200);
       await tamperWith(sut.database.url, 'session_events', `DELETE FROM session_events WHERE grant_id = $1 AND seq = 1`, [grant.id]);
-      const refused = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'findings', notes: 'log incomplete' }).expect(409);
+      const refused = await sut.http
+        .post(`/v1/grants/${grant.id}/reviews`)
+        .set('Authorization', `Bearer ${security}`)
+        .send({ outcome: 'findings', notes: 'log incomplete' })
+        .expect(409);
       expect(refused.body).toMatchObject({ error: 'session_integrity_failed', details: { valid: false, firstInvalidSeq: 2 } });
-      const accepted = await sut.http.post(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).send({ outcome: 'findings', notes: 'log incomplete', acknowledgeIntegrityFailure: true }).expect(201);
+      const accepted = await sut.http
+        .post(`/v1/grants/${grant.id}/reviews`)
+        .set('Authorization', `Bearer ${security}`)
+        .send({ outcome: 'findings', notes: 'log incomplete', acknowledgeIntegrityFailure: true })
+        .expect(201);
       expect(accepted.body).toMatchObject({ chainValid: false, integrityAcknowledged: true });
     });
   });

@@ -23,7 +23,8 @@ describe('SIEM forwarding', () => {
 
   const addEvents = async (count: number) => {
     const auditLog = sut.app.get(AuditLog);
-    for (let i = 0; i < count; i++) await sut.dataSource.transaction((tx) => auditLog.append(tx, { actor: 'oncall-1', action: 'grant.requested', data: { i } }));
+    for (let i = 0; i < count; i++)
+      await sut.dataSource.transaction((tx) => auditLog.append(tx, { actor: 'oncall-1', action: 'grant.requested', data: { i } }));
   };
   const head = async () => (await sut.app.get(AuditLog).head()).seq;
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../src/audit/audit-log.service';
-import { freePort } from './support/ports';
 import { githubDelivery, githubPullRequestEvent, gitlabMergeRequestEvent } from './support/forges';
 import { PagerDutyEventsReceiver } from './support/pagerduty-events';
+import { freePort } from './support/ports';
 import { SmtpSink } from './support/smtp-sink';
 import { startTestService, type TestService } from './support/test-service';
 import { sleep, until } from './support/until';
@@ -50,7 +50,13 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
   let compliance: string;
 
   const breakGlass = async (target: string, who = engineer) =>
-    (await sut.http.post('/v1/grants').set('Authorization', `Bearer ${who}`).send({ target, incident: 'INC-900', reason: 'Hotfixing the ingress TLS configuration', durationSeconds: 600 }).expect(201)).body;
+    (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${who}`)
+        .send({ target, incident: 'INC-900', reason: 'Hotfixing the ingress TLS configuration', durationSeconds: 600 })
+        .expect(201)
+    ).body;
   const clock = async (grant: string) =>
     (await sut.http.get(`/v1/sla?grant=${grant}&kind=retro_pr`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.clocks[0];
   const mailsAbout = (grant: string, words: RegExp) => smtp.received.filter((m) => m.subject.includes(grant) && words.test(m.subject));
@@ -95,19 +101,46 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
 
     const due = Date.parse(grant.retroPr.dueAt);
     const email = await until('breach email', () => mailsAbout(grant.id, /overdue/)[0]);
-    const trigger = await until('PagerDuty trigger', () => pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'trigger'));
+    const trigger = await until('PagerDuty trigger', () =>
+      pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'trigger'),
+    );
     expect(trigger.receivedAt - due).toBeLessThan(2000);
-    expect(trigger).toMatchObject({ routing_key: 'R0UTINGKEY0123456789', payload: { severity: 'warning', source: 'breakglass', component: 'cluster', custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt } } });
+    expect(trigger).toMatchObject({
+      routing_key: 'R0UTINGKEY0123456789',
+      payload: {
+        severity: 'warning',
+        source: 'breakglass',
+        component: 'cluster',
+        custom_details: { grant: grant.id, requester: 'oncall-1', incident: 'INC-900', dueAt: grant.retroPr.dueAt },
+      },
+    });
     // Events v2 `timestamp`: when the breach was recorded, not when the delivery ran.
     expect(Math.abs(Date.parse(trigger.payload.timestamp!) - due)).toBeLessThan(2000);
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
     expect(email.raw).toContain(`/v1/grants/${grant.id}`);
-    expect(await clock(grant.id)).toMatchObject({ state: 'breached', steps: [{ step: 1, after: '-2s', state: 'fired' }, { step: 2, after: '0s', state: 'fired' }] });
+    expect(await clock(grant.id)).toMatchObject({
+      state: 'breached',
+      steps: [
+        { step: 1, after: '-2s', state: 'fired' },
+        { step: 2, after: '0s', state: 'fired' },
+      ],
+    });
 
-    const pr = githubPullRequestEvent({ action: 'opened', repo: 'acme/infra', number: 17, title: `Document emergency TLS fix (${grant.id})`, body: 'Retroactive PR' });
+    const pr = githubPullRequestEvent({
+      action: 'opened',
+      repo: 'acme/infra',
+      number: 17,
+      title: `Document emergency TLS fix (${grant.id})`,
+      body: 'Retroactive PR',
+    });
     const answer = await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', pr)).expect(200);
-    expect(answer.body).toEqual({ duplicate: false, linked: [{ grant: grant.id, repo: 'acme/infra', number: 17, state: 'open', repoMatches: true, clock: 'satisfied_late' }] });
-    const resolve = await until('PagerDuty resolve', () => pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'resolve'));
+    expect(answer.body).toEqual({
+      duplicate: false,
+      linked: [{ grant: grant.id, repo: 'acme/infra', number: 17, state: 'open', repoMatches: true, clock: 'satisfied_late' }],
+    });
+    const resolve = await until('PagerDuty resolve', () =>
+      pagerDuty.accepted.find((e) => e.dedup_key === `breakglass/${grant.id}/retro_pr` && e.event_action === 'resolve'),
+    );
     expect(resolve.routing_key).toBe('R0UTINGKEY0123456789');
     await until('satisfied-late email', () => mailsAbout(grant.id, /provided late/)[0]);
     expect(await clock(grant.id)).toMatchObject({ state: 'satisfied_late', resolvedBy: 'github:oncall-1' });
@@ -116,12 +149,28 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
 
   it('a PR before due satisfies the clock and nothing escalates; merged-only policy waits for the merge', async () => {
     const grant = await breakGlass('slow');
-    const opened = githubPullRequestEvent({ action: 'opened', repo: 'acme/infra', number: 21, title: 'Emergency change', branch: `fix/${grant.id.toLowerCase()}` });
+    const opened = githubPullRequestEvent({
+      action: 'opened',
+      repo: 'acme/infra',
+      number: 21,
+      title: 'Emergency change',
+      branch: `fix/${grant.id.toLowerCase()}`,
+    });
     expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', opened)).expect(200)).body.linked[0]).toMatchObject({ state: 'open', clock: null });
     expect((await clock(grant.id)).state).toBe('running');
 
-    const merged = githubPullRequestEvent({ action: 'closed', repo: 'acme/infra', number: 21, title: 'Emergency change', branch: `fix/${grant.id.toLowerCase()}`, merged: true });
-    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', merged)).expect(200)).body.linked[0]).toMatchObject({ state: 'merged', clock: 'satisfied' });
+    const merged = githubPullRequestEvent({
+      action: 'closed',
+      repo: 'acme/infra',
+      number: 21,
+      title: 'Emergency change',
+      branch: `fix/${grant.id.toLowerCase()}`,
+      merged: true,
+    });
+    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', merged)).expect(200)).body.linked[0]).toMatchObject({
+      state: 'merged',
+      clock: 'satisfied',
+    });
     expect(await clock(grant.id)).toMatchObject({ state: 'satisfied', steps: [{ state: 'cancelled' }, { state: 'cancelled' }] });
     const notices = await sut.dataSource.query(`SELECT notice FROM notifications WHERE grant_id = $1`, [grant.id]);
     expect(notices).toEqual([]);
@@ -151,23 +200,51 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const opened = githubPullRequestEvent({ action: 'opened', repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: openedAt });
     const captured = githubDelivery(GITHUB_SECRET, 'pull_request', opened);
     expect((await postGithub(captured).expect(200)).body.linked[0]).toMatchObject({ state: 'open' });
-    const closed = githubPullRequestEvent({ action: 'closed', repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: new Date(openedAt.getTime() + 30_000) });
+    const closed = githubPullRequestEvent({
+      action: 'closed',
+      repo: 'acme/infra',
+      number: 44,
+      title: `Fix ${grant.id}`,
+      updatedAt: new Date(openedAt.getTime() + 30_000),
+    });
     expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', closed)).expect(200)).body.linked[0]).toMatchObject({ state: 'closed' });
 
     // The same signed body; only the unsigned X-GitHub-Delivery is new.
     const replay = { body: captured.body, headers: { ...captured.headers, 'x-github-delivery': randomUUID() } };
     const answer = (await postGithub(replay).expect(200)).body;
-    expect(answer).toEqual({ duplicate: false, linked: [{ grant: grant.id, repo: 'acme/infra', number: 44, state: 'closed', repoMatches: true, clock: null, stale: true }] });
+    expect(answer).toEqual({
+      duplicate: false,
+      linked: [{ grant: grant.id, repo: 'acme/infra', number: 44, state: 'closed', repoMatches: true, clock: null, stale: true }],
+    });
     const links = (await sut.http.get(`/v1/grants/${grant.id}/pull-requests`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
     expect(JSON.stringify(links)).toContain('"state":"closed"');
-    const audited = await sut.dataSource.query(`SELECT data_canonical::jsonb->>'state' AS state FROM audit_events WHERE grant_id = $1 AND action = 'pr.linked' ORDER BY seq`, [grant.id]);
+    const audited = await sut.dataSource.query(
+      `SELECT data_canonical::jsonb->>'state' AS state FROM audit_events WHERE grant_id = $1 AND action = 'pr.linked' ORDER BY seq`,
+      [grant.id],
+    );
     expect(audited.map((row: { state: string }) => row.state)).toEqual(['open', 'closed']);
 
     // A merge is final, whatever arrives after it.
-    const merged = githubPullRequestEvent({ action: 'closed', merged: true, repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: new Date(openedAt.getTime() + 40_000) });
+    const merged = githubPullRequestEvent({
+      action: 'closed',
+      merged: true,
+      repo: 'acme/infra',
+      number: 44,
+      title: `Fix ${grant.id}`,
+      updatedAt: new Date(openedAt.getTime() + 40_000),
+    });
     await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', merged)).expect(200);
-    const reopened = githubPullRequestEvent({ action: 'reopened', repo: 'acme/infra', number: 44, title: `Fix ${grant.id}`, updatedAt: new Date(openedAt.getTime() + 50_000) });
-    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', reopened)).expect(200)).body.linked[0]).toMatchObject({ state: 'merged', stale: true });
+    const reopened = githubPullRequestEvent({
+      action: 'reopened',
+      repo: 'acme/infra',
+      number: 44,
+      title: `Fix ${grant.id}`,
+      updatedAt: new Date(openedAt.getTime() + 50_000),
+    });
+    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', reopened)).expect(200)).body.linked[0]).toMatchObject({
+      state: 'merged',
+      stale: true,
+    });
   });
 
   it('answers a GitHub ping, and links GitLab merge requests with X-Gitlab-Token', async () => {
@@ -175,9 +252,22 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     expect((await postGithub(ping).expect(200)).body).toEqual({ ok: true });
 
     const grant = await breakGlass('quiet');
-    const mr = gitlabMergeRequestEvent({ project: 'acme/infra', iid: 5, title: 'Retroactive change', description: `Covers ${grant.id}`, state: 'opened', action: 'open' });
+    const mr = gitlabMergeRequestEvent({
+      project: 'acme/infra',
+      iid: 5,
+      title: 'Retroactive change',
+      description: `Covers ${grant.id}`,
+      state: 'opened',
+      action: 'open',
+    });
     await sut.http.post('/v1/webhooks/gitlab').set('X-Gitlab-Token', 'wrong-token-0000000000').send(mr).expect(401);
-    const { body } = await sut.http.post('/v1/webhooks/gitlab').set('X-Gitlab-Token', GITLAB_TOKEN).set('X-Gitlab-Event', 'Merge Request Hook').set('X-Gitlab-Event-UUID', 'b6a2bcf4-7c1e-4d5f-9d77-0f0f2a0a1c11').send(mr).expect(200);
+    const { body } = await sut.http
+      .post('/v1/webhooks/gitlab')
+      .set('X-Gitlab-Token', GITLAB_TOKEN)
+      .set('X-Gitlab-Event', 'Merge Request Hook')
+      .set('X-Gitlab-Event-UUID', 'b6a2bcf4-7c1e-4d5f-9d77-0f0f2a0a1c11')
+      .send(mr)
+      .expect(200);
     expect(body.linked).toEqual([{ grant: grant.id, repo: 'acme/infra', number: 5, state: 'open', repoMatches: true, clock: 'satisfied' }]);
   });
 
@@ -188,16 +278,20 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     expect(body.linked[0]).toMatchObject({ repoMatches: true }); // target 'quiet' names no repo
     const cluster = await breakGlass('slow');
     const wrongRepo = githubPullRequestEvent({ action: 'closed', merged: true, repo: 'someone/else', number: 3, title: `Fix ${cluster.id}` });
-    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', wrongRepo)).expect(200)).body.linked[0]).toMatchObject({ repoMatches: false, clock: 'satisfied' });
+    expect((await postGithub(githubDelivery(GITHUB_SECRET, 'pull_request', wrongRepo)).expect(200)).body.linked[0]).toMatchObject({
+      repoMatches: false,
+      clock: 'satisfied',
+    });
   });
 
   it('delivers exactly one email when SMTP is down for the first attempts, recording each attempt', async () => {
     await smtp.stop();
     const grant = await breakGlass('cluster', await sut.token('oncall-smtp', ['engineer']));
-    const attempts = async () => sut.dataSource.query(
-      `SELECT a.outcome, a.error FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.grant_id = $1 AND n.notice = 'glass_broken' ORDER BY a.attempt`,
-      [grant.id],
-    );
+    const attempts = async () =>
+      sut.dataSource.query(
+        `SELECT a.outcome, a.error FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.grant_id = $1 AND n.notice = 'glass_broken' ORDER BY a.attempt`,
+        [grant.id],
+      );
     await until('two failed attempts', async () => (await attempts()).length >= 2 || undefined);
     await smtp.start();
     await until('the email', () => mailsAbout(grant.id, /glass broken/)[0]);
@@ -225,9 +319,17 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const late = await sut.token('late-2', ['engineer'], 'late-2@example.com');
     const grant = await breakGlass('cluster', late);
     await sleep(Date.parse(grant.retroPr.dueAt) - Date.now() + 300);
-    const denied = await sut.http.post('/v1/grants').set('Authorization', `Bearer ${late}`).send({ target: 'quiet', incident: 'INC-901', reason: 'Second incident on the same night', durationSeconds: 60 }).expect(403);
+    const denied = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${late}`)
+      .send({ target: 'quiet', incident: 'INC-901', reason: 'Second incident on the same night', durationSeconds: 60 })
+      .expect(403);
     expect(denied.body.error).toBe('requester_overdue');
-    const linked = await sut.http.post(`/v1/grants/${grant.id}/pull-requests`).set('Authorization', `Bearer ${late}`).send({ url: 'https://github.com/acme/infra/pull/99' }).expect(200);
+    const linked = await sut.http
+      .post(`/v1/grants/${grant.id}/pull-requests`)
+      .set('Authorization', `Bearer ${late}`)
+      .send({ url: 'https://github.com/acme/infra/pull/99' })
+      .expect(200);
     expect(linked.body.linked[0]).toMatchObject({ repo: 'acme/infra', number: 99, clock: 'satisfied_late' });
     await breakGlass('quiet', late);
   });
@@ -236,7 +338,11 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const grant = await breakGlass('slow');
     const open = await clock(grant.id);
     await sut.http.post(`/v1/sla/${open.id}/waive`).set('Authorization', `Bearer ${engineer}`).send({ reason: 'No code change was made at all' }).expect(403);
-    const waived = await sut.http.post(`/v1/sla/${open.id}/waive`).set('Authorization', `Bearer ${compliance}`).send({ reason: 'No code change was made at all' }).expect(200);
+    const waived = await sut.http
+      .post(`/v1/sla/${open.id}/waive`)
+      .set('Authorization', `Bearer ${compliance}`)
+      .send({ reason: 'No code change was made at all' })
+      .expect(200);
     expect(waived.body).toMatchObject({ id: open.id, state: 'waived', resolvedBy: 'auditor-1', resolution: 'No code change was made at all' });
     await sut.http.post(`/v1/sla/${open.id}/waive`).set('Authorization', `Bearer ${compliance}`).send({ reason: 'No code change was made at all' }).expect(409);
     const list = (await sut.http.get('/v1/sla?state=waived').set('Authorization', `Bearer ${compliance}`).expect(200)).body;

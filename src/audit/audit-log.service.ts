@@ -1,14 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { afterCommit } from '../database/after-commit';
 import { unstorableTextProblem } from '../common/storable-text';
+import { afterCommit } from '../database/after-commit';
 import { Metrics } from '../health/metrics.service';
-import { availableParallelism } from 'node:os';
+import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
+import { AuditError } from './audit.errors';
+import { AuditRepository, type AuditFilter } from './audit.repository';
 import { canonicalJson, type ChainVerdict } from './chain';
 import { controlsFor } from './control-catalogue';
-import { AuditError } from './audit.errors';
-import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
-import { AuditRepository, type AuditFilter } from './audit.repository';
 import { joinRangeVerdicts, splitIntoRanges, verifyRanges } from './range-verify';
 
 const VERIFY_RANGE_SIZE = 50_000;
@@ -39,7 +39,11 @@ export class AuditLog {
     let { seq, hash: prevHash } = head;
     const at = head.now.toISOString();
     const stored = entries.map((entry) => {
-      for (const [name, text] of [['actor', entry.actor], ['target', entry.target], ['grant', entry.grant]] as const) {
+      for (const [name, text] of [
+        ['actor', entry.actor],
+        ['target', entry.target],
+        ['grant', entry.grant],
+      ] as const) {
         const problem = text ? unstorableTextProblem(text) : undefined;
         if (problem) throw new AuditError('unhashable_audit_data', `Audit ${name} for ${entry.action} ${problem}`);
       }
@@ -143,7 +147,6 @@ function toHashableObject(data: Record<string, unknown>, action: string): { [key
         throw unhashable(at, `has unsupported type ${typeof value}`);
     }
   };
-  const unhashable = (at: string, problem: string) =>
-    new AuditError('unhashable_audit_data', `Audit data for ${action} at ${at} ${problem}`);
+  const unhashable = (at: string, problem: string) => new AuditError('unhashable_audit_data', `Audit data for ${action} at ${at} ${problem}`);
   return convert(data, 'data') as { [key: string]: JsonValue };
 }

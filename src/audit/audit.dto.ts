@@ -4,32 +4,46 @@ import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } 
 
 export class PageQuery {
   @ApiPropertyOptional({ description: 'Page size', default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   limit: number = 100;
 }
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (the last seq seen)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   after?: number;
 
   @ApiPropertyOptional({ description: 'Events at or after this time (ISO-8601)' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   from?: string;
 
   @ApiPropertyOptional({ description: 'Events strictly before this time (ISO-8601)' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   to?: string;
 
   @ApiPropertyOptional({ description: 'Grant id, e.g. BG-2026-000042' })
-  @IsOptional() @IsString() @MaxLength(64)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   grant?: string;
 
   @ApiPropertyOptional({ description: 'Control ID, e.g. SOC2:CC8.1' })
-  @IsOptional() @Matches(/^[A-Za-z0-9.-]+:[A-Za-z0-9.()-]+$/, { message: 'control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.-]+:[A-Za-z0-9.()-]+$/, { message: 'control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
   control?: string;
 
   @ApiPropertyOptional({ description: 'Action, e.g. grant.activated' })
-  @IsOptional() @Matches(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, { message: 'action must look like grant.activated' })
+  @IsOptional()
+  @Matches(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, { message: 'action must look like grant.activated' })
   action?: string;
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AuditController } from './audit.controller';
 import { AuditLog } from './audit-log.service';
+import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
 
 @Module({

@@ -3,9 +3,19 @@ import { ChainVerifier, chainHash, GENESIS_HASH, type ChainedRecord } from './ch
 
 describe('hash chain formula', () => {
   it('hashes prevHash, a newline and the RFC 8785 form of the record', () => {
-    const record = { seq: 1, at: '2026-01-02T03:04:05.006Z', actor: 'oncall-1', action: 'grant.requested', grant: null, target: 'db', data: { z: 1, a: ['é', true] }, controls: ['SOC2:CC8.1'] };
+    const record = {
+      seq: 1,
+      at: '2026-01-02T03:04:05.006Z',
+      actor: 'oncall-1',
+      action: 'grant.requested',
+      grant: null,
+      target: 'db',
+      data: { z: 1, a: ['é', true] },
+      controls: ['SOC2:CC8.1'],
+    };
     // Written out by hand: keys sorted, no whitespace, non-ASCII left as is.
-    const canonical = '{"action":"grant.requested","actor":"oncall-1","at":"2026-01-02T03:04:05.006Z","controls":["SOC2:CC8.1"],"data":{"a":["é",true],"z":1},"grant":null,"seq":1,"target":"db"}';
+    const canonical =
+      '{"action":"grant.requested","actor":"oncall-1","at":"2026-01-02T03:04:05.006Z","controls":["SOC2:CC8.1"],"data":{"a":["é",true],"z":1},"grant":null,"seq":1,"target":"db"}';
     const expected = createHash('sha256').update(`${GENESIS_HASH}\n${canonical}`, 'utf8').digest('hex');
     expect(chainHash(GENESIS_HASH, record)).toBe(expected);
   });
@@ -70,7 +80,12 @@ describe(ChainVerifier.name, () => {
 
     it('accepts a chain that passes through every anchor', () => {
       const rows = build(['a', 'b', 'c', 'd']);
-      expect(anchored(rows, [{ seq: 2, hash: rows[1].hash }, { seq: 4, hash: rows[3].hash }])).toEqual({ valid: true, count: 4, headHash: rows[3].hash });
+      expect(
+        anchored(rows, [
+          { seq: 2, hash: rows[1].hash },
+          { seq: 4, hash: rows[3].hash },
+        ]),
+      ).toEqual({ valid: true, count: 4, headHash: rows[3].hash });
     });
 
     it('pinpoints a tail deleted together with a fixed head', () => {
@@ -89,14 +104,27 @@ describe(ChainVerifier.name, () => {
     it('catches an anchored record deleted from the middle of a chain with gaps', () => {
       const rows = build(['a', 'b', 'c', 'd'], [1, 2, 4, 6]);
       const withoutFour = build(['a', 'b', 'd'], [1, 2, 6]);
-      expect(anchored(withoutFour, [{ seq: 4, hash: rows[2].hash }])).toMatchObject({ valid: false, firstInvalidSeq: 3, brokenAnchor: { seq: 4, actualHash: null } });
+      expect(anchored(withoutFour, [{ seq: 4, hash: rows[2].hash }])).toMatchObject({
+        valid: false,
+        firstInvalidSeq: 3,
+        brokenAnchor: { seq: 4, actualHash: null },
+      });
     });
 
     it('bounds a consistent rewrite by the anchors around it', () => {
       const rows = build(['a', 'b', 'c', 'd', 'e']);
       const rewritten = build(['a', 'b', 'c', 'D', 'e']);
-      const verdict = anchored(rewritten, [{ seq: 2, hash: rows[1].hash }, { seq: 5, hash: rows[4].hash }]);
-      expect(verdict).toEqual({ valid: false, count: 5, headHash: rewritten[4].hash, firstInvalidSeq: 3, brokenAnchor: { seq: 5, expectedHash: rows[4].hash, actualHash: rewritten[4].hash } });
+      const verdict = anchored(rewritten, [
+        { seq: 2, hash: rows[1].hash },
+        { seq: 5, hash: rows[4].hash },
+      ]);
+      expect(verdict).toEqual({
+        valid: false,
+        count: 5,
+        headHash: rewritten[4].hash,
+        firstInvalidSeq: 3,
+        brokenAnchor: { seq: 5, expectedHash: rows[4].hash, actualHash: rewritten[4].hash },
+      });
     });
 
     it('treats a genesis anchor (an empty sealed session) as met by an empty chain', () => {

@@ -10,12 +10,18 @@ export const FRAMEWORKS = {
 } as const;
 
 // How an auditor tests each control with breakglass's own evidence (rendered in docs/controls.md).
-const TEST_ACCESS = 'Sample grants from GET /v1/grants; for each, check in its evidence bundle that a justification, an incident id, a bounded window and (where required) on-call evidence preceded the credential, and that the credential was revoked at or before expiry.';
-const TEST_CHANGE = 'Sample grants from the compliance report; check each has a linked PR (pr.linked) or a waiver with a reason, that breaches escalated (sla.escalated), and that the policy in force is the reviewed file (policy.loaded sha256).';
-const TEST_LOGGING = 'Export the period (GET /v1/evidence/export) and recompute every hash with the published formula (examples/verify-audit.py); confirm the chain head matches the next export and every grant has its full event trail.';
-const TEST_INTEGRITY = 'Run GET /v1/audit/verify and an independent recomputation; check session.sealed anchors each session head; verify a bundle JWS against /.well-known/jwks.json.';
-const TEST_GITOPS = 'Export deploy.* and drift.* events for the period; check every drift.unattributed notified security (notification attempts), every drift.attributed names an active grant on a target whose gitops scope covers the object, and that grants with merged retro PRs reached change.reconciled (compliance report `gitops`).';
-const TEST_MONITORING = 'Check that flagged grants, review violations and SLA breaches produced notifications with delivery attempts (evidence bundle `notifications`), and that reviews happened within the review window.';
+const TEST_ACCESS =
+  'Sample grants from GET /v1/grants; for each, check in its evidence bundle that a justification, an incident id, a bounded window and (where required) on-call evidence preceded the credential, and that the credential was revoked at or before expiry.';
+const TEST_CHANGE =
+  'Sample grants from the compliance report; check each has a linked PR (pr.linked) or a waiver with a reason, that breaches escalated (sla.escalated), and that the policy in force is the reviewed file (policy.loaded sha256).';
+const TEST_LOGGING =
+  'Export the period (GET /v1/evidence/export) and recompute every hash with the published formula (examples/verify-audit.py); confirm the chain head matches the next export and every grant has its full event trail.';
+const TEST_INTEGRITY =
+  'Run GET /v1/audit/verify and an independent recomputation; check session.sealed anchors each session head; verify a bundle JWS against /.well-known/jwks.json.';
+const TEST_GITOPS =
+  'Export deploy.* and drift.* events for the period; check every drift.unattributed notified security (notification attempts), every drift.attributed names an active grant on a target whose gitops scope covers the object, and that grants with merged retro PRs reached change.reconciled (compliance report `gitops`).';
+const TEST_MONITORING =
+  'Check that flagged grants, review violations and SLA breaches produced notifications with delivery attempts (evidence bundle `notifications`), and that reviews happened within the review window.';
 
 export const CONTROLS = {
   'SOC2:CC6.1': { title: 'Logical access security: software, infrastructure and architectures', test: TEST_ACCESS },
@@ -25,7 +31,10 @@ export const CONTROLS = {
   'SOC2:CC7.2': { title: 'System components are monitored for anomalies indicative of malicious acts', test: TEST_MONITORING },
   'SOC2:CC8.1': { title: 'Changes are authorized, designed, documented, tested, approved and implemented', test: TEST_CHANGE },
   'NIST-800-53:AC-2': { title: 'Account management', test: TEST_ACCESS },
-  'NIST-800-53:AC-6(9)': { title: 'Least privilege: log use of privileged functions', test: 'Pick sessions (GET /v1/grants/:id/events?format=text) and check every privileged command is recorded with user, host, cwd, time and exit code, and that the session chain verifies.' },
+  'NIST-800-53:AC-6(9)': {
+    title: 'Least privilege: log use of privileged functions',
+    test: 'Pick sessions (GET /v1/grants/:id/events?format=text) and check every privileged command is recorded with user, host, cwd, time and exit code, and that the session chain verifies.',
+  },
   'NIST-800-53:AU-2': { title: 'Event logging', test: TEST_LOGGING },
   'NIST-800-53:AU-9': { title: 'Protection of audit information', test: TEST_INTEGRITY },
   'NIST-800-53:AU-10': { title: 'Non-repudiation', test: TEST_INTEGRITY },
@@ -33,7 +42,10 @@ export const CONTROLS = {
   'NIST-800-53:CM-5': { title: 'Access restrictions for change', test: TEST_CHANGE },
   'NIST-800-53:CM-6': { title: 'Configuration settings', test: TEST_GITOPS },
   'NIST-800-53:SI-4': { title: 'System monitoring', test: TEST_GITOPS },
-  'NIST-800-53:IR-4': { title: 'Incident handling', test: 'Check each grant names an incident matching the policy pattern, and that escalations reached the incident responders (PagerDuty attempts in the bundle).' },
+  'NIST-800-53:IR-4': {
+    title: 'Incident handling',
+    test: 'Check each grant names an incident matching the policy pattern, and that escalations reached the incident responders (PagerDuty attempts in the bundle).',
+  },
   'ISO27001-2022:A.5.15': { title: 'Access control', test: TEST_ACCESS },
   'ISO27001-2022:A.8.2': { title: 'Privileged access rights', test: TEST_ACCESS },
   'ISO27001-2022:A.8.9': { title: 'Configuration management', test: TEST_GITOPS },
@@ -44,13 +56,26 @@ export const CONTROLS = {
   'ISO27001-2013:A.12.4.2': { title: 'Protection of log information', test: TEST_INTEGRITY },
   'PCI-DSS-4.0:6.5.1': { title: 'Changes to system components are made according to change-control procedures', test: TEST_CHANGE },
   'PCI-DSS-4.0:7.2': { title: 'Access to system components and data is appropriately defined and assigned', test: TEST_ACCESS },
-  'PCI-DSS-4.0:8.2': { title: 'User identification and related accounts are strictly managed', test: 'Check each credential is personal to its requester (sub), time-boxed, fingerprinted (never stored) and revoked at the end (credential.revoked).' },
+  'PCI-DSS-4.0:8.2': {
+    title: 'User identification and related accounts are strictly managed',
+    test: 'Check each credential is personal to its requester (sub), time-boxed, fingerprinted (never stored) and revoked at the end (credential.revoked).',
+  },
   'PCI-DSS-4.0:10.2.1': { title: 'Audit logs are enabled and active for all system components', test: TEST_LOGGING },
 } as const;
 
 export type ControlId = keyof typeof CONTROLS;
 
-const ACCESS_ISSUED: ControlId[] = ['SOC2:CC6.2', 'SOC2:CC6.3', 'NIST-800-53:AC-2', 'NIST-800-53:AC-6(9)', 'ISO27001-2022:A.5.15', 'ISO27001-2022:A.8.2', 'ISO27001-2013:A.9.2.3', 'PCI-DSS-4.0:7.2', 'PCI-DSS-4.0:8.2'];
+const ACCESS_ISSUED: ControlId[] = [
+  'SOC2:CC6.2',
+  'SOC2:CC6.3',
+  'NIST-800-53:AC-2',
+  'NIST-800-53:AC-6(9)',
+  'ISO27001-2022:A.5.15',
+  'ISO27001-2022:A.8.2',
+  'ISO27001-2013:A.9.2.3',
+  'PCI-DSS-4.0:7.2',
+  'PCI-DSS-4.0:8.2',
+];
 const CHANGE_CONTROL: ControlId[] = ['SOC2:CC8.1', 'NIST-800-53:CM-3', 'ISO27001-2022:A.8.32', 'ISO27001-2013:A.12.1.2', 'PCI-DSS-4.0:6.5.1'];
 const LOGGING: ControlId[] = ['NIST-800-53:AU-2', 'ISO27001-2022:A.8.15', 'PCI-DSS-4.0:10.2.1'];
 const CONFIGURATION: ControlId[] = ['SOC2:CC7.1', 'NIST-800-53:CM-6', 'ISO27001-2022:A.8.9'];
@@ -100,7 +125,8 @@ export const AUDIT_ACTIONS = {
     controls: ['SOC2:CC6.1', ...ACCESS_ISSUED, ...LOGGING],
   },
   'credential.cleanup': {
-    description: "What a removed temporary database role left behind: routines made SECURITY INVOKER, triggers and event triggers dropped, objects handed to the unprivileged holder role.",
+    description:
+      'What a removed temporary database role left behind: routines made SECURITY INVOKER, triggers and event triggers dropped, objects handed to the unprivileged holder role.',
     controls: ['SOC2:CC6.1', ...ACCESS_ISSUED, ...LOGGING],
   },
   'session.sealed': {
@@ -108,7 +134,7 @@ export const AUDIT_ACTIONS = {
     controls: ['SOC2:CC7.2', 'SOC2:CC8.1', 'NIST-800-53:AC-6(9)', ...LOGGING, ...LOG_INTEGRITY],
   },
   'proxy.session_opened': {
-    description: 'A client connection through the recording PostgreSQL proxy was authenticated and connected upstream as the grant\'s role.',
+    description: "A client connection through the recording PostgreSQL proxy was authenticated and connected upstream as the grant's role.",
     controls: ['SOC2:CC6.1', 'NIST-800-53:AC-6(9)', 'PCI-DSS-4.0:8.2', ...LOGGING],
   },
   'proxy.session_closed': {
@@ -120,7 +146,8 @@ export const AUDIT_ACTIONS = {
     controls: ['SOC2:CC6.1', 'NIST-800-53:AC-2', 'PCI-DSS-4.0:8.2', ...LOGGING],
   },
   'k8s.unattributed': {
-    description: "A Kubernetes request by a breakglass identity that no active grant explains (e.g. a token used after revoke), from the cluster's audit webhook; security was notified.",
+    description:
+      "A Kubernetes request by a breakglass identity that no active grant explains (e.g. a token used after revoke), from the cluster's audit webhook; security was notified.",
     controls: ['SOC2:CC6.1', 'SOC2:CC7.2', 'NIST-800-53:AC-2', 'NIST-800-53:SI-4', 'NIST-800-53:IR-4', ...LOGGING],
   },
   'session.reviewed': {
@@ -180,7 +207,7 @@ export const AUDIT_ACTIONS = {
     controls: [...CHANGE_CONTROL, ...CONFIGURATION, ...LOGGING],
   },
   'gitops.resumed': {
-    description: 'Reconciliation for the target\'s scope was resumed after the incident.',
+    description: "Reconciliation for the target's scope was resumed after the incident.",
     controls: [...CHANGE_CONTROL, ...CONFIGURATION, ...LOGGING],
   },
   'evidence.exported': {

@@ -1,5 +1,5 @@
-import { GENESIS_HASH, type ChainVerdict } from './chain';
 import { HASH_AT_SEQ, VERIFY_RANGE } from './audit.sql';
+import { GENESIS_HASH, type ChainVerdict } from './chain';
 
 // Verification of the audit chain by seq ranges, so ranges can be checked in parallel (one
 // database connection each). PostgreSQL recomputes every hash itself (audit.sql.ts, VERIFY_RANGE):

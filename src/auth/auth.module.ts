@@ -15,9 +15,7 @@ import { MeController } from './me.controller';
       provide: CallerAuthenticator,
       inject: [ServiceConfig, LoadedPolicy],
       useFactory: async (config: ServiceConfig, policy: LoadedPolicy) =>
-        config.auth.mode === 'oidc'
-          ? new OidcAuthenticator(config.auth, policy)
-          : new DevAuthenticator(await DevIssuer.open(config.dataDir)),
+        config.auth.mode === 'oidc' ? new OidcAuthenticator(config.auth, policy) : new DevAuthenticator(await DevIssuer.open(config.dataDir)),
     },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],

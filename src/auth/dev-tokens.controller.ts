@@ -14,11 +14,14 @@ export class DevTokenBody {
   @Matches(/^[A-Za-z0-9._@-]{1,128}$/, { message: 'must be 1-128 letters, digits, . _ @ or -' })
   subject: string;
 
-  @IsArray() @ArrayMinSize(1) @IsIn(BROKER_ROLES as unknown as string[], { each: true, message: `each role must be one of ${BROKER_ROLES.join(', ')}` })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(BROKER_ROLES as unknown as string[], { each: true, message: `each role must be one of ${BROKER_ROLES.join(', ')}` })
   @Type(() => String)
   roles: BrokerRole[];
 
-  @IsOptional() @IsEmail()
+  @IsOptional()
+  @IsEmail()
   email?: string;
 }
 
@@ -38,7 +41,10 @@ export class DevTokensController {
   @ApiOperation({ summary: 'Mint a dev token (AUTH_MODE=dev on a loopback-only service, from loopback)' })
   async mint(@Req() req: Request, @Body() body: DevTokenBody) {
     if (!devSignInAvailable(this.config) || !fromThisMachineDirectly(req)) {
-      throw new AuthError('dev_sign_in_unavailable', 'Dev sign-in is only available with AUTH_MODE=dev on a service listening on loopback, to a loopback client');
+      throw new AuthError(
+        'dev_sign_in_unavailable',
+        'Dev sign-in is only available with AUTH_MODE=dev on a service listening on loopback, to a loopback client',
+      );
     }
     const issuer = await DevIssuer.open(this.config.dataDir);
     return { token: await issuer.mint({ subject: body.subject, roles: body.roles, email: body.email, ttlSeconds: 8 * 3600 }) };

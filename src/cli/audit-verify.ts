@@ -1,5 +1,5 @@
-import { ChainVerifier, type ChainAnchor, type ChainVerdict } from '../audit/chain';
 import { hashedFieldsOf, type AuditEvent } from '../audit/audit-event';
+import { ChainVerifier, type ChainAnchor, type ChainVerdict } from '../audit/chain';
 import type { ApiClient } from './api-client';
 
 /**

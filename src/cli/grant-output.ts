@@ -73,5 +73,12 @@ export function grantTable(grants: GrantLike[]): string {
   const rows = grants.map((g) => [g.id, g.status, g.target, g.requester, g.incident, g.status === 'active' ? timeLeft(g.expiresAt) : (g.endedAt ?? '')]);
   const header = ['GRANT', 'STATUS', 'TARGET', 'REQUESTER', 'INCIDENT', 'LEFT/ENDED'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

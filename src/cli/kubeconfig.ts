@@ -33,12 +33,20 @@ export function kubeconfigEntries(grant: LocalGrant, execApiVersion: ExecApiVers
   const clusterName = `breakglass-${access.cluster}`;
   const userName = `breakglass-${grant.id}`;
   const contextName = `${grant.target}-${grant.id}`;
-  const exec: Record<string, unknown> = { apiVersion: execApiVersion, command: 'breakglass', args: ['credential', 'kubernetes', grant.id], provideClusterInfo: false };
+  const exec: Record<string, unknown> = {
+    apiVersion: execApiVersion,
+    command: 'breakglass',
+    args: ['credential', 'kubernetes', grant.id],
+    provideClusterInfo: false,
+  };
   // v1 requires interactiveMode; the plugin never prompts.
   if (execApiVersion.endsWith('/v1')) exec.interactiveMode = 'Never';
   return {
     contextName,
-    cluster: { name: clusterName, cluster: { server: access.server, ...(access.certificateAuthorityData ? { 'certificate-authority-data': access.certificateAuthorityData } : {}) } },
+    cluster: {
+      name: clusterName,
+      cluster: { server: access.server, ...(access.certificateAuthorityData ? { 'certificate-authority-data': access.certificateAuthorityData } : {}) },
+    },
     user: { name: userName, user: { exec } },
     context: { name: contextName, context: { cluster: clusterName, user: userName } },
   };
@@ -63,7 +71,11 @@ export function mergedKubeconfig(existing: string, entries: KubeconfigEntries): 
 }
 
 function mergeInto(doc: Document, entries: KubeconfigEntries): Document {
-  for (const [key, entry] of [['clusters', entries.cluster], ['users', entries.user], ['contexts', entries.context]] as const) {
+  for (const [key, entry] of [
+    ['clusters', entries.cluster],
+    ['users', entries.user],
+    ['contexts', entries.context],
+  ] as const) {
     let list = doc.get(key, true);
     if (!isSeq(list)) {
       doc.set(key, doc.createNode([]));

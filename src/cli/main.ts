@@ -1,19 +1,29 @@
 import 'reflect-metadata';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import type { JSONWebKeySet } from 'jose';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { JSONWebKeySet } from 'jose';
 import { DevIssuer, isBrokerRole } from '../auth/dev-issuer';
-import { verifyEvidence } from '../evidence/bundle-verifier';
 import { parseDurationSeconds } from '../config/duration';
 import { loadConfig } from '../config/env';
 import type { BrokerRole } from '../config/policy.schema';
+import { verifyEvidence } from '../evidence/bundle-verifier';
 import { createLogger, openDatabase, startService } from '../service';
 import { reportStartupFailure } from '../startup-failure';
 import { ApiClient, ApiError } from './api-client';
 import { parseExpectedHead, verifyAuditChainRemotely } from './audit-verify';
 import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
-import { defaultKubeconfigPath, detectExecApiVersion, EXEC_API_VERSIONS, execCredential, kubeconfigEntries, mergedKubeconfig, requestedExecApiVersion, standaloneKubeconfig, type ExecApiVersion } from './kubeconfig';
+import {
+  defaultKubeconfigPath,
+  detectExecApiVersion,
+  EXEC_API_VERSIONS,
+  execCredential,
+  kubeconfigEntries,
+  mergedKubeconfig,
+  requestedExecApiVersion,
+  standaloneKubeconfig,
+  type ExecApiVersion,
+} from './kubeconfig';
 import { cliHome, loadGrant, saveGrant, type LocalGrant } from './local-state';
 import { reconcilerCommands, type GitopsScopeView } from './reconciler-commands';
 import { flushSpools, recordOneCommand, recordShell } from './recorder';
@@ -90,7 +100,14 @@ program
       ...(options.role ? { role: options.role } : {}),
     });
     // Kept locally (0600) so `shell`/`exec` can use the credential and the session token.
-    saveGrant({ id: grant.id, broker: program.opts<{ url: string }>().url, target: grant.target, expiresAt: grant.expiresAt, sessionToken: grant.sessionToken, credential: grant.credential });
+    saveGrant({
+      id: grant.id,
+      broker: program.opts<{ url: string }>().url,
+      target: grant.target,
+      expiresAt: grant.expiresAt,
+      sessionToken: grant.sessionToken,
+      credential: grant.credential,
+    });
     console.log(asJson() ? JSON.stringify(grant) : describeNewGrant(grant));
   });
 
@@ -100,7 +117,8 @@ program
   .action(async (grantId: string, command: string[]) => {
     const grant = requireLocalGrant(grantId);
     const { exitCode, flushError } = await recordOneCommand(grant, sessionClient(grant), command);
-    if (flushError) process.stderr.write(`breakglass: recorded locally; not sent yet (${flushError}). It will be sent by the next command or \`breakglass flush\`.\n`);
+    if (flushError)
+      process.stderr.write(`breakglass: recorded locally; not sent yet (${flushError}). It will be sent by the next command or \`breakglass flush\`.\n`);
     process.exitCode = exitCode;
   });
 
@@ -111,7 +129,9 @@ program
     const grant = requireLocalGrant(grantId);
     process.stderr.write(`breakglass: recorded shell for ${grant.id} on ${grant.target}; every command is sent to the session log. Exit to end.\n`);
     const { exitCode, recorded, flushError } = await recordShell(grant, sessionClient(grant));
-    process.stderr.write(`breakglass: ${recorded} command(s) recorded${flushError ? `; not all sent yet (${flushError}) — run \`breakglass flush\`` : ' and sent'}.\n`);
+    process.stderr.write(
+      `breakglass: ${recorded} command(s) recorded${flushError ? `; not all sent yet (${flushError}) — run \`breakglass flush\`` : ' and sent'}.\n`,
+    );
     process.exitCode = exitCode;
   });
 
@@ -164,7 +184,12 @@ program
     );
     // The local record follows, so `exec`, `shell` and the kubectl plugin use the new expiry and token.
     const local = loadGrant(grant.id);
-    if (local) saveGrant({ ...local, expiresAt: grant.expiresAt, ...(grant.newCredential ? { credential: { ...local.credential, ...grant.newCredential } as LocalGrant['credential'] } : {}) });
+    if (local)
+      saveGrant({
+        ...local,
+        expiresAt: grant.expiresAt,
+        ...(grant.newCredential ? { credential: { ...local.credential, ...grant.newCredential } as LocalGrant['credential'] } : {}),
+      });
     if (asJson()) return console.log(JSON.stringify(grant));
     console.log(`${grant.id} now ends at ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left).`);
     if (grant.newCredential) console.log(['New credential — shown once:', ...describeCredential(grant.newCredential, grant.id)].join('\n'));
@@ -175,7 +200,9 @@ program
   .description('end a grant now: its credential stops working at once')
   .requiredOption('--reason <text>', 'why')
   .action(async (grantId: string, options: { reason: string }) => {
-    const grant = await client().post<{ id: string; status: string; endedAt: string }>(`v1/grants/${encodeURIComponent(grantId)}/revoke`, { reason: options.reason });
+    const grant = await client().post<{ id: string; status: string; endedAt: string }>(`v1/grants/${encodeURIComponent(grantId)}/revoke`, {
+      reason: options.reason,
+    });
     console.log(asJson() ? JSON.stringify(grant) : `${grant.id} ${grant.status} at ${grant.endedAt}.`);
   });
 
@@ -186,7 +213,11 @@ program
   .description('start signing with a new key (admin); old keys stay published until their tokens expire')
   .action(async () => {
     const rotated = await client().post<{ kid: string; retired: string[]; keys: { alg: string; kid: string }[] }>('v1/keys/rotate', {});
-    console.log(asJson() ? JSON.stringify(rotated) : `Signing with ${rotated.keys.map((key) => `${key.alg} ${key.kid}`).join(', ')}; retired ${rotated.retired.join(', ') || 'none'}.`);
+    console.log(
+      asJson()
+        ? JSON.stringify(rotated)
+        : `Signing with ${rotated.keys.map((key) => `${key.alg} ${key.kid}`).join(', ')}; retired ${rotated.retired.join(', ') || 'none'}.`,
+    );
   });
 
 program
@@ -194,7 +225,9 @@ program
   .description('a kubectl context for a grant on a Kubernetes target; kubectl gets the token from `breakglass credential kubernetes`')
   .addOption(new Option('--out <file>', 'write a kubeconfig holding only this context').conflicts('merge'))
   .option('--merge', 'add the context to $KUBECONFIG (its first file) or ~/.kube/config, keeping everything there, and switch to it')
-  .addOption(new Option('--exec-api-version <version>', 'exec credential apiVersion (default: what the installed kubectl speaks)').choices([...EXEC_API_VERSIONS]))
+  .addOption(
+    new Option('--exec-api-version <version>', 'exec credential apiVersion (default: what the installed kubectl speaks)').choices([...EXEC_API_VERSIONS]),
+  )
   .action((grantId: string, options: { out?: string; merge?: boolean; execApiVersion?: ExecApiVersion }) => {
     const entries = kubeconfigEntries(requireLocalGrant(grantId), options.execApiVersion ?? detectExecApiVersion());
     if (!options.out && !options.merge) return void process.stdout.write(standaloneKubeconfig(entries));
@@ -208,7 +241,8 @@ program
     writeFileSync(file, text, { mode: 0o600 });
     if (asJson()) return console.log(JSON.stringify({ file, context: entries.contextName, previousContext }));
     console.log(`Context ${entries.contextName} written to ${file}${options.merge ? ' and made current' : ''}.`);
-    if (options.merge && previousContext && previousContext !== entries.contextName) console.log(`Switch back with: kubectl config use-context ${previousContext}`);
+    if (options.merge && previousContext && previousContext !== entries.contextName)
+      console.log(`Switch back with: kubectl config use-context ${previousContext}`);
     if (options.out) console.log(`Use it with: kubectl --kubeconfig ${file} get pods`);
   });
 
@@ -222,7 +256,10 @@ program
     const grant = requireLocalGrant(grantId);
     if (grant.credential.type !== 'jwt') throw new Error(`${grant.id} is a ${grant.credential.type} grant, not a token for a Kubernetes cluster`);
     const ended = await grantEnded(grant);
-    if (ended) throw new Error(`${grant.id} on ${grant.target} ${ended}. Request a new grant: breakglass request --target ${grant.target} --incident … --reason … --duration …`);
+    if (ended)
+      throw new Error(
+        `${grant.id} on ${grant.target} ${ended}. Request a new grant: breakglass request --target ${grant.target} --incident … --reason … --duration …`,
+      );
     process.stdout.write(`${JSON.stringify(execCredential(apiVersion, grant.credential.token, grant.expiresAt))}\n`);
   });
 
@@ -230,7 +267,11 @@ const gitops = program.command('gitops').description('the pause helper: keep the
 for (const change of ['pause', 'resume'] as const) {
   gitops
     .command(`${change} <grant>`)
-    .description(change === 'pause' ? "print the commands that suspend reconciliation of the grant target's scope, and record it" : 'print the commands that resume reconciliation, and record it')
+    .description(
+      change === 'pause'
+        ? "print the commands that suspend reconciliation of the grant target's scope, and record it"
+        : 'print the commands that resume reconciliation, and record it',
+    )
     .option('--no-record', 'only print the commands')
     .action(async (grantId: string, options: { record: boolean }) => {
       const grant = await client().get<{ target: string }>(`v1/grants/${encodeURIComponent(grantId)}`);
@@ -240,7 +281,9 @@ for (const change of ['pause', 'resume'] as const) {
         throw new Error(`target ${grant.target} lists no Flux kustomizations or Argo CD apps in its policy gitops scope`);
       }
       const commands = reconcilerCommands(scope, change);
-      const recorded = options.record ? await client().post<Record<string, unknown>>(`v1/grants/${encodeURIComponent(grantId)}/gitops/${change === 'pause' ? 'paused' : 'resumed'}`, {}) : null;
+      const recorded = options.record
+        ? await client().post<Record<string, unknown>>(`v1/grants/${encodeURIComponent(grantId)}/gitops/${change === 'pause' ? 'paused' : 'resumed'}`, {})
+        : null;
       if (asJson()) return console.log(JSON.stringify({ commands, recorded }));
       console.log(`# ${change === 'pause' ? 'Suspend' : 'Resume'} reconciliation of ${grant.target}'s GitOps scope (${grantId}):`);
       for (const command of commands) console.log(command);
@@ -266,11 +309,15 @@ evidence
   .option('--jwks <url-or-file>', 'the JWKS to trust (default: <broker>/.well-known/jwks.json)')
   .action(async (file: string, options: { jwks?: string }) => {
     const source = options.jwks ?? `${program.opts<{ url: string }>().url.replace(/\/+$/, '')}/.well-known/jwks.json`;
-    const jwks = (/^https?:\/\//.test(source) ? await (await fetch(source, { signal: AbortSignal.timeout(30000) })).json() : JSON.parse(readFileSync(source, 'utf8'))) as JSONWebKeySet;
+    const jwks = (
+      /^https?:\/\//.test(source) ? await (await fetch(source, { signal: AbortSignal.timeout(30000) })).json() : JSON.parse(readFileSync(source, 'utf8'))
+    ) as JSONWebKeySet;
     const verdict = await verifyEvidence(JSON.parse(readFileSync(file, 'utf8')), jwks);
     if (asJson()) console.log(JSON.stringify(verdict));
     else {
-      console.log(`${verdict.valid ? 'VALID' : 'INVALID'}: signature ${verdict.signature}${verdict.kid ? ` (kid ${verdict.kid})` : ''}, payload ${verdict.payloadMatchesBundle ? 'matches' : 'does NOT match'} the bundle`);
+      console.log(
+        `${verdict.valid ? 'VALID' : 'INVALID'}: signature ${verdict.signature}${verdict.kid ? ` (kid ${verdict.kid})` : ''}, payload ${verdict.payloadMatchesBundle ? 'matches' : 'does NOT match'} the bundle`,
+      );
       console.log(`  session log: ${verdict.session.valid ? 'valid' : `broken at seq ${verdict.session.firstInvalidSeq}`} (${verdict.session.count} events)`);
       console.log(`  audit events: ${verdict.audit.valid ? 'valid' : `altered at seq ${verdict.audit.firstInvalidSeq}`} (${verdict.audit.count} events)`);
     }
@@ -281,14 +328,23 @@ const audit = program.command('audit').description('the hash-chained audit log')
 audit
   .command('verify')
   .description('download the audit log and recompute every hash locally (needs compliance or security)')
-  .option('--expect-head <seq:hash...>', 'a head seen earlier (export trailer lastSeq:lastHash, a SIEM\'s last event) the log must still pass through')
+  .option('--expect-head <seq:hash...>', "a head seen earlier (export trailer lastSeq:lastHash, a SIEM's last event) the log must still pass through")
   .action(async (options: { expectHead?: string[] }) => {
     const expected = (options.expectHead ?? []).map(parseExpectedHead);
     const verdict = await verifyAuditChainRemotely(client(), expected);
     if (asJson()) console.log(JSON.stringify(verdict));
-    else if (verdict.valid) console.log(`Audit chain valid: ${verdict.count} events, head ${verdict.headHash}${expected.length ? `, passing through ${expected.map((e) => `seq ${e.seq}`).join(', ')}` : ''}`);
-    else if (verdict.brokenAnchor?.actualHash === null) console.log(`Audit chain BROKEN: it ends at seq ${verdict.firstInvalidSeq! - 1}, before the expected head at seq ${verdict.brokenAnchor.seq}: events were removed from its end`);
-    else if (verdict.brokenAnchor) console.log(`Audit chain REWRITTEN: at seq ${verdict.brokenAnchor.seq} its hash is ${verdict.brokenAnchor.actualHash}, not the expected ${verdict.brokenAnchor.expectedHash} (changed at or after seq ${verdict.firstInvalidSeq})`);
+    else if (verdict.valid)
+      console.log(
+        `Audit chain valid: ${verdict.count} events, head ${verdict.headHash}${expected.length ? `, passing through ${expected.map((e) => `seq ${e.seq}`).join(', ')}` : ''}`,
+      );
+    else if (verdict.brokenAnchor?.actualHash === null)
+      console.log(
+        `Audit chain BROKEN: it ends at seq ${verdict.firstInvalidSeq! - 1}, before the expected head at seq ${verdict.brokenAnchor.seq}: events were removed from its end`,
+      );
+    else if (verdict.brokenAnchor)
+      console.log(
+        `Audit chain REWRITTEN: at seq ${verdict.brokenAnchor.seq} its hash is ${verdict.brokenAnchor.actualHash}, not the expected ${verdict.brokenAnchor.expectedHash} (changed at or after seq ${verdict.firstInvalidSeq})`,
+      );
     else console.log(`Audit chain BROKEN at seq ${verdict.firstInvalidSeq} (${verdict.count} events read)`);
     process.exitCode = verdict.valid ? 0 : 2;
   });
@@ -308,11 +364,17 @@ async function grantEnded(grant: LocalGrant): Promise<string | null> {
   if (Date.parse(grant.expiresAt) <= Date.now()) return `expired at ${grant.expiresAt}`;
   const { token } = program.opts<{ token?: string }>();
   try {
-    const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<{ status: string; endedAt: string | null }>(`v1/grants/${encodeURIComponent(grant.id)}`);
-    return current.status === 'active' ? null : `was ${current.status === 'revoked' ? 'revoked' : 'ended'}${current.endedAt ? ` at ${current.endedAt}` : ''} (status ${current.status})`;
+    const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<{ status: string; endedAt: string | null }>(
+      `v1/grants/${encodeURIComponent(grant.id)}`,
+    );
+    return current.status === 'active'
+      ? null
+      : `was ${current.status === 'revoked' ? 'revoked' : 'ended'}${current.endedAt ? ` at ${current.endedAt}` : ''} (status ${current.status})`;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return `is unknown to the broker at ${process.env.BREAKGLASS_URL ?? grant.broker}`;
-    process.stderr.write(`breakglass: could not confirm ${grant.id} with the broker (${(error as Error).message}); using the local expiry ${grant.expiresAt}\n`);
+    process.stderr.write(
+      `breakglass: could not confirm ${grant.id} with the broker (${(error as Error).message}); using the local expiry ${grant.expiresAt}\n`,
+    );
     return null;
   }
 }
@@ -323,9 +385,13 @@ function sessionClient(grant: LocalGrant): ApiClient {
 }
 
 function parseRoles(value: string): BrokerRole[] {
-  const roles = value.split(',').map((role) => role.trim()).filter(Boolean);
+  const roles = value
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
   const unknown = roles.filter((role) => !isBrokerRole(role));
-  if (!roles.length || unknown.length) throw new InvalidArgumentError(`unknown role(s) ${unknown.join(', ') || '(none given)'}; use engineer, security, compliance, admin`);
+  if (!roles.length || unknown.length)
+    throw new InvalidArgumentError(`unknown role(s) ${unknown.join(', ') || '(none given)'}; use engineer, security, compliance, admin`);
   return roles as BrokerRole[];
 }
 

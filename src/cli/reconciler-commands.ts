@@ -13,6 +13,8 @@ export function reconcilerCommands(scope: GitopsScopeView, change: 'pause' | 're
     const [namespace, name] = entry.includes('/') ? entry.split('/') : ['flux-system', entry];
     return `flux ${change === 'pause' ? 'suspend' : 'resume'} kustomization ${name} -n ${namespace}`;
   });
-  const argo = scope.apps.map((app) => (change === 'pause' ? `argocd app set ${app} --sync-policy none` : `argocd app set ${app} --sync-policy automated --self-heal`));
+  const argo = scope.apps.map((app) =>
+    change === 'pause' ? `argocd app set ${app} --sync-policy none` : `argocd app set ${app} --sync-policy automated --self-heal`,
+  );
   return [...flux, ...argo];
 }

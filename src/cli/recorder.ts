@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, hostname, tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { ApiClient } from './api-client';
+import { type ApiClient } from './api-client';
 import { credentialEnvironment, type LocalGrant } from './local-state';
 import { Spool, type RecordedEvent } from './spool';
 
@@ -36,7 +36,9 @@ export async function recordOneCommand(grant: LocalGrant, client: ApiClient, arg
     child.once('error', () => resolve(127));
     child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0)));
   });
-  spool.append([{ type: 'command', command: argv.map(shellQuote).join(' '), cwd: process.cwd(), ...origin(), startedAt, finishedAt: new Date().toISOString(), exitCode }]);
+  spool.append([
+    { type: 'command', command: argv.map(shellQuote).join(' '), cwd: process.cwd(), ...origin(), startedAt, finishedAt: new Date().toISOString(), exitCode },
+  ]);
   return { exitCode, flushError: await tryFlush(spool, client) };
 }
 
@@ -125,7 +127,12 @@ export async function recordShell(grant: LocalGrant, client: ApiClient): Promise
   const exitCode = await new Promise<number>((resolve) => {
     const child = spawn('bash', ['--rcfile', rcFile, '-i'], {
       stdio: 'inherit',
-      env: { ...process.env, ...credentialEnvironment(grant), BREAKGLASS_RAW_LOG: rawLog, BREAKGLASS_EXPIRES_EPOCH: String(Math.floor(Date.parse(grant.expiresAt) / 1000)) },
+      env: {
+        ...process.env,
+        ...credentialEnvironment(grant),
+        BREAKGLASS_RAW_LOG: rawLog,
+        BREAKGLASS_EXPIRES_EPOCH: String(Math.floor(Date.parse(grant.expiresAt) / 1000)),
+      },
     });
     child.once('error', () => resolve(127));
     child.once('exit', (code) => resolve(code ?? 1));

@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdir
 import * as path from 'node:path';
 import type { SessionEventFields } from '../sessions/session-event';
 import type { SessionEventBody } from '../sessions/sessions.dto';
-import { ApiClient } from './api-client';
+import { type ApiClient } from './api-client';
 import { spoolDir } from './local-state';
 
 /** What the recorder sends: the session event fields the client owns (DESIGN.md session events). */
@@ -24,13 +24,18 @@ export class Spool {
   private readonly file: string;
   private readonly stateFile: string;
 
-  constructor(readonly grantId: string, dir = spoolDir()) {
+  constructor(
+    readonly grantId: string,
+    dir = spoolDir(),
+  ) {
     this.file = path.join(dir, `${grantId}.jsonl`);
     this.stateFile = path.join(dir, `${grantId}.state.json`);
   }
 
   static grantsWithSpools(dir = spoolDir()): string[] {
-    return readdirSync(dir).filter((name) => name.endsWith('.jsonl')).map((name) => name.slice(0, -'.jsonl'.length));
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.jsonl'))
+      .map((name) => name.slice(0, -'.jsonl'.length));
   }
 
   /** Appends events with the next seqs (a directory lock keeps parallel recorders apart). */

@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { CommonError, DomainError } from './domain-error';
 import { requestIdOf } from './request-context';
-import { isDatabaseUnavailable } from '../database/database-errors';
 
 export interface ErrorBody {
   statusCode: number;

@@ -62,7 +62,11 @@ export function storableQuery(): RequestHandler {
   return (req, _res, next) => {
     const problem = jsonValueProblem(req.query, true);
     if (!problem) return next();
-    next(new CommonError('validation_failed', `Invalid query parameter ${problem.path}: ${problem.problem}`, [{ field: problem.path, problems: [problem.problem] }]));
+    next(
+      new CommonError('validation_failed', `Invalid query parameter ${problem.path}: ${problem.problem}`, [
+        { field: problem.path, problems: [problem.problem] },
+      ]),
+    );
   };
 }
 

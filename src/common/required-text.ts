@@ -11,7 +11,10 @@ export function RequiredText(limits: { min?: number; max: number }) {
   return applyDecorators(
     Transform(({ value }) => (typeof value === 'string' ? value.trim() : value)),
     IsString(),
-    MinLength(min, { message: min === 1 ? '$property must not be empty or only whitespace' : `$property must be at least ${min} characters, not counting surrounding whitespace` }),
+    MinLength(min, {
+      message:
+        min === 1 ? '$property must not be empty or only whitespace' : `$property must be at least ${min} characters, not counting surrounding whitespace`,
+    }),
     MaxLength(limits.max),
   );
 }

@@ -15,7 +15,11 @@ export function parseDurationSeconds(text: string): number {
 export function formatDuration(seconds: number): string {
   const sign = seconds < 0 ? '-' : '';
   const magnitude = Math.abs(seconds);
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (magnitude !== 0 && magnitude % size === 0) return `${sign}${magnitude / size}${unit}`;
   }
   return `${sign}${magnitude}s`;

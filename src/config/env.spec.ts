@@ -32,7 +32,13 @@ describe(loadConfig.name, () => {
   });
 
   it('names every bad variable with what is wrong and the value it got', () => {
-    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AUTH_MODE: 'saml', SMTP_URL: 'http://mail', PAGERDUTY_EVENTS_SERVER: 'https://events.pagerduty.com' });
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x',
+      AUTH_MODE: 'saml',
+      SMTP_URL: 'http://mail',
+      PAGERDUTY_EVENTS_SERVER: 'https://events.pagerduty.com',
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^PORT: must be an integer port number from 0 to 65535.*\(got "eighty"\)$/),
@@ -59,7 +65,13 @@ describe(loadConfig.name, () => {
       'OIDC_AUDIENCE: is required when AUTH_MODE=oidc',
       'OIDC_JWKS_URL: is required when AUTH_MODE=oidc',
     ]);
-    const config = loadConfig({ AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp', OIDC_AUDIENCE: 'bg', OIDC_JWKS_URL: 'https://idp/jwks', OIDC_ROLES_CLAIM: 'roles' });
+    const config = loadConfig({
+      AUTH_MODE: 'oidc',
+      OIDC_ISSUER: 'https://idp',
+      OIDC_AUDIENCE: 'bg',
+      OIDC_JWKS_URL: 'https://idp/jwks',
+      OIDC_ROLES_CLAIM: 'roles',
+    });
     expect(config.auth).toEqual({ mode: 'oidc', issuer: 'https://idp', audience: 'bg', jwksUrl: 'https://idp/jwks', rolesClaim: 'roles', emailClaim: 'email' });
   });
 
@@ -78,8 +90,12 @@ describe(loadConfig.name, () => {
   it('refuses a PostgreSQL proxy listening beyond loopback without TLS, and half a TLS key pair', () => {
     expect(problemsOf({ HOST: '0.0.0.0' })[0]).toMatch(/^BREAKGLASS_PG_PROXY_HOST: the PostgreSQL proxy would listen on 0\.0\.0\.0 without TLS/);
     expect(problemsOf({ BREAKGLASS_PG_PROXY_HOST: '10.0.0.5' })[0]).toMatch(/set BREAKGLASS_PG_PROXY_TLS_CERT and BREAKGLASS_PG_PROXY_TLS_KEY/);
-    expect(problemsOf({ BREAKGLASS_PG_PROXY_TLS_CERT: '/nonexistent.pem' })).toContain('BREAKGLASS_PG_PROXY_TLS_KEY: is required with BREAKGLASS_PG_PROXY_TLS_CERT');
-    expect(problemsOf({ BREAKGLASS_PG_PROXY_TLS_CERT: '/nonexistent.pem', BREAKGLASS_PG_PROXY_TLS_KEY: '/nonexistent.key', BREAKGLASS_PG_PROXY_HOST: '0.0.0.0' })).toContain('BREAKGLASS_PG_PROXY_TLS_CERT: no such file /nonexistent.pem');
+    expect(problemsOf({ BREAKGLASS_PG_PROXY_TLS_CERT: '/nonexistent.pem' })).toContain(
+      'BREAKGLASS_PG_PROXY_TLS_KEY: is required with BREAKGLASS_PG_PROXY_TLS_CERT',
+    );
+    expect(
+      problemsOf({ BREAKGLASS_PG_PROXY_TLS_CERT: '/nonexistent.pem', BREAKGLASS_PG_PROXY_TLS_KEY: '/nonexistent.key', BREAKGLASS_PG_PROXY_HOST: '0.0.0.0' }),
+    ).toContain('BREAKGLASS_PG_PROXY_TLS_CERT: no such file /nonexistent.pem');
     expect(loadConfig({}, '/srv/bg').pgProxy).toEqual({ host: '127.0.0.1', port: 54330, publicAddress: null, tls: null });
   });
 });

@@ -1,22 +1,10 @@
-import { plainToInstance, Transform } from 'class-transformer';
-import {
-  getMetadataStorage,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-  validateSync,
-} from 'class-validator';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { plainToInstance, Transform } from 'class-transformer';
+import { getMetadataStorage, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { flattenValidationErrors } from './validation-problems';
 
-const trimmedOrUndefined = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+const trimmedOrUndefined = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
 const toInteger = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   return /^\d+$/.test(value.trim()) ? Number(value) : value;
@@ -33,140 +21,235 @@ const HOST_AND_PORT = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
  * the start with a message naming the variable.
  */
 export class EnvironmentVariables {
-  @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(0, PORT_RANGE) @Max(65535, PORT_RANGE)
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt(PORT_RANGE)
+  @Min(0, PORT_RANGE)
+  @Max(65535, PORT_RANGE)
   PORT: number = 8080;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
   HOST: string = '127.0.0.1';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   BREAKGLASS_DATA_DIR: string = './.breakglass';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(POSTGRES_URL, { message: 'must be a postgres:// or postgresql:// URL' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(POSTGRES_URL, { message: 'must be a postgres:// or postgresql:// URL' })
   DATABASE_URL?: string;
 
   /** Connections the broker keeps to its database (per instance). */
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number' }) @Min(2, { message: 'must be at least 2' }) @Max(500, { message: 'must be at most 500' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(2, { message: 'must be at least 2' })
+  @Max(500, { message: 'must be at most 500' })
   DATABASE_POOL_SIZE: number = 20;
 
   /** Port of the embedded PostgreSQL server (only used when DATABASE_URL is unset). */
-  @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(1, PORT_RANGE) @Max(65535, PORT_RANGE)
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt(PORT_RANGE)
+  @Min(1, PORT_RANGE)
+  @Max(65535, PORT_RANGE)
   BREAKGLASS_EMBEDDED_PG_PORT: number = 54329;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   BREAKGLASS_POLICY: string = 'examples/policy.yaml';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
   BREAKGLASS_PUBLIC_URL?: string;
 
   /** The recording PostgreSQL proxy (docs/proxy.md): listen address, default HOST. */
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' })
   BREAKGLASS_PG_PROXY_HOST?: string;
 
-  @IsOptional() @Transform(toInteger) @IsInt(PORT_RANGE) @Min(0, PORT_RANGE) @Max(65535, PORT_RANGE)
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt(PORT_RANGE)
+  @Min(0, PORT_RANGE)
+  @Max(65535, PORT_RANGE)
   BREAKGLASS_PG_PROXY_PORT: number = 54330;
 
   /** `host:port` written into proxy credentials (default: the address the proxy listens on). */
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HOST_AND_PORT, { message: 'must be host or host:port' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HOST_AND_PORT, { message: 'must be host or host:port' })
   BREAKGLASS_PG_PROXY_PUBLIC?: string;
 
   /** How long a client may take to log in at the proxy before it is disconnected. */
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of milliseconds' }) @Min(100, { message: 'must be at least 100' }) @Max(600000, { message: 'must be at most 600000' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'must be a whole number of milliseconds' })
+  @Min(100, { message: 'must be at least 100' })
+  @Max(600000, { message: 'must be at most 600000' })
   BREAKGLASS_PG_PROXY_LOGIN_TIMEOUT_MS: number = 10000;
 
   /** PEM files (or PEM text); with both set the proxy answers SSLRequest with TLS. */
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   BREAKGLASS_PG_PROXY_TLS_CERT?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   BREAKGLASS_PG_PROXY_TLS_KEY?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['dev', 'oidc'], { message: 'must be "dev" or "oidc"' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsIn(['dev', 'oidc'], { message: 'must be "dev" or "oidc"' })
   AUTH_MODE: 'dev' | 'oidc' = 'dev';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   NODE_ENV?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['0', '1'], { message: 'must be 0 or 1' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsIn(['0', '1'], { message: 'must be 0 or 1' })
   ALLOW_DEV_AUTH?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   OIDC_ISSUER?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   OIDC_AUDIENCE?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
   OIDC_JWKS_URL?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   OIDC_ROLES_CLAIM: string = 'groups';
 
   /** The dashboard's OIDC client (authorization code + PKCE, a public client); unset = paste a token. */
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   OIDC_UI_CLIENT_ID?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   OIDC_EMAIL_CLAIM: string = 'email';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(SMTP_URL, { message: 'must be an smtp:// or smtps:// URL' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(SMTP_URL, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^(.*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, { message: 'must be an email address, optionally as "Name <address>"' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(/^(.*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, { message: 'must be an email address, optionally as "Name <address>"' })
   SMTP_FROM?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HOST_AND_PORT, { message: 'must be host[:port], without a scheme' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HOST_AND_PORT, { message: 'must be host[:port], without a scheme' })
   PAGERDUTY_EVENTS_SERVER: string = 'events.pagerduty.com';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
   PAGERDUTY_API_URL: string = 'https://api.pagerduty.com';
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   PAGERDUTY_API_TOKEN?: string;
 
   /** PEM file of extra CAs trusted for the Events API (a private CA, or a test receiver). */
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString()
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
   PAGERDUTY_CA_FILE?: string;
 
   /** First retry delay of a failed notification; doubles per attempt (capped at 10 minutes). */
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of milliseconds' }) @Min(10, { message: 'must be at least 10' }) @Max(600000, { message: 'must be at most 600000' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'must be a whole number of milliseconds' })
+  @Min(10, { message: 'must be at least 10' })
+  @Max(600000, { message: 'must be at most 600000' })
   BREAKGLASS_RETRY_BASE_MS: number = 2000;
 
   /** Break-glass requests (POST /v1/grants) per caller per minute, per instance; 0 = no limit. */
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of requests per minute' }) @Min(0, { message: 'must be 0 (no limit) or more' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'must be a whole number of requests per minute' })
+  @Min(0, { message: 'must be 0 (no limit) or more' })
   BREAKGLASS_RATE_LIMIT_GRANTS: number = 30;
 
   /** Inbound webhook deliveries per source address per minute, per instance; 0 = no limit. */
-  @IsOptional() @Transform(toInteger) @IsInt({ message: 'must be a whole number of requests per minute' }) @Min(0, { message: 'must be 0 (no limit) or more' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'must be a whole number of requests per minute' })
+  @Min(0, { message: 'must be 0 (no limit) or more' })
   BREAKGLASS_RATE_LIMIT_WEBHOOKS: number = 600;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
   GITHUB_WEBHOOK_SECRET?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
   GITLAB_WEBHOOK_TOKEN?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
   FLUX_WEBHOOK_SECRET?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
   ARGOCD_WEBHOOK_TOKEN?: string;
 
   /** Bearer token kube-apiserver's audit webhook sends (P2.3); unset = the webhook answers 503. */
-  @Transform(trimmedOrUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
   KUBERNETES_AUDIT_TOKEN?: string;
 
   /** Master key (base64 of 32 bytes) sealing signing keys at rest; default: `master.key` in the data dir. */
-  @Transform(trimmedOrUndefined) @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 random bytes in base64 (e.g. openssl rand -base64 32)' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 random bytes in base64 (e.g. openssl rand -base64 32)' })
   BREAKGLASS_KEY?: string;
 
-  @Transform(trimmedOrUndefined) @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose'], { message: 'must be one of error, warn, log, debug, verbose' })
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'], { message: 'must be one of error, warn, log, debug, verbose' })
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
 
-export type AuthSettings =
-  | { mode: 'dev' }
-  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string; rolesClaim: string; emailClaim: string };
+export type AuthSettings = { mode: 'dev' } | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string; rolesClaim: string; emailClaim: string };
 
 /** The validated, resolved configuration the service runs with. */
 export interface AppConfig {
@@ -199,9 +282,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
       .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
       .map((metadata) => metadata.propertyName),
   );
-  const defined = Object.fromEntries(
-    Object.entries(environment).filter(([name, value]) => declared.has(name) && value !== undefined),
-  );
+  const defined = Object.fromEntries(Object.entries(environment).filter(([name, value]) => declared.has(name) && value !== undefined));
   const env = plainToInstance(EnvironmentVariables, defined);
   const problems = flattenValidationErrors(validateSync(env, { stopAtFirstError: true })).map(
     ({ field, problems: fieldProblems }) => `${field}: ${fieldProblems.join('; ')} (got ${JSON.stringify(environment[field])})`,
@@ -268,7 +349,9 @@ export function isLoopback(host: string): boolean {
 function pemPair(cert: string | undefined, key: string | undefined, cwd: string, problems: string[]): { cert: string; key: string } | null {
   if (!cert && !key) return null;
   if (!cert || !key) {
-    problems.push(`${cert ? 'BREAKGLASS_PG_PROXY_TLS_KEY' : 'BREAKGLASS_PG_PROXY_TLS_CERT'}: is required with ${cert ? 'BREAKGLASS_PG_PROXY_TLS_CERT' : 'BREAKGLASS_PG_PROXY_TLS_KEY'}`);
+    problems.push(
+      `${cert ? 'BREAKGLASS_PG_PROXY_TLS_KEY' : 'BREAKGLASS_PG_PROXY_TLS_CERT'}: is required with ${cert ? 'BREAKGLASS_PG_PROXY_TLS_CERT' : 'BREAKGLASS_PG_PROXY_TLS_KEY'}`,
+    );
     return null;
   }
   const read = (name: string, value: string, marker: RegExp) => {
@@ -277,7 +360,10 @@ function pemPair(cert: string | undefined, key: string | undefined, cwd: string,
     else if (!marker.test(text)) problems.push(`${name}: ${value} is not a PEM file`);
     return text ?? '';
   };
-  const pair = { cert: read('BREAKGLASS_PG_PROXY_TLS_CERT', cert, /-----BEGIN CERTIFICATE-----/), key: read('BREAKGLASS_PG_PROXY_TLS_KEY', key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/) };
+  const pair = {
+    cert: read('BREAKGLASS_PG_PROXY_TLS_CERT', cert, /-----BEGIN CERTIFICATE-----/),
+    key: read('BREAKGLASS_PG_PROXY_TLS_KEY', key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+  };
   return pair;
 }
 

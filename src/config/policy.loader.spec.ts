@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { parseDurationSeconds, formatDuration } from './duration';
 import { testCertificate } from '../../test/support/pagerduty-events';
+import { parseDurationSeconds, formatDuration } from './duration';
 import { loadPolicyFile, parsePolicy, PolicyError } from './policy.loader';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/policy.yaml');
@@ -27,7 +27,15 @@ describe('policy loader', () => {
     const policy = loadPolicyFile(EXAMPLE, {});
     expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(policy.targets.map((t) => t.name)).toEqual(['payments-db', 'prod-cluster']);
-    expect(policy.targets[0].credential).toEqual({ type: 'postgres', adminUrl: 'embedded', database: 'payments', grantRoles: ['payments_rw'], access: 'proxy', recording: 'strict', recordParameters: false });
+    expect(policy.targets[0].credential).toEqual({
+      type: 'postgres',
+      adminUrl: 'embedded',
+      database: 'payments',
+      grantRoles: ['payments_rw'],
+      access: 'proxy',
+      recording: 'strict',
+      recordParameters: false,
+    });
     expect(policy.roles.compliance).toEqual(['compliance']);
   });
 
@@ -72,7 +80,10 @@ targets:
   hook: { type: webhook, url: '\${HOOK_URL:-http://127.0.0.1:9/x}' }
 ${minimalTarget}`;
     const policy = parsePolicy(yaml, 'p.yaml', { PD_KEY: 'abc123' }, 'sha');
-    expect(policy.channels).toEqual({ pd: { type: 'pagerduty', routingKey: 'abc123', severity: 'critical' }, hook: { type: 'webhook', url: 'http://127.0.0.1:9/x' } });
+    expect(policy.channels).toEqual({
+      pd: { type: 'pagerduty', routingKey: 'abc123', severity: 'critical' },
+      hook: { type: 'webhook', url: 'http://127.0.0.1:9/x' },
+    });
 
     expect(problemsOf(yaml)).toEqual([
       { location: expect.stringMatching(/policy\.yaml:2:\d+$/), field: '(interpolation)', message: 'environment variable PD_KEY is not set' },
@@ -80,21 +91,28 @@ ${minimalTarget}`;
   });
 
   it('reads the proxy settings of postgres targets and refuses them elsewhere', () => {
-    const policy = parsePolicy(`
+    const policy = parsePolicy(
+      `
 targets:
   - { name: db, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, recording: best-effort, recordParameters: true }
   - { name: legacy, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, access: direct }
-`, 'p.yaml', {}, 'sha');
+`,
+      'p.yaml',
+      {},
+      'sha',
+    );
     expect(policy.targets.map((t) => t.credential)).toMatchObject([
       { access: 'proxy', recording: 'best-effort', recordParameters: true },
       { access: 'direct', recording: 'strict', recordParameters: false },
     ]);
-    expect(problemsOf(`
+    expect(
+      problemsOf(`
 targets:
   - { name: a, environment: prod, credential: { type: jwt, audience: k8s }, recording: strict }
   - { name: b, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, access: sideways }
   - { name: c, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw] }, access: direct, recordParameters: true }
-`).map((p) => `${p.field}: ${p.message}`)).toEqual([
+`).map((p) => `${p.field}: ${p.message}`),
+    ).toEqual([
       'targets[1].access: must be "proxy" or "direct"',
       'targets[0].recording: applies to postgres targets only',
       'targets[2].recordParameters: applies to access: proxy only (a direct login is not recorded by the broker)',
@@ -103,18 +121,24 @@ targets:
 
   it('reads jwt algorithms and Kubernetes clusters, and names every problem with them', () => {
     const ca = testCertificate().cert.toString('base64');
-    const policy = parsePolicy(`
+    const policy = parsePolicy(
+      `
 targets:
   - { name: k8s, environment: prod, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443/', certificateAuthorityData: '${ca}' } }
   - { name: k8s-view, environment: prod, credential: { type: jwt, audience: kubernetes, algorithm: ES256 }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443' } }
   - { name: tool, environment: prod, credential: { type: jwt, audience: tool, algorithm: EdDSA } }
-`, 'p.yaml', {}, 'sha');
+`,
+      'p.yaml',
+      {},
+      'sha',
+    );
     expect(policy.targets.map((t) => [t.credential.type === 'jwt' && t.credential.algorithm, t.kubernetes])).toEqual([
       ['RS256', { cluster: 'prod', server: 'https://k8s.example.com:6443', certificateAuthorityData: ca, usernamePrefix: 'breakglass:' }],
       ['ES256', { cluster: 'prod', server: 'https://k8s.example.com:6443', certificateAuthorityData: null, usernamePrefix: 'breakglass:' }],
       ['EdDSA', null],
     ]);
-    expect(problemsOf(`
+    expect(
+      problemsOf(`
 targets:
   - { name: a, environment: prod, credential: { type: jwt, audience: k8s, algorithm: HS256 } }
   - { name: b, environment: prod, credential: { type: postgres, adminUrl: embedded, grantRoles: [rw], algorithm: RS256 } }
@@ -123,7 +147,8 @@ targets:
   - { name: e, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: prod, server: 'https://k', certificateAuthorityData: 'bm90IGEgY2VydA==', usernamePrefix: 'system:' } }
   - { name: f, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: prod, server: 'https://k' } }
   - { name: g, environment: prod, credential: { type: jwt, audience: k8s }, kubernetes: { cluster: prod, server: 'https://other', usernamePrefix: 'bg-' } }
-`).map((p) => `${p.field}: ${p.message}`)).toEqual([
+`).map((p) => `${p.field}: ${p.message}`),
+    ).toEqual([
       'targets[0].credential.algorithm: must be RS256, ES256 or EdDSA',
       'targets[3].kubernetes.cluster: must be lower-case letters, digits and dashes (at most 63)',
       "targets[3].kubernetes.server: must be the https:// URL of the cluster's API server",

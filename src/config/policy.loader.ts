@@ -1,8 +1,8 @@
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDurationSeconds } from './duration';
 import {
@@ -16,15 +16,7 @@ import {
   type Policy,
   type TargetPolicy,
 } from './policy';
-import {
-  BROKER_ROLES,
-  CHANNEL_NAME,
-  ChannelSpec,
-  LimitsSpec,
-  PolicySpec,
-  TargetSpec,
-  type BrokerRole,
-} from './policy.schema';
+import { BROKER_ROLES, CHANNEL_NAME, ChannelSpec, type LimitsSpec, PolicySpec, TargetSpec, type BrokerRole } from './policy.schema';
 import { flattenValidationErrors } from './validation-problems';
 
 type PathSegment = string | number;
@@ -144,7 +136,16 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
   if (problems.length || !spec) throw new PolicyError(file, problems);
 
   const forwarders = (spec.forwarders ?? []).map((f): ForwarderPolicy =>
-    f.type === 'webhook' ? { name: f.name, type: 'webhook', url: f.url!, ...(f.secret ? { secret: f.secret } : {}) } : { name: f.name, type: 'syslog', host: f.host!, port: f.port!, framing: f.framing ?? 'octet-counting', enterpriseNumber: f.enterpriseNumber ?? DOCUMENTATION_ENTERPRISE_NUMBER },
+    f.type === 'webhook'
+      ? { name: f.name, type: 'webhook', url: f.url!, ...(f.secret ? { secret: f.secret } : {}) }
+      : {
+          name: f.name,
+          type: 'syslog',
+          host: f.host!,
+          port: f.port!,
+          framing: f.framing ?? 'octet-counting',
+          enterpriseNumber: f.enterpriseNumber ?? DOCUMENTATION_ENTERPRISE_NUMBER,
+        },
   );
   const forwarderNames = new Set<string>();
   forwarders.forEach((f, index) => {
@@ -285,7 +286,10 @@ function effectiveTarget(
   const maxDurationSeconds = parseDurationSeconds(merged.maxDuration);
   const maxTotalDurationSeconds = parseDurationSeconds(merged.maxTotalDuration);
   if (maxDurationSeconds > maxTotalDurationSeconds) {
-    fail([...at, spec.maxDuration ? 'maxDuration' : 'maxTotalDuration'], `maxDuration (${merged.maxDuration}) exceeds maxTotalDuration (${merged.maxTotalDuration})`);
+    fail(
+      [...at, spec.maxDuration ? 'maxDuration' : 'maxTotalDuration'],
+      `maxDuration (${merged.maxDuration}) exceeds maxTotalDuration (${merged.maxTotalDuration})`,
+    );
   }
   const credential = credentialPolicy(spec, [...at, 'credential'], fail);
   const kubernetes = kubernetesCluster(spec, [...at, 'kubernetes'], fail);
@@ -305,9 +309,7 @@ function effectiveTarget(
       .map((step) => ({ afterSeconds: parseDurationSeconds(step.after), notify: step.notify }))
       .sort((a, b) => a.afterSeconds - b.afterSeconds),
     blockRequesterWhenOverdue: merged.blockRequesterWhenOverdue,
-    onCall: spec.onCall
-      ? { pagerdutyScheduleIds: spec.onCall.pagerdutyScheduleIds, whenUnavailable: spec.onCall.whenUnavailable ?? 'allow-and-flag' }
-      : null,
+    onCall: spec.onCall ? { pagerdutyScheduleIds: spec.onCall.pagerdutyScheduleIds, whenUnavailable: spec.onCall.whenUnavailable ?? 'allow-and-flag' } : null,
     notifyOnUse: spec.notifyOnUse ?? [],
     controls: spec.controls ?? [],
     gitops: spec.gitops
@@ -339,7 +341,10 @@ function checkClustersAgree(targets: TargetPolicy[], specs: (TargetSpec | undefi
     const index = specs.findIndex((spec) => spec?.name === target.name);
     for (const key of ['server', 'usernamePrefix'] as const) {
       if (seen.kubernetes![key] !== target.kubernetes[key]) {
-        report(['targets', index, 'kubernetes', key], `differs from target ${seen.name}'s for cluster ${target.kubernetes.cluster} ("${seen.kubernetes![key]}")`);
+        report(
+          ['targets', index, 'kubernetes', key],
+          `differs from target ${seen.name}'s for cluster ${target.kubernetes.cluster} ("${seen.kubernetes![key]}")`,
+        );
       }
     }
   }
@@ -349,7 +354,7 @@ function kubernetesCluster(spec: TargetSpec, at: PathSegment[], fail: (segments:
   const kubernetes = spec.kubernetes;
   if (!kubernetes) return undefined;
   if (spec.credential.type !== 'jwt') {
-    fail(at, 'applies to jwt targets only (the cluster trusts the target\'s tokens)');
+    fail(at, "applies to jwt targets only (the cluster trusts the target's tokens)");
     return undefined;
   }
   const prefix = kubernetes.usernamePrefix ?? DEFAULT_KUBERNETES_USERNAME_PREFIX;
@@ -357,7 +362,7 @@ function kubernetesCluster(spec: TargetSpec, at: PathSegment[], fail: (segments:
   if (prefix.startsWith('system:')) fail([...at, 'usernamePrefix'], 'must not start with "system:" (reserved by Kubernetes)');
   const caData = kubernetes.certificateAuthorityData?.replace(/\s+/g, '');
   if (caData !== undefined && !isBase64PemCertificate(caData)) {
-    fail([...at, 'certificateAuthorityData'], 'must be base64 of a PEM certificate (as in a kubeconfig\'s certificate-authority-data)');
+    fail([...at, 'certificateAuthorityData'], "must be base64 of a PEM certificate (as in a kubeconfig's certificate-authority-data)");
   }
   return { cluster: kubernetes.cluster, server: kubernetes.server.replace(/\/+$/, ''), certificateAuthorityData: caData ?? null, usernamePrefix: prefix };
 }
@@ -372,11 +377,7 @@ function isBase64PemCertificate(data: string): boolean {
   }
 }
 
-function credentialPolicy(
-  spec: TargetSpec,
-  at: PathSegment[],
-  fail: (segments: PathSegment[], message: string) => void,
-): CredentialPolicy | undefined {
+function credentialPolicy(spec: TargetSpec, at: PathSegment[], fail: (segments: PathSegment[], message: string) => void): CredentialPolicy | undefined {
   const credential = spec.credential;
   const foreignKeys: (keyof typeof credential)[] = credential.type === 'jwt' ? ['adminUrl', 'grantRoles', 'database'] : ['audience', 'groups'];
   const misplaced = foreignKeys.filter((key) => credential[key] !== undefined);
@@ -384,7 +385,10 @@ function credentialPolicy(
   const postgresOnly = (['access', 'recording', 'recordParameters'] as const).filter((key) => credential.type !== 'postgres' && spec[key] !== undefined);
   postgresOnly.forEach((key) => fail([...at.slice(0, -1), key], `applies to postgres targets only`));
   if (spec.access === 'direct' && (spec.recording !== undefined || spec.recordParameters !== undefined)) {
-    fail([...at.slice(0, -1), spec.recording !== undefined ? 'recording' : 'recordParameters'], 'applies to access: proxy only (a direct login is not recorded by the broker)');
+    fail(
+      [...at.slice(0, -1), spec.recording !== undefined ? 'recording' : 'recordParameters'],
+      'applies to access: proxy only (a direct login is not recorded by the broker)',
+    );
     return undefined;
   }
   if (misplaced.length || postgresOnly.length) return undefined;
@@ -440,8 +444,5 @@ function offsetOf(doc: Document, segments: PathSegment[]): number {
 
 function formatPath(segments: PathSegment[]): string {
   if (!segments.length) return '(document)';
-  return segments.reduce<string>(
-    (text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment),
-    '',
-  );
+  return segments.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), '');
 }

@@ -35,25 +35,31 @@ export const BROKER_ROLES = ['engineer', 'security', 'compliance', 'admin'] as c
 export type BrokerRole = (typeof BROKER_ROLES)[number];
 
 export class ReasonRuleSpec {
-  @IsInt() @Min(1) @Max(10000)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
   minLength: number;
 }
 
 export class IncidentRuleSpec {
-  @IsString() @MaxLength(500)
+  @IsString()
+  @MaxLength(500)
   pattern: string;
 }
 
 export class RetroPrRuleSpec {
-  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
   window?: string;
 
-  @IsOptional() @IsIn(['opened', 'merged'], { message: 'must be "opened" or "merged"' })
+  @IsOptional()
+  @IsIn(['opened', 'merged'], { message: 'must be "opened" or "merged"' })
   satisfiedBy?: 'opened' | 'merged';
 }
 
 export class ReviewRuleSpec {
-  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
   window?: string;
 }
 
@@ -61,34 +67,50 @@ export class EscalationStepSpec {
   @Matches(DURATION_PATTERN, { message: 'must be a duration like -4h, 0s or 24h' })
   after: string;
 
-  @IsArray() @ArrayMinSize(1) @IsString({ each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsString({ each: true })
   notify: string[];
 }
 
 /** Keys a target may override; `defaults` holds the same keys. */
 export class LimitsSpec {
-  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
   maxDuration?: string;
 
-  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
   maxTotalDuration?: string;
 
-  @IsOptional() @ValidateNested() @Type(() => ReasonRuleSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReasonRuleSpec)
   reason?: ReasonRuleSpec;
 
-  @IsOptional() @ValidateNested() @Type(() => IncidentRuleSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => IncidentRuleSpec)
   incident?: IncidentRuleSpec;
 
-  @IsOptional() @ValidateNested() @Type(() => RetroPrRuleSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RetroPrRuleSpec)
   retroPr?: RetroPrRuleSpec;
 
-  @IsOptional() @ValidateNested() @Type(() => ReviewRuleSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReviewRuleSpec)
   review?: ReviewRuleSpec;
 
-  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => EscalationStepSpec)
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => EscalationStepSpec)
   escalation?: EscalationStepSpec[];
 
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   blockRequesterWhenOverdue?: boolean;
 }
 
@@ -98,15 +120,19 @@ export class CredentialSpec {
 
   /** jwt: the `aud` claim of issued tokens. */
   @ValidateIf((c: CredentialSpec) => c.type === 'jwt' || c.audience !== undefined)
-  @IsString({ message: 'is required for a jwt credential' }) @MinLength(1, { message: 'is required for a jwt credential' })
+  @IsString({ message: 'is required for a jwt credential' })
+  @MinLength(1, { message: 'is required for a jwt credential' })
   audience?: string;
 
   /** jwt: the `groups` claim of issued tokens. */
-  @IsOptional() @IsArray() @IsString({ each: true })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
   groups?: string[];
 
   /** jwt: the JWS algorithm (P2.3); RS256 is the only one kube-apiserver accepts without configuration. */
-  @IsOptional() @IsIn(['RS256', 'ES256', 'EdDSA'], { message: 'must be RS256, ES256 or EdDSA' })
+  @IsOptional()
+  @IsIn(['RS256', 'ES256', 'EdDSA'], { message: 'must be RS256, ES256 or EdDSA' })
   algorithm?: 'RS256' | 'ES256' | 'EdDSA';
 
   /** postgres: URL of a role allowed to create roles on the target server, or `embedded`. */
@@ -128,33 +154,46 @@ export class CredentialSpec {
 }
 
 export class OnCallSpec {
-  @IsArray() @ArrayMinSize(1) @IsString({ each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsString({ each: true })
   pagerdutyScheduleIds: string[];
 
-  @IsOptional() @IsIn(['deny', 'allow-and-flag'], { message: 'must be "deny" or "allow-and-flag"' })
+  @IsOptional()
+  @IsIn(['deny', 'allow-and-flag'], { message: 'must be "deny" or "allow-and-flag"' })
   whenUnavailable?: 'deny' | 'allow-and-flag';
 }
 
 /** Which reconciler objects (Flux, Argo CD) a target's access can change: drift there is attributed to its grants. */
 export class GitopsScopeSpec {
   /** Argo CD destination (name or server URL) or the `cluster` metadata a Flux Alert adds; unset = any. */
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(253)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(253)
   cluster?: string;
 
   /** Kubernetes namespaces: drifted resources, the Argo CD destination or the Flux object in them. */
-  @IsOptional() @IsArray() @Matches(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { each: true, message: 'each namespace must be a Kubernetes namespace name' })
+  @IsOptional()
+  @IsArray()
+  @Matches(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { each: true, message: 'each namespace must be a Kubernetes namespace name' })
   namespaces?: string[];
 
   /** Flux Kustomizations or HelmReleases, as `namespace/name` (or `name` in any namespace). */
-  @IsOptional() @IsArray() @Matches(/^([a-z0-9][-a-z0-9]*\/)?[a-z0-9][-a-z0-9.]*$/, { each: true, message: 'each must be namespace/name or name' })
+  @IsOptional()
+  @IsArray()
+  @Matches(/^([a-z0-9][-a-z0-9]*\/)?[a-z0-9][-a-z0-9.]*$/, { each: true, message: 'each must be namespace/name or name' })
   kustomizations?: string[];
 
   /** Argo CD Applications, by name. */
-  @IsOptional() @IsArray() @Matches(/^[a-z0-9][-a-z0-9.]*$/, { each: true, message: 'each must be an Argo CD application name' })
+  @IsOptional()
+  @IsArray()
+  @Matches(/^[a-z0-9][-a-z0-9.]*$/, { each: true, message: 'each must be an Argo CD application name' })
   apps?: string[];
 
   /** Drift seen this long after a grant ended is still attributed to it (default 15m). */
-  @IsOptional() @Matches(POSITIVE_DURATION, durationMessage)
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
   driftGrace?: string;
 }
 
@@ -164,15 +203,19 @@ export class KubernetesSpec {
   @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
   cluster: string;
 
-  @Matches(/^https:\/\/[^\s/?#]+(\/\S*)?$/, { message: 'must be the https:// URL of the cluster\'s API server' })
+  @Matches(/^https:\/\/[^\s/?#]+(\/\S*)?$/, { message: "must be the https:// URL of the cluster's API server" })
   server: string;
 
   /** Base64 of the PEM CA bundle of the API server (as in a kubeconfig); unset = the system's CAs. */
-  @IsOptional() @IsString() @MaxLength(65536)
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
   certificateAuthorityData?: string;
 
   /** What the cluster's AuthenticationConfiguration puts before `sub` (default `breakglass:`). */
-  @IsOptional() @IsString() @MaxLength(64)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   usernamePrefix?: string;
 }
 
@@ -180,41 +223,57 @@ export class TargetSpec extends LimitsSpec {
   @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
   name: string;
 
-  @IsString() @MaxLength(63)
+  @IsString()
+  @MaxLength(63)
   environment: string;
 
-  @ValidateNested() @Type(() => CredentialSpec)
+  @ValidateNested()
+  @Type(() => CredentialSpec)
   credential: CredentialSpec;
 
-  @IsOptional() @ValidateNested() @Type(() => OnCallSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => OnCallSpec)
   onCall?: OnCallSpec;
 
-  @IsOptional() @Matches(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { message: 'must be a repository path such as acme/infra' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { message: 'must be a repository path such as acme/infra' })
   repo?: string;
 
-  @IsOptional() @IsArray() @IsString({ each: true })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
   notifyOnUse?: string[];
 
-  @IsOptional() @IsArray() @Matches(CONTROL_ID, { each: true, message: 'each control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
+  @IsOptional()
+  @IsArray()
+  @Matches(CONTROL_ID, { each: true, message: 'each control must look like FRAMEWORK:ID, e.g. SOC2:CC8.1' })
   controls?: string[];
 
-  @IsOptional() @ValidateNested() @Type(() => GitopsScopeSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => GitopsScopeSpec)
   gitops?: GitopsScopeSpec;
 
   /** jwt: the Kubernetes cluster that trusts this target's tokens (kubeconfig, audit webhook). */
-  @IsOptional() @ValidateNested() @Type(() => KubernetesSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => KubernetesSpec)
   kubernetes?: KubernetesSpec;
 
   /** postgres: `proxy` (default) hands out a login at the broker's recording proxy; `direct` the target role itself. */
-  @IsOptional() @IsIn(['proxy', 'direct'], { message: 'must be "proxy" or "direct"' })
+  @IsOptional()
+  @IsIn(['proxy', 'direct'], { message: 'must be "proxy" or "direct"' })
   access?: 'proxy' | 'direct';
 
   /** postgres via proxy: `strict` (default) forwards a statement only once its record is committed. */
-  @IsOptional() @IsIn(['strict', 'best-effort'], { message: 'must be "strict" or "best-effort"' })
+  @IsOptional()
+  @IsIn(['strict', 'best-effort'], { message: 'must be "strict" or "best-effort"' })
   recording?: 'strict' | 'best-effort';
 
   /** postgres via proxy: record extended-protocol parameter values (default: only their count). */
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   recordParameters?: boolean;
 }
 
@@ -229,17 +288,20 @@ export class ChannelSpec {
   to?: string[];
 
   @ValidateIf((c: ChannelSpec) => c.type === 'pagerduty' || c.routingKey !== undefined)
-  @IsString({ message: 'is required for a pagerduty channel' }) @MinLength(1, { message: 'is required for a pagerduty channel' })
+  @IsString({ message: 'is required for a pagerduty channel' })
+  @MinLength(1, { message: 'is required for a pagerduty channel' })
   routingKey?: string;
 
-  @IsOptional() @IsIn(['critical', 'error', 'warning', 'info'], { message: 'must be one of critical, error, warning, info' })
+  @IsOptional()
+  @IsIn(['critical', 'error', 'warning', 'info'], { message: 'must be one of critical, error, warning, info' })
   severity?: 'critical' | 'error' | 'warning' | 'info';
 
   @ValidateIf((c: ChannelSpec) => c.type === 'webhook' || c.url !== undefined)
   @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook channel: an http:// or https:// URL' })
   url?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   secret?: string;
 }
 
@@ -255,32 +317,44 @@ export class ForwarderSpec {
   @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook forwarder: an http:// or https:// URL' })
   url?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   secret?: string;
 
   /** syslog: RFC 5424 messages over TCP (RFC 6587 octet counting). */
   @ValidateIf((f: ForwarderSpec) => f.type === 'syslog' || f.host !== undefined)
-  @IsString({ message: 'is required for a syslog forwarder' }) @MinLength(1, { message: 'is required for a syslog forwarder' })
+  @IsString({ message: 'is required for a syslog forwarder' })
+  @MinLength(1, { message: 'is required for a syslog forwarder' })
   host?: string;
 
   @ValidateIf((f: ForwarderSpec) => f.type === 'syslog' || f.port !== undefined)
-  @IsInt({ message: 'is required for a syslog forwarder: a TCP port' }) @Min(1) @Max(65535)
+  @IsInt({ message: 'is required for a syslog forwarder: a TCP port' })
+  @Min(1)
+  @Max(65535)
   port?: number;
 
   /** syslog: RFC 6587 octet counting (default) or one message per line (receivers set to LF framing). */
-  @IsOptional() @IsIn(['octet-counting', 'lf'], { message: 'must be "octet-counting" or "lf"' })
+  @IsOptional()
+  @IsIn(['octet-counting', 'lf'], { message: 'must be "octet-counting" or "lf"' })
   framing?: 'octet-counting' | 'lf';
 
   /** syslog: the IANA private enterprise number of the SD-ID `breakglass@<number>` (docs/policy.md). */
-  @IsOptional() @IsInt({ message: 'must be an IANA private enterprise number' }) @Min(1) @Max(4294967295)
+  @IsOptional()
+  @IsInt({ message: 'must be an IANA private enterprise number' })
+  @Min(1)
+  @Max(4294967295)
   enterpriseNumber?: number;
 }
 
 export class StandingAudiencesSpec {
-  @IsOptional() @IsArray() @IsString({ each: true })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
   security?: string[];
 
-  @IsOptional() @IsArray() @IsString({ each: true })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
   compliance?: string[];
 }
 
@@ -289,10 +363,14 @@ export class PolicySpec {
   @IsOptional()
   roles?: Record<string, string[]>;
 
-  @IsOptional() @ValidateNested() @Type(() => LimitsSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LimitsSpec)
   defaults?: LimitsSpec;
 
-  @IsOptional() @ValidateNested() @Type(() => StandingAudiencesSpec)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => StandingAudiencesSpec)
   notify?: StandingAudiencesSpec;
 
   @IsOptional()
@@ -302,6 +380,9 @@ export class PolicySpec {
   @IsArray()
   targets: unknown[];
 
-  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => ForwarderSpec)
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => ForwarderSpec)
   forwarders?: ForwarderSpec[];
 }

@@ -11,7 +11,15 @@ export interface EscalationStep {
 
 export type CredentialPolicy =
   | { type: 'jwt'; audience: string; groups: string[]; algorithm: 'RS256' | 'ES256' | 'EdDSA' }
-  | { type: 'postgres'; adminUrl: string; grantRoles: string[]; database: string | null; access: 'proxy' | 'direct'; recording: 'strict' | 'best-effort'; recordParameters: boolean };
+  | {
+      type: 'postgres';
+      adminUrl: string;
+      grantRoles: string[];
+      database: string | null;
+      access: 'proxy' | 'direct';
+      recording: 'strict' | 'best-effort';
+      recordParameters: boolean;
+    };
 
 export type ChannelPolicy =
   | { type: 'email'; to: string[] }

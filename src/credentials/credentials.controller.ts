@@ -3,8 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Public, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { ServiceConfig } from '../config/config.providers';
-import { Credentials } from './credentials.service';
 import { IntrospectBody } from './credentials.dto';
+import { Credentials } from './credentials.service';
 import { KeyStore } from './key-store.service';
 
 @ApiTags('credentials')

@@ -3,6 +3,8 @@ import { IsString, MaxLength, MinLength } from 'class-validator';
 
 export class IntrospectBody {
   @ApiProperty({ description: 'A credential or session token issued by this broker' })
-  @IsString() @MinLength(1) @MaxLength(16384)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(16384)
   token: string;
 }

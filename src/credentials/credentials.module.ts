@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { ServiceConfig } from '../config/config.providers';
 import { CredentialReconciler } from './credential-reconciler';
 import { CredentialsController } from './credentials.controller';
 import { CredentialsRepository } from './credentials.repository';
@@ -11,7 +12,6 @@ import { JwtCredentials } from './providers/jwt-credentials';
 import { PostgresCredentials } from './providers/postgres-credentials';
 import { ProxyAddress } from './proxy-address';
 import { ProxyLogins } from './proxy-logins';
-import { ServiceConfig } from '../config/config.providers';
 import { SigningKeysRepository } from './signing-keys.repository';
 
 @Module({

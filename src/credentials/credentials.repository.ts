@@ -52,7 +52,20 @@ export class CredentialsRepository {
       await tx.query(
         `INSERT INTO credentials (grant_id, purpose, type, jti, kid, username, database, fingerprint, issued_at, expires_at, proxy_scram, upstream_secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [c.grantId, c.purpose, c.type, c.jti, c.kid, c.username, c.database, c.fingerprint, c.issuedAt, c.expiresAt, c.proxy ? JSON.stringify(c.proxy.scram) : null, c.proxy?.sealedUpstreamPassword ?? null],
+        [
+          c.grantId,
+          c.purpose,
+          c.type,
+          c.jti,
+          c.kid,
+          c.username,
+          c.database,
+          c.fingerprint,
+          c.issuedAt,
+          c.expiresAt,
+          c.proxy ? JSON.stringify(c.proxy.scram) : null,
+          c.proxy?.sealedUpstreamPassword ?? null,
+        ],
       );
     }
   }

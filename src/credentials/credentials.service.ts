@@ -25,7 +25,20 @@ export interface RevocationOutcome {
 
 export type IntrospectionResult =
   | { active: false }
-  | { active: true; token_type: 'Bearer'; purpose: 'access' | 'session'; sub: string; grant: string; target: string; iss: string; aud: string | string[]; jti: string; iat: number; exp: number; groups?: string[] };
+  | {
+      active: true;
+      token_type: 'Bearer';
+      purpose: 'access' | 'session';
+      sub: string;
+      grant: string;
+      target: string;
+      iss: string;
+      aud: string | string[];
+      jti: string;
+      iat: number;
+      exp: number;
+      groups?: string[];
+    };
 
 /** Issues, extends, revokes and introspects the credentials of grants, whatever their provider. */
 @Injectable()
@@ -68,7 +81,12 @@ export class Credentials {
    * Moves the credential's validity to the new expiry. A JWT cannot change its `exp`, so a jwt
    * target gets a fresh token (returned once); a postgres role gets a new VALID UNTIL.
    */
-  async extend(tx: EntityManager, grant: GrantSubject, target: TargetPolicy, issuedAt: Date): Promise<{ credential?: IssuedCredential; issued: NewCredential[] }> {
+  async extend(
+    tx: EntityManager,
+    grant: GrantSubject,
+    target: TargetPolicy,
+    issuedAt: Date,
+  ): Promise<{ credential?: IssuedCredential; issued: NewCredential[] }> {
     const live = (await this.repository.forGrant(grant.id, tx)).filter((c) => c.purpose === 'access' && !c.revokedAt);
     if (target.credential.type === 'jwt') {
       const access = await this.jwt.issueAccess(grant, target, target.credential, issuedAt);
@@ -130,5 +148,4 @@ export class Credentials {
     if (Array.isArray(payload.groups)) result.groups = payload.groups as string[];
     return result;
   }
-
 }

@@ -1,6 +1,5 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
   calculateJwkThumbprint,
   CompactSign,
@@ -14,6 +13,7 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
+import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { MasterKey } from './master-key';

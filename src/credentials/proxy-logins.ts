@@ -33,8 +33,18 @@ export class ProxyLogins {
     if (!record) return { refused: 'unknown_login' };
     if (record.grantStatus !== 'active' || record.revokedAt || record.expiresAt.getTime() <= Date.now()) return { refused: 'grant_ended' };
     const target = findTarget(this.policy, record.target);
-    if (!record.scram || !record.sealedUpstreamPassword || target?.credential.type !== 'postgres' || target.credential.access !== 'proxy') return { refused: 'target_not_proxied' };
-    return { grantId: record.grantId, target, requester: record.requester, username: record.username, database: record.database, scram: record.scram, expiresAt: record.expiresAt, record };
+    if (!record.scram || !record.sealedUpstreamPassword || target?.credential.type !== 'postgres' || target.credential.access !== 'proxy')
+      return { refused: 'target_not_proxied' };
+    return {
+      grantId: record.grantId,
+      target,
+      requester: record.requester,
+      username: record.username,
+      database: record.database,
+      scram: record.scram,
+      expiresAt: record.expiresAt,
+      record,
+    };
   }
 
   /** The connection URL of the temporary role itself: unsealed here, used by the proxy, never shown. */

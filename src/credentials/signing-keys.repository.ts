@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import type { JWK } from 'jose';
+import { DataSource, type EntityManager } from 'typeorm';
 
 /** JWS algorithms the broker signs with (P2.3): RS256 and ES256 for relying parties, EdDSA for its own tokens and evidence. */
 export const SIGNING_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
@@ -33,7 +33,12 @@ export class SigningKeysRepository {
   }
 
   async insert(tx: EntityManager, key: { kid: string; alg: SigningAlgorithm; publicJwk: JWK; sealedPrivateKey: string }): Promise<void> {
-    await tx.query(`INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key) VALUES ($1, $2, $3, $4)`, [key.kid, key.alg, key.publicJwk, key.sealedPrivateKey]);
+    await tx.query(`INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key) VALUES ($1, $2, $3, $4)`, [
+      key.kid,
+      key.alg,
+      key.publicJwk,
+      key.sealedPrivateKey,
+    ]);
   }
 
   /** Retires the signing key of `alg`; it stays published for `publishForSeconds` from now. */

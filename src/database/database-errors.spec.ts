@@ -5,7 +5,10 @@ import { isDatabaseUnavailable } from './database-errors';
 describe(isDatabaseUnavailable.name, () => {
   it.each([
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
-    ['an admin shutdown wrapped by TypeORM', new QueryFailedError('SELECT 1', [], Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))],
+    [
+      'an admin shutdown wrapped by TypeORM',
+      new QueryFailedError('SELECT 1', [], Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })),
+    ],
     ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
     ['a transaction whose connection TypeORM released', new QueryRunnerProviderAlreadyReleasedError()],
   ])('recognises %s', (_what, error) => {

@@ -12,7 +12,8 @@ const UNAVAILABLE_CODES = new Set([
   '08003',
   '08006',
 ]);
-const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
 // TypeORM releases a transaction's query runner when its connection dies; the next statement of that
 // transaction then fails with this error rather than the connection error itself.
 const RELEASED_RUNNER = 'QueryRunnerProviderAlreadyReleasedError';

@@ -24,7 +24,10 @@ export interface EmbeddedPostgresOptions {
 }
 
 export class EmbeddedPostgresError extends Error {
-  constructor(message: string, readonly serverLog: string[] = []) {
+  constructor(
+    message: string,
+    readonly serverLog: string[] = [],
+  ) {
     super(serverLog.length ? `${message}\n--- postgres log (last lines) ---\n${serverLog.join('\n')}` : message);
     this.name = 'EmbeddedPostgresError';
   }
@@ -117,15 +120,19 @@ export class EmbeddedPostgres {
       chownSync(passwordFile, runAs.uid, runAs.gid);
     }
     try {
-      await this.run(binaries.initdb, [
-        `--pgdata=${clusterDir}`,
-        `--username=${SUPERUSER}`,
-        `--pwfile=${passwordFile}`,
-        '--auth=scram-sha-256',
-        '--encoding=UTF8',
-        '--locale=C',
-        ...(this.options.throwaway ? ['--no-sync'] : []),
-      ], runAs);
+      await this.run(
+        binaries.initdb,
+        [
+          `--pgdata=${clusterDir}`,
+          `--username=${SUPERUSER}`,
+          `--pwfile=${passwordFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+          ...(this.options.throwaway ? ['--no-sync'] : []),
+        ],
+        runAs,
+      );
     } finally {
       unlinkSync(passwordFile);
     }
@@ -148,7 +155,11 @@ export class EmbeddedPostgres {
       );
     }
     this.options.log?.(`stopping orphaned postgres (pid ${serverPid}) left by a previous run`);
-    for (const [signal, waitMs] of [['SIGINT', 10000], ['SIGQUIT', 5000], ['SIGKILL', 5000]] as const) {
+    for (const [signal, waitMs] of [
+      ['SIGINT', 10000],
+      ['SIGQUIT', 5000],
+      ['SIGKILL', 5000],
+    ] as const) {
       try {
         process.kill(serverPid, signal);
       } catch {
@@ -238,9 +249,7 @@ export class EmbeddedPostgres {
       child.stderr!.on('data', collect);
       child.once('error', (error) => reject(new EmbeddedPostgresError(`Could not run ${binary}: ${error.message}`)));
       child.once('exit', (code) =>
-        code === 0
-          ? resolve()
-          : reject(new EmbeddedPostgresError(`${path.basename(binary)} failed with exit code ${code}`, output.slice(-LOG_LINES_KEPT))),
+        code === 0 ? resolve() : reject(new EmbeddedPostgresError(`${path.basename(binary)} failed with exit code ${code}`, output.slice(-LOG_LINES_KEPT))),
       );
     });
   }
@@ -320,7 +329,9 @@ function ensureOsUser(): OsUser {
       // the group may exist without the user
     }
     try {
-      execFileSync('useradd', ['--system', '--gid', OS_USER, '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', OS_USER], { stdio: 'pipe' });
+      execFileSync('useradd', ['--system', '--gid', OS_USER, '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', OS_USER], {
+        stdio: 'pipe',
+      });
     } catch (error) {
       throw new EmbeddedPostgresError(
         `Running as root, the embedded database needs a "${OS_USER}" OS user and it could not be created: ${(error as Error).message}`,

@@ -79,7 +79,18 @@ export class ComplianceReportRepository {
   }
 
   /** Drift seen in the period: attributed drift events per grant, and every unattributed one. */
-  drift(period: Period): Promise<{ seq: number; at: Date; action: 'drift.attributed' | 'drift.unattributed'; grant: string | null; source: string; object: unknown; resources: unknown; targets: unknown }[]> {
+  drift(period: Period): Promise<
+    {
+      seq: number;
+      at: Date;
+      action: 'drift.attributed' | 'drift.unattributed';
+      grant: string | null;
+      source: string;
+      object: unknown;
+      resources: unknown;
+      targets: unknown;
+    }[]
+  > {
     return this.dataSource.query(
       `SELECT seq::float8 AS seq, at, action, grant_id AS "grant", data->>'source' AS source, data->'object' AS object, data->'resources' AS resources, data->'targets' AS targets
          FROM (SELECT *, data_canonical::jsonb AS data FROM audit_events) AS events WHERE action IN ('drift.attributed', 'drift.unattributed') AND at >= $1 AND at < $2 ORDER BY seq`,

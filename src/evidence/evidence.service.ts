@@ -67,7 +67,8 @@ export class Evidence {
       onCall,
       credentials: credentials.map(({ id: _id, grantId: _grant, ...metadata }) => metadata),
       session: {
-        formula: 'hash_n = SHA-256(hash_{n-1} + "\\n" + RFC8785({grant, seq, type, command, cwd, user, host, startedAt, finishedAt, exitCode, receivedAt})), hash_0 = 64 zeros',
+        formula:
+          'hash_n = SHA-256(hash_{n-1} + "\\n" + RFC8785({grant, seq, type, command, cwd, user, host, startedAt, finishedAt, exitCode, receivedAt})), hash_0 = 64 zeros',
         verdict,
         headHash: session.head?.hash ?? null,
         sealedHash: session.head?.sealedHash ?? null,
@@ -96,14 +97,21 @@ export class Evidence {
         attempts: attempts.get(n.id) ?? [],
       })),
       audit: {
-        formula: 'hash_n = SHA-256(hash_{n-1} + "\\n" + RFC8785({seq, at, actor, action, grant, target, data, controls})), one global chain; these are the events of this grant',
+        formula:
+          'hash_n = SHA-256(hash_{n-1} + "\\n" + RFC8785({seq, at, actor, action, grant, target, data, controls})), one global chain; these are the events of this grant',
         events: audit,
       },
       controls: countControls(audit.map((event) => event.controls)),
     });
     const jws = await this.keys.signCompact(new TextEncoder().encode(canonicalJson(bundle)));
     await this.dataSource.transaction((tx) =>
-      this.auditLog.append(tx, { actor: caller.subject, action: 'evidence.exported', grant: grantId, target: grant.target, data: { kind: 'grant-bundle', auditEvents: audit.length, sessionEvents: session.events.length } }),
+      this.auditLog.append(tx, {
+        actor: caller.subject,
+        action: 'evidence.exported',
+        grant: grantId,
+        target: grant.target,
+        data: { kind: 'grant-bundle', auditEvents: audit.length, sessionEvents: session.events.length },
+      }),
     );
     return { bundle, jws };
   }

@@ -1,9 +1,9 @@
+import { once } from 'node:events';
 import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { once } from 'node:events';
 import { DataSource } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEvent } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 
 export interface ExportFilter {
@@ -30,7 +30,10 @@ export class PeriodExport {
     const csv = filter.format === 'csv';
     res.status(200);
     res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="breakglass-audit-${(filter.from ?? 'start').slice(0, 10)}-${(filter.to ?? 'now').slice(0, 10)}.${filter.format}"`);
+    res.setHeader(
+      'Content-Disposition',
+      `attachment; filename="breakglass-audit-${(filter.from ?? 'start').slice(0, 10)}-${(filter.to ?? 'now').slice(0, 10)}.${filter.format}"`,
+    );
     const write = async (text: string) => {
       if (!res.write(text)) await once(res, 'drain');
     };
@@ -43,17 +46,49 @@ export class PeriodExport {
       await write(csv ? `${csvRow(event)}\n` : `${JSON.stringify(event)}\n`);
     });
     const globalHead = await this.auditLog.head();
-    const trailer = { type: 'chain-head', count, firstSeq: first?.seq ?? null, firstPrevHash: first?.prevHash ?? null, lastSeq: last?.seq ?? null, lastHash: last?.hash ?? null, globalHead, filter: { from: filter.from ?? null, to: filter.to ?? null, control: filter.control ?? null } };
+    const trailer = {
+      type: 'chain-head',
+      count,
+      firstSeq: first?.seq ?? null,
+      firstPrevHash: first?.prevHash ?? null,
+      lastSeq: last?.seq ?? null,
+      lastHash: last?.hash ?? null,
+      globalHead,
+      filter: { from: filter.from ?? null, to: filter.to ?? null, control: filter.control ?? null },
+    };
     await write(csv ? `# ${JSON.stringify(trailer)}\n` : `${JSON.stringify(trailer)}\n`);
     res.end();
     await this.dataSource.transaction((tx) =>
-      this.auditLog.append(tx, { actor: caller.subject, action: 'evidence.exported', data: { kind: 'period', format: filter.format, from: filter.from ?? null, to: filter.to ?? null, control: filter.control ?? null, count, lastSeq: last?.seq ?? null } }),
+      this.auditLog.append(tx, {
+        actor: caller.subject,
+        action: 'evidence.exported',
+        data: {
+          kind: 'period',
+          format: filter.format,
+          from: filter.from ?? null,
+          to: filter.to ?? null,
+          control: filter.control ?? null,
+          count,
+          lastSeq: last?.seq ?? null,
+        },
+      }),
     );
   }
 }
 
 function csvRow(event: AuditEvent): string {
-  const cells = [event.seq, event.at, event.actor, event.action, event.grant ?? '', event.target ?? '', event.controls.join(' '), JSON.stringify(event.data), event.prevHash, event.hash];
+  const cells = [
+    event.seq,
+    event.at,
+    event.actor,
+    event.action,
+    event.grant ?? '',
+    event.target ?? '',
+    event.controls.join(' '),
+    JSON.stringify(event.data),
+    event.prevHash,
+    event.hash,
+  ];
   return cells.map((cell) => csvCell(String(cell))).join(',');
 }
 

@@ -26,7 +26,10 @@ export class SiemForwarderRepository {
   }
 
   async advance(tx: EntityManager, name: string, lastSeq: number): Promise<void> {
-    await tx.query(`UPDATE forwarder_cursors SET last_seq = $2, failures = 0, last_error = NULL, next_attempt_at = now(), updated_at = now() WHERE name = $1`, [name, lastSeq]);
+    await tx.query(`UPDATE forwarder_cursors SET last_seq = $2, failures = 0, last_error = NULL, next_attempt_at = now(), updated_at = now() WHERE name = $1`, [
+      name,
+      lastSeq,
+    ]);
   }
 
   async failed(tx: EntityManager, name: string, error: string, retryInMs: number): Promise<void> {

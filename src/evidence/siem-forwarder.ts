@@ -1,9 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEvent } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { hmacSha256Signature } from '../common/signatures';
 import { LoadedPolicy } from '../config/config.providers';
@@ -52,7 +52,7 @@ export class SiemForwarder implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async forwardDue(): Promise<void> {
     for (const forwarder of this.policy.forwarders) {
-      for (let sent = BATCH; sent === BATCH; ) {
+      for (let sent = BATCH; sent === BATCH;) {
         sent = await this.dataSource.transaction(async (tx) => {
           const cursor = await this.repository.claim(tx, forwarder.name);
           if (!cursor) return 0;
@@ -79,13 +79,17 @@ export class SiemForwarder implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async sendWebhook(forwarder: Extract<ForwarderPolicy, { type: 'webhook' }>, events: AuditEvent[]): Promise<void> {
     const body = events.map((event) => JSON.stringify(event)).join('\n') + '\n';
-    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'x-breakglass-first-seq': String(events[0].seq), 'x-breakglass-last-seq': String(events[events.length - 1].seq) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-ndjson',
+      'x-breakglass-first-seq': String(events[0].seq),
+      'x-breakglass-last-seq': String(events[events.length - 1].seq),
+    };
     if (forwarder.secret) headers['x-breakglass-signature'] = hmacSha256Signature(forwarder.secret, body);
     let response: Response;
     try {
       response = await fetch(forwarder.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch (error) {
-      throw new Error(`webhook unreachable: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
+      throw new Error(`webhook unreachable: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`, { cause: error });
     }
     await response.body?.cancel();
     if (!response.ok) throw new Error(`webhook answered HTTP ${response.status}`);

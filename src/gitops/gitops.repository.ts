@@ -78,8 +78,21 @@ export class GitopsRepository {
     const [row] = await tx.query(
       `INSERT INTO gitops_events (source, kind, object_kind, object_ns, object_name, cluster, revision, commit_sha, resources, reason, message, targets, audit_seq)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-      [event.source, event.kind, event.object.kind, event.object.namespace, event.object.name, event.cluster, event.revision, event.commit,
-        JSON.stringify(event.resources), event.reason, event.message, targets, auditSeq],
+      [
+        event.source,
+        event.kind,
+        event.object.kind,
+        event.object.namespace,
+        event.object.name,
+        event.cluster,
+        event.revision,
+        event.commit,
+        JSON.stringify(event.resources),
+        event.reason,
+        event.message,
+        targets,
+        auditSeq,
+      ],
     );
     return String(row.id);
   }
@@ -113,7 +126,13 @@ export class GitopsRepository {
 
   /** The closed loop of a grant (call with the grant locked by lockUnreconciled). */
   async recordReconciliation(tx: EntityManager, grantId: string, eventId: string, pr: { repo: string; number: number }, commit: string): Promise<void> {
-    await tx.query(`INSERT INTO change_reconciliations (grant_id, event_id, repo, number, commit_sha) VALUES ($1, $2, $3, $4, $5)`, [grantId, eventId, pr.repo, pr.number, commit]);
+    await tx.query(`INSERT INTO change_reconciliations (grant_id, event_id, repo, number, commit_sha) VALUES ($1, $2, $3, $4, $5)`, [
+      grantId,
+      eventId,
+      pr.repo,
+      pr.number,
+      commit,
+    ]);
   }
 
   async recordPause(tx: EntityManager, grantId: string, change: 'paused' | 'resumed', by: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEntry } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
@@ -76,7 +76,8 @@ export class Gitops implements OnModuleInit {
         if (await this.pullRequests.wasDelivered(tx, incoming.source, incoming.deliveryKey)) return { duplicate: true };
         return { duplicate: false, ignored: true, reason: incoming.reason, alreadyReconciled: incoming.revision! };
       }
-      if (!(await this.pullRequests.recordDelivery(tx, incoming.source, incoming.deliveryKey, `${incoming.source}.${incoming.reason}`))) return { duplicate: true };
+      if (!(await this.pullRequests.recordDelivery(tx, incoming.source, incoming.deliveryKey, `${incoming.source}.${incoming.reason}`)))
+        return { duplicate: true };
       const targets = this.policy.targets.filter((target) => target.gitops && inScope(target.gitops, event));
       const targetNames = targets.map((target) => target.name);
       const facts = {
@@ -103,7 +104,10 @@ export class Gitops implements OnModuleInit {
 
       let explaining: Awaited<ReturnType<GitopsRepository['grantsInWindow']>> = [];
       if (event.kind === 'drift') {
-        explaining = await this.repository.grantsInWindow(tx, targets.map((target) => ({ name: target.name, graceSeconds: target.gitops!.driftGraceSeconds })));
+        explaining = await this.repository.grantsInWindow(
+          tx,
+          targets.map((target) => ({ name: target.name, graceSeconds: target.gitops!.driftGraceSeconds })),
+        );
         outcome.attributedTo = explaining.map((row) => row.grant.id);
         entries.push(
           ...(explaining.length
@@ -133,7 +137,11 @@ export class Gitops implements OnModuleInit {
   }
 
   async forGrant(grantId: string): Promise<GrantGitops> {
-    const [drift, reconciled, pause] = await Promise.all([this.repository.driftOf(grantId), this.repository.reconciliationOf(grantId), this.repository.pauseOf(grantId)]);
+    const [drift, reconciled, pause] = await Promise.all([
+      this.repository.driftOf(grantId),
+      this.repository.reconciliationOf(grantId),
+      this.repository.pauseOf(grantId),
+    ]);
     return { drift, reconciled, pause };
   }
 
@@ -180,7 +188,14 @@ export class Gitops implements OnModuleInit {
       channels: this.policy.notify.security,
       key: `drift:${eventId}`,
       headline: `unattributed drift on ${where}: no break-glass grant explains it`,
-      facts: { source: event.source, object: describeObject(event.object), cluster: event.cluster, revision: event.revision, reason: event.reason, targets: targets.join(', ') || '(no target scope)' },
+      facts: {
+        source: event.source,
+        object: describeObject(event.object),
+        cluster: event.cluster,
+        revision: event.revision,
+        reason: event.reason,
+        targets: targets.join(', ') || '(no target scope)',
+      },
       links: [{ path: `/v1/audit?action=drift.unattributed`, text: 'Unattributed drift in the audit log' }],
       pagerdutyDedupKey: `breakglass/drift/${eventId}`,
     });
@@ -192,7 +207,12 @@ export class Gitops implements OnModuleInit {
     event: Pick<StoredGitopsEvent, 'id' | 'commit' | 'source' | 'object' | 'revision'> & { commit: string },
     merges: { grantId: string; target: string; repo: string; number: number }[],
   ): Promise<string[]> {
-    const open = new Set(await this.repository.lockUnreconciled(tx, merges.map((merge) => merge.grantId)));
+    const open = new Set(
+      await this.repository.lockUnreconciled(
+        tx,
+        merges.map((merge) => merge.grantId),
+      ),
+    );
     const closing = merges.filter((merge) => open.delete(merge.grantId));
     for (const merge of closing) await this.repository.recordReconciliation(tx, merge.grantId, event.id, merge, event.commit);
     await this.auditLog.append(
@@ -203,7 +223,15 @@ export class Gitops implements OnModuleInit {
         grant: merge.grantId,
         target: merge.target,
         extraControls: findTarget(this.policy, merge.target)?.controls,
-        data: { repo: merge.repo, number: merge.number, commit: event.commit, revision: event.revision, reconciler: event.source, object: event.object, gitopsEvent: Number(event.id) },
+        data: {
+          repo: merge.repo,
+          number: merge.number,
+          commit: event.commit,
+          revision: event.revision,
+          reconciler: event.source,
+          object: event.object,
+          gitopsEvent: Number(event.id),
+        },
       })),
     );
     return closing.map((merge) => merge.grantId);

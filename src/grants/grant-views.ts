@@ -33,7 +33,13 @@ export function grantView(grant: GrantRecord, credentials: CredentialRecord[], e
           providerStatus: access.providerStatus,
         }
       : null,
-    extensions: extensions.map((e) => ({ at: e.at.toISOString(), by: e.by, addedSeconds: e.addedSeconds, reason: e.reason, newExpiresAt: e.newExpiresAt.toISOString() })),
+    extensions: extensions.map((e) => ({
+      at: e.at.toISOString(),
+      by: e.by,
+      addedSeconds: e.addedSeconds,
+      reason: e.reason,
+      newExpiresAt: e.newExpiresAt.toISOString(),
+    })),
     retroPr: { reference: grant.id, dueAt: grant.retroPrDueAt?.toISOString() ?? null, repo: grant.retroPrRepo },
     review: { dueAt: grant.reviewDueAt?.toISOString() ?? null },
   };

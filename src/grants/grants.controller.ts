@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Roles } from '../auth/decorators';
-import { GrantRequestRateLimit } from '../common/rate-limit';
 import type { Principal } from '../auth/principal';
+import { GrantRequestRateLimit } from '../common/rate-limit';
 import { ExtendGrantBody, GrantIdParam, GrantsQuery, RequestGrantBody, RevokeGrantBody } from './grants.dto';
 import { GrantsService } from './grants.service';
 

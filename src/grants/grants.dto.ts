@@ -9,11 +9,15 @@ const MAX_SECONDS = 30 * 86400;
 
 export class RequestGrantBody {
   @ApiProperty({ example: 'payments-db' })
-  @IsString() @MinLength(1) @MaxLength(63)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(63)
   target: string;
 
   @ApiProperty({ example: 'INC-4821' })
-  @IsString() @MinLength(1) @MaxLength(128)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
   incident: string;
 
   @ApiProperty({ example: 'Card payments failing: need to inspect locks on the ledger table' })
@@ -21,17 +25,24 @@ export class RequestGrantBody {
   reason: string;
 
   @ApiProperty({ example: 1800, description: 'Requested window in seconds; capped by the target maxDuration' })
-  @IsInt() @Min(1) @Max(MAX_SECONDS)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SECONDS)
   durationSeconds: number;
 
   @ApiPropertyOptional({ description: 'Narrow the credential to one of the target roles/groups' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(63)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(63)
   role?: string;
 }
 
 export class ExtendGrantBody {
   @ApiProperty({ example: 900 })
-  @IsInt() @Min(1) @Max(MAX_SECONDS)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SECONDS)
   durationSeconds: number;
 
   @ApiProperty({ description: 'Why more time is needed (the same minimum length as a request)' })
@@ -47,23 +58,31 @@ export class RevokeGrantBody {
 
 export class GrantsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['active', 'expired', 'revoked'] })
-  @IsOptional() @IsIn(['active', 'expired', 'revoked'])
+  @IsOptional()
+  @IsIn(['active', 'expired', 'revoked'])
   status?: 'active' | 'expired' | 'revoked';
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(63)
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
   target?: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   requester?: string;
 
   @ApiPropertyOptional({ description: 'Only grants whose retroactive PR is overdue' })
-  @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)) @IsBoolean()
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
   overdue?: boolean;
 
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (a grant id)' })
-  @IsOptional() @Matches(GRANT_ID, { message: 'after must be a grant id such as BG-2026-000042' })
+  @IsOptional()
+  @Matches(GRANT_ID, { message: 'after must be a grant id such as BG-2026-000042' })
   after?: string;
 }
 

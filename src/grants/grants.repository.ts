@@ -75,8 +75,23 @@ export class GrantsRepository {
       `INSERT INTO grants (id, status, target, environment, credential_type, role, requester, requester_email, incident, reason,
                            requested_seconds, activated_at, expires_at, retro_pr_repo, on_call, flags)
        VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      [grant.id, grant.target, grant.environment, grant.credentialType, grant.role, grant.requester, grant.requesterEmail, grant.incident, grant.reason,
-        grant.requestedSeconds, grant.activatedAt, grant.expiresAt, grant.retroPrRepo, grant.onCall ? JSON.stringify(grant.onCall) : null, grant.flags],
+      [
+        grant.id,
+        grant.target,
+        grant.environment,
+        grant.credentialType,
+        grant.role,
+        grant.requester,
+        grant.requesterEmail,
+        grant.incident,
+        grant.reason,
+        grant.requestedSeconds,
+        grant.activatedAt,
+        grant.expiresAt,
+        grant.retroPrRepo,
+        grant.onCall ? JSON.stringify(grant.onCall) : null,
+        grant.flags,
+      ],
     );
   }
 
@@ -117,10 +132,14 @@ export class GrantsRepository {
 
   async extend(tx: EntityManager, id: string, extension: GrantExtension): Promise<void> {
     await tx.query(`UPDATE grants SET expires_at = $2 WHERE id = $1`, [id, extension.newExpiresAt]);
-    await tx.query(
-      `INSERT INTO grant_extensions (grant_id, at, by, added_seconds, reason, new_expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [id, extension.at, extension.by, extension.addedSeconds, extension.reason, extension.newExpiresAt],
-    );
+    await tx.query(`INSERT INTO grant_extensions (grant_id, at, by, added_seconds, reason, new_expires_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      id,
+      extension.at,
+      extension.by,
+      extension.addedSeconds,
+      extension.reason,
+      extension.newExpiresAt,
+    ]);
   }
 
   async end(tx: EntityManager, id: string, ending: { status: 'expired' | 'revoked'; by: string; reason: string }): Promise<Date> {

@@ -1,18 +1,18 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEntry } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget, type TargetPolicy } from '../config/policy';
 import type { IssuedCredential } from '../credentials/credential.types';
 import { Credentials } from '../credentials/credentials.service';
+import { Gitops, type GrantGitops } from '../gitops/gitops.service';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
 import { Sessions } from '../sessions/sessions.service';
-import { Gitops, type GrantGitops } from '../gitops/gitops.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { grantView, type GrantView } from './grant-views';
@@ -79,7 +79,9 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       return deny('role_forbidden', `Role "${body.role}" is not offered by ${target.name}`, { offered });
     }
     if (body.durationSeconds > target.maxDurationSeconds) {
-      return deny('duration_exceeds_max', `${body.durationSeconds}s exceeds the ${target.maxDurationSeconds}s maximum of ${target.name}`, { maxDurationSeconds: target.maxDurationSeconds });
+      return deny('duration_exceeds_max', `${body.durationSeconds}s exceeds the ${target.maxDurationSeconds}s maximum of ${target.name}`, {
+        maxDurationSeconds: target.maxDurationSeconds,
+      });
     }
     if (body.reason.trim().length < target.reasonMinLength) {
       return deny('reason_too_short', `The reason must be at least ${target.reasonMinLength} characters`, { minLength: target.reasonMinLength });
@@ -90,7 +92,9 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     if (target.blockRequesterWhenOverdue) {
       const overdue = await this.clocks.overdueRetroPrGrants(caller.subject);
       if (overdue.length) {
-        return deny('requester_overdue', `The retroactive PR of ${overdue.join(', ')} is overdue: link it before breaking the glass again`, { overdueGrants: overdue });
+        return deny('requester_overdue', `The retroactive PR of ${overdue.join(', ')} is overdue: link it before breaking the glass again`, {
+          overdueGrants: overdue,
+        });
       }
     }
     const flags: string[] = [];
@@ -136,7 +140,13 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         await this.sessions.open(tx, id);
         const started = await this.clocks.startFor(tx, subject, target);
         const facts: GrantFacts = { ...subject, environment: target.environment, requesterEmail: caller.email, incident: body.incident, reason: body.reason };
-        await this.notifications.notify(tx, { kind: 'glass_broken', grant: facts, channels: target.notifyOnUse, key: `${id}:glass_broken`, facts: { durationSeconds: body.durationSeconds, flags: flags.join(', ') || null } });
+        await this.notifications.notify(tx, {
+          kind: 'glass_broken',
+          grant: facts,
+          channels: target.notifyOnUse,
+          key: `${id}:glass_broken`,
+          facts: { durationSeconds: body.durationSeconds, flags: flags.join(', ') || null },
+        });
         if (flags.length) {
           await this.notifications.notify(tx, {
             kind: 'grant_flagged',
@@ -150,8 +160,23 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
         await this.auditLog.append(
           tx,
-          { ...about, action: 'grant.requested', data: { incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null, requesterEmail: caller.email, onCall: onCall?.status ?? 'not_required' } },
-          { ...about, action: 'grant.activated', data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags } },
+          {
+            ...about,
+            action: 'grant.requested',
+            data: {
+              incident: body.incident,
+              reason: body.reason,
+              durationSeconds: body.durationSeconds,
+              role: body.role ?? null,
+              requesterEmail: caller.email,
+              onCall: onCall?.status ?? 'not_required',
+            },
+          },
+          {
+            ...about,
+            action: 'grant.activated',
+            data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags },
+          },
           ...issued.records.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
         );
         return started;
@@ -179,14 +204,26 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Every refused attempt is evidence too: audited in its own transaction, then refused. */
-  private async deny(caller: Principal, body: RequestGrantBody, target: TargetPolicy | undefined, code: DenialCode, message: string, details?: Record<string, unknown>): Promise<never> {
+  private async deny(
+    caller: Principal,
+    body: RequestGrantBody,
+    target: TargetPolicy | undefined,
+    code: DenialCode,
+    message: string,
+    details?: Record<string, unknown>,
+  ): Promise<never> {
     await this.dataSource.transaction((tx) =>
       this.auditLog.append(tx, {
         actor: caller.subject,
         action: 'grant.denied',
         target: target?.name ?? null,
         extraControls: target?.controls,
-        data: { code, message, request: { target: body.target, incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null }, ...details },
+        data: {
+          code,
+          message,
+          request: { target: body.target, incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null },
+          ...details,
+        },
       }),
     );
     throw new GrantError(code, message, details);
@@ -195,7 +232,10 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
   async list(caller: Principal, query: GrantsQuery): Promise<{ grants: GrantView[]; next: string | null }> {
     // Engineers without a wider role only ever see their own grants.
     const requester = this.seesAll(caller) ? query.requester : caller.subject;
-    const records = await this.repository.list({ status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after }, query.limit);
+    const records = await this.repository.list(
+      { status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after },
+      query.limit,
+    );
     const grants = await Promise.all(records.map((record) => this.view(record)));
     return { grants, next: records.length === query.limit ? records[records.length - 1].id : null };
   }
@@ -252,12 +292,21 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       const newExpiresAt = new Date(grant.expiresAt.getTime() + body.durationSeconds * 1000);
       const totalSeconds = (newExpiresAt.getTime() - grant.activatedAt.getTime()) / 1000;
       if (totalSeconds > target.maxTotalDurationSeconds) {
-        throw new GrantError('duration_exceeds_max', `The grant would last ${Math.round(totalSeconds)}s in total, over the ${target.maxTotalDurationSeconds}s maximum of ${target.name}`, {
-          maxTotalDurationSeconds: target.maxTotalDurationSeconds,
-        });
+        throw new GrantError(
+          'duration_exceeds_max',
+          `The grant would last ${Math.round(totalSeconds)}s in total, over the ${target.maxTotalDurationSeconds}s maximum of ${target.name}`,
+          {
+            maxTotalDurationSeconds: target.maxTotalDurationSeconds,
+          },
+        );
       }
       const now = await this.repository.now();
-      const extended = await this.credentials.extend(tx, { id, target: grant.target, requester: grant.requester, role: grant.role, activatedAt: grant.activatedAt, expiresAt: newExpiresAt }, target, now);
+      const extended = await this.credentials.extend(
+        tx,
+        { id, target: grant.target, requester: grant.requester, role: grant.role, activatedAt: grant.activatedAt, expiresAt: newExpiresAt },
+        target,
+        now,
+      );
       await this.repository.extend(tx, id, { at: now, by: caller.subject, addedSeconds: body.durationSeconds, reason: body.reason, newExpiresAt });
       await this.notifications.notify(tx, {
         kind: 'grant_extended',
@@ -269,7 +318,11 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
       await this.auditLog.append(
         tx,
-        { ...about, action: 'grant.extended', data: { addedSeconds: body.durationSeconds, reason: body.reason, previousExpiresAt: grant.expiresAt, expiresAt: newExpiresAt } },
+        {
+          ...about,
+          action: 'grant.extended',
+          data: { addedSeconds: body.durationSeconds, reason: body.reason, previousExpiresAt: grant.expiresAt, expiresAt: newExpiresAt },
+        },
         ...extended.issued.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
       );
       newCredential = extended.credential;
@@ -310,14 +363,27 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       grant: factsOf(grant),
       channels: target?.notifyOnUse ?? [],
       key: `${grant.id}:${ending.status}`,
-      facts: { by: ending.actor, endReason: ending.reason, endedAt: endedAt.toISOString(), credentialRemoval: revocations.some((r) => r.error) ? 'failed, will retry' : 'done' },
+      facts: {
+        by: ending.actor,
+        endReason: ending.reason,
+        endedAt: endedAt.toISOString(),
+        credentialRemoval: revocations.some((r) => r.error) ? 'failed, will retry' : 'done',
+      },
     });
     // Last: appending takes the audit chain's head lock, held until commit.
     const about = { actor: ending.actor, grant: grant.id, target: grant.target, extraControls: target?.controls };
     const entries: AuditEntry[] = [
-      { ...about, action: ending.status === 'expired' ? 'grant.expired' : 'grant.revoked', data: { reason: ending.reason, expiresAt: grant.expiresAt, endedAt } },
+      {
+        ...about,
+        action: ending.status === 'expired' ? 'grant.expired' : 'grant.revoked',
+        data: { reason: ending.reason, expiresAt: grant.expiresAt, endedAt },
+      },
       ...revocations.flatMap(({ credential, error, cleanup }) => [
-        { ...about, action: 'credential.revoked' as const, data: { ...credentialFacts(credential), providerStatus: error ? 'revoke_failed' : 'revoked', providerError: error } },
+        {
+          ...about,
+          action: 'credential.revoked' as const,
+          data: { ...credentialFacts(credential), providerStatus: error ? 'revoke_failed' : 'revoked', providerError: error },
+        },
         ...(cleanup ? [{ ...about, action: 'credential.cleanup' as const, data: { username: credential.username, ...cleanup } }] : []),
       ]),
     ];
@@ -348,7 +414,15 @@ function factsOf(grant: GrantRecord): GrantFacts {
 }
 
 /** What the audit log keeps about a credential: never the secret, only facts and a fingerprint. */
-function credentialFacts(credential: { purpose: string; type: string; jti: string | null; kid: string | null; username: string | null; fingerprint: string; expiresAt: Date }) {
+function credentialFacts(credential: {
+  purpose: string;
+  type: string;
+  jti: string | null;
+  kid: string | null;
+  username: string | null;
+  fingerprint: string;
+  expiresAt: Date;
+}) {
   return {
     purpose: credential.purpose,
     type: credential.type,

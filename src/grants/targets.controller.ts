@@ -29,7 +29,12 @@ function describeTarget(target: TargetPolicy) {
     maxTotalDuration: formatDuration(target.maxTotalDurationSeconds),
     reasonMinLength: target.reasonMinLength,
     incidentPattern: target.incidentPattern,
-    retroPr: { window: formatDuration(target.retroPr.windowSeconds), windowSeconds: target.retroPr.windowSeconds, satisfiedBy: target.retroPr.satisfiedBy, repo: target.retroPr.repo },
+    retroPr: {
+      window: formatDuration(target.retroPr.windowSeconds),
+      windowSeconds: target.retroPr.windowSeconds,
+      satisfiedBy: target.retroPr.satisfiedBy,
+      repo: target.retroPr.repo,
+    },
     review: { window: formatDuration(target.review.windowSeconds), windowSeconds: target.review.windowSeconds },
     onCallRequired: target.onCall !== null,
     blockRequesterWhenOverdue: target.blockRequesterWhenOverdue,

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEntry } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import { LoadedPolicy } from '../config/config.providers';
 import { clusterTargets, findTarget, type TargetPolicy } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
 import { Sessions, type BrokerRecord } from '../sessions/sessions.service';
-import type { ClusterRequest } from './cluster-request';
 import { ClusterActivityRepository, type CandidateGrant } from './cluster-activity.repository';
+import type { ClusterRequest } from './cluster-request';
 
 export interface Attribution {
   /** The grant that explains the request, or null. */
@@ -61,7 +61,12 @@ export class ClusterActivity {
     const breakglass = requests.filter(isBreakglass);
     // One request per auditID, also within a batch.
     const ours = [...new Map(breakglass.map((request) => [request.auditID, request] as const)).values()];
-    const result: ClusterActivityResult = { recorded: 0, unattributed: 0, duplicates: breakglass.length - ours.length, otherIdentities: requests.length - breakglass.length };
+    const result: ClusterActivityResult = {
+      recorded: 0,
+      unattributed: 0,
+      duplicates: breakglass.length - ours.length,
+      otherIdentities: requests.length - breakglass.length,
+    };
     if (!ours.length) return result;
 
     const targetNames = targets.map((target) => target.name);
@@ -77,7 +82,11 @@ export class ClusterActivity {
         times[times.length - 1],
       );
       const attributions = ours.map((request) => attribute(request, requesterOf(request), candidates, targetNames));
-      const claimed = await this.repository.claim(tx, cluster, ours.map((request, index) => ({ auditID: request.auditID, grantId: attributions[index].grantId })));
+      const claimed = await this.repository.claim(
+        tx,
+        cluster,
+        ours.map((request, index) => ({ auditID: request.auditID, grantId: attributions[index].grantId })),
+      );
       const fresh = ours.map((request, index) => ({ request, attribution: attributions[index] })).filter(({ request }) => claimed.has(request.auditID));
       result.duplicates += ours.length - fresh.length;
 
@@ -86,7 +95,10 @@ export class ClusterActivity {
       if (unexplained.length) {
         await this.auditLog.append(
           tx,
-          ...unexplained.map(({ request, attribution }) => ({ ...unattributedEntry(cluster, request, attribution), extraControls: findTarget(this.policy, attribution.claimedTarget ?? '')?.controls })),
+          ...unexplained.map(({ request, attribution }) => ({
+            ...unattributedEntry(cluster, request, attribution),
+            extraControls: findTarget(this.policy, attribution.claimedTarget ?? '')?.controls,
+          })),
         );
         await this.notifySecurity(tx, cluster, unexplained);
       }
@@ -104,7 +116,11 @@ export class ClusterActivity {
 
   /** One notice per identity in the batch, and per identity, cluster and 15 minutes across batches. */
   private async notifySecurity(tx: EntityManager, cluster: string, unexplained: { request: ClusterRequest; attribution: Attribution }[]): Promise<void> {
-    for (const [username, requests] of groupBy(unexplained, ({ request }) => request.username, ({ request }) => request)) {
+    for (const [username, requests] of groupBy(
+      unexplained,
+      ({ request }) => request.username,
+      ({ request }) => request,
+    )) {
       const first = requests[0];
       const window = Math.floor(Date.parse(first.receivedAt) / NOTICE_WINDOW_MS);
       await this.notifications.notifyAudience(tx, {

@@ -8,8 +8,8 @@ import { EmailChannel } from './channels/email.channel';
 import { LogChannel } from './channels/log.channel';
 import { PagerDutyChannel } from './channels/pagerduty.channel';
 import { WebhookChannel } from './channels/webhook.channel';
-import { Notifications } from './notifications.service';
 import { NotificationsRepository, type OutboxRow } from './notifications.repository';
+import { Notifications } from './notifications.service';
 
 const BATCH = 50;
 export const MAX_ATTEMPTS = 10;
@@ -60,9 +60,16 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
           const { outcome, durationMs } = outcomes[index];
           const attempt = row.attempts + 1;
           const retryInMs = outcome.outcome === 'failed' && attempt < MAX_ATTEMPTS ? this.backoff(attempt) : null;
-          await this.repository.recordAttempt(tx, row, { attempt, outcome: outcome.outcome, error: outcome.error ?? null, response: outcome.response, durationMs }, retryInMs);
+          await this.repository.recordAttempt(
+            tx,
+            row,
+            { attempt, outcome: outcome.outcome, error: outcome.error ?? null, response: outcome.response, durationMs },
+            retryInMs,
+          );
           if (outcome.outcome !== 'delivered') {
-            this.logger.warn(`${row.notice} via ${row.channel} (${row.grantId}) attempt ${attempt}: ${outcome.outcome}: ${outcome.error}${retryInMs !== null ? `; retry in ${retryInMs} ms` : ''}`);
+            this.logger.warn(
+              `${row.notice} via ${row.channel} (${row.grantId}) attempt ${attempt}: ${outcome.outcome}: ${outcome.error}${retryInMs !== null ? `; retry in ${retryInMs} ms` : ''}`,
+            );
           }
         }
         return due.length;

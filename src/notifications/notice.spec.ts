@@ -1,14 +1,34 @@
-import { renderAudienceNotice, renderNotice } from './notice';
 import { componentOf } from './channels/pagerduty.channel';
+import { renderAudienceNotice, renderNotice } from './notice';
 
 describe('PagerDuty component', () => {
-  const grant = { id: 'BG-2026-000001', target: 'payments-db', environment: 'production', requester: 'oncall-1', requesterEmail: null, incident: 'INC-1', reason: 'r', activatedAt: new Date(), expiresAt: new Date() };
+  const grant = {
+    id: 'BG-2026-000001',
+    target: 'payments-db',
+    environment: 'production',
+    requester: 'oncall-1',
+    requesterEmail: null,
+    incident: 'INC-1',
+    reason: 'r',
+    activatedAt: new Date(),
+    expiresAt: new Date(),
+  };
 
   it('names the target of a grant notice, the object of drift, the cluster of Kubernetes use, never nothing', () => {
     expect(componentOf(renderNotice('glass_broken', { grant, publicUrl: 'http://bg' }))).toBe('payments-db');
-    const drift = renderAudienceNotice('drift_unattributed', { headline: 'drift', facts: { source: 'flux', object: 'Kustomization/flux-system/apps', cluster: null }, publicUrl: 'http://bg', links: [] });
+    const drift = renderAudienceNotice('drift_unattributed', {
+      headline: 'drift',
+      facts: { source: 'flux', object: 'Kustomization/flux-system/apps', cluster: null },
+      publicUrl: 'http://bg',
+      links: [],
+    });
     expect(componentOf(drift)).toBe('Kustomization/flux-system/apps');
-    const k8s = renderAudienceNotice('k8s_unattributed', { headline: 'use', facts: { cluster: 'prod', username: 'breakglass:x' }, publicUrl: 'http://bg', links: [] });
+    const k8s = renderAudienceNotice('k8s_unattributed', {
+      headline: 'use',
+      facts: { cluster: 'prod', username: 'breakglass:x' },
+      publicUrl: 'http://bg',
+      links: [],
+    });
     expect(componentOf(k8s)).toBe('prod');
     expect(componentOf(renderAudienceNotice('drift_unattributed', { headline: 'x', facts: {}, publicUrl: 'http://bg', links: [] }))).toBe('breakglass');
   });
@@ -22,10 +42,25 @@ describe('PagerDuty component', () => {
 });
 
 describe('notice text', () => {
-  const grant = { id: 'BG-2026-000002', target: 'paiements-bdd', environment: 'production', requester: 'Zoë Ünal 🚒', requesterEmail: null, incident: 'INC-1', reason: 'Réparer le grand livre', activatedAt: new Date(), expiresAt: new Date() };
+  const grant = {
+    id: 'BG-2026-000002',
+    target: 'paiements-bdd',
+    environment: 'production',
+    requester: 'Zoë Ünal 🚒',
+    requesterEmail: null,
+    incident: 'INC-1',
+    reason: 'Réparer le grand livre',
+    activatedAt: new Date(),
+    expiresAt: new Date(),
+  };
 
   it('keeps subjects ASCII and the body exact, with aligned, readable facts', () => {
-    const notice = renderNotice('grant_extended', { grant, publicUrl: 'http://bg', facts: { durationSeconds: 600, flags: null }, headline: `extended for ${grant.requester}` });
+    const notice = renderNotice('grant_extended', {
+      grant,
+      publicUrl: 'http://bg',
+      facts: { durationSeconds: 600, flags: null },
+      headline: `extended for ${grant.requester}`,
+    });
     expect(notice.subject).toBe('[breakglass] BG-2026-000002 extended for Zoe Unal ?');
     expect(notice.subject).toMatch(/^[\x20-\x7e]+$/);
     expect(notice.text).toContain('Who:      Zoë Ünal 🚒');

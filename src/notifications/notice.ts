@@ -174,7 +174,10 @@ function factLines(facts: Record<string, string | number | boolean | null>): str
  * filters and grep-ing auditors handle badly; the body keeps the exact text.
  */
 export function asciiSubject(subject: string): string {
-  return subject.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]/gu, '?');
+  return subject
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/gu, '?');
 }
 
 function iso(date: Date): string {

@@ -4,8 +4,8 @@ import { LogChannel } from './channels/log.channel';
 import { PagerDutyChannel } from './channels/pagerduty.channel';
 import { WebhookChannel } from './channels/webhook.channel';
 import { Dispatcher } from './dispatcher';
-import { Notifications } from './notifications.service';
 import { NotificationsRepository } from './notifications.repository';
+import { Notifications } from './notifications.service';
 
 @Module({
   providers: [Notifications, NotificationsRepository, Dispatcher, EmailChannel, PagerDutyChannel, WebhookChannel, LogChannel],

@@ -36,7 +36,10 @@ export class NotificationsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Writes outbox rows; a row whose idempotency key exists already is skipped (fired once). */
-  async enqueue(tx: EntityManager, rows: Pick<OutboxRow, 'idempotencyKey' | 'grantId' | 'clockId' | 'notice' | 'channel' | 'channelType' | 'message'>[]): Promise<number> {
+  async enqueue(
+    tx: EntityManager,
+    rows: Pick<OutboxRow, 'idempotencyKey' | 'grantId' | 'clockId' | 'notice' | 'channel' | 'channelType' | 'message'>[],
+  ): Promise<number> {
     let written = 0;
     for (const row of rows) {
       const inserted: unknown[] = await tx.query(
@@ -62,10 +65,14 @@ export class NotificationsRepository {
   }
 
   async recordAttempt(tx: EntityManager, row: OutboxRow, attempt: Omit<AttemptRecord, 'at'>, retryInMs: number | null): Promise<void> {
-    await tx.query(
-      `INSERT INTO notification_attempts (notification_id, attempt, outcome, error, response, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [row.id, attempt.attempt, attempt.outcome, attempt.error, attempt.response === undefined ? null : JSON.stringify(attempt.response), attempt.durationMs],
-    );
+    await tx.query(`INSERT INTO notification_attempts (notification_id, attempt, outcome, error, response, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      row.id,
+      attempt.attempt,
+      attempt.outcome,
+      attempt.error,
+      attempt.response === undefined ? null : JSON.stringify(attempt.response),
+      attempt.durationMs,
+    ]);
     const status = attempt.outcome === 'failed' && retryInMs !== null ? 'pending' : attempt.outcome === 'failed' ? 'failed' : attempt.outcome;
     await tx.query(
       `UPDATE notifications
@@ -119,10 +126,9 @@ export class NotificationsRepository {
 
   /** Non-PagerDuty channels that were told about a clock's escalation. */
   async toldChannels(tx: EntityManager, clockId: string): Promise<string[]> {
-    const rows: { channel: string }[] = await tx.query(
-      `SELECT DISTINCT channel FROM notifications WHERE clock_id = $1 AND channel_type <> 'pagerduty'`,
-      [clockId],
-    );
+    const rows: { channel: string }[] = await tx.query(`SELECT DISTINCT channel FROM notifications WHERE clock_id = $1 AND channel_type <> 'pagerduty'`, [
+      clockId,
+    ]);
     return rows.map((row) => row.channel);
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
-import { afterCommit } from '../database/after-commit';
 import { REQUESTER_CHANNEL, type ChannelPolicy } from '../config/policy';
+import { afterCommit } from '../database/after-commit';
 import { renderAudienceNotice, renderNotice, type AudienceNoticeKind, type GrantFacts, type NoticeKind, type NoticeMessage } from './notice';
 import { NotificationsRepository } from './notifications.repository';
 
@@ -47,7 +47,17 @@ export class Notifications {
         return [];
       }
       const message: NoticeMessage = { ...base, ...(resolved.to ? { to: resolved.to } : {}), ...(request.pagerduty ? { pagerduty: request.pagerduty } : {}) };
-      return [{ idempotencyKey: `${request.key}:${name}`, grantId: request.grant.id, clockId: request.clockId ?? null, notice: request.kind, channel: name, channelType: resolved.policy.type, message }];
+      return [
+        {
+          idempotencyKey: `${request.key}:${name}`,
+          grantId: request.grant.id,
+          clockId: request.clockId ?? null,
+          notice: request.kind,
+          channel: name,
+          channelType: resolved.policy.type,
+          message,
+        },
+      ];
     });
     return this.enqueue(tx, rows);
   }
@@ -56,7 +66,18 @@ export class Notifications {
    * A notice about no grant to a standing audience's channels (`requester` cannot apply). Like
    * `notify`, it commits with the caller's transaction and is delivered once per key and channel.
    */
-  async notifyAudience(tx: EntityManager, request: { kind: AudienceNoticeKind; channels: readonly string[]; key: string; headline: string; facts: Record<string, string | number | boolean | null>; links: { path: string; text: string }[]; pagerdutyDedupKey: string }): Promise<number> {
+  async notifyAudience(
+    tx: EntityManager,
+    request: {
+      kind: AudienceNoticeKind;
+      channels: readonly string[];
+      key: string;
+      headline: string;
+      facts: Record<string, string | number | boolean | null>;
+      links: { path: string; text: string }[];
+      pagerdutyDedupKey: string;
+    },
+  ): Promise<number> {
     const message: NoticeMessage = {
       ...renderAudienceNotice(request.kind, { headline: request.headline, facts: request.facts, publicUrl: this.config.publicUrl, links: request.links }),
       pagerduty: { action: 'trigger', dedupKey: request.pagerdutyDedupKey },
@@ -67,7 +88,9 @@ export class Notifications {
         this.logger.warn(`notice ${request.kind}: channel ${name} is not in the policy`);
         return [];
       }
-      return [{ idempotencyKey: `${request.key}:${name}`, grantId: null, clockId: null, notice: request.kind, channel: name, channelType: policy.type, message }];
+      return [
+        { idempotencyKey: `${request.key}:${name}`, grantId: null, clockId: null, notice: request.kind, channel: name, channelType: policy.type, message },
+      ];
     });
     return this.enqueue(tx, rows);
   }
@@ -80,7 +103,8 @@ export class Notifications {
 
   /** The policy's channel; `requester` becomes an email to the requester's address. */
   resolve(name: string, grant: Pick<GrantFacts, 'requesterEmail'>): { policy: ChannelPolicy; to?: string[] } | undefined {
-    if (name === REQUESTER_CHANNEL) return { policy: { type: 'email', to: grant.requesterEmail ? [grant.requesterEmail] : [] }, to: grant.requesterEmail ? [grant.requesterEmail] : [] };
+    if (name === REQUESTER_CHANNEL)
+      return { policy: { type: 'email', to: grant.requesterEmail ? [grant.requesterEmail] : [] }, to: grant.requesterEmail ? [grant.requesterEmail] : [] };
     const policy = this.policy.channels[name];
     return policy ? { policy } : undefined;
   }

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { BackendError, PostgresConnection, verifyScramSha256Password, type DuplexStream } from 'pg-gateway';
-import type { LoginRefusal, ProxyLogin } from '../credentials/proxy-logins';
 import { scramSha256Secret, type ScramSecret } from '../credentials/providers/scram';
+import type { LoginRefusal, ProxyLogin } from '../credentials/proxy-logins';
 
 /** A client that proved it holds a live proxy login. */
 export interface AuthenticatedClient {
@@ -183,12 +183,11 @@ class SocketFeed {
     if (initial.length) this.onData(initial);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
-    const feed = this;
     this.duplex = {
       readable: new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          while (!feed.chunks.length && !feed.ended) await new Promise<void>((wake) => (feed.wake = wake));
-          const chunk = feed.chunks.shift();
+        pull: async (controller) => {
+          while (!this.chunks.length && !this.ended) await new Promise<void>((wake) => (this.wake = wake));
+          const chunk = this.chunks.shift();
           // A copy at offset 0: pg-gateway reads message lengths from the chunk's ArrayBuffer without
           // its byteOffset, so a view into Node's shared buffer pool would be misread.
           if (chunk) controller.enqueue(new Uint8Array(chunk));
@@ -196,9 +195,9 @@ class SocketFeed {
         },
       }),
       writable: new WritableStream<Uint8Array>({
-        write: (chunk) => void (feed.released || feed.muted || socket.destroyed ? undefined : socket.write(chunk)),
-        close: () => void (feed.released || feed.muted ? undefined : socket.end()),
-        abort: () => void (feed.released || feed.muted ? undefined : socket.destroy()),
+        write: (chunk) => void (this.released || this.muted || socket.destroyed ? undefined : socket.write(chunk)),
+        close: () => void (this.released || this.muted ? undefined : socket.end()),
+        abort: () => void (this.released || this.muted ? undefined : socket.destroy()),
       }),
     };
   }

@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { createServer, type Server, type Socket } from 'node:net';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEntry } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import { ServiceConfig } from '../config/config.providers';
 import { ProxyAddress } from '../credentials/proxy-address';
 import { ProxyLogins, type ProxyLogin } from '../credentials/proxy-logins';

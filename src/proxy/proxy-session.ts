@@ -1,11 +1,22 @@
 import { randomInt } from 'node:crypto';
-import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { BackendError } from 'pg-gateway';
+import type { BackendMessage } from 'pg-protocol/dist/messages';
 import type { RecordDetail } from '../sessions/session-event';
 import type { BrokerRecord } from '../sessions/sessions.service';
 import type { AuthenticatedClient } from './client-login';
 import { fatal } from './client-login';
-import { bindMessage, executePortal, FrontendCode, HEADER_BYTES, functionCallOid, MessageFramer, OversizedMessage, parseMessage, queryText, type ParameterValue } from './frontend-messages';
+import {
+  bindMessage,
+  executePortal,
+  FrontendCode,
+  HEADER_BYTES,
+  functionCallOid,
+  MessageFramer,
+  OversizedMessage,
+  parseMessage,
+  queryText,
+  type ParameterValue,
+} from './frontend-messages';
 import { ServerMessages } from './server-messages';
 import { cancelUpstream, openUpstream, type Upstream } from './upstream';
 
@@ -106,7 +117,11 @@ export class ProxySession {
     keyData.writeInt32BE(12, 1);
     keyData.writeInt32BE(this.cancelKey.processId, 5);
     keyData.writeInt32BE(this.cancelKey.secretKey, 9);
-    const hello = [...this.upstream.parameters.map(([name, value]) => gateway.createParameterStatus(name, value)), keyData, gateway.createReadyForQuery('idle')];
+    const hello = [
+      ...this.upstream.parameters.map(([name, value]) => gateway.createParameterStatus(name, value)),
+      keyData,
+      gateway.createReadyForQuery('idle'),
+    ];
     socket.write(Buffer.concat(hello.map((part) => Buffer.from(part))));
 
     socket.on('data', (chunk: Buffer) => this.fromClient(chunk));
@@ -231,7 +246,21 @@ export class ProxySession {
   }
 
   private statement(protocol: Statement['protocol'], command: string, parameters?: ParameterValue[]): Statement {
-    return { protocol, command, parameters, startedAt: new Date().toISOString(), startedMs: performance.now(), group: -1, tags: [], rows: 0, dataRows: 0, sqlstate: null, message: null, copyBytes: null, done: false };
+    return {
+      protocol,
+      command,
+      parameters,
+      startedAt: new Date().toISOString(),
+      startedMs: performance.now(),
+      group: -1,
+      tags: [],
+      rows: 0,
+      dataRows: 0,
+      sqlstate: null,
+      message: null,
+      copyBytes: null,
+      done: false,
+    };
   }
 
   /** A simple Query or a function call: recorded (strict: first), then sent; ReadyForQuery ends it. */
@@ -296,17 +325,19 @@ export class ProxySession {
         ? { protocol: 'extended', parameters: this.settings.recordParameters ? (statement.parameters ?? []) : (statement.parameters?.length ?? 0) }
         : { protocol: statement.protocol };
     const recording = this.settings.recording;
-    statement.seq = this.settings.record({ ...this.about(), type: 'sql', command: statement.command, startedAt: statement.startedAt, finishedAt: null, exitCode: null, detail }).then(
-      (seq) => {
-        this.summary.statements++;
-        this.settings.recorded(recording, (performance.now() - statement.startedMs) / 1000);
-        return seq;
-      },
-      () => {
-        if (recording === 'best-effort') this.settings.lost();
-        return null;
-      },
-    );
+    statement.seq = this.settings
+      .record({ ...this.about(), type: 'sql', command: statement.command, startedAt: statement.startedAt, finishedAt: null, exitCode: null, detail })
+      .then(
+        (seq) => {
+          this.summary.statements++;
+          this.settings.recorded(recording, (performance.now() - statement.startedMs) / 1000);
+          return seq;
+        },
+        () => {
+          if (recording === 'best-effort') this.settings.lost();
+          return null;
+        },
+      );
     return statement.seq;
   }
 

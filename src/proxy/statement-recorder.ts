@@ -78,7 +78,19 @@ export class StatementRecorder {
       const batch = queue.waiting.splice(0);
       const lost = queue.lost;
       const gap: BrokerRecord[] = lost
-        ? [{ type: 'gap', command: null, cwd: null, user: null, host: null, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, detail: { lost, reason: 'records of the recording proxy could not be written (the broker database was unavailable)' } }]
+        ? [
+            {
+              type: 'gap',
+              command: null,
+              cwd: null,
+              user: null,
+              host: null,
+              startedAt: new Date().toISOString(),
+              finishedAt: null,
+              exitCode: null,
+              detail: { lost, reason: 'records of the recording proxy could not be written (the broker database was unavailable)' },
+            },
+          ]
         : [];
       try {
         const events = await this.sessions.record(grantId, [...gap, ...batch.map((waiting) => waiting.record)]);

@@ -21,10 +21,17 @@ const CONNECT_TIMEOUT_MS = 5000;
 export async function openUpstream(url: string, applicationName: string, options?: string): Promise<Upstream> {
   // The client's `options` (PGOPTIONS: `-c search_path=…` and the like) go along; the server applies
   // them with the temporary role's rights, as it would for a direct login.
-  const client = new Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...(options ? { options } : {}) });
+  const client = new Client({
+    connectionString: url,
+    application_name: applicationName,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    ...(options ? { options } : {}),
+  });
   const parameters: [string, string][] = [];
   const connection = (client as unknown as { connection: NodeJS.EventEmitter & { stream: Socket } }).connection;
-  connection.on('parameterStatus', (message: { parameterName: string; parameterValue: string }) => parameters.push([message.parameterName, message.parameterValue]));
+  connection.on('parameterStatus', (message: { parameterName: string; parameterValue: string }) =>
+    parameters.push([message.parameterName, message.parameterValue]),
+  );
   await client.connect();
   const socket = connection.stream;
   // From here on node-postgres must not read or react: its parser would consume the results.

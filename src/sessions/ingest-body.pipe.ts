@@ -54,7 +54,8 @@ export class IngestBodyPipe implements PipeTransform<unknown, IngestBatch> {
     if (this.validate(value)) {
       for (const event of value.events) {
         for (const field of ['startedAt', 'finishedAt'] as const) {
-          if (event[field] && Number.isNaN(Date.parse(event[field]!))) throw invalid([{ field: `events.${value.events.indexOf(event)}.${field}`, problems: ['must be a valid ISO-8601 time'] }]);
+          if (event[field] && Number.isNaN(Date.parse(event[field]!)))
+            throw invalid([{ field: `events.${value.events.indexOf(event)}.${field}`, problems: ['must be a valid ISO-8601 time'] }]);
         }
       }
       return value;
@@ -72,7 +73,12 @@ function problemsOf(errors: ErrorObject[]): FieldProblem[] {
   const byField = new Map<string, string[]>();
   for (const error of errors) {
     const base = error.instancePath.slice(1).replace(/\//g, '.');
-    const field = error.keyword === 'additionalProperties' ? [base, error.params.additionalProperty].filter(Boolean).join('.') : error.keyword === 'required' ? [base, error.params.missingProperty].filter(Boolean).join('.') : base || '(body)';
+    const field =
+      error.keyword === 'additionalProperties'
+        ? [base, error.params.additionalProperty].filter(Boolean).join('.')
+        : error.keyword === 'required'
+          ? [base, error.params.missingProperty].filter(Boolean).join('.')
+          : base || '(body)';
     const problems = byField.get(field) ?? [];
     problems.push(messageOf(error, field));
     byField.set(field, problems);

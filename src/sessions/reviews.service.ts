@@ -55,7 +55,15 @@ export class Reviews {
         grant: grantId,
         target: grant.target,
         extraControls: target?.controls,
-        data: { review: review.id, outcome: body.outcome, notes: body.notes, chainValid: verdict.valid, chainHead: verdict.headHash, eventsReviewed: verdict.count, firstInvalidSeq: verdict.firstInvalidSeq ?? null },
+        data: {
+          review: review.id,
+          outcome: body.outcome,
+          notes: body.notes,
+          chainValid: verdict.valid,
+          chainHead: verdict.headHash,
+          eventsReviewed: verdict.count,
+          firstInvalidSeq: verdict.firstInvalidSeq ?? null,
+        },
       });
       const clock = await this.clocks.satisfy(tx, grantId, 'review', caller.subject, `${body.outcome} review ${review.id}`);
       if (body.outcome === 'violation') {

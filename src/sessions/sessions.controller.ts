@@ -6,9 +6,9 @@ import type { Principal } from '../auth/principal';
 import { GrantIdParam } from '../grants/grants.dto';
 import { IngestBodyPipe, type IngestBatch } from './ingest-body.pipe';
 import { Reviews } from './reviews.service';
+import { SessionTokenGuard } from './session-token.guard';
 import { IngestBody, ReviewBody, SessionEventsQuery } from './sessions.dto';
 import { Sessions } from './sessions.service';
-import { SessionTokenGuard } from './session-token.guard';
 
 @ApiTags('sessions')
 @ApiBearerAuth()

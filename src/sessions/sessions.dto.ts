@@ -27,7 +27,9 @@ const noNul = { message: 'must not contain NUL characters' };
 
 export class SessionEventBody {
   @ApiProperty({ minimum: 1 })
-  @IsInt() @Min(1) @Max(2_147_483_647)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
   seq: number;
 
   @ApiProperty({ enum: ['command', 'session_start', 'session_end', 'note'] })
@@ -35,42 +37,74 @@ export class SessionEventBody {
   type: 'command' | 'session_start' | 'session_end' | 'note';
 
   @ApiPropertyOptional({ maxLength: MAX_COMMAND_CHARS })
-  @IsOptional() @IsString() @MaxLength(MAX_COMMAND_CHARS) @Matches(NO_NUL, noNul)
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_COMMAND_CHARS)
+  @Matches(NO_NUL, noNul)
   command?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(4096) @Matches(NO_NUL, noNul)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  @Matches(NO_NUL, noNul)
   cwd?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) @Matches(NO_NUL, noNul)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  @Matches(NO_NUL, noNul)
   user?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) @Matches(NO_NUL, noNul)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  @Matches(NO_NUL, noNul)
   host?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true })
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsISO8601({ strict: true })
   startedAt?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true })
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsISO8601({ strict: true })
   finishedAt?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(-2_147_483_648) @Max(2_147_483_647)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsInt()
+  @Min(-2_147_483_648)
+  @Max(2_147_483_647)
   exitCode?: number | null;
 }
 
 export class IngestBody {
   @ApiProperty({ type: [SessionEventBody], maxItems: MAX_BATCH })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_BATCH) @ValidateNested({ each: true }) @Type(() => SessionEventBody)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH)
+  @ValidateNested({ each: true })
+  @Type(() => SessionEventBody)
   events: SessionEventBody[];
 }
 
 export class SessionEventsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (the last seq)' })
   // Session seqs are PostgreSQL integers.
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(2_147_483_647)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(2_147_483_647)
   after?: number;
 
   @ApiPropertyOptional({ enum: ['json', 'text'], description: 'text: a grep-able transcript' })
-  @IsOptional() @IsIn(['json', 'text'])
+  @IsOptional()
+  @IsIn(['json', 'text'])
   format?: 'json' | 'text';
 }
 
@@ -84,6 +118,7 @@ export class ReviewBody {
   notes: string;
 
   @ApiPropertyOptional({ description: 'Required when the session chain does not verify: the reviewer has seen and accepts the integrity problem' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   acknowledgeIntegrityFailure?: boolean;
 }

@@ -133,7 +133,12 @@ export class SessionsRepository {
   }
 
   /** One statement per batch (events as one JSON parameter): a single round trip. */
-  async append(tx: EntityManager, events: NewRecord[], head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'clientLastSeq' | 'hash' | 'gaps'>, sealed: boolean): Promise<void> {
+  async append(
+    tx: EntityManager,
+    events: NewRecord[],
+    head: Pick<SessionHead, 'grantId' | 'lastSeq' | 'clientLastSeq' | 'hash' | 'gaps'>,
+    sealed: boolean,
+  ): Promise<void> {
     await tx.query(
       `WITH appended AS (
          ${INSERT_EVENT_RECORDS} FROM json_to_recordset($1::json) AS ${EVENT_RECORD}
@@ -182,10 +187,7 @@ export class SessionsRepository {
   }
 
   async seal(tx: EntityManager, grantId: string): Promise<SessionHead> {
-    const [[row]] = await tx.query(
-      `UPDATE session_heads h SET sealed_hash = hash, sealed_at = now() WHERE grant_id = $1 RETURNING ${HEAD_COLUMNS}`,
-      [grantId],
-    );
+    const [[row]] = await tx.query(`UPDATE session_heads h SET sealed_hash = hash, sealed_at = now() WHERE grant_id = $1 RETURNING ${HEAD_COLUMNS}`, [grantId]);
     return row;
   }
 
@@ -195,10 +197,11 @@ export class SessionsRepository {
   }
 
   async page(grantId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
-    const rows: EventRow[] = await this.dataSource.query(
-      `SELECT ${EVENT_COLUMNS} FROM session_events WHERE grant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [grantId, afterSeq, limit],
-    );
+    const rows: EventRow[] = await this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM session_events WHERE grant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+      grantId,
+      afterSeq,
+      limit,
+    ]);
     return rows.map(toEvent);
   }
 

@@ -8,11 +8,20 @@ import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
 import { GrantError } from '../grants/grants.errors';
-import { clientContent, sealAnchors, sessionEventHash, sessionHashedFields, type Gap, type RecordDetail, type SessionEvent, type SessionEventFields } from './session-event';
+import {
+  clientContent,
+  sealAnchors,
+  sessionEventHash,
+  sessionHashedFields,
+  type Gap,
+  type RecordDetail,
+  type SessionEvent,
+  type SessionEventFields,
+} from './session-event';
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
-import { transcriptLine } from './transcript';
 import { SessionsRepository, type HeadMove, type NewRecord, type SessionHead } from './sessions.repository';
+import { transcriptLine } from './transcript';
 
 export interface IngestResult {
   accepted: number;
@@ -81,7 +90,12 @@ export class Sessions {
 
   /** Records the broker made itself (the proxy's statements), appended in order; answers them with their seqs. */
   async record(grantId: string, records: BrokerRecord[]): Promise<SessionEvent[]> {
-    return (await this.append(grantId, records.map((record) => ({ ...record, clientSeq: null })))).records.map(asApiRecord);
+    return (
+      await this.append(
+        grantId,
+        records.map((record) => ({ ...record, clientSeq: null })),
+      )
+    ).records.map(asApiRecord);
   }
 
   private async append(grantId: string, incoming: IncomingRecord[]): Promise<Appended> {
@@ -159,17 +173,34 @@ export class Sessions {
     const ended = head.grantStatus !== 'active';
     if (ended) {
       const afterEnd = incoming.find((event) => !event.startedAt || Date.parse(event.startedAt) > head.endedAt!.getTime());
-      if (afterEnd) throw new SessionError('session_ended', `${grantId} ended at ${head.endedAt!.toISOString()}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before that`);
+      if (afterEnd)
+        throw new SessionError(
+          'session_ended',
+          `${grantId} ended at ${head.endedAt!.toISOString()}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before that`,
+        );
     }
     const isResent = (event: IncomingRecord) => event.clientSeq !== null && event.clientSeq <= head.clientLastSeq;
     const resent = incoming.filter(isResent);
     const fresh = incoming.filter((event) => !isResent(event));
     if (resent.length) {
-      const stored = new Map((await this.repository.existing(tx, grantId, resent.map((e) => e.clientSeq!))).map((event) => [event.clientSeq, event]));
+      const stored = new Map(
+        (
+          await this.repository.existing(
+            tx,
+            grantId,
+            resent.map((e) => e.clientSeq!),
+          )
+        ).map((event) => [event.clientSeq, event]),
+      );
       for (const event of resent) {
         const original = stored.get(event.clientSeq!);
-        if (!original) throw new SessionError('seq_behind_head', `seq ${event.clientSeq} was never received and the log has moved on to ${head.clientLastSeq}; it cannot be inserted`);
-        if (clientContent(original) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${event.clientSeq} was already received with different content`, { seq: event.clientSeq });
+        if (!original)
+          throw new SessionError(
+            'seq_behind_head',
+            `seq ${event.clientSeq} was never received and the log has moved on to ${head.clientLastSeq}; it cannot be inserted`,
+          );
+        if (clientContent(original) !== clientContent(event))
+          throw new SessionError('seq_conflict', `seq ${event.clientSeq} was already received with different content`, { seq: event.clientSeq });
       }
     }
     const { appended, head: next } = chain(grantId, fresh, head, head.now.toISOString(), ended);
@@ -201,7 +232,12 @@ export class Sessions {
     });
   }
 
-  async read(caller: Principal, grantId: string, afterSeq: number, limit: number): Promise<{ events: SessionEvent[]; headHash: string; gaps: Gap[]; next: number | null }> {
+  async read(
+    caller: Principal,
+    grantId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ events: SessionEvent[]; headHash: string; gaps: Gap[]; next: number | null }> {
     const head = await this.readableHead(caller, grantId);
     const events = await this.repository.page(grantId, afterSeq, limit);
     return { events, headHash: head.hash, gaps: head.gaps, next: events.length === limit ? events[events.length - 1].seq : null };
@@ -258,9 +294,23 @@ function chain(grantId: string, records: IncomingRecord[], head: KnownHead, rece
     const seq = clientSeq === null ? lastSeq + 1 : Math.max(clientSeq, lastSeq + 1);
     const detailCanonical = detail === null ? null : (record.detailCanonical ?? canonicalJson(detail));
     const stored: NewRecord = {
-      grant: grantId, seq, type: record.type, command: record.command, cwd: record.cwd, user: record.user, host: record.host,
-      startedAt: record.startedAt, finishedAt: record.finishedAt, exitCode: record.exitCode, detail, receivedAt,
-      prevHash: hash, hash: '', late, clientSeq, detailCanonical,
+      grant: grantId,
+      seq,
+      type: record.type,
+      command: record.command,
+      cwd: record.cwd,
+      user: record.user,
+      host: record.host,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      exitCode: record.exitCode,
+      detail,
+      receivedAt,
+      prevHash: hash,
+      hash: '',
+      late,
+      clientSeq,
+      detailCanonical,
     };
     stored.hash = sessionEventHash(hash, stored, detailCanonical ?? 'null');
     lastSeq = seq;
@@ -281,7 +331,8 @@ function normalise(batch: SessionEventBody[]): IncomingRecord[] {
   for (const body of batch) {
     const event = toRecord(body);
     const twin = bySeq.get(body.seq);
-    if (twin && clientContent(twin) !== clientContent(event)) throw new SessionError('seq_conflict', `seq ${body.seq} appears twice in the batch with different content`, { seq: body.seq });
+    if (twin && clientContent(twin) !== clientContent(event))
+      throw new SessionError('seq_conflict', `seq ${body.seq} appears twice in the batch with different content`, { seq: body.seq });
     bySeq.set(body.seq, event);
   }
   return [...bySeq.values()].sort((a, b) => a.clientSeq! - b.clientSeq!);

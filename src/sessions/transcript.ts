@@ -35,9 +35,16 @@ export function transcriptLine(event: SessionEvent): string {
     case 'sql.result': {
       const took = typeof detail.durationMs === 'number' ? `${detail.durationMs} ms` : null;
       const outcome = event.exitCode
-        ? `ERROR ${[detail.sqlstate, detail.message].filter((part) => part !== null && part !== undefined).map((part) => visible(String(part))).join(' ')}`
+        ? `ERROR ${[detail.sqlstate, detail.message]
+            .filter((part) => part !== null && part !== undefined)
+            .map((part) => visible(String(part)))
+            .join(' ')}`
         : visible(String(detail.tag ?? 'OK'));
-      const facts = [typeof detail.rows === 'number' && !event.exitCode ? `${detail.rows} row${detail.rows === 1 ? '' : 's'}` : null, typeof detail.bytes === 'number' ? `${detail.bytes} bytes` : null, took].filter(Boolean);
+      const facts = [
+        typeof detail.rows === 'number' && !event.exitCode ? `${detail.rows} row${detail.rows === 1 ? '' : 's'}` : null,
+        typeof detail.bytes === 'number' ? `${detail.bytes} bytes` : null,
+        took,
+      ].filter(Boolean);
       return `${event.finishedAt ?? when} ${where} ← ${outcome}${facts.length ? ` (${facts.join(', ')})` : ''}${late}`;
     }
     case 'k8s':

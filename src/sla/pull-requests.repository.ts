@@ -47,10 +47,7 @@ export class PullRequestsRepository {
   }
 
   async find(tx: EntityManager, grantId: string, repo: string, number: number): Promise<PrLink | undefined> {
-    const [row] = await tx.query(
-      `SELECT ${LINK_COLUMNS} FROM pr_links WHERE grant_id = $1 AND repo = $2 AND number = $3`,
-      [grantId, repo, number],
-    );
+    const [row] = await tx.query(`SELECT ${LINK_COLUMNS} FROM pr_links WHERE grant_id = $1 AND repo = $2 AND number = $3`, [grantId, repo, number]);
     return row;
   }
 
@@ -63,7 +60,21 @@ export class PullRequestsRepository {
              delivery_id = coalesce(excluded.delivery_id, pr_links.delivery_id),
              merge_commit_sha = coalesce(excluded.merge_commit_sha, pr_links.merge_commit_sha),
              source_updated_at = coalesce(excluded.source_updated_at, pr_links.source_updated_at), updated_at = now()`,
-      [link.grantId, link.provider, link.repo, link.number, link.url, link.title, link.state, link.merged, link.repoMatches, link.linkedBy, link.deliveryId, link.mergeCommitSha, link.sourceUpdatedAt],
+      [
+        link.grantId,
+        link.provider,
+        link.repo,
+        link.number,
+        link.url,
+        link.title,
+        link.state,
+        link.merged,
+        link.repoMatches,
+        link.linkedBy,
+        link.deliveryId,
+        link.mergeCommitSha,
+        link.sourceUpdatedAt,
+      ],
     );
   }
 

@@ -29,7 +29,10 @@ export interface PullRequestEvent {
 }
 
 /** Called in the transaction that recorded a PR link as merged with a known merge commit. */
-export type MergedListener = (tx: EntityManager, merged: { grantId: string; target: string; repo: string; number: number; mergeCommitSha: string }) => Promise<void>;
+export type MergedListener = (
+  tx: EntityManager,
+  merged: { grantId: string; target: string; repo: string; number: number; mergeCommitSha: string },
+) => Promise<void>;
 
 export interface LinkOutcome {
   grant: string;
@@ -59,7 +62,12 @@ export class PullRequests {
   ) {}
 
   /** One transaction: the delivery id is recorded with its effects, so a re-delivery does nothing. */
-  async handleWebhook(source: 'github' | 'gitlab', deliveryId: string, eventName: string, event: PullRequestEvent | null): Promise<{ duplicate: boolean; linked: LinkOutcome[] }> {
+  async handleWebhook(
+    source: 'github' | 'gitlab',
+    deliveryId: string,
+    eventName: string,
+    event: PullRequestEvent | null,
+  ): Promise<{ duplicate: boolean; linked: LinkOutcome[] }> {
     return this.dataSource.transaction(async (tx) => {
       if (!(await this.repository.firstDelivery(tx, source, deliveryId, eventName))) return { duplicate: true, linked: [] };
       return { duplicate: false, linked: event ? await this.link(tx, event, mentionedGrantIds(event.texts)) : [] };
@@ -94,7 +102,11 @@ export class PullRequests {
       if (grant.requester !== caller.subject && !caller.roles.includes('security')) {
         throw new GrantError('not_your_grant', 'Only the requester or security can link a PR by hand');
       }
-      const linked = await this.link(tx, { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null, mergeCommitSha: null }, [grantId]);
+      const linked = await this.link(
+        tx,
+        { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null, mergeCommitSha: null },
+        [grantId],
+      );
       return { linked };
     });
   }
@@ -113,11 +125,33 @@ export class PullRequests {
       const repoMatches = !expectedRepo || expectedRepo.toLowerCase() === event.repo.toLowerCase();
       const previous = await this.repository.find(tx, grant.id, event.repo, event.number);
       if (previous && isStale(previous, event)) {
-        outcomes.push({ grant: grant.id, repo: event.repo, number: event.number, state: previous.state, repoMatches: previous.repoMatches, clock: null, stale: true });
+        outcomes.push({
+          grant: grant.id,
+          repo: event.repo,
+          number: event.number,
+          state: previous.state,
+          repoMatches: previous.repoMatches,
+          clock: null,
+          stale: true,
+        });
         continue;
       }
       const mergeCommitSha = event.state === 'merged' ? (event.mergeCommitSha?.toLowerCase() ?? null) : null;
-      const link: PrLink = { grantId: grant.id, provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, merged: event.state === 'merged', repoMatches, linkedBy: event.actor, deliveryId: event.deliveryId, mergeCommitSha, sourceUpdatedAt: event.sourceUpdatedAt ?? null };
+      const link: PrLink = {
+        grantId: grant.id,
+        provider: event.provider,
+        repo: event.repo,
+        number: event.number,
+        url: event.url,
+        title: event.title,
+        state: event.state,
+        merged: event.state === 'merged',
+        repoMatches,
+        linkedBy: event.actor,
+        deliveryId: event.deliveryId,
+        mergeCommitSha,
+        sourceUpdatedAt: event.sourceUpdatedAt ?? null,
+      };
       await this.repository.upsert(tx, link);
       if (!previous || previous.state !== event.state) {
         await this.auditLog.append(tx, {
@@ -126,16 +160,35 @@ export class PullRequests {
           grant: grant.id,
           target: grant.target,
           extraControls: target?.controls,
-          data: { provider: event.provider, repo: event.repo, number: event.number, url: event.url, title: event.title, state: event.state, repoMatches, expectedRepo, deliveryId: event.deliveryId, previousState: previous?.state ?? null, mergeCommitSha },
+          data: {
+            provider: event.provider,
+            repo: event.repo,
+            number: event.number,
+            url: event.url,
+            title: event.title,
+            state: event.state,
+            repoMatches,
+            expectedRepo,
+            deliveryId: event.deliveryId,
+            previousState: previous?.state ?? null,
+            mergeCommitSha,
+          },
         });
         if (mergeCommitSha) {
-          for (const listener of this.mergedListeners) await listener(tx, { grantId: grant.id, target: grant.target, repo: event.repo, number: event.number, mergeCommitSha });
+          for (const listener of this.mergedListeners)
+            await listener(tx, { grantId: grant.id, target: grant.target, repo: event.repo, number: event.number, mergeCommitSha });
         }
       }
       const satisfiedBy = target?.retroPr.satisfiedBy ?? 'opened';
       const satisfies = event.state === 'merged' || (satisfiedBy === 'opened' && event.state === 'open');
       const clock = satisfies
-        ? await this.clocks.satisfy(tx, grant.id, 'retro_pr', event.actor, `${event.provider} ${event.repo}#${event.number} ${event.state}${repoMatches ? '' : ` (expected ${expectedRepo})`}`)
+        ? await this.clocks.satisfy(
+            tx,
+            grant.id,
+            'retro_pr',
+            event.actor,
+            `${event.provider} ${event.repo}#${event.number} ${event.state}${repoMatches ? '' : ` (expected ${expectedRepo})`}`,
+          )
         : null;
       outcomes.push({ grant: grant.id, repo: event.repo, number: event.number, state: event.state, repoMatches, clock });
     }
@@ -169,6 +222,9 @@ export function mentionedGrantIds(texts: (string | null | undefined)[]): string[
 function parsePullRequestUrl(url: string): { repo: string; number: number } {
   const { pathname } = new URL(url);
   const match = /^\/(.+?)(?:\/-)?\/(?:pull|pulls|merge_requests)\/(\d+)\/?$/.exec(pathname);
-  if (!match) throw new CommonError('validation_failed', `Cannot read a repository and number from ${url}`, [{ field: 'url', problems: ['not a pull or merge request URL'] }]);
+  if (!match)
+    throw new CommonError('validation_failed', `Cannot read a repository and number from ${url}`, [
+      { field: 'url', problems: ['not a pull or merge request URL'] },
+    ]);
   return { repo: match[1], number: Number(match[2]) };
 }

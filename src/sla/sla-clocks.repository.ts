@@ -53,16 +53,25 @@ const CLOCK_COLUMNS = `c.id, c.grant_id AS "grantId", c.kind, c.state, c.request
 export class SlaClocksRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async start(tx: EntityManager, clock: { grantId: string; kind: ClockKind; requester: string; startedAt: Date; dueAt: Date; steps: EscalationStep[] }): Promise<string> {
-    const [row] = await tx.query(
-      `INSERT INTO sla_clocks (grant_id, kind, requester, started_at, due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [clock.grantId, clock.kind, clock.requester, clock.startedAt, clock.dueAt],
-    );
+  async start(
+    tx: EntityManager,
+    clock: { grantId: string; kind: ClockKind; requester: string; startedAt: Date; dueAt: Date; steps: EscalationStep[] },
+  ): Promise<string> {
+    const [row] = await tx.query(`INSERT INTO sla_clocks (grant_id, kind, requester, started_at, due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [
+      clock.grantId,
+      clock.kind,
+      clock.requester,
+      clock.startedAt,
+      clock.dueAt,
+    ]);
     for (const [index, step] of clock.steps.entries()) {
-      await tx.query(
-        `INSERT INTO sla_steps (clock_id, step, after_seconds, fire_at, notify) VALUES ($1, $2, $3, $4, $5)`,
-        [row.id, index + 1, step.afterSeconds, new Date(clock.dueAt.getTime() + step.afterSeconds * 1000), step.notify],
-      );
+      await tx.query(`INSERT INTO sla_steps (clock_id, step, after_seconds, fire_at, notify) VALUES ($1, $2, $3, $4, $5)`, [
+        row.id,
+        index + 1,
+        step.afterSeconds,
+        new Date(clock.dueAt.getTime() + step.afterSeconds * 1000),
+        step.notify,
+      ]);
     }
     return row.id;
   }
@@ -95,15 +104,17 @@ export class SlaClocksRepository {
 
   /** Pending steps whose time has come, of clocks still open; locked (others skip them). */
   claimDueSteps(tx: EntityManager, limit: number): Promise<DueStep[]> {
-    return tx.query(
-      `SELECT s.clock_id AS "clockId", s.step, s.after_seconds AS "afterSeconds", s.fire_at AS "fireAt", s.notify, s.state, s.fired_at AS "firedAt",
+    return tx
+      .query(
+        `SELECT s.clock_id AS "clockId", s.step, s.after_seconds AS "afterSeconds", s.fire_at AS "fireAt", s.notify, s.state, s.fired_at AS "firedAt",
               c.kind, c.due_at AS "dueAt", ${GRANT_FACTS_COLUMN}
          FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id JOIN grants g ON g.id = c.grant_id
         WHERE s.state = 'pending' AND s.fire_at <= now() AND c.state IN ('running', 'breached')
         ORDER BY s.fire_at LIMIT $1
         FOR UPDATE OF s SKIP LOCKED`,
-      [limit],
-    ).then((rows: DueStep[]) => rows.map(withGrantDates));
+        [limit],
+      )
+      .then((rows: DueStep[]) => rows.map(withGrantDates));
   }
 
   async markStepsFired(tx: EntityManager, steps: { clockId: string; step: number }[]): Promise<void> {
@@ -147,7 +158,12 @@ export class SlaClocksRepository {
   }
 
   async resolve(tx: EntityManager, id: string, resolution: { state: 'satisfied' | 'satisfied_late' | 'waived'; by: string; note: string }): Promise<void> {
-    await tx.query(`UPDATE sla_clocks SET state = $2, resolved_at = now(), resolved_by = $3, resolution = $4 WHERE id = $1`, [id, resolution.state, resolution.by, resolution.note]);
+    await tx.query(`UPDATE sla_clocks SET state = $2, resolved_at = now(), resolved_by = $3, resolution = $4 WHERE id = $1`, [
+      id,
+      resolution.state,
+      resolution.by,
+      resolution.note,
+    ]);
     await tx.query(`UPDATE sla_steps SET state = 'cancelled' WHERE clock_id = $1 AND state = 'pending'`, [id]);
   }
 

@@ -1,17 +1,17 @@
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AuditLog } from '../audit/audit-log.service';
 import type { AuditEntry } from '../audit/audit-event';
+import { AuditLog } from '../audit/audit-log.service';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { LoadedPolicy } from '../config/config.providers';
 import { formatDuration } from '../config/duration';
 import { findTarget, type TargetPolicy } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import type { NoticeKind } from '../notifications/notice';
-import { Notifications } from '../notifications/notifications.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
-import { SlaError } from './sla.errors';
+import { Notifications } from '../notifications/notifications.service';
 import { SlaClocksRepository, type ClockFilter, type ClockKind, type ClockRecord, type DueStep, type StepRecord } from './sla-clocks.repository';
+import { SlaError } from './sla.errors';
 
 const BATCH = 100;
 
@@ -75,16 +75,19 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Breaches first (a step at `0s` follows its breach), then every due escalation step. */
   async processDue(): Promise<void> {
-    for (let breached = BATCH; breached === BATCH; ) {
+    for (let breached = BATCH; breached === BATCH;) {
       breached = await this.dataSource.transaction(async (tx) => {
         const clocks = await this.repository.claimBreached(tx, BATCH);
         if (!clocks.length) return 0;
-        await this.repository.markBreached(tx, clocks.map((c) => c.id));
+        await this.repository.markBreached(
+          tx,
+          clocks.map((c) => c.id),
+        );
         await this.auditLog.append(tx, ...clocks.map((clock) => this.clockEvent('sla.breached', 'system:sla', clock, { dueAt: clock.dueAt })));
         return clocks.length;
       });
     }
-    for (let fired = BATCH; fired === BATCH; ) {
+    for (let fired = BATCH; fired === BATCH;) {
       fired = await this.dataSource.transaction(async (tx) => {
         const steps = await this.repository.claimDueSteps(tx, BATCH);
         if (!steps.length) return 0;
@@ -98,7 +101,15 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
             grant: step.grant.id,
             target: step.grant.target,
             extraControls: findTarget(this.policy, step.grant.target)?.controls,
-            data: { clock: step.clockId, kind: step.kind, step: step.step, after: formatDuration(step.afterSeconds), fireAt: step.fireAt, dueAt: step.dueAt, notify: step.notify },
+            data: {
+              clock: step.clockId,
+              kind: step.kind,
+              step: step.step,
+              after: formatDuration(step.afterSeconds),
+              fireAt: step.fireAt,
+              dueAt: step.dueAt,
+              notify: step.notify,
+            },
           })),
         );
         return steps.length;
@@ -117,14 +128,21 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
   private async notifyStep(tx: EntityManager, step: DueStep): Promise<number> {
     const reminder = step.afterSeconds < 0;
     const kind: NoticeKind = step.kind === 'retro_pr' ? (reminder ? 'sla_reminder' : 'sla_breached') : reminder ? 'review_reminder' : 'review_overdue';
-    const extraFacts = step.kind === 'retro_pr' ? Object.assign({}, ...(await Promise.all(this.retroPrFacts.map((provider) => provider(tx, step.grant.id))))) : {};
+    const extraFacts =
+      step.kind === 'retro_pr' ? Object.assign({}, ...(await Promise.all(this.retroPrFacts.map((provider) => provider(tx, step.grant.id))))) : {};
     return this.notifications.notify(tx, {
       kind,
       grant: step.grant,
       channels: step.notify,
       key: `${step.clockId}:step:${step.step}`,
       clockId: step.clockId,
-      facts: { clock: step.kind, dueAt: step.dueAt.toISOString(), step: step.step, repo: findTarget(this.policy, step.grant.target)?.retroPr.repo ?? null, ...extraFacts },
+      facts: {
+        clock: step.kind,
+        dueAt: step.dueAt.toISOString(),
+        step: step.step,
+        repo: findTarget(this.policy, step.grant.target)?.retroPr.repo ?? null,
+        ...extraFacts,
+      },
       pagerduty: { action: 'trigger', dedupKey: dedupKeyOf(step.grant.id, step.kind) },
     });
   }
@@ -157,11 +175,24 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Resolves the clock's PagerDuty incidents and tells the channels that were told (or compliance). */
-  private async closeEscalation(tx: EntityManager, clock: ClockRecord & { grant: DueStep['grant'] }, kind: NoticeKind, why: { by: string; note: string }): Promise<void> {
+  private async closeEscalation(
+    tx: EntityManager,
+    clock: ClockRecord & { grant: DueStep['grant'] },
+    kind: NoticeKind,
+    why: { by: string; note: string },
+  ): Promise<void> {
     const facts = { clock: clock.kind, kind: clock.kind, dueAt: clock.dueAt.toISOString(), by: why.by, note: why.note };
     const paged = await this.outbox.pagedChannels(tx, clock.id);
     if (paged.length) {
-      await this.notifications.notify(tx, { kind, grant: clock.grant, channels: paged, key: `${clock.id}:resolve`, clockId: clock.id, facts, pagerduty: { action: 'resolve', dedupKey: dedupKeyOf(clock.grantId, clock.kind) } });
+      await this.notifications.notify(tx, {
+        kind,
+        grant: clock.grant,
+        channels: paged,
+        key: `${clock.id}:resolve`,
+        clockId: clock.id,
+        facts,
+        pagerduty: { action: 'resolve', dedupKey: dedupKeyOf(clock.grantId, clock.kind) },
+      });
     }
     const told = await this.outbox.toldChannels(tx, clock.id);
     const audience = told.length ? told : this.policy.notify.compliance;
@@ -172,13 +203,25 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     const clocks = await this.repository.list(filter, limit);
     const steps = await this.repository.stepsOf(clocks.map((c) => c.id));
     return {
-      clocks: clocks.map((clock) => clockView(clock, steps.filter((s) => s.clockId === clock.id))),
+      clocks: clocks.map((clock) =>
+        clockView(
+          clock,
+          steps.filter((s) => s.clockId === clock.id),
+        ),
+      ),
       next: clocks.length === limit ? clocks[clocks.length - 1].id : null,
     };
   }
 
   private clockEvent(action: AuditEntry['action'], actor: string, clock: ClockRecord, data: Record<string, unknown>): AuditEntry {
-    return { actor, action, grant: clock.grantId, target: clock.target, extraControls: findTarget(this.policy, clock.target)?.controls, data: { clock: clock.id, kind: clock.kind, ...data } };
+    return {
+      actor,
+      action,
+      grant: clock.grantId,
+      target: clock.target,
+      extraControls: findTarget(this.policy, clock.target)?.controls,
+      data: { clock: clock.id, kind: clock.kind, ...data },
+    };
   }
 }
 
@@ -198,6 +241,13 @@ function clockView(clock: ClockRecord, steps: StepRecord[]) {
     resolvedAt: clock.resolvedAt?.toISOString() ?? null,
     resolvedBy: clock.resolvedBy,
     resolution: clock.resolution,
-    steps: steps.map((s) => ({ step: s.step, after: formatDuration(s.afterSeconds), fireAt: s.fireAt.toISOString(), notify: s.notify, state: s.state, firedAt: s.firedAt?.toISOString() ?? null })),
+    steps: steps.map((s) => ({
+      step: s.step,
+      after: formatDuration(s.afterSeconds),
+      fireAt: s.fireAt.toISOString(),
+      notify: s.notify,
+      state: s.state,
+      firedAt: s.firedAt?.toISOString() ?? null,
+    })),
   };
 }

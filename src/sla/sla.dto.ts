@@ -5,19 +5,23 @@ import { RequiredText } from '../common/required-text';
 
 export class SlaQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['running', 'satisfied', 'satisfied_late', 'breached', 'waived'] })
-  @IsOptional() @IsIn(['running', 'satisfied', 'satisfied_late', 'breached', 'waived'])
+  @IsOptional()
+  @IsIn(['running', 'satisfied', 'satisfied_late', 'breached', 'waived'])
   state?: 'running' | 'satisfied' | 'satisfied_late' | 'breached' | 'waived';
 
   @ApiPropertyOptional({ enum: ['retro_pr', 'review'] })
-  @IsOptional() @IsIn(['retro_pr', 'review'])
+  @IsOptional()
+  @IsIn(['retro_pr', 'review'])
   kind?: 'retro_pr' | 'review';
 
   @ApiPropertyOptional()
-  @IsOptional() @Matches(/^BG-\d{4}-\d{6,}$/, { message: 'grant must be a grant id such as BG-2026-000042' })
+  @IsOptional()
+  @Matches(/^BG-\d{4}-\d{6,}$/, { message: 'grant must be a grant id such as BG-2026-000042' })
   grant?: string;
 
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (a clock id)' })
-  @IsOptional() @IsUUID()
+  @IsOptional()
+  @IsUUID()
   after?: string;
 }
 
@@ -34,7 +38,8 @@ export class WaiveBody {
 
 export class LinkPullRequestBody {
   @ApiProperty({ example: 'https://github.com/acme/infra/pull/42' })
-  @IsString() @MaxLength(2000)
+  @IsString()
+  @MaxLength(2000)
   @Matches(/^https:\/\/\S+\/(pull|merge_requests|pulls)\/\d+\/?$/, { message: 'url must be a GitHub pull request or GitLab merge request URL' })
   url: string;
 }

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { PullRequests } from './pull-requests.service';
 import { PullRequestsRepository } from './pull-requests.repository';
-import { SlaClocks } from './sla-clocks.service';
+import { PullRequests } from './pull-requests.service';
 import { SlaClocksRepository } from './sla-clocks.repository';
+import { SlaClocks } from './sla-clocks.service';
 import { SlaController } from './sla.controller';
 
 @Module({

@@ -21,7 +21,10 @@ export interface DashboardConfig {
  */
 export function mountDashboard(app: NestExpressApplication, config: AppConfig): void {
   const root = dashboardRoot();
-  const oidc = config.auth.mode === 'oidc' && config.env.OIDC_UI_CLIENT_ID ? { issuer: config.auth.issuer, clientId: config.env.OIDC_UI_CLIENT_ID, audience: config.auth.audience } : null;
+  const oidc =
+    config.auth.mode === 'oidc' && config.env.OIDC_UI_CLIENT_ID
+      ? { issuer: config.auth.issuer, clientId: config.env.OIDC_UI_CLIENT_ID, audience: config.auth.audience }
+      : null;
   const dashboardConfig: DashboardConfig = { authMode: config.auth.mode, oidc, devSignIn: devSignInAvailable(config) };
   const connectSources = ["'self'", ...(oidc ? [new URL(oidc.issuer).origin] : [])].join(' ');
   const policy = `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connectSources}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'`;

@@ -1,7 +1,17 @@
 import { createHmac, randomUUID } from 'node:crypto';
 
 /** A `pull_request` webhook body in GitHub's format (the fields GitHub documents and sends). */
-export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 'reopened' | 'closed' | 'synchronize'; repo: string; number: number; title: string; body?: string | null; branch?: string; merged?: boolean; mergeCommitSha?: string; updatedAt?: Date }) {
+export function githubPullRequestEvent(options: {
+  action: 'opened' | 'edited' | 'reopened' | 'closed' | 'synchronize';
+  repo: string;
+  number: number;
+  title: string;
+  body?: string | null;
+  branch?: string;
+  merged?: boolean;
+  mergeCommitSha?: string;
+  updatedAt?: Date;
+}) {
   const [owner, name] = options.repo.split('/');
   const closed = options.action === 'closed';
   // GitHub's timestamps have whole seconds.
@@ -36,7 +46,16 @@ export function githubPullRequestEvent(options: { action: 'opened' | 'edited' | 
       deletions: 1,
       changed_files: 1,
     },
-    repository: { id: 42, node_id: 'R_kgDO', name, full_name: options.repo, private: true, owner: { login: owner, id: 7, type: 'Organization' }, html_url: `https://github.com/${options.repo}`, default_branch: 'main' },
+    repository: {
+      id: 42,
+      node_id: 'R_kgDO',
+      name,
+      full_name: options.repo,
+      private: true,
+      owner: { login: owner, id: 7, type: 'Organization' },
+      html_url: `https://github.com/${options.repo}`,
+      default_branch: 'main',
+    },
     organization: { login: owner, id: 7 },
     sender: { login: 'oncall-1', id: 1, type: 'User' },
   };
@@ -59,7 +78,16 @@ export function githubDelivery(secret: string, event: string, payload: unknown, 
 }
 
 /** A `merge_request` webhook body in GitLab's format. */
-export function gitlabMergeRequestEvent(options: { project: string; iid: number; title: string; description?: string; branch?: string; state: 'opened' | 'merged' | 'closed'; action: 'open' | 'update' | 'merge' | 'close'; mergeCommitSha?: string }) {
+export function gitlabMergeRequestEvent(options: {
+  project: string;
+  iid: number;
+  title: string;
+  description?: string;
+  branch?: string;
+  state: 'opened' | 'merged' | 'closed';
+  action: 'open' | 'update' | 'merge' | 'close';
+  mergeCommitSha?: string;
+}) {
   return {
     object_kind: 'merge_request',
     event_type: 'merge_request',

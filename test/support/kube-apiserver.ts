@@ -34,7 +34,10 @@ export class KubeApiServerStandIn {
   /** Starts on a free port; answers its URL and the CA (base64 PEM) for the kubeconfig. */
   async start(): Promise<{ url: string; certificateAuthorityData: string }> {
     const { cert, key } = testCertificate();
-    this.server = createServer({ cert, key }, (req, res) => void this.handle(req, res).catch((error: Error) => status(res, 500, 'InternalError', error.message)));
+    this.server = createServer(
+      { cert, key },
+      (req, res) => void this.handle(req, res).catch((error: Error) => status(res, 500, 'InternalError', error.message)),
+    );
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return { url: `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`, certificateAuthorityData: cert.toString('base64') };
   }
@@ -65,9 +68,17 @@ export class KubeApiServerStandIn {
       const discovery = (await (await fetch(`${this.issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
       if (discovery.issuer !== this.issuer) return { reason: `discovery issuer ${discovery.issuer} is not ${this.issuer}` };
       const jwks = (await (await fetch(discovery.jwks_uri)).json()) as JSONWebKeySet;
-      const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: this.issuer, audience: this.options.audience, algorithms: KUBE_ALLOWED_ALGORITHMS });
+      const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+        issuer: this.issuer,
+        audience: this.options.audience,
+        algorithms: KUBE_ALLOWED_ALGORITHMS,
+      });
       const grant: Record<string, string[]> = typeof payload.grant === 'string' ? { 'breakglass.io/grant': [payload.grant] } : {};
-      return { username: `${this.options.usernamePrefix}${payload.sub}`, groups: Array.isArray(payload.groups) ? (payload.groups as string[]) : [], extra: grant };
+      return {
+        username: `${this.options.usernamePrefix}${payload.sub}`,
+        groups: Array.isArray(payload.groups) ? (payload.groups as string[]) : [],
+        extra: grant,
+      };
     } catch (error) {
       return { reason: (error as Error).message };
     }
@@ -80,13 +91,23 @@ export class KubeApiServerStandIn {
       case '/apis':
         return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
       case '/api/v1':
-        return { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'] }] };
+        return {
+          kind: 'APIResourceList',
+          groupVersion: 'v1',
+          resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'] }],
+        };
       case '/api/v1/namespaces/default/pods':
         return {
           kind: 'PodList',
           apiVersion: 'v1',
           metadata: { resourceVersion: '1' },
-          items: this.options.pods.map((name) => ({ kind: 'Pod', apiVersion: 'v1', metadata: { name, namespace: 'default', creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }, spec: {}, status: { phase: 'Running' } })),
+          items: this.options.pods.map((name) => ({
+            kind: 'Pod',
+            apiVersion: 'v1',
+            metadata: { name, namespace: 'default', creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+            spec: {},
+            status: { phase: 'Running' },
+          })),
         };
       default:
         return undefined;

@@ -27,12 +27,19 @@ export class FakeOidcProvider {
         res.end(JSON.stringify(body));
       };
       if (url.pathname === '/.well-known/openid-configuration') {
-        return json(200, { issuer: this.issuer, authorization_endpoint: `${this.issuer}/authorize`, token_endpoint: `${this.issuer}/token`, jwks_uri: `${this.issuer}/jwks`, code_challenge_methods_supported: ['S256'] });
+        return json(200, {
+          issuer: this.issuer,
+          authorization_endpoint: `${this.issuer}/authorize`,
+          token_endpoint: `${this.issuer}/token`,
+          jwks_uri: `${this.issuer}/jwks`,
+          code_challenge_methods_supported: ['S256'],
+        });
       }
       if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
       if (url.pathname === '/authorize') {
         const p = url.searchParams;
-        if (p.get('response_type') !== 'code' || p.get('code_challenge_method') !== 'S256' || !p.get('code_challenge')) return json(400, { error: 'invalid_request' });
+        if (p.get('response_type') !== 'code' || p.get('code_challenge_method') !== 'S256' || !p.get('code_challenge'))
+          return json(400, { error: 'invalid_request' });
         const code = randomBytes(16).toString('hex');
         this.codes.set(code, { challenge: p.get('code_challenge')!, clientId: p.get('client_id')!, redirectUri: p.get('redirect_uri')! });
         res.statusCode = 302;

@@ -19,7 +19,29 @@ export function testCertificate(): { cert: Buffer; key: Buffer; certFile: string
   const keyFile = path.join(dir, 'key.pem');
   if (!existsSync(certFile)) {
     mkdirSync(dir, { recursive: true });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', `${keyFile}.tmp`, '-out', `${certFile}.tmp`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        `${keyFile}.tmp`,
+        '-out',
+        `${certFile}.tmp`,
+      ],
+      { stdio: 'ignore' },
+    );
     execFileSync('mv', [`${keyFile}.tmp`, keyFile]);
     execFileSync('mv', [`${certFile}.tmp`, certFile]);
   }

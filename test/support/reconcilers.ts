@@ -19,7 +19,14 @@ export function fluxEvent(options: {
   const group = kind === 'Kustomization' ? 'kustomize.toolkit.fluxcd.io' : 'helm.toolkit.fluxcd.io';
   const controller = kind === 'Kustomization' ? 'kustomize-controller' : 'helm-controller';
   return {
-    involvedObject: { kind, namespace: options.namespace ?? 'flux-system', name: options.name, uid: randomUUID(), apiVersion: `${group}/v1`, resourceVersion: '123456' },
+    involvedObject: {
+      kind,
+      namespace: options.namespace ?? 'flux-system',
+      name: options.name,
+      uid: randomUUID(),
+      apiVersion: `${group}/v1`,
+      resourceVersion: '123456',
+    },
     severity: options.severity ?? 'info',
     timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     message: options.message,
@@ -72,5 +79,8 @@ export function argoCdNotification(options: {
 }
 
 export function argoCdDelivery(token: string, payload: unknown) {
-  return { body: JSON.stringify(payload), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'user-agent': 'argocd-notifications-controller' } };
+  return {
+    body: JSON.stringify(payload),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'user-agent': 'argocd-notifications-controller' },
+  };
 }

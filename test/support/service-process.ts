@@ -24,7 +24,14 @@ function spawnNode(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
   // No rate limits by default, as in test-service.ts: load and fault suites repeat requests on purpose.
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', BREAKGLASS_RATE_LIMIT_GRANTS: '0', BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0', BREAKGLASS_PG_PROXY_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'warn',
+      BREAKGLASS_RATE_LIMIT_GRANTS: '0',
+      BREAKGLASS_RATE_LIMIT_WEBHOOKS: '0',
+      BREAKGLASS_PG_PROXY_PORT: '0',
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,5 +1,5 @@
-import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 
 /**
  * Recomputes a session chain from the API's records alone, with node:crypto and an RFC 8785
@@ -12,7 +12,9 @@ export function recomputeSessionChain(records: readonly object[]): string {
   for (const record of records) {
     const { prevHash, hash, late: _late, ...hashed } = record as { prevHash: string; hash: string; late?: boolean };
     expect(prevHash).toBe(prev);
-    prev = createHash('sha256').update(`${prev}\n${canonicalize(hashed)}`).digest('hex');
+    prev = createHash('sha256')
+      .update(`${prev}\n${canonicalize(hashed)}`)
+      .digest('hex');
     expect(hash).toBe(prev);
   }
   return prev;

@@ -35,7 +35,11 @@ export async function devToken(subject: string, roles: string[], email: string):
   return body.token;
 }
 
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 const randomString = (size: number) => base64url(crypto.getRandomValues(new Uint8Array(size)));
 const redirectUri = () => `${location.origin}/ui/`;
 
@@ -74,7 +78,13 @@ export async function completeOidcSignIn(oidc: NonNullable<DashboardConfig['oidc
   const tokens = await publicJson<{ access_token?: string; id_token?: string }>(pending.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri(), client_id: oidc.clientId, code_verifier: pending.verifier }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri(),
+      client_id: oidc.clientId,
+      code_verifier: pending.verifier,
+    }),
   });
   // The API needs a JWT for OIDC_AUDIENCE: the access token when the IdP issues JWTs, else the ID token.
   const token = tokens.access_token?.split('.').length === 3 ? tokens.access_token : tokens.id_token;

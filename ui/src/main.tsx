@@ -72,14 +72,22 @@ function App() {
     setToken(value);
   };
 
-  if (!config) return <main><Problem error={error} /><p aria-busy="true">Loading…</p></main>;
+  if (!config)
+    return (
+      <main>
+        <Problem error={error} />
+        <p aria-busy="true">Loading…</p>
+      </main>
+    );
   if (!api || !me) return <SignInPage config={config} onToken={signIn} error={error} />;
   const route = ROUTES.find((r) => r.path.test(hash || '#/live'))!;
   const match = (hash || '#/live').match(route?.path ?? /$^/);
   return (
     <>
       <header>
-        <a class="brand" href="#/live">breakglass</a>
+        <a class="brand" href="#/live">
+          breakglass
+        </a>
         <nav aria-label="Pages">
           {ROUTES.filter((r) => r.label && (!r.roles || r.roles.some((role) => me.roles.includes(role)))).map((r) => (
             <a href={HREFS[r.label!]} aria-current={r === route ? 'page' : undefined}>
@@ -89,10 +97,20 @@ function App() {
         </nav>
         <span class="who">
           {me.subject} <span class="muted">({me.roles.join(', ')})</span>
-          <button type="button" class="link" onClick={signOut}>Sign out</button>
+          <button type="button" class="link" onClick={signOut}>
+            Sign out
+          </button>
         </span>
       </header>
-      <main>{route && match ? route.page({ api, me }, match) : <p>Page not found. <a href="#/live">Back to Live</a></p>}</main>
+      <main>
+        {route && match ? (
+          route.page({ api, me }, match)
+        ) : (
+          <p>
+            Page not found. <a href="#/live">Back to Live</a>
+          </p>
+        )}
+      </main>
     </>
   );
 }

@@ -17,11 +17,28 @@ export interface Grant {
   endReason: string | null;
   flags: string[];
   onCall: Record<string, unknown> | null;
-  credential: { type: string; username: string | null; database: string | null; jti: string | null; fingerprint: string; expiresAt: string; revokedAt: string | null; providerStatus: string } | null;
+  credential: {
+    type: string;
+    username: string | null;
+    database: string | null;
+    jti: string | null;
+    fingerprint: string;
+    expiresAt: string;
+    revokedAt: string | null;
+    providerStatus: string;
+  } | null;
   extensions: { at: string; by: string; addedSeconds: number; reason: string }[];
   retroPr: { reference: string; dueAt: string | null; repo: string | null };
   review: { dueAt: string | null };
-  gitops?: { drift: { source: string; object: { kind: string; namespace: string | null; name: string }; resources: { kind: string; namespace: string | null; name: string }[]; receivedAt: string }[]; reconciled: { repo: string; number: number; commit: string; reconciledAt: string; secondsFromActivation: number } | null };
+  gitops?: {
+    drift: {
+      source: string;
+      object: { kind: string; namespace: string | null; name: string };
+      resources: { kind: string; namespace: string | null; name: string }[];
+      receivedAt: string;
+    }[];
+    reconciled: { repo: string; number: number; commit: string; reconciledAt: string; secondsFromActivation: number } | null;
+  };
 }
 
 export interface Clock {

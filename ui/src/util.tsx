@@ -24,8 +24,12 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], everyMs?
   const [round, setRound] = useState(0);
   useEffect(() => {
     let live = true;
-    const run = () => load().then((data) => live && setState({ data }), (error: Error) => live && setState((s) => ({ ...s, error })));
-    run();
+    const run = () =>
+      load().then(
+        (data) => live && setState({ data }),
+        (error: Error) => live && setState((s) => ({ ...s, error })),
+      );
+    void run();
     const timer = everyMs ? setInterval(run, everyMs) : undefined;
     return () => {
       live = false;
@@ -40,7 +44,10 @@ export function timeLeft(until: string | null | undefined, now: number): string 
   const seconds = Math.round((Date.parse(until) - now) / 1000);
   const sign = seconds < 0 ? '-' : '';
   const s = Math.abs(seconds);
-  const parts = s >= 3600 ? `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  const parts =
+    s >= 3600
+      ? `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+      : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
   return seconds < 0 ? `${sign}${parts} (past)` : parts;
 }
 

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import { ServiceConfig } from '../../config/config.providers';
 import type { CredentialPolicy, TargetPolicy } from '../../config/policy';
 import type { GrantSubject, Issued, IssuedCredential } from '../credential.types';
@@ -40,9 +40,29 @@ export class JwtCredentials {
         token,
         expiresAt: grant.expiresAt.toISOString(),
         // What `breakglass kubeconfig` writes, and the username the cluster will see (docs/kubernetes.md).
-        ...(cluster ? { kubernetes: { cluster: cluster.cluster, server: cluster.server, certificateAuthorityData: cluster.certificateAuthorityData, username: `${cluster.usernamePrefix}${grant.requester}` } } : {}),
+        ...(cluster
+          ? {
+              kubernetes: {
+                cluster: cluster.cluster,
+                server: cluster.server,
+                certificateAuthorityData: cluster.certificateAuthorityData,
+                username: `${cluster.usernamePrefix}${grant.requester}`,
+              },
+            }
+          : {}),
       },
-      record: { grantId: grant.id, purpose: 'access', type: 'jwt', jti, kid, username: null, database: null, fingerprint: fingerprintOf(token), issuedAt, expiresAt: grant.expiresAt },
+      record: {
+        grantId: grant.id,
+        purpose: 'access',
+        type: 'jwt',
+        jti,
+        kid,
+        username: null,
+        database: null,
+        fingerprint: fingerprintOf(token),
+        issuedAt,
+        expiresAt: grant.expiresAt,
+      },
     };
   }
 
@@ -59,7 +79,18 @@ export class JwtCredentials {
     );
     return {
       credential: token,
-      record: { grantId: grant.id, purpose: 'session', type: 'jwt', jti, kid, username: null, database: null, fingerprint: fingerprintOf(token), issuedAt: grant.activatedAt, expiresAt },
+      record: {
+        grantId: grant.id,
+        purpose: 'session',
+        type: 'jwt',
+        jti,
+        kid,
+        username: null,
+        database: null,
+        fingerprint: fingerprintOf(token),
+        issuedAt: grant.activatedAt,
+        expiresAt,
+      },
     };
   }
 }

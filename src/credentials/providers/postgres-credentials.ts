@@ -1,16 +1,16 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client, Pool, escapeIdentifier, escapeLiteral } from 'pg';
 import { BROKER_DATABASE_ADMIN_URL, type CredentialPolicy, type TargetPolicy } from '../../config/policy';
 import { BrokerDatabaseServer } from '../../database/broker-database-server';
-import type { CredentialRecord } from '../credentials.repository';
-import { CredentialError } from '../credentials.errors';
 import type { GrantSubject, Issued, IssuedCredential } from '../credential.types';
+import { CredentialError } from '../credentials.errors';
+import type { CredentialRecord } from '../credentials.repository';
 import { Installation } from '../installation';
-import { fingerprintOf } from './jwt-credentials';
-import { scramSha256Secret, scramSha256Verifier } from './scram';
 import { KeyStore } from '../key-store.service';
 import { ProxyAddress } from '../proxy-address';
+import { fingerprintOf } from './jwt-credentials';
+import { scramSha256Secret, scramSha256Verifier } from './scram';
 
 type PostgresPolicy = Extract<CredentialPolicy, { type: 'postgres' }>;
 
@@ -107,7 +107,17 @@ export class PostgresCredentials implements OnModuleDestroy {
         client.release();
       }
     });
-    const record = { grantId: grant.id, purpose: 'access', type: 'postgres', jti: null, kid: null, username, database, issuedAt, expiresAt: grant.expiresAt } as const;
+    const record = {
+      grantId: grant.id,
+      purpose: 'access',
+      type: 'postgres',
+      jti: null,
+      kid: null,
+      username,
+      database,
+      issuedAt,
+      expiresAt: grant.expiresAt,
+    } as const;
     const expiresAt = grant.expiresAt.toISOString();
     if (policy.access === 'direct') {
       const server = new URL(adminUrl);
@@ -160,7 +170,16 @@ export class PostgresCredentials implements OnModuleDestroy {
       const pool = this.pool(adminUrl);
       const exists = await pool.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [credential.username]);
       if (!exists.rowCount) return undefined;
-      const cleanup: RoleCleanup = { holder: ORPHAN_HOLDER_ROLE, databases: [], routinesNeutralised: [], triggersDropped: [], eventTriggersDropped: [], largeObjects: 0, objectsReassigned: 0, rolesDropped: [] };
+      const cleanup: RoleCleanup = {
+        holder: ORPHAN_HOLDER_ROLE,
+        databases: [],
+        routinesNeutralised: [],
+        triggersDropped: [],
+        eventTriggersDropped: [],
+        largeObjects: 0,
+        objectsReassigned: 0,
+        rolesDropped: [],
+      };
       await this.ensureHolderRole(pool);
       await this.dropRole(adminUrl, credential.username!, credential.database ?? this.databaseOf(target.credential as PostgresPolicy), cleanup);
       return cleanup;
@@ -202,7 +221,10 @@ export class PostgresCredentials implements OnModuleDestroy {
       await this.inDatabase(adminUrl, database, async (client) => {
         await client.query('BEGIN');
         try {
-          const found = await client.query<{ routines: string[]; triggers: string[]; event_triggers: string[]; large_objects: number; owned: number }>(ROLE_FOOTPRINT, [username]);
+          const found = await client.query<{ routines: string[]; triggers: string[]; event_triggers: string[]; large_objects: number; owned: number }>(
+            ROLE_FOOTPRINT,
+            [username],
+          );
           const { routines, triggers, event_triggers: eventTriggers, large_objects: largeObjects, owned } = found.rows[0];
           for (const routine of routines) {
             await client.query(`ALTER ROUTINE ${routine} SECURITY INVOKER`);
@@ -249,7 +271,11 @@ export class PostgresCredentials implements OnModuleDestroy {
     );
     if (rows.length) {
       const named = rows.map((row) => `${row.rolname} (${row.rolsuper ? 'SUPERUSER' : 'CREATEROLE'})`).join(', ');
-      throw new CredentialError('grant_role_unsafe', `The policy grants ${named}: a temporary role with it could create logins that outlive the grant. Grant a role without SUPERUSER or CREATEROLE.`, { roles: rows.map((row) => row.rolname) });
+      throw new CredentialError(
+        'grant_role_unsafe',
+        `The policy grants ${named}: a temporary role with it could create logins that outlive the grant. Grant a role without SUPERUSER or CREATEROLE.`,
+        { roles: rows.map((row) => row.rolname) },
+      );
     }
   }
 
@@ -266,7 +292,9 @@ export class PostgresCredentials implements OnModuleDestroy {
   /** Our roles on the target that no live credential accounts for (left by a crash). */
   async strayRoles(target: TargetPolicy, liveUsernames: Set<string>): Promise<{ username: string; database: string }[]> {
     const policy = target.credential as PostgresPolicy;
-    const { rows } = await this.pool(this.adminUrlOf(policy)).query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`bg\\_${this.installation.id}\\_%`]);
+    const { rows } = await this.pool(this.adminUrlOf(policy)).query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [
+      `bg\\_${this.installation.id}\\_%`,
+    ]);
     return rows
       .map((row) => row.rolname)
       .filter((name) => this.rolePattern.test(name) && !liveUsernames.has(name))
@@ -292,7 +320,9 @@ export class PostgresCredentials implements OnModuleDestroy {
     for (const role of roles) {
       await pool.query(`CREATE ROLE ${escapeIdentifier(role)} NOLOGIN`).catch(ignoreDuplicate);
       await this.inDatabase(adminUrl, database, (client) =>
-        client.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${escapeIdentifier(role)}; ` + `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${escapeIdentifier(role)}`),
+        client.query(
+          `GRANT USAGE, CREATE ON SCHEMA public TO ${escapeIdentifier(role)}; ` + `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${escapeIdentifier(role)}`,
+        ),
       );
     }
     this.demoPrepared.add(key);

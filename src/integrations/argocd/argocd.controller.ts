@@ -4,8 +4,8 @@ import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { bearerTokenOf } from '../../auth/auth.guard';
 import { Public } from '../../auth/decorators';
-import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import { constantTimeEquals } from '../../common/signatures';
 import { ServiceConfig } from '../../config/config.providers';
 import { Gitops } from '../../gitops/gitops.service';
@@ -75,14 +75,18 @@ export class ArgoCdWebhookController {
     const synced = revisionsOf(payload.syncedRevision, payload.syncedRevisions);
     const kind = classify(syncStatus, phase, current, synced);
     if (!kind) return { ignored: true, syncStatus, operationPhase: phase };
-    const resources = (Array.isArray(payload.resources) ? payload.resources : []).filter((resource) => kind !== 'drift' || rendered(resource?.status) === 'OutOfSync');
+    const resources = (Array.isArray(payload.resources) ? payload.resources : []).filter(
+      (resource) => kind !== 'drift' || rendered(resource?.status) === 'OutOfSync',
+    );
     const revisions = kind === 'reconciled' && synced.length ? synced : current;
     const destination = payload.destination && typeof payload.destination === 'object' ? payload.destination : {};
     const namespace = rendered(destination.namespace);
     const health = rendered(payload.health) ?? 'Unknown';
     return this.gitops.record({
       source: 'argocd',
-      deliveryKey: createHash('sha256').update(req.rawBody ?? '').digest('hex'),
+      deliveryKey: createHash('sha256')
+        .update(req.rawBody ?? '')
+        .digest('hex'),
       kind,
       object: { kind: 'Application', namespace: rendered(payload.appNamespace), name: app },
       cluster: rendered(destination.name) ?? rendered(destination.server),

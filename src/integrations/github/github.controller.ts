@@ -2,12 +2,12 @@ import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '../../auth/decorators';
-import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
-import { ServiceConfig } from '../../config/config.providers';
-import { forgeTime, PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import { constantTimeEquals, hmacSha256Signature } from '../../common/signatures';
+import { ServiceConfig } from '../../config/config.providers';
 import { commitOf } from '../../gitops/reconciler-event';
+import { forgeTime, PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
 import { WebhookError } from '../webhook.errors';
 
 const LINKING_ACTIONS = new Set(['opened', 'edited', 'reopened', 'closed']);
@@ -61,7 +61,8 @@ export class GitHubWebhookController {
       return { ignored: true, event: eventName ?? null, action: payload?.action ?? null };
     }
     const pr = payload.pull_request;
-    if (!pr || !payload.repository?.full_name || !Number.isInteger(pr.number)) throw new WebhookError('malformed_payload', 'pull_request event without pull_request or repository');
+    if (!pr || !payload.repository?.full_name || !Number.isInteger(pr.number))
+      throw new WebhookError('malformed_payload', 'pull_request event without pull_request or repository');
     const event: PullRequestEvent = {
       provider: 'github',
       repo: payload.repository.full_name,

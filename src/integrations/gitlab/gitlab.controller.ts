@@ -1,14 +1,14 @@
+import { createHash } from 'node:crypto';
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
-import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { Public } from '../../auth/decorators';
-import { WebhookRateLimit } from '../../common/rate-limit';
 import type { RequestWithRawBody } from '../../common/json-body';
-import { ServiceConfig } from '../../config/config.providers';
-import { forgeTime, PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
+import { WebhookRateLimit } from '../../common/rate-limit';
 import { constantTimeEquals } from '../../common/signatures';
+import { ServiceConfig } from '../../config/config.providers';
 import { commitOf } from '../../gitops/reconciler-event';
+import { forgeTime, PullRequests, type PullRequestEvent } from '../../sla/pull-requests.service';
 import { WebhookError } from '../webhook.errors';
 
 interface GitLabMergeRequestPayload {
@@ -53,7 +53,12 @@ export class GitLabWebhookController {
     if (!token || !constantTimeEquals(token, expected)) throw new WebhookError('invalid_signature', 'X-Gitlab-Token does not match');
     const payload = req.body as GitLabMergeRequestPayload;
     // GitLab sends X-Gitlab-Event-UUID (and Idempotency-Key on retries); older versions send neither.
-    const deliveryId = idempotencyKey ?? eventUuid ?? createHash('sha256').update(req.rawBody ?? '').digest('hex');
+    const deliveryId =
+      idempotencyKey ??
+      eventUuid ??
+      createHash('sha256')
+        .update(req.rawBody ?? '')
+        .digest('hex');
     if (payload?.object_kind !== 'merge_request') return { ignored: true, event: payload?.object_kind ?? null };
     const mr = payload.object_attributes;
     const repo = payload.project?.path_with_namespace;

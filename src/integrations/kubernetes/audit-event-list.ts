@@ -39,11 +39,24 @@ export interface ParsedEventList {
 /** The EventList, or a 400/413 for a body that is not one; events that cannot be used are listed, not fatal. */
 export function parseEventList(body: unknown, now: number): ParsedEventList {
   const list = body as { kind?: unknown; apiVersion?: unknown; items?: unknown } | null;
-  if (!list || typeof list !== 'object' || Array.isArray(list) || list.kind !== 'EventList' || list.apiVersion !== 'audit.k8s.io/v1' || !Array.isArray(list.items)) {
-    throw new WebhookError('malformed_payload', 'The body must be an audit.k8s.io/v1 EventList: { "kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [...] }');
+  if (
+    !list ||
+    typeof list !== 'object' ||
+    Array.isArray(list) ||
+    list.kind !== 'EventList' ||
+    list.apiVersion !== 'audit.k8s.io/v1' ||
+    !Array.isArray(list.items)
+  ) {
+    throw new WebhookError(
+      'malformed_payload',
+      'The body must be an audit.k8s.io/v1 EventList: { "kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [...] }',
+    );
   }
   if (list.items.length > MAX_EVENTS_PER_LIST) {
-    throw new WebhookError('too_many_events', `An EventList may hold at most ${MAX_EVENTS_PER_LIST} events (got ${list.items.length}); lower --audit-webhook-batch-max-size`);
+    throw new WebhookError(
+      'too_many_events',
+      `An EventList may hold at most ${MAX_EVENTS_PER_LIST} events (got ${list.items.length}); lower --audit-webhook-batch-max-size`,
+    );
   }
   const parsed: ParsedEventList = { requests: [], otherStages: 0, invalid: [] };
   list.items.forEach((item, index) => {

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { RequestHandler } from 'express';
-import { Public } from '../../auth/decorators';
 import { bearerTokenOf } from '../../auth/auth.guard';
+import { Public } from '../../auth/decorators';
 import { jsonBody } from '../../common/json-body';
 import { constantTimeEquals } from '../../common/signatures';
 import type { AppConfig } from '../../config/env';
@@ -22,7 +22,8 @@ export function kubernetesAuditBody(config: AppConfig): RequestHandler[] {
     const expected = config.env.KUBERNETES_AUDIT_TOKEN;
     if (!expected) return next(new WebhookError('webhook_not_configured', 'KUBERNETES_AUDIT_TOKEN is not set'));
     const token = bearerTokenOf(req.headers.authorization);
-    if (!token || !constantTimeEquals(token, expected)) return next(new WebhookError('invalid_signature', 'Authorization: Bearer <KUBERNETES_AUDIT_TOKEN> is required'));
+    if (!token || !constantTimeEquals(token, expected))
+      return next(new WebhookError('invalid_signature', 'Authorization: Bearer <KUBERNETES_AUDIT_TOKEN> is required'));
     next();
   };
   // parseEventList checks each value it keeps (storable text, bounded), so the body is not walked twice.
@@ -42,7 +43,8 @@ export class KubernetesAuditController {
   @HttpCode(200)
   @ApiExcludeEndpoint()
   async receive(@Query('cluster') cluster: unknown, @Body() body: unknown) {
-    if (typeof cluster !== 'string' || !cluster) throw new WebhookError('unknown_cluster', 'The webhook URL needs ?cluster=<name of a kubernetes cluster in the policy>');
+    if (typeof cluster !== 'string' || !cluster)
+      throw new WebhookError('unknown_cluster', 'The webhook URL needs ?cluster=<name of a kubernetes cluster in the policy>');
     const targets = this.activity.targetsOf(cluster);
     if (!targets.length) throw new WebhookError('unknown_cluster', `No target in the policy names cluster ${cluster.slice(0, 100)}`);
     const events = parseEventList(body, Date.now());

@@ -56,7 +56,8 @@ export class PagerDutyOnCall {
       if (!user) return { outcome: 'not_on_call', evidence, why: `no PagerDuty user has the email ${email}` };
       evidence.user = { id: user.id, name: user.name ?? null };
       const instant = now.toISOString();
-      const oncalls = (await this.get('oncalls', { 'user_ids[]': [user.id], 'schedule_ids[]': scheduleIds, since: instant, until: instant, time_zone: 'UTC' })).oncalls as PagerDutyOnCallEntry[];
+      const oncalls = (await this.get('oncalls', { 'user_ids[]': [user.id], 'schedule_ids[]': scheduleIds, since: instant, until: instant, time_zone: 'UTC' }))
+        .oncalls as PagerDutyOnCallEntry[];
       evidence.entries = (oncalls ?? [])
         .filter((entry) => entry.schedule && scheduleIds.includes(entry.schedule.id))
         .filter((entry) => (!entry.start || Date.parse(entry.start) <= now.getTime()) && (!entry.end || Date.parse(entry.end) > now.getTime()))
@@ -89,7 +90,12 @@ export class PagerDutyOnCall {
       });
     } catch (failure) {
       const status = (failure as { status?: number })?.status;
-      throw new Error(status ? `PagerDuty ${resource} answered HTTP ${status} with a body that is not JSON` : `PagerDuty ${resource} unreachable: ${(failure as Error)?.message ?? failure}`);
+      throw new Error(
+        status
+          ? `PagerDuty ${resource} answered HTTP ${status} with a body that is not JSON`
+          : `PagerDuty ${resource} unreachable: ${(failure as Error)?.message ?? failure}`,
+        { cause: failure },
+      );
     }
     if (!response.ok) throw new Error(`PagerDuty ${resource} answered HTTP ${response.status}`);
     return response.data as Record<string, unknown>;

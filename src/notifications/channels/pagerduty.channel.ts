@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { event } from '@pagerduty/pdjs';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
+import { Injectable } from '@nestjs/common';
+import { event } from '@pagerduty/pdjs';
 import { ServiceConfig } from '../../config/config.providers';
 import type { ChannelPolicy } from '../../config/policy';
 import type { NoticeMessage } from '../notice';
@@ -52,7 +52,8 @@ export class PagerDutyChannel extends Channel<Extract<ChannelPolicy, { type: 'pa
       const answer = { status: response.status, body: response.data };
       if (response.status === 202) return { outcome: 'delivered', response: answer };
       // 400 means the event itself is malformed (e.g. a bad routing key): retrying cannot help.
-      if (response.status === 400) return { outcome: 'undeliverable', error: `PagerDuty refused the event: ${JSON.stringify(response.data)}`, response: answer };
+      if (response.status === 400)
+        return { outcome: 'undeliverable', error: `PagerDuty refused the event: ${JSON.stringify(response.data)}`, response: answer };
       return { outcome: 'failed', error: `PagerDuty answered HTTP ${response.status}`, response: answer };
     } catch (error) {
       return failure(error);

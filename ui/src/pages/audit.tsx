@@ -20,12 +20,16 @@ export function AuditPage({ api, me }: PageProps) {
         <Problem error={verdict.error} />
         {verdict.data ? (
           <p class={verdict.data.valid ? 'ok' : 'problem'} role="status">
-            {verdict.data.valid ? `Valid: ${verdict.data.count} events, head ${verdict.data.headHash}` : `BROKEN at seq ${verdict.data.firstInvalidSeq} (${verdict.data.count} events read)`}
+            {verdict.data.valid
+              ? `Valid: ${verdict.data.count} events, head ${verdict.data.headHash}`
+              : `BROKEN at seq ${verdict.data.firstInvalidSeq} (${verdict.data.count} events read)`}
           </p>
         ) : (
           !verdict.error && <p>Verifying…</p>
         )}
-        <button type="button" onClick={verdict.reload}>Verify again</button>
+        <button type="button" onClick={verdict.reload}>
+          Verify again
+        </button>
       </Section>
       <Section title="Exports">
         {!compliance && <p class="muted">Period exports and the compliance report need the compliance role.</p>}
@@ -38,9 +42,15 @@ export function AuditPage({ api, me }: PageProps) {
             To
             <input type="date" name="to" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
           </label>
-          <button type="button" disabled={!compliance} onClick={() => download(`/v1/evidence/export?${range}&format=jsonl`, `audit-${from}-${to}.jsonl`)}>Audit events (JSON lines)</button>
-          <button type="button" disabled={!compliance} onClick={() => download(`/v1/evidence/export?${range}&format=csv`, `audit-${from}-${to}.csv`)}>Audit events (CSV)</button>
-          <button type="button" disabled={!compliance} onClick={() => download(`/v1/reports/compliance?${range}&format=md`, `compliance-${from}-${to}.md`)}>Compliance report (Markdown)</button>
+          <button type="button" disabled={!compliance} onClick={() => download(`/v1/evidence/export?${range}&format=jsonl`, `audit-${from}-${to}.jsonl`)}>
+            Audit events (JSON lines)
+          </button>
+          <button type="button" disabled={!compliance} onClick={() => download(`/v1/evidence/export?${range}&format=csv`, `audit-${from}-${to}.csv`)}>
+            Audit events (CSV)
+          </button>
+          <button type="button" disabled={!compliance} onClick={() => download(`/v1/reports/compliance?${range}&format=md`, `compliance-${from}-${to}.md`)}>
+            Compliance report (Markdown)
+          </button>
         </form>
         <Problem error={error} />
       </Section>

@@ -41,7 +41,14 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   const reviews = useResource(() => api.get<{ reviews: Review[] }>(`/v1/grants/${id}/reviews`), [id]);
   const [downloadError, setDownloadError] = useState<Error>();
   const g = grant.data;
-  if (!g) return <><h1>Grant {id}</h1><Problem error={grant.error} />{!grant.error && <p>Loading…</p>}</>;
+  if (!g)
+    return (
+      <>
+        <h1>Grant {id}</h1>
+        <Problem error={grant.error} />
+        {!grant.error && <p>Loading…</p>}
+      </>
+    );
 
   return (
     <>
@@ -59,14 +66,43 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
       </div>
       <Section title="Justification">
         <dl>
-          <dt>Requester</dt><dd>{g.requester}</dd>
-          <dt>Target</dt><dd>{g.target} ({g.environment}){g.role ? `, role ${g.role}` : ''}</dd>
-          <dt>Incident</dt><dd>{g.incident}</dd>
-          <dt>Reason</dt><dd>{g.reason}</dd>
-          <dt>Window</dt><dd>{when(g.activatedAt)} to {when(g.expiresAt)} {g.status === 'active' && <strong>({timeLeft(g.expiresAt, now)} left)</strong>}</dd>
-          {g.endedAt && (<><dt>Ended</dt><dd>{when(g.endedAt)} by {g.endedBy}{g.endReason ? `: ${g.endReason}` : ''}</dd></>)}
-          {g.flags.length > 0 && (<><dt>Flags</dt><dd class="flag">{g.flags.join(', ')}</dd></>)}
-          {g.extensions.map((e) => (<><dt>Extended</dt><dd>+{e.addedSeconds} s by {e.by} at {when(e.at)}: {e.reason}</dd></>))}
+          <dt>Requester</dt>
+          <dd>{g.requester}</dd>
+          <dt>Target</dt>
+          <dd>
+            {g.target} ({g.environment}){g.role ? `, role ${g.role}` : ''}
+          </dd>
+          <dt>Incident</dt>
+          <dd>{g.incident}</dd>
+          <dt>Reason</dt>
+          <dd>{g.reason}</dd>
+          <dt>Window</dt>
+          <dd>
+            {when(g.activatedAt)} to {when(g.expiresAt)} {g.status === 'active' && <strong>({timeLeft(g.expiresAt, now)} left)</strong>}
+          </dd>
+          {g.endedAt && (
+            <>
+              <dt>Ended</dt>
+              <dd>
+                {when(g.endedAt)} by {g.endedBy}
+                {g.endReason ? `: ${g.endReason}` : ''}
+              </dd>
+            </>
+          )}
+          {g.flags.length > 0 && (
+            <>
+              <dt>Flags</dt>
+              <dd class="flag">{g.flags.join(', ')}</dd>
+            </>
+          )}
+          {g.extensions.map((e) => (
+            <>
+              <dt>Extended</dt>
+              <dd>
+                +{e.addedSeconds} s by {e.by} at {when(e.at)}: {e.reason}
+              </dd>
+            </>
+          ))}
         </dl>
       </Section>
       <Section title="On-call evidence">
@@ -75,22 +111,45 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
       <Section title="Credential">
         {g.credential ? (
           <dl>
-            <dt>Type</dt><dd>{g.credential.type}{g.credential.username ? ` (role ${g.credential.username}${g.credential.database ? ` on ${g.credential.database}` : ''})` : ''}</dd>
-            <dt>Fingerprint</dt><dd><code>{g.credential.fingerprint}</code></dd>
-            {g.credential.jti && (<><dt>Token id</dt><dd><code>{g.credential.jti}</code></dd></>)}
-            <dt>Expires</dt><dd>{when(g.credential.expiresAt)}</dd>
-            <dt>Revoked</dt><dd>{g.credential.revokedAt ? `${when(g.credential.revokedAt)} (${g.credential.providerStatus})` : 'not yet'}</dd>
+            <dt>Type</dt>
+            <dd>
+              {g.credential.type}
+              {g.credential.username ? ` (role ${g.credential.username}${g.credential.database ? ` on ${g.credential.database}` : ''})` : ''}
+            </dd>
+            <dt>Fingerprint</dt>
+            <dd>
+              <code>{g.credential.fingerprint}</code>
+            </dd>
+            {g.credential.jti && (
+              <>
+                <dt>Token id</dt>
+                <dd>
+                  <code>{g.credential.jti}</code>
+                </dd>
+              </>
+            )}
+            <dt>Expires</dt>
+            <dd>{when(g.credential.expiresAt)}</dd>
+            <dt>Revoked</dt>
+            <dd>{g.credential.revokedAt ? `${when(g.credential.revokedAt)} (${g.credential.providerStatus})` : 'not yet'}</dd>
           </dl>
-        ) : <p class="muted">None.</p>}
+        ) : (
+          <p class="muted">None.</p>
+        )}
       </Section>
       <Section title="Session transcript">
         {verdict.data && (
           <p class={verdict.data.valid ? 'ok' : 'problem'} role="status">
-            Chain {verdict.data.valid ? `valid: ${verdict.data.count} events, head ${verdict.data.headHash.slice(0, 16)}…` : `BROKEN at seq ${verdict.data.firstInvalidSeq}`}
+            Chain{' '}
+            {verdict.data.valid
+              ? `valid: ${verdict.data.count} events, head ${verdict.data.headHash.slice(0, 16)}…`
+              : `BROKEN at seq ${verdict.data.firstInvalidSeq}`}
           </p>
         )}
         <Problem error={transcript.error} />
-        <pre class="transcript" aria-label="Recorded commands">{transcript.data ?? 'Loading…'}</pre>
+        <pre class="transcript" aria-label="Recorded commands">
+          {transcript.data ?? 'Loading…'}
+        </pre>
         <SqlStatements records={records.data?.events ?? []} />
         <KubernetesRequests records={records.data?.events ?? []} />
       </Section>
@@ -100,7 +159,15 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
           caption="Linked pull requests"
           head={['PR', 'Title', 'State', 'Repository check', 'Delivery']}
           empty={`No PR linked yet: mention ${g.id} in a PR${g.retroPr.repo ? ` in ${g.retroPr.repo}` : ''} (due ${when(g.retroPr.dueAt)}).`}
-          rows={(prs.data?.pullRequests ?? []).map((p) => [<a href={p.url} rel="noreferrer">{p.repo}#{p.number}</a>, p.title ?? '', p.state, p.repoMatches ? 'expected repository' : <span class="flag">other repository</span>, p.deliveryId ?? 'by hand'])}
+          rows={(prs.data?.pullRequests ?? []).map((p) => [
+            <a href={p.url} rel="noreferrer">
+              {p.repo}#{p.number}
+            </a>,
+            p.title ?? '',
+            p.state,
+            p.repoMatches ? 'expected repository' : <span class="flag">other repository</span>,
+            p.deliveryId ?? 'by hand',
+          ])}
         />
       </Section>
       {seesAll(me) && (
@@ -112,7 +179,11 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
                 {c.kind === 'retro_pr' ? 'Retroactive PR' : 'Security review'}: <span class={`badge ${c.state}`}>{c.state}</span> due {when(c.dueAt)}
                 {c.state === 'running' && ` (${timeLeft(c.dueAt, now)} left)`}
               </h3>
-              <Table caption={`Escalation steps of the ${c.kind} clock`} head={['Step', 'After due', 'Fires at', 'Notify', 'State']} rows={c.steps.map((s) => [s.step, s.after, when(s.fireAt), s.notify.join(', '), s.firedAt ? `fired ${when(s.firedAt)}` : s.state])} />
+              <Table
+                caption={`Escalation steps of the ${c.kind} clock`}
+                head={['Step', 'After due', 'Fires at', 'Notify', 'State']}
+                rows={c.steps.map((s) => [s.step, s.after, when(s.fireAt), s.notify.join(', '), s.firedAt ? `fired ${when(s.firedAt)}` : s.state])}
+              />
             </div>
           ))}
         </Section>
@@ -122,19 +193,62 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
         <Table
           caption="Notifications and their delivery"
           head={['Notice', 'Channel', 'Status', 'Attempts', 'Delivered', 'Last error']}
-          rows={(notifications.data?.notifications ?? []).map((n) => [n.subject, n.channel, <span class={`badge ${n.status}`}>{n.status}</span>, n.attempts, when(n.deliveredAt), n.lastError ?? ''])}
+          rows={(notifications.data?.notifications ?? []).map((n) => [
+            n.subject,
+            n.channel,
+            <span class={`badge ${n.status}`}>{n.status}</span>,
+            n.attempts,
+            when(n.deliveredAt),
+            n.lastError ?? '',
+          ])}
         />
       </Section>
       {g.gitops && (g.gitops.drift.length > 0 || g.gitops.reconciled) && (
         <Section title="GitOps">
-          <Table caption="Drift attributed to this grant" head={['Seen', 'Reconciler', 'Object', 'Resources']} rows={g.gitops.drift.map((d) => [when(d.receivedAt), d.source, `${d.object.kind}/${d.object.name}`, d.resources.map((r) => `${r.kind}/${r.namespace ?? ''}/${r.name}`).join(', ')])} empty="No drift attributed." />
-          {g.gitops.reconciled && <p class="ok">Change reconciled from {g.gitops.reconciled.repo}#{g.gitops.reconciled.number} at {when(g.gitops.reconciled.reconciledAt)}, {g.gitops.reconciled.secondsFromActivation} s after break-glass.</p>}
+          <Table
+            caption="Drift attributed to this grant"
+            head={['Seen', 'Reconciler', 'Object', 'Resources']}
+            rows={g.gitops.drift.map((d) => [
+              when(d.receivedAt),
+              d.source,
+              `${d.object.kind}/${d.object.name}`,
+              d.resources.map((r) => `${r.kind}/${r.namespace ?? ''}/${r.name}`).join(', '),
+            ])}
+            empty="No drift attributed."
+          />
+          {g.gitops.reconciled && (
+            <p class="ok">
+              Change reconciled from {g.gitops.reconciled.repo}#{g.gitops.reconciled.number} at {when(g.gitops.reconciled.reconciledAt)},{' '}
+              {g.gitops.reconciled.secondsFromActivation} s after break-glass.
+            </p>
+          )}
         </Section>
       )}
       <Section title="Reviews">
         <Problem error={reviews.error} />
-        <Table caption="Reviews of the session" head={['When', 'Reviewer', 'Outcome', 'Chain at review', 'Notes']} rows={(reviews.data?.reviews ?? []).map((r) => [when(r.at), r.reviewer, <span class={`badge ${r.outcome}`}>{r.outcome}</span>, r.chainValid ? 'valid' : 'broken', r.notes])} empty="Not reviewed yet." />
-        {me.roles.includes('security') && me.subject !== g.requester && <ReviewForm {...{ api, me }} grant={g} chainValid={verdict.data?.valid ?? true} onDone={() => { reviews.reload(); clocks.reload(); }} />}
+        <Table
+          caption="Reviews of the session"
+          head={['When', 'Reviewer', 'Outcome', 'Chain at review', 'Notes']}
+          rows={(reviews.data?.reviews ?? []).map((r) => [
+            when(r.at),
+            r.reviewer,
+            <span class={`badge ${r.outcome}`}>{r.outcome}</span>,
+            r.chainValid ? 'valid' : 'broken',
+            r.notes,
+          ])}
+          empty="Not reviewed yet."
+        />
+        {me.roles.includes('security') && me.subject !== g.requester && (
+          <ReviewForm
+            {...{ api, me }}
+            grant={g}
+            chainValid={verdict.data?.valid ?? true}
+            onDone={() => {
+              reviews.reload();
+              clocks.reload();
+            }}
+          />
+        )}
       </Section>
     </>
   );
@@ -148,15 +262,34 @@ function SqlStatements({ records }: { records: SessionRecord[] }) {
   const gaps = records.filter((r) => r.type === 'gap');
   return (
     <>
-      {gaps.map((gap) => <p class="flag">{String(gap.detail?.lost)} records could not be written ({String(gap.detail?.reason)}), {when(gap.startedAt)}</p>)}
+      {gaps.map((gap) => (
+        <p class="flag">
+          {String(gap.detail?.lost)} records could not be written ({String(gap.detail?.reason)}), {when(gap.startedAt)}
+        </p>
+      ))}
       <Table
         caption="SQL statements recorded by the proxy"
         head={['Seq', 'When', 'Statement', 'Outcome', 'Rows', 'Duration']}
         rows={statements.map((sql) => {
           const result = results.get(sql.seq);
           const d = result?.detail ?? {};
-          const outcome = !result ? 'running…' : result.exitCode ? <span class="flag">ERROR {String(d.sqlstate ?? '')} {String(d.message ?? '')}</span> : String(d.tag ?? 'OK');
-          return [sql.seq, when(sql.startedAt), <code>{sql.command}</code>, outcome, d.rows === null || d.rows === undefined ? '' : String(d.rows), d.durationMs === undefined ? '' : `${String(d.durationMs)} ms`];
+          const outcome = !result ? (
+            'running…'
+          ) : result.exitCode ? (
+            <span class="flag">
+              ERROR {String(d.sqlstate ?? '')} {String(d.message ?? '')}
+            </span>
+          ) : (
+            String(d.tag ?? 'OK')
+          );
+          return [
+            sql.seq,
+            when(sql.startedAt),
+            <code>{sql.command}</code>,
+            outcome,
+            d.rows === null || d.rows === undefined ? '' : String(d.rows),
+            d.durationMs === undefined ? '' : `${String(d.durationMs)} ms`,
+          ];
         })}
       />
     </>
@@ -173,7 +306,10 @@ function KubernetesRequests({ records }: { records: SessionRecord[] }) {
       head={['Seq', 'When', 'Cluster', 'Request', 'Object', 'Status', 'From']}
       rows={requests.map((r) => {
         const d = r.detail ?? {};
-        const object = [d.namespace, d.resource, d.name, d.subresource].filter((part) => part !== null && part !== undefined).map(String).join('/');
+        const object = [d.namespace, d.resource, d.name, d.subresource]
+          .filter((part) => part !== null && part !== undefined)
+          .map(String)
+          .join('/');
         const status = r.exitCode === null ? '' : r.exitCode >= 400 ? <span class="flag">{r.exitCode}</span> : String(r.exitCode);
         return [r.seq, when(r.startedAt), r.cwd ?? '', <code>{r.command}</code>, object, status, `${r.host ?? ''}${r.late ? ' (late)' : ''}`];
       })}
@@ -216,12 +352,16 @@ function ReviewForm({ api, grant, chainValid, onDone }: PageProps & { grant: Gra
       </label>
       {!chainValid && (
         <label class="inline">
-          <input type="checkbox" name="acknowledge" checked={acknowledge} onChange={(e) => setAcknowledge(e.currentTarget.checked)} />
-          I acknowledge the session log does not verify
+          <input type="checkbox" name="acknowledge" checked={acknowledge} onChange={(e) => setAcknowledge(e.currentTarget.checked)} />I acknowledge the session
+          log does not verify
         </label>
       )}
       <button type="submit">Submit review</button>
-      {done && <p class="ok" role="status">Review recorded.</p>}
+      {done && (
+        <p class="ok" role="status">
+          Review recorded.
+        </p>
+      )}
       <Problem error={error} />
     </form>
   );

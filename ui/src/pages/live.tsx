@@ -5,7 +5,8 @@ import type { Grant } from '../types';
 import { Problem, Table, timeLeft, useNow, useResource } from '../util';
 
 /** Who may revoke: the requester, security, admin (DESIGN.md). */
-export const canRevoke = (me: PageProps['me'], grant: Grant) => grant.status === 'active' && (grant.requester === me.subject || me.roles.includes('security') || me.roles.includes('admin'));
+export const canRevoke = (me: PageProps['me'], grant: Grant) =>
+  grant.status === 'active' && (grant.requester === me.subject || me.roles.includes('security') || me.roles.includes('admin'));
 
 export function LivePage({ api, me }: PageProps) {
   const now = useNow();
@@ -27,7 +28,9 @@ export function LivePage({ api, me }: PageProps) {
           g.requester,
           `${g.target} (${g.environment})`,
           g.incident,
-          <span class="countdown" data-grant={g.id}>{timeLeft(g.expiresAt, now)}</span>,
+          <span class="countdown" data-grant={g.id}>
+            {timeLeft(g.expiresAt, now)}
+          </span>,
           canRevoke(me, g) ? <RevokeButton api={api} grant={g} onDone={grants.reload} /> : null,
         ])}
       />
@@ -61,8 +64,12 @@ export function RevokeButton({ api, grant, onDone }: { api: Api; grant: Grant; o
         Reason for revoking {grant.id}
         <input name="reason" required minLength={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
       </label>
-      <button type="submit" class="danger">Revoke now</button>
-      <button type="button" class="link" onClick={() => setOpen(false)}>Cancel</button>
+      <button type="submit" class="danger">
+        Revoke now
+      </button>
+      <button type="button" class="link" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
       <Problem error={error} />
     </form>
   );

@@ -4,10 +4,16 @@ import { Problem, Table, timeLeft, useNow, useResource, when } from '../util';
 
 export function ReviewQueuePage({ api }: PageProps) {
   const now = useNow();
-  const queue = useResource(async () => {
-    const [running, overdue] = await Promise.all(['running', 'breached'].map((state) => api.get<{ clocks: Clock[] }>(`/v1/sla?kind=review&state=${state}&limit=1000`).then((r) => r.clocks)));
-    return [...overdue, ...running.sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt))];
-  }, [], 3000);
+  const queue = useResource(
+    async () => {
+      const [running, overdue] = await Promise.all(
+        ['running', 'breached'].map((state) => api.get<{ clocks: Clock[] }>(`/v1/sla?kind=review&state=${state}&limit=1000`).then((r) => r.clocks)),
+      );
+      return [...overdue, ...running.sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt))];
+    },
+    [],
+    3000,
+  );
   return (
     <>
       <h1>Review queue</h1>
@@ -17,7 +23,12 @@ export function ReviewQueuePage({ api }: PageProps) {
         caption="Grants whose review is due"
         head={['Grant', 'Requester', 'Due', 'Time left']}
         empty="Nothing to review."
-        rows={(queue.data ?? []).map((c) => [<a href={`#/grants/${c.grant}`}>{c.grant}</a>, c.requester, when(c.dueAt), c.state === 'breached' ? <span class="flag">overdue</span> : timeLeft(c.dueAt, now)])}
+        rows={(queue.data ?? []).map((c) => [
+          <a href={`#/grants/${c.grant}`}>{c.grant}</a>,
+          c.requester,
+          when(c.dueAt),
+          c.state === 'breached' ? <span class="flag">overdue</span> : timeLeft(c.dueAt, now),
+        ])}
       />
     </>
   );

@@ -28,7 +28,7 @@ export function SignInPage({ config, onToken, error }: { config: DashboardConfig
           aria-labelledby="sign-in-as"
           onSubmit={(event) => {
             event.preventDefault();
-            attempt(async () => onToken(await devToken(subject.trim(), roles, email.trim())));
+            void attempt(async () => onToken(await devToken(subject.trim(), roles, email.trim())));
           }}
         >
           <h2 id="sign-in-as">Sign in as (development server)</h2>
@@ -40,7 +40,13 @@ export function SignInPage({ config, onToken, error }: { config: DashboardConfig
             <legend>Roles</legend>
             {ROLES.map((role) => (
               <label class="inline">
-                <input type="checkbox" name="roles" value={role} checked={roles.includes(role)} onChange={(e) => setRoles(e.currentTarget.checked ? [...roles, role] : roles.filter((r) => r !== role))} />
+                <input
+                  type="checkbox"
+                  name="roles"
+                  value={role}
+                  checked={roles.includes(role)}
+                  onChange={(e) => setRoles(e.currentTarget.checked ? [...roles, role] : roles.filter((r) => r !== role))}
+                />
                 {role}
               </label>
             ))}

@@ -7,10 +7,14 @@ const KIND = { retro_pr: 'Retroactive PR', review: 'Security review' } as const;
 export function SlaBoardPage({ api }: PageProps) {
   const now = useNow();
   const load = (state: string) => api.get<{ clocks: Clock[] }>(`/v1/sla?state=${state}&limit=1000`).then((r) => r.clocks);
-  const board = useResource(async () => {
-    const [running, breached, late, onTime] = await Promise.all([load('running'), load('breached'), load('satisfied_late'), load('satisfied')]);
-    return { running, breached, late, onTime };
-  }, [], 3000);
+  const board = useResource(
+    async () => {
+      const [running, breached, late, onTime] = await Promise.all([load('running'), load('breached'), load('satisfied_late'), load('satisfied')]);
+      return { running, breached, late, onTime };
+    },
+    [],
+    3000,
+  );
   const b = board.data;
   const judged = b ? b.onTime.length + b.late.length + b.breached.length : 0;
   const rate = b && judged ? `${((b.onTime.length / judged) * 100).toFixed(1)} %` : 'n/a';
@@ -27,14 +31,32 @@ export function SlaBoardPage({ api }: PageProps) {
         <Table
           caption="Running clocks"
           head={['Grant', 'Clock', 'Requester', 'Due', 'Time left']}
-          rows={(b?.running ?? []).sort((x, y) => Date.parse(x.dueAt) - Date.parse(y.dueAt)).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), timeLeft(c.dueAt, now)])}
+          rows={(b?.running ?? [])
+            .sort((x, y) => Date.parse(x.dueAt) - Date.parse(y.dueAt))
+            .map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), timeLeft(c.dueAt, now)])}
         />
       </Section>
       <Section title="Breached">
-        <Table caption="Breached clocks" head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations fired']} rows={(b?.breached ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.breachedAt), c.steps.filter((s) => s.state === 'fired').length])} empty="No breached clocks." />
+        <Table
+          caption="Breached clocks"
+          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations fired']}
+          rows={(b?.breached ?? []).map((c) => [
+            link(c),
+            KIND[c.kind],
+            c.requester,
+            when(c.dueAt),
+            when(c.breachedAt),
+            c.steps.filter((s) => s.state === 'fired').length,
+          ])}
+          empty="No breached clocks."
+        />
       </Section>
       <Section title="Satisfied late">
-        <Table caption="Clocks satisfied late" head={['Grant', 'Clock', 'Requester', 'Due', 'Satisfied']} rows={(b?.late ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.resolvedAt)])} />
+        <Table
+          caption="Clocks satisfied late"
+          head={['Grant', 'Clock', 'Requester', 'Due', 'Satisfied']}
+          rows={(b?.late ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.resolvedAt)])}
+        />
       </Section>
     </>
   );
