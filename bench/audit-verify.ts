@@ -4,7 +4,7 @@ import { canonicalJson, chainHash } from '../src/audit/chain';
 import { controlsFor } from '../src/audit/control-catalogue';
 import { report, startBenchService } from './harness';
 
-// DESIGN.md target: audit chain verification >= 200,000 events/s. 1,000,000 chained events
+// Target (bench/README.md): audit chain verification >= 200,000 events/s. 1,000,000 chained events
 // (200,000 with --quick) are written straight into the table, then GET /v1/audit/verify's code
 // path recomputes them all (by ranges, PostgreSQL hashing on one backend per core). The machine's raw SHA-256 rate over the same strings is the yardstick.
 

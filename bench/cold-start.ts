@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { freePort, report } from './harness';
 
-// DESIGN.md target: cold `npm start` to /readyz 200 (embedded DB, built) <= 5 s. Measures the built
+// Target (bench/README.md): cold `npm start` to /readyz 200 (embedded DB, built) <= 5 s. Measures the built
 // service (node dist/src/main.js) on a fresh data dir (initdb included), then a warm restart.
 
 async function timeToReady(dataDir: string, port: number, pgPort: number): Promise<{ ms: number; stop: () => Promise<void> }> {

@@ -2,7 +2,7 @@ import { percentile, report, startBenchService } from './harness';
 
 // 10,000 running clocks (2,000 with --quick) whose due times are spread over a minute (20 s),
 // each with one escalation step at its due time to a `log` channel. Lateness = the step's delivery
-// attempt time minus its due time, both by the database clock. DESIGN.md target: p99 <= 1 s.
+// attempt time minus its due time, both by the database clock. Target (bench/README.md): p99 <= 1 s.
 
 const POLICY = `
 defaults:

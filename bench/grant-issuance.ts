@@ -4,7 +4,7 @@ import { percentile, report, startBenchService } from './harness';
 import type { HttpLoadResult } from './http-load';
 import { runLoad } from './load-process';
 
-// DESIGN.md target: POST /v1/grants on a jwt target, 16 concurrent clients: p99 <= 50 ms and
+// Target (bench/README.md): POST /v1/grants on a jwt target, 16 concurrent clients: p99 <= 50 ms and
 // >= 300 grants/s. The clients run in their own process. Then the same SQL transaction, captured
 // from a real request, is replayed with `pg` alone by 16 clients for as long: the ratio of the two
 // separates the broker's own cost from PostgreSQL's.

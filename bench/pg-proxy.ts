@@ -7,7 +7,7 @@ import { startTargetServer } from '../test/support/target-server';
 import { withClient } from '../test/support/test-database';
 import { percentile, report, startBenchService } from './harness';
 
-// DESIGN.md P2.2: pgbench select-only, 8 clients, direct to the target and through the recording
+// Target (bench/README.md): pgbench select-only, 8 clients, direct to the target and through the recording
 // proxy in each mode, plus new connections per second through the proxy (pgbench -C: connect,
 // authenticate, select, disconnect). Targets on the 2-core machine: strict >= 0.3 x direct TPS,
 // best-effort >= 0.6 x, >= 100 new connections/s. The target is Debian's PostgreSQL, as in the tests.

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { percentile, report, startBenchService } from './harness';
 
-// DESIGN.md target: revocation -> introspection active:false and Postgres backend terminated <= 1 s.
+// Target (bench/README.md): revocation -> introspection active:false and Postgres backend terminated <= 1 s.
 // For 100 grants of each kind (25 with --quick): a jwt grant is revoked and introspected until
 // inactive; a postgres grant has an open session whose termination is timed from the revoke request.
 

@@ -4,7 +4,7 @@ import { DevIssuer } from '../src/auth/dev-issuer';
 import { freePort, report, startBenchService } from './harness';
 import { ingestFigures, INGEST_TARGETS, runLoad } from './load-process';
 
-// DESIGN.md target: >= 20,000 events/s with 50 concurrent sessions posting batches of 50, and
+// Target (bench/README.md): >= 20,000 events/s with 50 concurrent sessions posting batches of 50, and
 // >= 0.5 x a raw multi-row INSERT of the same rows measured in the same run.
 
 const POLICY = `

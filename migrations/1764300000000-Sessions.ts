@@ -4,7 +4,7 @@ export class Sessions1764300000000 implements MigrationInterface {
   name = 'Sessions1764300000000';
 
   async up(db: QueryRunner): Promise<void> {
-    // One hash chain per grant, in the client's seq order (DESIGN.md "Session log").
+    // One hash chain per grant, in the client's seq order (docs/formats.md "Session log").
     await db.query(`
       CREATE TABLE session_events (
         grant_id     text        NOT NULL REFERENCES grants (id),

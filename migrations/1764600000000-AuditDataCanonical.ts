@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { canonicalJson } from '../src/audit/chain';
+import canonicalize from 'canonicalize';
 
 const BACKFILL_BATCH = 5000;
 
@@ -24,7 +24,7 @@ export class AuditDataCanonical1764600000000 implements MigrationInterface {
       await db.query(
         `UPDATE audit_events SET data_canonical = filled.text
            FROM unnest($1::bigint[], $2::text[]) AS filled(seq, text) WHERE audit_events.seq = filled.seq`,
-        [rows.map((row) => row.seq), rows.map((row) => canonicalJson(row.data))],
+        [rows.map((row) => row.seq), rows.map((row) => canonicalText(row.data))],
       );
       afterSeq = Number(rows[rows.length - 1].seq);
     }
@@ -41,4 +41,11 @@ export class AuditDataCanonical1764600000000 implements MigrationInterface {
     await db.query(`ALTER TABLE audit_events ALTER COLUMN data SET NOT NULL`);
     await db.query(`ALTER TABLE audit_events DROP COLUMN data_canonical`);
   }
+}
+
+/** RFC 8785, as the chain hashed it when this migration was written (a migration never imports live code). */
+function canonicalText(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new Error('value cannot be canonicalized');
+  return text;
 }

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
+import { AccessModule } from './access/access.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ErrorFilter } from './common/error.filter';
@@ -35,6 +36,7 @@ export class AppModule {
         ThrottlerModule.forRoot(rateLimitOptions(config)),
         HealthModule,
         AuthModule,
+        AccessModule,
         AuditModule,
         GrantsModule,
         IntegrationsModule,

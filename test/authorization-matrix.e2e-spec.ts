@@ -1,6 +1,6 @@
 import { startTestService, type TestService } from './support/test-service';
 
-// DESIGN.md's API table, "who" column, as data: every endpoint × every caller, checked for
+// docs/api.md's endpoint table, "who" column, as data: every endpoint × every caller, checked for
 // 401 / 403 versus let through. "owner" requested the grant in the path; "other" is another engineer.
 type Caller = 'owner' | 'other' | 'security' | 'compliance' | 'admin' | 'anonymous';
 const CALLERS: Caller[] = ['owner', 'other', 'security', 'compliance', 'admin', 'anonymous'];
@@ -52,7 +52,7 @@ const MATRIX: Endpoint[] = [
   { method: 'post', path: '/v1/grants/:id/gitops/resumed', allowed: ['owner', 'security'] },
 ];
 
-describe('authorization matrix (DESIGN.md API table)', () => {
+describe('authorization matrix (docs/api.md endpoint table)', () => {
   let sut: TestService;
   const tokens = {} as Record<Exclude<Caller, 'anonymous'>, string>;
   let sharedGrant: string;

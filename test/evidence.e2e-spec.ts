@@ -76,7 +76,7 @@ describe('signed evidence bundle', () => {
   });
   afterAll(() => sut.close());
 
-  it('verifies with the JWKS and the DESIGN.md formulas, and a changed byte fails', async () => {
+  it('verifies with the JWKS and the formulas of docs/formats.md, and a changed byte fails', async () => {
     const { body } = await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200);
     const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
 

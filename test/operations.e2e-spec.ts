@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestService, type TestService } from './support/test-service';
 import { hasTool } from './support/tools';
 
@@ -114,6 +116,16 @@ describe('operations surface', () => {
       const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect({ status: promtool.status, output: `${promtool.stdout}${promtool.stderr}`.trim() }).toEqual({ status: 0, output: '' });
     }
+  });
+
+  it('documents every OpenAPI operation in docs/api.md', async () => {
+    const { body } = await sut.http.get('/openapi.json').expect(200);
+    const reference = readFileSync(join(__dirname, '..', 'docs', 'api.md'), 'utf8');
+    const operations = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    expect(operations.length).toBeGreaterThan(20);
+    expect(operations.filter((operation) => !reference.includes(`\`${operation}\``))).toEqual([]);
   });
 
   it('publishes the OpenAPI document and its UI', async () => {

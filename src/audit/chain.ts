@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
-// DESIGN.md, "Hash chains": hash_n = H(hash_{n-1} + "\n" + canon(e_n)), H = SHA-256 (lowercase
+// docs/formats.md, "Audit log": hash_n = H(hash_{n-1} + "\n" + canon(e_n)), H = SHA-256 (lowercase
 // hex), canon = RFC 8785, hash_0 = 64 zeros. Shared by the audit log, the session log and the CLI.
 
 export const GENESIS_HASH = '0'.repeat(64);

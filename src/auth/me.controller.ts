@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { grantAbilitiesOf } from '../access/grant-access';
 import { Caller } from './decorators';
 import type { Principal } from './principal';
 
@@ -11,6 +12,6 @@ export class MeController {
   @Get()
   @ApiOperation({ summary: 'The caller: subject, broker roles (IdP groups mapped by the policy), email' })
   me(@Caller() caller: Principal) {
-    return { subject: caller.subject, roles: caller.roles, email: caller.email ?? null };
+    return { subject: caller.subject, roles: caller.roles, email: caller.email ?? null, grantAccess: grantAbilitiesOf(caller) };
   }
 }

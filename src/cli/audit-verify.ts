@@ -4,7 +4,7 @@ import type { ApiClient } from './api-client';
 
 /**
  * Verifies the audit chain independently of the server's own check: downloads every event
- * through `GET /v1/audit` and recomputes each hash locally with the DESIGN.md formula.
+ * through `GET /v1/audit` and recomputes each hash locally with the formula of docs/formats.md.
  */
 export async function verifyAuditChainRemotely(client: ApiClient, expectedHeads: ChainAnchor[] = [], pageSize = 1000): Promise<ChainVerdict> {
   // Heads seen earlier (an export's trailer, a SIEM's last event): a deleted tail or a rewritten

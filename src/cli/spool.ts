@@ -5,7 +5,7 @@ import type { SessionEventBody } from '../sessions/sessions.dto';
 import { type ApiClient } from './api-client';
 import { spoolDir } from './local-state';
 
-/** What the recorder sends: the session event fields the client owns (DESIGN.md session events). */
+/** What the recorder sends: the session event fields the client owns (docs/api.md, "Session records"). */
 export type RecordedEvent = Omit<SessionEventFields, 'grant' | 'receivedAt' | 'type'> & { type: SessionEventBody['type'] };
 
 interface SpoolState {

@@ -12,7 +12,7 @@ export interface ErrorBody {
   requestId: string;
 }
 
-/** Maps every failure to the one JSON error shape of DESIGN.md. */
+/** Maps every failure to the one JSON error shape of docs/api.md. */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('http');

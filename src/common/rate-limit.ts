@@ -1,6 +1,5 @@
 import { applyDecorators, ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions } from '@nestjs/throttler';
-import type { AuthenticatedRequest } from '../auth/decorators';
 import type { AppConfig } from '../config/env';
 import { CommonError } from './domain-error';
 
@@ -20,7 +19,11 @@ export function rateLimitOptions(config: AppConfig): ThrottlerModuleOptions {
     getTracker,
   });
   return [
-    perMinute(GRANT_REQUESTS, config.env.BREAKGLASS_RATE_LIMIT_GRANTS, (req) => (req as AuthenticatedRequest).principal?.subject ?? String(req.ip)),
+    perMinute(
+      GRANT_REQUESTS,
+      config.env.BREAKGLASS_RATE_LIMIT_GRANTS,
+      (req) => (req as { principal?: { subject: string } }).principal?.subject ?? String(req.ip),
+    ),
     perMinute(WEBHOOKS, config.env.BREAKGLASS_RATE_LIMIT_WEBHOOKS, (req) => String(req.ip)),
   ];
 }

@@ -11,7 +11,7 @@ describe(loadConfig.name, () => {
     throw new Error('expected a ConfigurationError');
   };
 
-  it('applies the DESIGN.md defaults when nothing is set', () => {
+  it('applies the documented defaults (docs/configuration.md) when nothing is set', () => {
     const config = loadConfig({}, '/srv/bg');
     expect(config).toMatchObject({
       port: 8080,

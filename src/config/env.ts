@@ -17,7 +17,7 @@ const SMTP_URL = /^smtps?:\/\/\S+$/;
 const HOST_AND_PORT = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 /**
- * The environment as DESIGN.md lists it. Every variable is validated at boot; a bad value stops
+ * The environment as docs/configuration.md lists it. Every variable is validated at boot; a bad value stops
  * the start with a message naming the variable.
  */
 export class EnvironmentVariables {

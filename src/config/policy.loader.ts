@@ -42,7 +42,7 @@ export class PolicyError extends Error {
   }
 }
 
-/** Built-in values for keys that neither `defaults` nor a target sets (DESIGN.md's example values). */
+/** Built-in values for keys that neither `defaults` nor a target sets (the values docs/policy.md documents). */
 const BUILT_IN_LIMITS = {
   maxDuration: '1h',
   maxTotalDuration: '4h',

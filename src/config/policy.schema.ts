@@ -18,7 +18,7 @@ import {
 } from 'class-validator';
 import { DURATION_PATTERN } from './duration';
 
-// The shape of the policy file (DESIGN.md, "Policy file"). Unknown keys are reported as problems,
+// The shape of the policy file (docs/policy.md). Unknown keys are reported as problems,
 // so a typo such as `maxDurration` cannot silently fall back to a default. The loader stops at the
 // first failing rule of each field, and class-validator runs a field's decorators bottom-up: the
 // presence check goes lowest.

@@ -10,7 +10,7 @@ export interface GrantSubject {
   expiresAt: Date;
 }
 
-/** The credential as returned to the requester, once (DESIGN.md `POST /v1/grants`). */
+/** The credential as returned to the requester, once (docs/api.md, "Breaking the glass"). */
 export type IssuedCredential =
   | { type: 'jwt'; token: string; expiresAt: string; kubernetes?: KubernetesAccess }
   | { type: 'postgres'; username: string; password: string; url: string; expiresAt: string }

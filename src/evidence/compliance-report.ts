@@ -11,7 +11,7 @@ const seconds = (from: Date, to: Date) => Math.round((to.getTime() - from.getTim
 /** On-time rate over clocks whose outcome is known or overdue (not waived, not still within time). */
 const rate = (onTime: number, judged: number) => (judged ? Math.round((onTime / judged) * 1000) / 1000 : null);
 
-/** DESIGN.md `GET /v1/reports/compliance`: what an auditor asks about a period, with the chain verdict. */
+/** `GET /v1/reports/compliance` (docs/api.md): what an auditor asks about a period, with the chain verdict. */
 @Injectable()
 export class ComplianceReport {
   constructor(

@@ -1,9 +1,9 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { GrantIdParam } from '../access/grant-id';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
-import { GrantIdParam } from '../grants/grants.dto';
 import { ComplianceReport, reportMarkdown } from './compliance-report';
 import { ExportQuery, ReportQuery } from './evidence.dto';
 import { Evidence } from './evidence.service';

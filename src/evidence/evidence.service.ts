@@ -22,7 +22,7 @@ export interface SignedBundle {
 }
 
 /**
- * The per-grant evidence bundle of DESIGN.md: everything an auditor needs about one break-glass,
+ * The per-grant evidence bundle of docs/formats.md: everything an auditor needs about one break-glass,
  * as canonical JSON signed with a key published in the JWKS. Auditors verify it offline.
  */
 @Injectable()
@@ -48,7 +48,7 @@ export class Evidence {
       this.credentials.ofGrant(grantId),
       this.sessions.everything(grantId),
       this.sessions.verify(grantId),
-      this.reviews.list(grantId),
+      this.reviews.forGrant(grantId),
       this.pullRequests.forGrant(grantId),
       this.clocks.list({ grant: grantId }, 10),
       this.outbox.forGrant(grantId),

@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { GrantIdParam } from '../access/grant-id';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
-import { GrantIdParam } from '../grants/grants.dto';
 import { Gitops } from './gitops.service';
 
 /** The pause helper's record: reconciliation of a grant's scope suspended and resumed (docs/gitops.md). */

@@ -146,12 +146,6 @@ export class GitopsRepository {
     );
   }
 
-  /** The grant, locked (pause records of one grant serialise). */
-  async lockGrant(tx: EntityManager, grantId: string): Promise<{ id: string; target: string; requester: string } | undefined> {
-    const [row] = await tx.query(`SELECT id, target, requester FROM grants WHERE id = $1 FOR UPDATE`, [grantId]);
-    return row;
-  }
-
   /** Of these grants, those without a recorded reconciliation; all locked, so the loop closes once. */
   async lockUnreconciled(tx: EntityManager, grantIds: string[]): Promise<string[]> {
     const rows: { id: string }[] = await tx.query(

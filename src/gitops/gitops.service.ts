@@ -1,11 +1,12 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { requireGrantAccess } from '../access/grant-access';
+import { GrantReader } from '../access/grant-reader';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
-import { GrantError } from '../grants/grants.errors';
 import { Notifications } from '../notifications/notifications.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
@@ -47,6 +48,7 @@ export class Gitops implements OnModuleInit {
     private readonly clocks: SlaClocks,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly grants: GrantReader,
   ) {}
 
   onModuleInit(): void {
@@ -148,11 +150,7 @@ export class Gitops implements OnModuleInit {
   /** The pause helper reports that reconciliation of the grant's scope was suspended or resumed. */
   recordPause(caller: Principal, grantId: string, change: 'paused' | 'resumed'): Promise<PauseRecord> {
     return this.dataSource.transaction(async (tx) => {
-      const grant = await this.repository.lockGrant(tx, grantId);
-      if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
-      if (grant.requester !== caller.subject && !caller.roles.includes('security')) {
-        throw new GrantError('not_your_grant', 'Only the requester or security can record pausing reconciliation');
-      }
+      const grant = requireGrantAccess(caller, await this.grants.lock(tx, grantId), grantId, 'gitops.pause');
       const target = findTarget(this.policy, grant.target);
       await this.repository.recordPause(tx, grantId, change, caller.subject);
       await this.auditLog.append(tx, {

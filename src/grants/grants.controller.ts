@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { GrantIdParam } from '../access/grant-id';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { GrantRequestRateLimit } from '../common/rate-limit';
-import { ExtendGrantBody, GrantIdParam, GrantsQuery, RequestGrantBody, RevokeGrantBody } from './grants.dto';
+import { ExtendGrantBody, GrantsQuery, RequestGrantBody, RevokeGrantBody } from './grants.dto';
 import { GrantsService } from './grants.service';
 
 @ApiTags('grants')

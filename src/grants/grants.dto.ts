@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { GRANT_ID } from '../access/grant-id';
 import { PageQuery } from '../audit/audit.dto';
 import { RequiredText } from '../common/required-text';
 
-const GRANT_ID = /^BG-\d{4}-\d{6,}$/;
 const MAX_SECONDS = 30 * 86400;
 
 export class RequestGrantBody {
@@ -84,9 +84,4 @@ export class GrantsQuery extends PageQuery {
   @IsOptional()
   @Matches(GRANT_ID, { message: 'after must be a grant id such as BG-2026-000042' })
   after?: string;
-}
-
-export class GrantIdParam {
-  @Matches(GRANT_ID, { message: 'id must be a grant id such as BG-2026-000042' })
-  id: string;
 }

@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { grantAbilitiesOf, requireGrantAccess } from '../access/grant-access';
+import { GrantError, type DenialCode } from '../access/grant.errors';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
@@ -17,7 +19,6 @@ import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { grantView, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
-import { GrantError, type DenialCode } from './grants.errors';
 import { GrantsRepository, type GrantRecord, type OnCallRecord } from './grants.repository';
 
 const EXPIRY_BATCH = 20;
@@ -231,7 +232,8 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
 
   async list(caller: Principal, query: GrantsQuery): Promise<{ grants: GrantView[]; next: string | null }> {
     // Engineers without a wider role only ever see their own grants.
-    const requester = this.seesAll(caller) ? query.requester : caller.subject;
+    // Who may read any grant may list them all; everyone else lists their own.
+    const requester = grantAbilitiesOf(caller).anyGrant.includes('grant.read') ? query.requester : caller.subject;
     const records = await this.repository.list(
       { status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after },
       query.limit,
@@ -273,17 +275,14 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async get(caller: Principal, id: string): Promise<GrantView> {
-    const grant = await this.repository.find(id);
-    if (!grant) throw new GrantError('grant_not_found', `No grant ${id}`);
-    if (!this.seesAll(caller) && grant.requester !== caller.subject) throw new GrantError('not_your_grant', `${id} belongs to another requester`);
-    return this.view(grant);
+    return this.view(requireGrantAccess(caller, await this.repository.find(id), id, 'grant.read'));
   }
 
   async extend(caller: Principal, id: string, body: ExtendGrantBody): Promise<GrantView & { credential: unknown; newCredential?: IssuedCredential }> {
     let newCredential: IssuedCredential | undefined;
     await this.dataSource.transaction(async (tx) => {
       const grant = await this.lockActive(tx, id);
-      if (grant.requester !== caller.subject) throw new GrantError('not_your_grant', 'Only the requester can extend a grant');
+      requireGrantAccess(caller, grant, id, 'grant.extend');
       const target = findTarget(this.policy, grant.target);
       if (!target) throw new GrantError('target_unknown', `Target ${grant.target} is no longer in the policy`);
       if (body.reason.trim().length < target.reasonMinLength) {
@@ -334,8 +333,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
   async revoke(caller: Principal, id: string, reason: string): Promise<GrantView> {
     await this.dataSource.transaction(async (tx) => {
       const grant = await this.lockActive(tx, id);
-      const allowed = grant.requester === caller.subject || caller.roles.includes('security') || caller.roles.includes('admin');
-      if (!allowed) throw new GrantError('not_your_grant', 'Only the requester, security or an admin can revoke a grant');
+      requireGrantAccess(caller, grant, id, 'grant.revoke');
       await this.end(tx, grant, { status: 'revoked', actor: caller.subject, reason });
     });
     // Whoever may revoke may see the result (an admin is not otherwise a reader of grants).
@@ -396,10 +394,6 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
     if (!grant) throw new GrantError('grant_not_found', `No grant ${id}`);
     if (grant.status !== 'active') throw new GrantError('grant_not_active', `${id} is already ${grant.status}`);
     return grant;
-  }
-
-  private seesAll(caller: Principal): boolean {
-    return caller.roles.includes('security') || caller.roles.includes('compliance');
   }
 
   private async view(grant: GrantRecord): Promise<GrantView> {

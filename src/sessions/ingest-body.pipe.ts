@@ -4,7 +4,7 @@ import { CommonError } from '../common/domain-error';
 import type { FieldProblem } from '../config/validation-problems';
 import { MAX_BATCH, MAX_COMMAND_CHARS, type SessionEventBody } from './sessions.dto';
 
-// The ingest body is the hottest input of the service (DESIGN.md: >= 20,000 events/s), so it is
+// The ingest body is the hottest input of the service (target >= 20,000 events/s, bench/README.md), so it is
 // checked by a compiled JSON schema rather than per-object decorator reflection: the rules are the
 // same as SessionEventBody's (which documents the body in the OpenAPI), the cost a fraction.
 

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { requireGrantAccess } from '../access/grant-access';
+import { GrantReader } from '../access/grant-reader';
+import { GrantError } from '../access/grant.errors';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
-import { GrantError } from '../grants/grants.errors';
 import { Notifications } from '../notifications/notifications.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import type { ReviewBody } from './sessions.dto';
@@ -23,6 +25,7 @@ export class Reviews {
     private readonly auditLog: AuditLog,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly grants: GrantReader,
   ) {}
 
   async review(caller: Principal, grantId: string, body: ReviewBody): Promise<ReviewRecord & { clock: string | null }> {
@@ -79,7 +82,14 @@ export class Reviews {
     });
   }
 
-  list(grantId: string): Promise<ReviewRecord[]> {
+  /** Whoever may read the grant's session log may read its reviews. */
+  async list(caller: Principal, grantId: string): Promise<ReviewRecord[]> {
+    requireGrantAccess(caller, await this.grants.find(grantId), grantId, 'session.read');
+    return this.forGrant(grantId);
+  }
+
+  /** For callers that have checked access already (the evidence bundle). */
+  forGrant(grantId: string): Promise<ReviewRecord[]> {
     return this.repository.reviews(grantId);
   }
 }

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { GrantIdParam } from '../access/grant-id';
 import { Caller, Public, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
-import { GrantIdParam } from '../grants/grants.dto';
 import { IngestBodyPipe, type IngestBatch } from './ingest-body.pipe';
 import { Reviews } from './reviews.service';
 import { SessionTokenGuard } from './session-token.guard';
@@ -59,7 +59,6 @@ export class SessionsController {
   @Get('reviews')
   @Roles('engineer', 'security', 'compliance')
   async listReviews(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
-    await this.sessions.read(caller, id, 0, 1); // same read rule as the session log
-    return { reviews: await this.reviews.list(id), next: null };
+    return { reviews: await this.reviews.list(caller, id), next: null };
   }
 }

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { requireGrantAccess } from '../access/grant-access';
+import { GrantReader } from '../access/grant-reader';
+import { GrantError } from '../access/grant.errors';
 import { AuditLog } from '../audit/audit-log.service';
 import { canonicalJson, ChainVerifier, type ChainVerdict } from '../audit/chain';
 import type { Principal } from '../auth/principal';
@@ -7,7 +10,6 @@ import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
-import { GrantError } from '../grants/grants.errors';
 import {
   clientContent,
   sealAnchors,
@@ -69,6 +71,7 @@ export class Sessions {
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
     private readonly clock: DatabaseClock,
+    private readonly grants: GrantReader,
   ) {}
 
   /** Called in the grant's activation transaction. */
@@ -77,7 +80,7 @@ export class Sessions {
   }
 
   /**
-   * DESIGN.md seq semantics, in the client's own seqs: a re-sent seq with identical content is
+   * The seq semantics of docs/api.md, in the client's own seqs: a re-sent seq with identical content is
    * accepted idempotently, a conflicting one is 409, a jump is a recorded gap, a seq below the
    * client's head that was never stored is 409 `seq_behind_head`. A client record keeps its seq in
    * the chain unless the broker's recorders moved the chain past it (docs/formats.md). After the
@@ -269,10 +272,7 @@ export class Sessions {
   }
 
   private async readableHead(caller: Principal, grantId: string): Promise<SessionHead> {
-    const [grant] = await this.dataSource.query(`SELECT requester FROM grants WHERE id = $1`, [grantId]);
-    if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
-    const seesAll = caller.roles.includes('security') || caller.roles.includes('compliance');
-    if (!seesAll && grant.requester !== caller.subject) throw new GrantError('not_your_grant', `${grantId}'s session belongs to another requester`);
+    requireGrantAccess(caller, await this.grants.find(grantId), grantId, 'session.read');
     return (await this.repository.head(grantId))!;
   }
 }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { requireGrantAccess } from '../access/grant-access';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { CommonError } from '../common/domain-error';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
-import { GrantError } from '../grants/grants.errors';
 import { PullRequestsRepository, type PrLink } from './pull-requests.repository';
 import { SlaClocks } from './sla-clocks.service';
 
@@ -98,10 +98,7 @@ export class PullRequests {
     const parsed = parsePullRequestUrl(url);
     return this.dataSource.transaction(async (tx) => {
       const [grant] = await this.repository.lockGrants(tx, [grantId]);
-      if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
-      if (grant.requester !== caller.subject && !caller.roles.includes('security')) {
-        throw new GrantError('not_your_grant', 'Only the requester or security can link a PR by hand');
-      }
+      requireGrantAccess(caller, grant, grantId, 'pr.link');
       const linked = await this.link(
         tx,
         { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null, mergeCommitSha: null },

@@ -20,7 +20,7 @@ export interface StartedClocks {
   reviewDueAt: Date;
 }
 
-/** DESIGN.md: PagerDuty incidents of a clock share one dedup key, so a late PR resolves them. */
+/** docs/policy.md (notifications): PagerDuty incidents of a clock share one dedup key, so a late PR resolves them. */
 /** Extra facts for a grant's retro-PR reminders and breach notices. */
 export type RetroPrFactsProvider = (tx: EntityManager, grantId: string) => Promise<Record<string, string | number | boolean | null>>;
 

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { GrantIdParam } from '../access/grant-id';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
-import { GrantIdParam } from '../grants/grants.dto';
 import { PullRequests } from './pull-requests.service';
 import { SlaClocks } from './sla-clocks.service';
 import { ClockIdParam, LinkPullRequestBody, SlaQuery, WaiveBody } from './sla.dto';

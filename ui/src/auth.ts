@@ -16,7 +16,13 @@ export interface Me {
   subject: string;
   roles: string[];
   email: string | null;
+  /** The server's grant access table, for this caller (src/access/grant-access.ts). */
+  grantAccess: { anyGrant: string[]; ownGrants: string[] };
 }
+
+/** Whether the API lets this caller do `action` to this grant: the table `GET /v1/me` sent. */
+export const mayOnGrant = (me: Me, grant: { requester: string }, action: string): boolean =>
+  me.grantAccess.anyGrant.includes(action) || (grant.requester === me.subject && me.grantAccess.ownGrants.includes(action));
 
 export const storedToken = (): string | null => sessionStorage.getItem(TOKEN_KEY);
 export const storeToken = (token: string): void => sessionStorage.setItem(TOKEN_KEY, token);

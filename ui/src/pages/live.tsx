@@ -1,12 +1,11 @@
 import { useState } from 'preact/hooks';
 import type { Api } from '../api';
+import { mayOnGrant } from '../auth';
 import type { PageProps } from '../main';
 import type { Grant } from '../types';
 import { Problem, Table, timeLeft, useNow, useResource } from '../util';
 
-/** Who may revoke: the requester, security, admin (DESIGN.md). */
-export const canRevoke = (me: PageProps['me'], grant: Grant) =>
-  grant.status === 'active' && (grant.requester === me.subject || me.roles.includes('security') || me.roles.includes('admin'));
+export const canRevoke = (me: PageProps['me'], grant: Grant) => grant.status === 'active' && mayOnGrant(me, grant, 'grant.revoke');
 
 export function LivePage({ api, me }: PageProps) {
   const now = useNow();

@@ -1,7 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { defineDomainErrors } from '../common/domain-error';
 
-/** Denial codes are DESIGN.md's, plus `reason_too_short` (see docs/decisions.md). */
+/** Denial codes of docs/api.md (`reason_too_short` is explained in docs/decisions.md). */
 export const DENIAL_CODES = [
   'target_unknown',
   'role_forbidden',

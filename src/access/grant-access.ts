@@ -1,0 +1,60 @@
+import type { BrokerRole } from '../config/policy.schema';
+import { GrantError } from './grant.errors';
+
+/** The caller as access sees it (auth's Principal fits; access sits below auth, so it does not import it). */
+export interface Caller {
+  subject: string;
+  roles: readonly BrokerRole[];
+}
+
+/**
+ * Who may do what to one grant, in one table: the requester (for their own grants) and the roles
+ * that may do it to any grant. Services check with `requireGrantAccess`; `GET /v1/me` sends the
+ * caller's row of it so the dashboard shows exactly the buttons the API accepts. Role gates per
+ * endpoint (`@Roles`) still apply first.
+ */
+export const GRANT_ACCESS = {
+  'grant.read': { requester: true, roles: ['security', 'compliance'], denied: (id: string) => `${id} belongs to another requester` },
+  'grant.extend': { requester: true, roles: [], denied: () => 'Only the requester can extend a grant' },
+  'grant.revoke': { requester: true, roles: ['security', 'admin'], denied: () => 'Only the requester, security or an admin can revoke a grant' },
+  'session.read': { requester: true, roles: ['security', 'compliance'], denied: (id: string) => `${id}'s session belongs to another requester` },
+  'pr.link': { requester: true, roles: ['security'], denied: () => 'Only the requester or security can link a PR by hand' },
+  'gitops.pause': { requester: true, roles: ['security'], denied: () => 'Only the requester or security can record pausing reconciliation' },
+} as const satisfies Record<string, { requester: boolean; roles: readonly BrokerRole[]; denied: (id: string) => string }>;
+
+export type GrantAction = keyof typeof GRANT_ACCESS;
+
+/** What a caller may do: to every grant, and (additionally) to grants they requested. */
+export interface GrantAbilities {
+  anyGrant: GrantAction[];
+  ownGrants: GrantAction[];
+}
+
+export function grantAbilitiesOf(caller: Caller): GrantAbilities {
+  const actions = Object.keys(GRANT_ACCESS) as GrantAction[];
+  return {
+    anyGrant: actions.filter((action) => sharesRole(caller, action)),
+    ownGrants: actions.filter((action) => GRANT_ACCESS[action].requester),
+  };
+}
+
+export function mayOnGrant(caller: Caller, grant: { requester: string }, action: GrantAction): boolean {
+  return sharesRole(caller, action) || (GRANT_ACCESS[action].requester && grant.requester === caller.subject);
+}
+
+/** The grant, if the caller may do `action` to it: `grant_not_found` (404) or `not_your_grant` (403) otherwise. */
+export function requireGrantAccess<G extends { id: string; requester: string }>(
+  caller: Caller,
+  grant: G | undefined | null,
+  id: string,
+  action: GrantAction,
+): G {
+  if (!grant) throw new GrantError('grant_not_found', `No grant ${id}`);
+  if (!mayOnGrant(caller, grant, action)) throw new GrantError('not_your_grant', GRANT_ACCESS[action].denied(id));
+  return grant;
+}
+
+function sharesRole(caller: Caller, action: GrantAction): boolean {
+  const roles: readonly BrokerRole[] = GRANT_ACCESS[action].roles;
+  return roles.some((role) => caller.roles.includes(role));
+}

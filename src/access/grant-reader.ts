@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+
+/** What other domains need to know of a grant to decide access. */
+export interface GrantOwnership {
+  id: string;
+  requester: string;
+  target: string;
+  status: string;
+}
+
+/** Reads of the `grants` table for domains below `grants/` (which owns the table and writes it). */
+@Injectable()
+export class GrantReader {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async find(id: string, tx?: EntityManager): Promise<GrantOwnership | undefined> {
+    const [row] = await (tx ?? this.dataSource).query(`SELECT id, requester, target, status FROM grants WHERE id = $1`, [id]);
+    return row;
+  }
+
+  /** The grant, locked until the transaction ends (changes to one grant serialise). */
+  async lock(tx: EntityManager, id: string): Promise<GrantOwnership | undefined> {
+    const [row] = await tx.query(`SELECT id, requester, target, status FROM grants WHERE id = $1 FOR UPDATE`, [id]);
+    return row;
+  }
+}
