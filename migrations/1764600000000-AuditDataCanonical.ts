@@ -1,5 +1,5 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
 import canonicalize from 'canonicalize';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 const BACKFILL_BATCH = 5000;
 
