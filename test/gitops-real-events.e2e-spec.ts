@@ -63,6 +63,7 @@ targets:
   - name: payments
     environment: production
     credential: { type: jwt, audience: kubernetes }
+    controls: ['PCI-DSS-4.0:6.5.1']
     gitops: { namespaces: [payments], kustomizations: [flux-system/payments], apps: [payments-api, payments-platform, payments-db] }
 `,
       env: { FLUX_WEBHOOK_SECRET: FLUX_SECRET, ARGOCD_WEBHOOK_TOKEN: ARGOCD_TOKEN },

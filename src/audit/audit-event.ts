@@ -12,8 +12,11 @@ export interface AuditEntry {
   grant?: string | null;
   target?: string | null;
   data?: Record<string, unknown>;
-  /** Controls beyond the catalogue's, e.g. the target's own `controls` from the policy. */
-  extraControls?: readonly string[];
+  /**
+   * Further targets the event concerns (a reconciler event in several GitOps scopes). The log adds
+   * the `controls` of these and of `target` from the policy: callers name targets, never controls.
+   */
+  alsoConcerns?: readonly string[];
 }
 
 /** The fields covered by the hash, exactly as exported. */

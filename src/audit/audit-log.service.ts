@@ -2,6 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { unstorableTextProblem } from '../common/storable-text';
+import { LoadedPolicy } from '../config/config.providers';
+import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { Metrics } from '../health/metrics.service';
 import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
@@ -31,6 +33,7 @@ export class AuditLog {
   constructor(
     private readonly repository: AuditRepository,
     private readonly metrics: Metrics,
+    private readonly policy: LoadedPolicy,
   ) {}
 
   async append(tx: EntityManager, ...entries: AuditEntry[]): Promise<AuditEvent[]> {
@@ -55,7 +58,7 @@ export class AuditLog {
         grant: entry.grant ?? null,
         target: entry.target ?? null,
         data: toHashableObject(entry.data ?? {}, entry.action),
-        controls: controlsFor(entry.action, entry.extraControls),
+        controls: controlsFor(entry.action, this.targetControls(entry)),
       };
       const dataCanonical = canonicalJson(fields.data);
       const hash = auditEventHash(prevHash, fields, dataCanonical);
@@ -115,6 +118,12 @@ export class AuditLog {
     const ranges = splitIntoRanges(head.seq, parallelism.rangeSize ?? VERIFY_RANGE_SIZE);
     const verdicts = await verifyRanges(this.repository.arrayRowQuery, ranges, parallelism.connections ?? VERIFY_CONNECTIONS);
     return joinRangeVerdicts(verdicts, head, head.eventsBeyondHead);
+  }
+
+  /** The policy's `controls` of the targets an entry concerns (a target no longer in the policy adds none). */
+  private targetControls(entry: AuditEntry): string[] {
+    const names = [entry.target, ...(entry.alsoConcerns ?? [])].filter((name): name is string => !!name);
+    return [...new Set(names)].flatMap((name) => findTarget(this.policy, name)?.controls ?? []);
   }
 }
 

@@ -71,7 +71,6 @@ export class CredentialReconciler implements OnApplicationBootstrap, OnModuleDes
       action: 'credential.cleanup',
       grant: grantId,
       target: target.name,
-      extraControls: target.controls,
       data: { username, stray: grantId === null, ...cleanup },
     });
   }

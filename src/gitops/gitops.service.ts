@@ -98,7 +98,7 @@ export class Gitops implements OnModuleInit {
           actor: `system:${event.source}`,
           action: event.kind === 'reconciled' ? 'deploy.reconciled' : event.kind === 'failed' ? 'deploy.failed' : 'deploy.drift_detected',
           target: targets.length === 1 ? targets[0].name : null,
-          extraControls: targets.flatMap((target) => target.controls),
+          alsoConcerns: targetNames,
           data: facts,
         },
       ];
@@ -118,10 +118,9 @@ export class Gitops implements OnModuleInit {
                 action: 'drift.attributed' as const,
                 grant: row.grant.id,
                 target: row.grant.target,
-                extraControls: findTarget(this.policy, row.grant.target)?.controls,
                 data: { ...facts, grantStatus: row.status, grantEndedAt: row.endedAt },
               }))
-            : [{ actor: `system:${event.source}`, action: 'drift.unattributed' as const, target: entries[0].target, data: facts }]),
+            : [{ actor: `system:${event.source}`, action: 'drift.unattributed' as const, target: entries[0].target, alsoConcerns: targetNames, data: facts }]),
         );
       }
       const merged = event.kind === 'reconciled' && event.commit && targetNames.length ? await this.pullRequests.mergedAt(tx, targetNames, event.commit) : [];
@@ -158,7 +157,6 @@ export class Gitops implements OnModuleInit {
         action: change === 'paused' ? 'gitops.paused' : 'gitops.resumed',
         grant: grantId,
         target: grant.target,
-        extraControls: target?.controls,
         data: { kustomizations: target?.gitops?.kustomizations ?? [], apps: target?.gitops?.apps ?? [] },
       });
       return (await this.repository.pauseOf(grantId, tx))!;
@@ -220,7 +218,6 @@ export class Gitops implements OnModuleInit {
         action: 'change.reconciled' as const,
         grant: merge.grantId,
         target: merge.target,
-        extraControls: findTarget(this.policy, merge.target)?.controls,
         data: {
           repo: merge.repo,
           number: merge.number,

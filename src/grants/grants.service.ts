@@ -158,7 +158,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
           });
         }
         // Last: appending takes the audit chain's head lock, held until commit.
-        const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
+        const about = { actor: caller.subject, grant: id, target: target.name };
         await this.auditLog.append(
           tx,
           {
@@ -218,7 +218,6 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         actor: caller.subject,
         action: 'grant.denied',
         target: target?.name ?? null,
-        extraControls: target?.controls,
         data: {
           code,
           message,
@@ -314,7 +313,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
         key: `${id}:extended:${newExpiresAt.toISOString()}`,
         facts: { addedSeconds: body.durationSeconds, extensionReason: body.reason, previousExpiresAt: grant.expiresAt.toISOString() },
       });
-      const about = { actor: caller.subject, grant: id, target: target.name, extraControls: target.controls };
+      const about = { actor: caller.subject, grant: id, target: target.name };
       await this.auditLog.append(
         tx,
         {
@@ -369,7 +368,7 @@ export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
       },
     });
     // Last: appending takes the audit chain's head lock, held until commit.
-    const about = { actor: ending.actor, grant: grant.id, target: grant.target, extraControls: target?.controls };
+    const about = { actor: ending.actor, grant: grant.id, target: grant.target };
     const entries: AuditEntry[] = [
       {
         ...about,

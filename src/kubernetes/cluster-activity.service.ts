@@ -93,13 +93,7 @@ export class ClusterActivity {
       // The audit chain's lock before any session head: the order grant revocation takes them in.
       const unexplained = fresh.filter(({ attribution }) => attribution.grantId === null);
       if (unexplained.length) {
-        await this.auditLog.append(
-          tx,
-          ...unexplained.map(({ request, attribution }) => ({
-            ...unattributedEntry(cluster, request, attribution),
-            extraControls: findTarget(this.policy, attribution.claimedTarget ?? '')?.controls,
-          })),
-        );
+        await this.auditLog.append(tx, ...unexplained.map(({ request, attribution }) => unattributedEntry(cluster, request, attribution)));
         await this.notifySecurity(tx, cluster, unexplained);
       }
       const byGrant = groupBy(

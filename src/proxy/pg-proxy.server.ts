@@ -177,7 +177,7 @@ export class PgProxyServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private entry(login: ProxyLogin, action: 'proxy.session_opened' | 'proxy.session_closed', data: Record<string, unknown>): AuditEntry {
-    return { actor: login.requester, action, grant: login.grantId, target: login.target.name, extraControls: login.target.controls, data };
+    return { actor: login.requester, action, grant: login.grantId, target: login.target.name, data };
   }
 
   private audit(entry: AuditEntry): void {

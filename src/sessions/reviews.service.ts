@@ -57,7 +57,6 @@ export class Reviews {
         action: 'session.reviewed',
         grant: grantId,
         target: grant.target,
-        extraControls: target?.controls,
         data: {
           review: review.id,
           outcome: body.outcome,

@@ -230,7 +230,6 @@ export class Sessions {
       action: 'session.sealed',
       grant: grantId,
       target: grant?.target ?? null,
-      extraControls: findTarget(this.policy, grant?.target)?.controls,
       data: { headHash: head.hash, count: head.count, lastSeq: head.lastSeq, gaps: head.gaps.map((g) => ({ from: g.from, to: g.to })), resealed },
     });
   }

@@ -156,7 +156,6 @@ export class PullRequests {
           action: 'pr.linked',
           grant: grant.id,
           target: grant.target,
-          extraControls: target?.controls,
           data: {
             provider: event.provider,
             repo: event.repo,

@@ -100,7 +100,6 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
             action: 'sla.escalated' as const,
             grant: step.grant.id,
             target: step.grant.target,
-            extraControls: findTarget(this.policy, step.grant.target)?.controls,
             data: {
               clock: step.clockId,
               kind: step.kind,
@@ -219,7 +218,6 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
       action,
       grant: clock.grantId,
       target: clock.target,
-      extraControls: findTarget(this.policy, clock.target)?.controls,
       data: { clock: clock.id, kind: clock.kind, ...data },
     };
   }
