@@ -10,6 +10,7 @@ import { SessionRecordFormat21764800000000 } from './1764800000000-SessionRecord
 import { ProxyCredentials1764900000000 } from './1764900000000-ProxyCredentials';
 import { SigningKeyAlgorithms1765000000000 } from './1765000000000-SigningKeyAlgorithms';
 import { KubernetesAuditEvents1765100000000 } from './1765100000000-KubernetesAuditEvents';
+import { GrantNumberOrder1765200000000 } from './1765200000000-GrantNumberOrder';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   ProxyCredentials1764900000000,
   SigningKeyAlgorithms1765000000000,
   KubernetesAuditEvents1765100000000,
+  GrantNumberOrder1765200000000,
 ];

@@ -370,4 +370,17 @@ describe('breaking the glass', () => {
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(20);
     expect(await sut.app.get(AuditLog).verify()).toMatchObject({ valid: true });
   });
+
+  it('pages grants newest first by their number, also past BG-<year>-999999 (seven digits)', async () => {
+    await sut.dataSource.query(`SELECT setval('grant_number_seq', 999998)`);
+    const older = (await grant(engineer, {}).expect(201)).body.id as string;
+    const newer = (await grant(engineer, {}).expect(201)).body.id as string;
+    expect([older.split('-')[2], newer.split('-')[2]]).toEqual(['999999', '1000000']);
+    const page = async (after?: string) =>
+      (await sut.http.get(`/v1/grants?limit=1${after ? `&after=${after}` : ''}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+    const first = await page();
+    expect(first.grants.map((g: { id: string }) => g.id)).toEqual([newer]);
+    const second = await page(first.next);
+    expect(second.grants.map((g: { id: string }) => g.id)).toEqual([older]);
+  });
 });

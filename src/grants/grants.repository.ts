@@ -54,6 +54,9 @@ const COLUMNS = `g.id, g.status, g.target, g.environment, g.credential_type AS "
   (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'retro_pr') AS "retroPrDueAt",
   (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'review') AS "reviewDueAt"`;
 
+/** The number of a grant id (`BG-<year>-<number>`): ids sort by it, not as text (7 digits after 999999). */
+const GRANT_NUMBER = (id: string) => `split_part(${id}, '-', 3)::bigint`;
+
 @Injectable()
 export class GrantsRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -115,8 +118,8 @@ export class GrantsRepository {
           AND ($4::boolean IS NOT TRUE OR EXISTS (
                 SELECT 1 FROM sla_clocks c WHERE c.grant_id = g.id AND c.kind = 'retro_pr'
                    AND c.state IN ('running', 'breached') AND c.due_at < now()))
-          AND ($5::text IS NULL OR g.id < $5)
-        ORDER BY g.id DESC
+          AND ($5::text IS NULL OR ${GRANT_NUMBER('g.id')} < ${GRANT_NUMBER('$5')})
+        ORDER BY ${GRANT_NUMBER('g.id')} DESC
         LIMIT $6`,
       [filter.status ?? null, filter.target ?? null, filter.requester ?? null, filter.overdue ?? null, filter.beforeId ?? null, limit],
     );
