@@ -91,7 +91,8 @@ describe('authorization matrix (docs/api.md endpoint table)', () => {
     const { status, body } = await (endpoint.body ? call.send(endpoint.body) : call);
     if (caller === 'anonymous') expect(status).toBe(401);
     // Allowed means served: a 2xx, never a refusal and never a 500 that happens to get past the checks.
-    else if (endpoint.allowed.includes(caller)) expect({ status: Math.floor(status / 100) * 100, error: body?.error }).toEqual({ status: 200, error: undefined });
+    else if (endpoint.allowed.includes(caller))
+      expect({ status: Math.floor(status / 100) * 100, error: body?.error }).toEqual({ status: 200, error: undefined });
     else expect({ status, error: body.error }).toEqual({ status: 403, error: expect.stringMatching(/^(forbidden_role|not_your_grant|own_grant_review)$/) });
   });
 });

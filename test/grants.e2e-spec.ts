@@ -377,7 +377,12 @@ describe('breaking the glass', () => {
     const newer = (await grant(engineer, {}).expect(201)).body.id as string;
     expect([older.split('-')[2], newer.split('-')[2]]).toEqual(['999999', '1000000']);
     const page = async (after?: string) =>
-      (await sut.http.get(`/v1/grants?limit=1${after ? `&after=${after}` : ''}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+      (
+        await sut.http
+          .get(`/v1/grants?limit=1${after ? `&after=${after}` : ''}`)
+          .set('Authorization', `Bearer ${security}`)
+          .expect(200)
+      ).body;
     const first = await page();
     expect(first.grants.map((g: { id: string }) => g.id)).toEqual([newer]);
     const second = await page(first.next);

@@ -21,6 +21,9 @@ import { RequiredText } from '../common/required-text';
 
 export const MAX_BATCH = 500;
 export const MAX_COMMAND_CHARS = 65536;
+/** A time with its zone (a client's local time without one cannot be placed); seconds optional. */
+export const TIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const withZone = { message: '$property must be an ISO-8601 time with a zone (Z or ±hh:mm)' };
 // PostgreSQL text cannot hold NUL; refusing it here gives a clear 400 instead of a 500.
 const NO_NUL = /^[^\u0000]*$/;
 const noNul = { message: 'must not contain NUL characters' };
@@ -67,11 +70,13 @@ export class SessionEventBody {
   @ApiPropertyOptional()
   @IsOptional()
   @IsISO8601({ strict: true })
+  @Matches(TIME_WITH_ZONE, withZone)
   startedAt?: string | null;
 
   @ApiPropertyOptional()
   @IsOptional()
   @IsISO8601({ strict: true })
+  @Matches(TIME_WITH_ZONE, withZone)
   finishedAt?: string | null;
 
   @ApiPropertyOptional()
