@@ -179,6 +179,15 @@ describe('breakglass CLI: the grant journey', () => {
 
     const revoked = await runCli(['revoke', grant.id, '--reason', 'Autoscaler fixed'], env);
     expect(revoked.output).toMatch(new RegExp(`^${grant.id} revoked at `));
+
+    // One grant in detail reads as labelled lines, not raw JSON (which --json still gives).
+    const detail = await runCli(['status', grant.id], env);
+    expect(detail.code).toBe(0);
+    expect(detail.output.startsWith(`${grant.id}\n  Target      prod-cluster (production)`)).toBe(true);
+    expect(detail.output).toMatch(/\n {2}Status\s+revoked at \S+ by oncall-1: Autoscaler fixed\n/);
+    expect(detail.output).toMatch(/\n {2}Extensions\s+\+300s by oncall-1 at \S+: Waiting for the new nodes to join/);
+    expect(detail.output).toContain('  Retro PR    mention ' + grant.id);
+    expect(detail.output.trim().startsWith('{')).toBe(false);
   });
 
   it('a denial exits non-zero with the reason', async () => {

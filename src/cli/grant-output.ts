@@ -1,4 +1,5 @@
 import type { IssuedCredential } from '../credentials/credential.types';
+import type { GrantView } from '../grants/grant-views';
 // Human-readable renderings of API answers for the CLI (`--json` prints the answers as they are).
 
 interface GrantLike {
@@ -81,4 +82,39 @@ export function grantTable(grants: GrantLike[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** `breakglass status GRANT`: one grant, as a person reads it (`--json` prints the answer as it is). */
+export function describeGrant(
+  grant: GrantView & { gitops?: { drift?: { resources: unknown[] }[]; reconciled?: { commit: string } | null } },
+  now = Date.now(),
+): string {
+  const ended = grant.endedAt
+    ? `${grant.status} at ${grant.endedAt}${grant.endedBy ? ` by ${grant.endedBy}` : ''}${grant.endReason ? `: ${grant.endReason}` : ''}`
+    : `active until ${grant.expiresAt} (${timeLeft(grant.expiresAt, now)} left)`;
+  const credential = grant.credential
+    ? `${grant.credential.type}${grant.credential.username ? ` ${grant.credential.username}` : ''}, fingerprint ${grant.credential.fingerprint.slice(0, 16)}…${grant.credential.revokedAt ? `, revoked ${grant.credential.revokedAt}` : ''}`
+    : 'none issued';
+  const rows: [string, string | null][] = [
+    ['Target', `${grant.target} (${grant.environment})${grant.role ? `, role ${grant.role}` : ''}`],
+    ['Requester', grant.requester],
+    ['Incident', grant.incident],
+    ['Reason', grant.reason],
+    ['Activated', grant.activatedAt],
+    ['Status', ended],
+    ['Flags', grant.flags?.length ? grant.flags.join(', ') : null],
+    ['Credential', credential],
+    [
+      'Extensions',
+      grant.extensions.length ? grant.extensions.map((e) => `+${e.addedSeconds}s by ${e.by} at ${e.at}: ${e.reason}`).join('\n            ') : null,
+    ],
+    [
+      'Retro PR',
+      grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
+    ],
+    ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
+    ['Drift', grant.gitops?.drift?.length ? `${grant.gitops.drift.length} event(s) attributed to this grant` : null],
+    ['Reconciled', grant.gitops?.reconciled ? `at merge commit ${grant.gitops.reconciled.commit}` : null],
+  ];
+  return [`${grant.id}`, ...rows.filter(([, value]) => value !== null).map(([label, value]) => `  ${label.padEnd(10)}  ${value}`)].join('\n');
 }

@@ -12,7 +12,7 @@ import { createLogger, openDatabase, startService } from '../service';
 import { reportStartupFailure } from '../startup-failure';
 import { ApiClient, ApiError } from './api-client';
 import { parseExpectedHead, verifyAuditChainRemotely } from './audit-verify';
-import { describeCredential, describeNewGrant, grantTable, timeLeft } from './grant-output';
+import { describeCredential, describeGrant, describeNewGrant, grantTable, timeLeft } from './grant-output';
 import {
   defaultKubeconfigPath,
   detectExecApiVersion,
@@ -165,8 +165,8 @@ program
   .description('one grant in detail, or your active grants')
   .action(async (grantId?: string) => {
     if (grantId) {
-      const grant = await client().get<Record<string, unknown>>(`v1/grants/${encodeURIComponent(grantId)}`);
-      return console.log(JSON.stringify(grant, null, asJson() ? undefined : 2));
+      const grant = await client().get<Parameters<typeof describeGrant>[0]>(`v1/grants/${encodeURIComponent(grantId)}`);
+      return console.log(asJson() ? JSON.stringify(grant) : describeGrant(grant));
     }
     const { grants } = await client().get<{ grants: Parameters<typeof grantTable>[0] }>('v1/grants?status=active');
     console.log(asJson() ? JSON.stringify(grants) : grantTable(grants));
