@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import { LoadedPolicy } from '../config/config.providers';
-import { clusterTargets, findTarget, type TargetPolicy } from '../config/policy';
+import { clusterTargets, type TargetPolicy } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
 import { Sessions, type BrokerRecord } from '../sessions/sessions.service';
 import { ClusterActivityRepository, type CandidateGrant } from './cluster-activity.repository';

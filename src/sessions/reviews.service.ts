@@ -6,7 +6,6 @@ import { GrantError } from '../access/grant.errors';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
-import { findTarget } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import type { ReviewBody } from './sessions.dto';
@@ -51,7 +50,6 @@ export class Reviews {
         eventsReviewed: verdict.count,
         integrityAcknowledged: !verdict.valid,
       });
-      const target = findTarget(this.policy, grant.target);
       await this.auditLog.append(tx, {
         actor: caller.subject,
         action: 'session.reviewed',

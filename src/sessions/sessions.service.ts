@@ -6,8 +6,6 @@ import { GrantError } from '../access/grant.errors';
 import { AuditLog } from '../audit/audit-log.service';
 import { canonicalJson, ChainVerifier, type ChainVerdict } from '../audit/chain';
 import type { Principal } from '../auth/principal';
-import { LoadedPolicy } from '../config/config.providers';
-import { findTarget } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
 import {
@@ -68,7 +66,6 @@ export class Sessions {
   constructor(
     private readonly repository: SessionsRepository,
     private readonly auditLog: AuditLog,
-    private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
     private readonly clock: DatabaseClock,
     private readonly grants: GrantReader,
