@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { AccessModule } from './access/access.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { DomainEventsModule } from './common/domain-events';
 import { ErrorFilter } from './common/error.filter';
 import { rateLimitOptions } from './common/rate-limit';
 import { LoadedPolicy, ServiceConfig } from './config/config.providers';
@@ -35,6 +36,7 @@ export class AppModule {
       imports: [
         ThrottlerModule.forRoot(rateLimitOptions(config)),
         HealthModule,
+        DomainEventsModule,
         AuthModule,
         AccessModule,
         AuditModule,

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { DomainEventBus } from '../common/domain-events';
 import { unstorableTextProblem } from '../common/storable-text';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
-import { afterCommit } from '../database/after-commit';
 import { Metrics } from '../health/metrics.service';
 import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
 import { AuditError } from './audit.errors';
@@ -26,14 +26,20 @@ export interface AuditPage {
  * The global hash-chained audit log. Other domains call `append` inside their own transaction,
  * so a state change and its audit event commit together or not at all (fail closed).
  */
+declare module '../common/domain-events' {
+  interface CommittedEvents {
+    /** A transaction appended audit events (the SIEM forwarders wake up). */
+    'audit.appended': true;
+  }
+}
+
 @Injectable()
 export class AuditLog {
-  private readonly appendedListeners: (() => void)[] = [];
-
   constructor(
     private readonly repository: AuditRepository,
     private readonly metrics: Metrics,
     private readonly policy: LoadedPolicy,
+    private readonly events: DomainEventBus,
   ) {}
 
   async append(tx: EntityManager, ...entries: AuditEntry[]): Promise<AuditEvent[]> {
@@ -69,13 +75,8 @@ export class AuditLog {
     await this.repository.insert(tx, stored);
     const events = stored.map(({ event }) => event);
     for (const event of events) this.metrics.auditEvents.inc({ action: event.action });
-    afterCommit(tx, () => this.appendedListeners.forEach((listener) => listener()));
+    this.events.publishAfterCommit(tx, 'audit.appended');
     return events;
-  }
-
-  /** Called after every commit that appended events (e.g. to wake the SIEM forwarders). */
-  onAppended(listener: () => void): void {
-    this.appendedListeners.push(listener);
   }
 
   /** Events after `afterSeq`, in seq order (forwarders read from their cursor). */

@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { DomainEventBus } from '../common/domain-events';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { GitopsModule } from '../gitops/gitops.module';
 import { GrantsModule } from '../grants/grants.module';
@@ -19,4 +20,13 @@ import { SiemForwarderRepository } from './siem-forwarder.repository';
   controllers: [EvidenceController],
   providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository, SiemForwarder, SiemForwarderRepository],
 })
-export class EvidenceModule {}
+export class EvidenceModule implements OnModuleInit {
+  constructor(
+    private readonly events: DomainEventBus,
+    private readonly forwarder: SiemForwarder,
+  ) {}
+
+  onModuleInit(): void {
+    this.events.onCommitted('audit.appended', () => this.forwarder.wake());
+  }
+}

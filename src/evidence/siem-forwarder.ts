@@ -38,8 +38,12 @@ export class SiemForwarder implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     if (!this.policy.forwarders.length) return;
     await this.repository.ensure(this.policy.forwarders.map((f) => f.name));
-    this.auditLog.onAppended(() => this.loop.wake());
     this.loop.start();
+  }
+
+  /** Work arrived (a commit made it visible): look now instead of at the next poll. */
+  wake(): void {
+    this.loop.wake();
   }
 
   onModuleDestroy(): Promise<void> {

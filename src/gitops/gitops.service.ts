@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { requireGrantAccess } from '../access/grant-access';
 import { GrantReader } from '../access/grant-reader';
@@ -8,8 +8,7 @@ import type { Principal } from '../auth/principal';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
-import { PullRequests } from '../sla/pull-requests.service';
-import { SlaClocks } from '../sla/sla-clocks.service';
+import { PullRequests, type MergedPullRequest } from '../sla/pull-requests.service';
 import { GitopsRepository, type PauseRecord, type Reconciliation, type StoredGitopsEvent } from './gitops.repository';
 import { describeObject, inScope, type ReconcilerEvent } from './reconciler-event';
 
@@ -39,30 +38,29 @@ export interface GrantGitops {
  * explain it (or flagged to security); the closed loop from merged retro PR to reconciled change.
  */
 @Injectable()
-export class Gitops implements OnModuleInit {
+export class Gitops {
   constructor(
     private readonly repository: GitopsRepository,
     private readonly auditLog: AuditLog,
     private readonly notifications: Notifications,
     private readonly pullRequests: PullRequests,
-    private readonly clocks: SlaClocks,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
     private readonly grants: GrantReader,
   ) {}
 
-  onModuleInit(): void {
-    // A retro PR merged after its commit was already reconciled closes the loop at the merge.
-    this.pullRequests.onMerged(async (tx, merged) => {
-      const [event] = await this.repository.reconciledAt(tx, [merged.target], merged.mergeCommitSha);
-      if (event) await this.closeLoop(tx, { ...event, commit: merged.mergeCommitSha }, [merged]);
-    });
-    this.clocks.addRetroPrFacts(async (tx, grantId): Promise<Record<string, string>> => {
-      const drift = await this.repository.driftOf(grantId, tx);
-      if (!drift.length) return {};
-      const seen = [...new Set(drift.flatMap((event) => (event.resources.length ? event.resources : [event.object]).map(describeObject)))];
-      return { drift: `drift seen on ${seen.join(', ')}: your PR should cover it` };
-    });
+  /** A retro PR merged after its commit was already reconciled closes the loop at the merge. */
+  async closeLoopAtMerge(tx: EntityManager, merged: MergedPullRequest): Promise<void> {
+    const [event] = await this.repository.reconciledAt(tx, [merged.target], merged.mergeCommitSha);
+    if (event) await this.closeLoop(tx, { ...event, commit: merged.mergeCommitSha }, [merged]);
+  }
+
+  /** The drift a grant's retro PR should cover, as a fact of its retro-PR notices. */
+  async retroPrFacts(tx: EntityManager, grantId: string): Promise<Record<string, string>> {
+    const drift = await this.repository.driftOf(grantId, tx);
+    if (!drift.length) return {};
+    const seen = [...new Set(drift.flatMap((event) => (event.resources.length ? event.resources : [event.object]).map(describeObject)))];
+    return { drift: `drift seen on ${seen.join(', ')}: your PR should cover it` };
   }
 
   /**

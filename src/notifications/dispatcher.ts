@@ -43,8 +43,12 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.notifications.onEnqueued(() => this.loop.wake());
     this.loop.start();
+  }
+
+  /** Work arrived (a commit made it visible): look now instead of at the next poll. */
+  wake(): void {
+    this.loop.wake();
   }
 
   onModuleDestroy(): Promise<void> {

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { DomainEventBus } from '../common/domain-events';
 import { EmailChannel } from './channels/email.channel';
 import { LogChannel } from './channels/log.channel';
 import { PagerDutyChannel } from './channels/pagerduty.channel';
@@ -11,4 +12,13 @@ import { Notifications } from './notifications.service';
   providers: [Notifications, NotificationsRepository, Dispatcher, EmailChannel, PagerDutyChannel, WebhookChannel, LogChannel],
   exports: [Notifications, NotificationsRepository],
 })
-export class NotificationsModule {}
+export class NotificationsModule implements OnModuleInit {
+  constructor(
+    private readonly events: DomainEventBus,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  onModuleInit(): void {
+    this.events.onCommitted('notifications.enqueued', () => this.dispatcher.wake());
+  }
+}

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { DomainEventBus } from '../common/domain-events';
 import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { REQUESTER_CHANNEL, type ChannelPolicy } from '../config/policy';
-import { afterCommit } from '../database/after-commit';
 import { renderAudienceNotice, renderNotice, type AudienceNoticeKind, type GrantFacts, type NoticeKind, type NoticeMessage } from './notice';
 import { NotificationsRepository } from './notifications.repository';
 
@@ -23,20 +23,23 @@ export interface NoticeRequest {
  * The transactional outbox: call `notify` inside the transaction of the change that causes the
  * notice; the dispatcher delivers after commit. A rolled-back change sends nothing.
  */
+declare module '../common/domain-events' {
+  interface CommittedEvents {
+    /** A transaction wrote notices to the outbox (the dispatcher wakes up). */
+    'notifications.enqueued': true;
+  }
+}
+
 @Injectable()
 export class Notifications {
   private readonly logger = new Logger('notifications');
-  private wakeDispatcher?: () => void;
 
   constructor(
     private readonly repository: NotificationsRepository,
     private readonly policy: LoadedPolicy,
     private readonly config: ServiceConfig,
+    private readonly events: DomainEventBus,
   ) {}
-
-  onEnqueued(wake: () => void): void {
-    this.wakeDispatcher = wake;
-  }
 
   async notify(tx: EntityManager, request: NoticeRequest): Promise<number> {
     const base = renderNotice(request.kind, { grant: request.grant, publicUrl: this.config.publicUrl, facts: request.facts });
@@ -97,7 +100,7 @@ export class Notifications {
 
   private async enqueue(tx: EntityManager, rows: Parameters<NotificationsRepository['enqueue']>[1]): Promise<number> {
     const written = rows.length ? await this.repository.enqueue(tx, rows) : 0;
-    if (written) afterCommit(tx, () => this.wakeDispatcher?.());
+    if (written) this.events.publishAfterCommit(tx, 'notifications.enqueued');
     return written;
   }
 

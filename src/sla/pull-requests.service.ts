@@ -4,6 +4,7 @@ import { requireGrantAccess } from '../access/grant-access';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { CommonError } from '../common/domain-error';
+import { DomainEventBus } from '../common/domain-events';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { PullRequestsRepository, type PrLink } from './pull-requests.repository';
@@ -28,11 +29,21 @@ export interface PullRequestEvent {
   sourceUpdatedAt?: Date | null;
 }
 
-/** Called in the transaction that recorded a PR link as merged with a known merge commit. */
-export type MergedListener = (
-  tx: EntityManager,
-  merged: { grantId: string; target: string; repo: string; number: number; mergeCommitSha: string },
-) => Promise<void>;
+/** A PR link recorded as merged with a known merge commit. */
+export interface MergedPullRequest {
+  grantId: string;
+  target: string;
+  repo: string;
+  number: number;
+  mergeCommitSha: string;
+}
+
+declare module '../common/domain-events' {
+  interface TransactionEvents {
+    /** In the transaction that recorded the merge (GitOps closes the loop if the commit is already reconciled). */
+    'pull-request.merged': MergedPullRequest;
+  }
+}
 
 export interface LinkOutcome {
   grant: string;
@@ -51,14 +62,13 @@ const GRANT_ID = /BG-\d{4}-\d{6,}/gi;
 /** Links PRs to grants (a grant id mentioned anywhere links it) and satisfies the retro-PR clock. */
 @Injectable()
 export class PullRequests {
-  private readonly mergedListeners: MergedListener[] = [];
-
   constructor(
     private readonly repository: PullRequestsRepository,
     private readonly clocks: SlaClocks,
     private readonly auditLog: AuditLog,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly events: DomainEventBus,
   ) {}
 
   /** One transaction: the delivery id is recorded with its effects, so a re-delivery does nothing. */
@@ -82,11 +92,6 @@ export class PullRequests {
   /** Whether recordDelivery has seen this delivery (without recording it). */
   wasDelivered(tx: EntityManager, source: string, deliveryId: string): Promise<boolean> {
     return this.repository.wasDelivered(tx, source, deliveryId);
-  }
-
-  /** E.g. GitOps closes the loop when the merge commit has already been reconciled. */
-  onMerged(listener: MergedListener): void {
-    this.mergedListeners.push(listener);
   }
 
   /** Merged PR links with this merge commit, of grants on these targets. */
@@ -171,8 +176,13 @@ export class PullRequests {
           },
         });
         if (mergeCommitSha) {
-          for (const listener of this.mergedListeners)
-            await listener(tx, { grantId: grant.id, target: grant.target, repo: event.repo, number: event.number, mergeCommitSha });
+          await this.events.publish(tx, 'pull-request.merged', {
+            grantId: grant.id,
+            target: grant.target,
+            repo: event.repo,
+            number: event.number,
+            mergeCommitSha,
+          });
         }
       }
       const satisfiedBy = target?.retroPr.satisfiedBy ?? 'opened';

@@ -2,6 +2,7 @@ import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/com
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
+import { DomainEventBus } from '../common/domain-events';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { LoadedPolicy } from '../config/config.providers';
 import { formatDuration } from '../config/duration';
@@ -22,7 +23,12 @@ export interface StartedClocks {
 
 /** docs/policy.md (notifications): PagerDuty incidents of a clock share one dedup key, so a late PR resolves them. */
 /** Extra facts for a grant's retro-PR reminders and breach notices. */
-export type RetroPrFactsProvider = (tx: EntityManager, grantId: string) => Promise<Record<string, string | number | boolean | null>>;
+declare module '../common/domain-events' {
+  interface Contributions {
+    /** Facts other domains add to a grant's retro-PR notices (GitOps: the drift the PR should cover). */
+    'retro-pr.facts': { request: { grantId: string }; part: Record<string, string | number | boolean | null> };
+  }
+}
 
 export function dedupKeyOf(grantId: string, kind: ClockKind): string {
   return `breakglass/${grantId}/${kind}`;
@@ -34,7 +40,6 @@ export function dedupKeyOf(grantId: string, kind: ClockKind): string {
  */
 @Injectable()
 export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly retroPrFacts: RetroPrFactsProvider[] = [];
   private readonly scheduler = new DueWorkLoop('sla.scheduler', {
     processDue: () => this.processDue(),
     millisUntilNext: () => this.repository.millisUntilNext(),
@@ -47,6 +52,7 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly auditLog: AuditLog,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly events: DomainEventBus,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -116,19 +122,10 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /**
-   * Other domains add facts to the retro-PR notices of a grant (e.g. GitOps: the drift the PR
-   * should cover), without the SLA domain depending on them.
-   */
-  addRetroPrFacts(provider: RetroPrFactsProvider): void {
-    this.retroPrFacts.push(provider);
-  }
-
   private async notifyStep(tx: EntityManager, step: DueStep): Promise<number> {
     const reminder = step.afterSeconds < 0;
     const kind: NoticeKind = step.kind === 'retro_pr' ? (reminder ? 'sla_reminder' : 'sla_breached') : reminder ? 'review_reminder' : 'review_overdue';
-    const extraFacts =
-      step.kind === 'retro_pr' ? Object.assign({}, ...(await Promise.all(this.retroPrFacts.map((provider) => provider(tx, step.grant.id))))) : {};
+    const extraFacts = step.kind === 'retro_pr' ? Object.assign({}, ...(await this.events.collect(tx, 'retro-pr.facts', { grantId: step.grant.id }))) : {};
     return this.notifications.notify(tx, {
       kind,
       grant: step.grant,
