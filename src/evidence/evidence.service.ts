@@ -7,7 +7,7 @@ import { ServiceConfig } from '../config/config.providers';
 import { Credentials } from '../credentials/credentials.service';
 import { KeyStore } from '../credentials/key-store.service';
 import { Gitops } from '../gitops/gitops.service';
-import { GrantsService } from '../grants/grants.service';
+import { Grants } from '../grants/grants.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
 import { Reviews } from '../sessions/reviews.service';
 import { Sessions } from '../sessions/sessions.service';
@@ -28,7 +28,7 @@ export interface SignedBundle {
 @Injectable()
 export class Evidence {
   constructor(
-    private readonly grants: GrantsService,
+    private readonly grants: Grants,
     private readonly credentials: Credentials,
     private readonly sessions: Sessions,
     private readonly reviews: Reviews,

@@ -5,13 +5,13 @@ import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { GrantRequestRateLimit } from '../common/rate-limit';
 import { ExtendGrantBody, GrantsQuery, RequestGrantBody, RevokeGrantBody } from './grants.dto';
-import { GrantsService } from './grants.service';
+import { Grants } from './grants.service';
 
 @ApiTags('grants')
 @ApiBearerAuth()
 @Controller('v1/grants')
 export class GrantsController {
-  constructor(private readonly grants: GrantsService) {}
+  constructor(private readonly grants: Grants) {}
 
   @Post()
   @Roles('engineer')

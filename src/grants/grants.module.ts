@@ -8,13 +8,13 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
 import { GrantsController } from './grants.controller';
 import { GrantsRepository } from './grants.repository';
-import { GrantsService } from './grants.service';
+import { Grants } from './grants.service';
 import { TargetsController } from './targets.controller';
 
 @Module({
   imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule],
   controllers: [TargetsController, GrantsController],
-  providers: [GrantsService, GrantsRepository, PagerDutyOnCall],
-  exports: [GrantsService],
+  providers: [Grants, GrantsRepository, PagerDutyOnCall],
+  exports: [Grants],
 })
 export class GrantsModule {}

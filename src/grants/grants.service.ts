@@ -41,7 +41,7 @@ export interface GrantCreated {
 
 /** The grant lifecycle: request (policy, on-call), extend, revoke, and expiry on time. */
 @Injectable()
-export class GrantsService implements OnApplicationBootstrap, OnModuleDestroy {
+export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('grants');
   private readonly expiry = new DueWorkLoop('grants.expiry', {
     processDue: () => this.expireDue(),
