@@ -19,6 +19,11 @@ export class GrantReader {
     return row;
   }
 
+  /** Those of `ids` that exist, locked in id order (so two transactions never deadlock on them). */
+  lockMany(tx: EntityManager, ids: string[]): Promise<GrantOwnership[]> {
+    return tx.query(`SELECT id, requester, target, status FROM grants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
+  }
+
   /** The grant, locked until the transaction ends (changes to one grant serialise). */
   async lock(tx: EntityManager, id: string): Promise<GrantOwnership | undefined> {
     const [row] = await tx.query(`SELECT id, requester, target, status FROM grants WHERE id = $1 FOR UPDATE`, [id]);

@@ -221,7 +221,7 @@ export class Sessions {
   }
 
   private async auditSeal(tx: EntityManager, grantId: string, head: Pick<SessionHead, 'lastSeq' | 'hash' | 'count' | 'gaps'>, resealed: boolean) {
-    const [grant] = await tx.query(`SELECT target FROM grants WHERE id = $1`, [grantId]);
+    const grant = await this.grants.find(grantId, tx);
     await this.auditLog.append(tx, {
       actor: 'system:sessions',
       action: 'session.sealed',

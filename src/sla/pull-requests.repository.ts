@@ -41,11 +41,6 @@ export class PullRequestsRepository {
     return rows.length === 1;
   }
 
-  /** The grants among `ids` that exist, locked so two deliveries about one grant serialise. */
-  lockGrants(tx: EntityManager, ids: string[]): Promise<{ id: string; target: string; requester: string }[]> {
-    return tx.query(`SELECT id, target, requester FROM grants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
-  }
-
   async find(tx: EntityManager, grantId: string, repo: string, number: number): Promise<PrLink | undefined> {
     const [row] = await tx.query(`SELECT ${LINK_COLUMNS} FROM pr_links WHERE grant_id = $1 AND repo = $2 AND number = $3`, [grantId, repo, number]);
     return row;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { requireGrantAccess } from '../access/grant-access';
+import { GrantReader } from '../access/grant-reader';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { CommonError } from '../common/domain-error';
@@ -69,6 +70,7 @@ export class PullRequests {
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
     private readonly events: DomainEventBus,
+    private readonly grants: GrantReader,
   ) {}
 
   /** One transaction: the delivery id is recorded with its effects, so a re-delivery does nothing. */
@@ -102,7 +104,7 @@ export class PullRequests {
   async linkManually(caller: Principal, grantId: string, url: string): Promise<{ linked: LinkOutcome[] }> {
     const parsed = parsePullRequestUrl(url);
     return this.dataSource.transaction(async (tx) => {
-      const [grant] = await this.repository.lockGrants(tx, [grantId]);
+      const [grant] = await this.grants.lockMany(tx, [grantId]);
       requireGrantAccess(caller, grant, grantId, 'pr.link');
       const linked = await this.link(
         tx,
@@ -120,7 +122,7 @@ export class PullRequests {
   private async link(tx: EntityManager, event: PullRequestEvent, grantIds: string[]): Promise<LinkOutcome[]> {
     if (!grantIds.length) return [];
     const outcomes: LinkOutcome[] = [];
-    for (const grant of await this.repository.lockGrants(tx, grantIds)) {
+    for (const grant of await this.grants.lockMany(tx, grantIds)) {
       const target = findTarget(this.policy, grant.target);
       const expectedRepo = target?.retroPr.repo ?? null;
       // A PR in another repository still links (it is evidence), but is flagged for the auditor.
