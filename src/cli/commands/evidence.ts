@@ -1,0 +1,69 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
+import { verifyEvidence } from '../../evidence/bundle-verifier';
+import { parseExpectedHead, verifyAuditChainRemotely } from '../audit-verify';
+import { type Cli } from '../cli-context';
+
+/** evidence verify, audit verify: checks an auditor runs. */
+export function registerEvidenceCommands(cli: Cli): void {
+  const { program } = cli;
+  const client = () => cli.client();
+  const asJson = () => cli.asJson();
+  const evidence = program
+    .command('evidence')
+    .description('signed evidence bundles')
+    .argument('[grant]', 'grant id to export')
+    .option('--out <file>', 'write the bundle here (default: <grant>.evidence.json)')
+    .action(async (grantId: string | undefined, options: { out?: string }) => {
+      if (!grantId) return evidence.help();
+      const signed = await client().get<{ bundle: Record<string, unknown>; jws: string }>(`v1/grants/${encodeURIComponent(grantId)}/evidence`);
+      const out = options.out ?? `${grantId}.evidence.json`;
+      writeFileSync(out, JSON.stringify(signed, null, 2));
+      console.log(asJson() ? JSON.stringify({ file: out }) : `Evidence for ${grantId} written to ${out} (verify offline: breakglass evidence verify ${out}).`);
+    });
+  evidence
+    .command('verify <file>')
+    .description('check a bundle offline: signature (JWKS), canonical payload, session chain, audit hashes')
+    .option('--jwks <url-or-file>', 'the JWKS to trust (default: <broker>/.well-known/jwks.json)')
+    .action(async (file: string, options: { jwks?: string }) => {
+      const source = options.jwks ?? `${program.opts<{ url: string }>().url.replace(/\/+$/, '')}/.well-known/jwks.json`;
+      const jwks = (
+        /^https?:\/\//.test(source) ? await (await fetch(source, { signal: AbortSignal.timeout(30000) })).json() : JSON.parse(readFileSync(source, 'utf8'))
+      ) as JSONWebKeySet;
+      const verdict = await verifyEvidence(JSON.parse(readFileSync(file, 'utf8')), jwks);
+      if (asJson()) console.log(JSON.stringify(verdict));
+      else {
+        console.log(
+          `${verdict.valid ? 'VALID' : 'INVALID'}: signature ${verdict.signature}${verdict.kid ? ` (kid ${verdict.kid})` : ''}, payload ${verdict.payloadMatchesBundle ? 'matches' : 'does NOT match'} the bundle`,
+        );
+        console.log(`  session log: ${verdict.session.valid ? 'valid' : `broken at seq ${verdict.session.firstInvalidSeq}`} (${verdict.session.count} events)`);
+        console.log(`  audit events: ${verdict.audit.valid ? 'valid' : `altered at seq ${verdict.audit.firstInvalidSeq}`} (${verdict.audit.count} events)`);
+      }
+      process.exitCode = verdict.valid ? 0 : 2;
+    });
+
+  const audit = program.command('audit').description('the hash-chained audit log');
+  audit
+    .command('verify')
+    .description('download the audit log and recompute every hash locally (needs compliance or security)')
+    .option('--expect-head <seq:hash...>', "a head seen earlier (export trailer lastSeq:lastHash, a SIEM's last event) the log must still pass through")
+    .action(async (options: { expectHead?: string[] }) => {
+      const expected = (options.expectHead ?? []).map(parseExpectedHead);
+      const verdict = await verifyAuditChainRemotely(client(), expected);
+      if (asJson()) console.log(JSON.stringify(verdict));
+      else if (verdict.valid)
+        console.log(
+          `Audit chain valid: ${verdict.count} events, head ${verdict.headHash}${expected.length ? `, passing through ${expected.map((e) => `seq ${e.seq}`).join(', ')}` : ''}`,
+        );
+      else if (verdict.brokenAnchor?.actualHash === null)
+        console.log(
+          `Audit chain BROKEN: it ends at seq ${verdict.firstInvalidSeq! - 1}, before the expected head at seq ${verdict.brokenAnchor.seq}: events were removed from its end`,
+        );
+      else if (verdict.brokenAnchor)
+        console.log(
+          `Audit chain REWRITTEN: at seq ${verdict.brokenAnchor.seq} its hash is ${verdict.brokenAnchor.actualHash}, not the expected ${verdict.brokenAnchor.expectedHash} (changed at or after seq ${verdict.firstInvalidSeq})`,
+        );
+      else console.log(`Audit chain BROKEN at seq ${verdict.firstInvalidSeq} (${verdict.count} events read)`);
+      process.exitCode = verdict.valid ? 0 : 2;
+    });
+}

@@ -1,0 +1,92 @@
+import { parseDuration, type Cli } from '../cli-context';
+import { describeCredential, describeGrant, describeNewGrant, grantTable, timeLeft } from '../grant-output';
+import { loadGrant, saveGrant, type LocalGrant } from '../local-state';
+
+/** request, targets, status, extend, revoke: breaking the glass and what follows. */
+export function registerGrantCommands(cli: Cli): void {
+  const { program } = cli;
+  const client = () => cli.client();
+  const asJson = () => cli.asJson();
+  program
+    .command('request')
+    .description('break the glass: ask for time-boxed access to a target')
+    .requiredOption('--target <name>', 'target from the policy (breakglass targets)')
+    .requiredOption('--incident <id>', 'incident id, e.g. INC-4821')
+    .requiredOption('--reason <text>', 'why you need access now')
+    .requiredOption('--duration <duration>', 'how long, e.g. 30m', parseDuration)
+    .option('--role <role>', 'narrow the credential to one role the target offers')
+    .action(async (options: { target: string; incident: string; reason: string; duration: number; role?: string }) => {
+      const grant = await client().post<Parameters<typeof describeNewGrant>[0]>('v1/grants', {
+        target: options.target,
+        incident: options.incident,
+        reason: options.reason,
+        durationSeconds: options.duration,
+        ...(options.role ? { role: options.role } : {}),
+      });
+      // Kept locally (0600) so `shell`/`exec` can use the credential and the session token.
+      saveGrant({
+        id: grant.id,
+        broker: program.opts<{ url: string }>().url,
+        target: grant.target,
+        expiresAt: grant.expiresAt,
+        sessionToken: grant.sessionToken,
+        credential: grant.credential,
+      });
+      console.log(asJson() ? JSON.stringify(grant) : describeNewGrant(grant));
+    });
+
+  program
+    .command('targets')
+    .description('targets you can break the glass on, with their limits')
+    .action(async () => {
+      const { targets } = await client().get<{ targets: { name: string; environment: string; credentialType: string; maxDuration: string }[] }>('v1/targets');
+      if (asJson()) return console.log(JSON.stringify(targets));
+      for (const t of targets) console.log(`${t.name.padEnd(24)} ${t.environment.padEnd(12)} ${t.credentialType.padEnd(9)} max ${t.maxDuration}`);
+    });
+
+  program
+    .command('status [grant]')
+    .description('one grant in detail, or your active grants')
+    .action(async (grantId?: string) => {
+      if (grantId) {
+        const grant = await client().get<Parameters<typeof describeGrant>[0]>(`v1/grants/${encodeURIComponent(grantId)}`);
+        return console.log(asJson() ? JSON.stringify(grant) : describeGrant(grant));
+      }
+      const { grants } = await client().get<{ grants: Parameters<typeof grantTable>[0] }>('v1/grants?status=active');
+      console.log(asJson() ? JSON.stringify(grants) : grantTable(grants));
+    });
+
+  program
+    .command('extend <grant>')
+    .description('more time on an active grant (requester only), with a fresh reason')
+    .requiredOption('--duration <duration>', 'how much more, e.g. 15m', parseDuration)
+    .requiredOption('--reason <text>', 'why more time is needed')
+    .action(async (grantId: string, options: { duration: number; reason: string }) => {
+      const grant = await client().post<{ id: string; expiresAt: string; newCredential?: Parameters<typeof describeCredential>[0] }>(
+        `v1/grants/${encodeURIComponent(grantId)}/extend`,
+        { durationSeconds: options.duration, reason: options.reason },
+      );
+      // The local record follows, so `exec`, `shell` and the kubectl plugin use the new expiry and token.
+      const local = loadGrant(grant.id);
+      if (local)
+        saveGrant({
+          ...local,
+          expiresAt: grant.expiresAt,
+          ...(grant.newCredential ? { credential: { ...local.credential, ...grant.newCredential } as LocalGrant['credential'] } : {}),
+        });
+      if (asJson()) return console.log(JSON.stringify(grant));
+      console.log(`${grant.id} now ends at ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left).`);
+      if (grant.newCredential) console.log(['New credential — shown once:', ...describeCredential(grant.newCredential, grant.id)].join('\n'));
+    });
+
+  program
+    .command('revoke <grant>')
+    .description('end a grant now: its credential stops working at once')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (grantId: string, options: { reason: string }) => {
+      const grant = await client().post<{ id: string; status: string; endedAt: string }>(`v1/grants/${encodeURIComponent(grantId)}/revoke`, {
+        reason: options.reason,
+      });
+      console.log(asJson() ? JSON.stringify(grant) : `${grant.id} ${grant.status} at ${grant.endedAt}.`);
+    });
+}

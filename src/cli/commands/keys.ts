@@ -1,0 +1,21 @@
+import { type Cli } from '../cli-context';
+
+/** keys rotate. */
+export function registerKeyCommands(cli: Cli): void {
+  const { program } = cli;
+  const client = () => cli.client();
+  const asJson = () => cli.asJson();
+  program
+    .command('keys')
+    .description('signing keys')
+    .command('rotate')
+    .description('start signing with a new key (admin); old keys stay published until their tokens expire')
+    .action(async () => {
+      const rotated = await client().post<{ kid: string; retired: string[]; keys: { alg: string; kid: string }[] }>('v1/keys/rotate', {});
+      console.log(
+        asJson()
+          ? JSON.stringify(rotated)
+          : `Signing with ${rotated.keys.map((key) => `${key.alg} ${key.kid}`).join(', ')}; retired ${rotated.retired.join(', ') || 'none'}.`,
+      );
+    });
+}

@@ -1,0 +1,45 @@
+import { DevIssuer } from '../../auth/dev-issuer';
+import { loadConfig } from '../../config/env';
+import type { BrokerRole } from '../../config/policy.schema';
+import { createLogger, openDatabase, startService } from '../../service';
+import { reportStartupFailure } from '../../startup-failure';
+import { parseDuration, parseRoles, type Cli } from '../cli-context';
+
+/** serve, migrate, dev-token: the service itself and its dev tokens. */
+export function registerServiceCommands(cli: Cli): void {
+  const { program } = cli;
+  const asJson = () => cli.asJson();
+  program
+    .command('serve')
+    .description('run the broker (same as npm start)')
+    .action(async () => {
+      const service = await startService(process.env).catch(reportStartupFailure);
+      const shutdown = () => service.stop().finally(() => process.exit(0));
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations, then exit')
+    .action(async () => {
+      const config = loadConfig(process.env);
+      const database = await openDatabase(config, createLogger(config)).catch(reportStartupFailure);
+      await database.close();
+      console.log(asJson() ? JSON.stringify({ migrated: true }) : 'Database is up to date.');
+    });
+
+  program
+    .command('dev-token')
+    .description('print a bearer token from the dev issuer in the data dir (AUTH_MODE=dev only)')
+    .requiredOption('--sub <subject>', 'the caller, e.g. oncall-1')
+    .requiredOption('--roles <roles>', 'comma-separated broker roles: engineer, security, compliance, admin', parseRoles)
+    .option('--email <email>', 'email claim (used for on-call checks and requester notifications)')
+    .option('--ttl <duration>', 'lifetime, e.g. 30m, 12h', parseDuration, 12 * 3600)
+    .action(async (options: { sub: string; roles: BrokerRole[]; email?: string; ttl: number }) => {
+      const config = loadConfig(process.env);
+      const issuer = await DevIssuer.open(config.dataDir);
+      const token = await issuer.mint({ subject: options.sub, roles: options.roles, email: options.email, ttlSeconds: options.ttl });
+      console.log(asJson() ? JSON.stringify({ token, subject: options.sub, roles: options.roles, expiresInSeconds: options.ttl }) : token);
+    });
+}
