@@ -78,6 +78,16 @@ describe('the codebase', () => {
     expect(explain).toEqual([]);
   });
 
+  it('has no circular imports between files of the dashboard (ui/src)', () => {
+    const ui = join(ROOT, 'ui', 'src');
+    const withoutExtension = (file: string) => file.replace(/\.tsx?$/, '');
+    const edges = new Map<string, Set<string>>();
+    for (const file of filesUnder(ui, /\.tsx?$/))
+      edges.set(relative(ui, withoutExtension(file)), new Set(importsOf(file).map((target) => relative(ui, target))));
+    expect(edges.size).toBeGreaterThan(8);
+    expect(domainCycles(edges)).toEqual([]);
+  });
+
   it('has migrations that import no live code from src/ (a migration must not change when the code does)', () => {
     const offending = filesUnder(join(ROOT, 'migrations'), /\.ts$/).flatMap((file) =>
       importsOf(file)

@@ -1,20 +1,16 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { createApi, type Api } from './api';
+import { createApi } from './api';
 import { completeOidcSignIn, forgetToken, loadConfig, storedToken, storeToken, type DashboardConfig, type Me } from './auth';
+import { Problem } from './components/layout';
+import type { PageProps } from './page-props';
 import { AuditPage } from './pages/audit';
 import { GrantPage } from './pages/grant';
 import { LivePage } from './pages/live';
 import { ReviewQueuePage } from './pages/reviews';
 import { SignInPage } from './pages/sign-in';
 import { SlaBoardPage } from './pages/sla';
-import { Problem } from './util';
 import './styles.css';
-
-export interface PageProps {
-  api: Api;
-  me: Me;
-}
 
 // Hash routes: the service serves one index.html at /ui/, the page decides what to show.
 const ROUTES: { path: RegExp; label?: string; roles?: string[]; page: (props: PageProps, match: RegExpMatchArray) => preact.JSX.Element }[] = [

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../main';
+import { Problem, Section } from '../components/layout';
+import type { PageProps } from '../page-props';
 import type { Verdict } from '../types';
-import { Problem, Section, useResource } from '../util';
+import { useResource } from '../util';
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 

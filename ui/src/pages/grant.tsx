@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../main';
+import { Problem, Section, Table } from '../components/layout';
+import type { PageProps } from '../page-props';
 import type { Clock, Grant, Review, SessionRecord, Verdict } from '../types';
-import { Problem, Section, Table, timeLeft, useNow, useResource, when } from '../util';
+import { timeLeft, useNow, useResource, when } from '../util';
 import { canRevoke, RevokeButton } from './live';
 
 interface Notification {

@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { mayOnGrant } from '../auth';
-import type { PageProps } from '../main';
+import { Problem, Table } from '../components/layout';
+import type { PageProps } from '../page-props';
 import type { Grant } from '../types';
-import { Problem, Table, timeLeft, useNow, useResource } from '../util';
+import { timeLeft, useNow, useResource } from '../util';
 
 export const canRevoke = (me: PageProps['me'], grant: Grant) => grant.status === 'active' && mayOnGrant(me, grant, 'grant.revoke');
 

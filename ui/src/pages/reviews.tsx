@@ -1,6 +1,7 @@
-import type { PageProps } from '../main';
+import { Problem, Table } from '../components/layout';
+import type { PageProps } from '../page-props';
 import type { Clock } from '../types';
-import { Problem, Table, timeLeft, useNow, useResource, when } from '../util';
+import { timeLeft, useNow, useResource, when } from '../util';
 
 export function ReviewQueuePage({ api }: PageProps) {
   const now = useNow();

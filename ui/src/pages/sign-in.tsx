@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { devToken, startOidcSignIn, type DashboardConfig } from '../auth';
-import { Problem } from '../util';
+import { Problem } from '../components/layout';
 
 const ROLES = ['engineer', 'security', 'compliance', 'admin'];
 

@@ -1,6 +1,7 @@
-import type { PageProps } from '../main';
+import { Problem, Section, Table } from '../components/layout';
+import type { PageProps } from '../page-props';
 import type { Clock } from '../types';
-import { Problem, Section, Table, timeLeft, useNow, useResource, when } from '../util';
+import { timeLeft, useNow, useResource, when } from '../util';
 
 const KIND = { retro_pr: 'Retroactive PR', review: 'Security review' } as const;
 
