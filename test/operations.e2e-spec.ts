@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { startTestService, type TestService } from './support/test-service';
 import { hasTool } from './support/tools';
 
@@ -116,6 +117,11 @@ describe('operations surface', () => {
       const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect({ status: promtool.status, output: `${promtool.stdout}${promtool.stderr}`.trim() }).toEqual({ status: 0, output: '' });
     }
+  });
+
+  it('publishes an OpenAPI document that validates (swagger-parser: schema and references)', async () => {
+    const { body } = await sut.http.get('/openapi.json').expect(200);
+    await expect(SwaggerParser.validate(structuredClone(body))).resolves.toMatchObject({ openapi: body.openapi });
   });
 
   it('documents every OpenAPI operation in docs/api.md', async () => {
