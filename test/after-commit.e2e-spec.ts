@@ -3,20 +3,21 @@ import { afterCommit } from '../src/database/after-commit';
 import { createDataSource } from '../src/database/data-source';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
+// One test database for both subjects: the after-commit hook and the domain event bus built on it.
+let database: TestDatabase;
+let dataSource: ReturnType<typeof createDataSource>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataSource = createDataSource(database.url, 2);
+  await dataSource.initialize();
+});
+afterAll(async () => {
+  await dataSource.destroy();
+  await database.drop();
+});
+
 describe(afterCommit.name, () => {
-  let database: TestDatabase;
-  let dataSource: ReturnType<typeof createDataSource>;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = createDataSource(database.url, 2);
-    await dataSource.initialize();
-  });
-  afterAll(async () => {
-    await dataSource.destroy();
-    await database.drop();
-  });
-
   it('runs the callback after the transaction commits, when its writes are visible', async () => {
     const seen = await new Promise<number>((resolve, reject) => {
       dataSource
@@ -56,19 +57,7 @@ declare module '../src/common/domain-events' {
 }
 
 describe(DomainEventBus.name, () => {
-  let database: TestDatabase;
-  let dataSource: ReturnType<typeof createDataSource>;
   const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = createDataSource(database.url, 2);
-    await dataSource.initialize();
-  });
-  afterAll(async () => {
-    await dataSource.destroy();
-    await database.drop();
-  });
 
   it('runs every committed-event listener after the commit, none after a rollback', async () => {
     const bus = new DomainEventBus();
