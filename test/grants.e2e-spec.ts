@@ -388,4 +388,14 @@ describe('breaking the glass', () => {
     const second = await page(first.next);
     expect(second.grants.map((g: { id: string }) => g.id)).toEqual([older]);
   });
+
+  it('answers a break-glass request with the grant as GET /v1/grants/:id shows it, plus the secrets', async () => {
+    const created = (await grant(engineer, {}).expect(201)).body;
+    const read = (await sut.http.get(`/v1/grants/${created.id}`).set('Authorization', `Bearer ${engineer}`).expect(200)).body;
+    const { credential: secret, sessionToken, ...createdRest } = created;
+    const { credential: metadata, gitops: _gitops, ...readRest } = read;
+    expect(createdRest).toEqual(readRest);
+    expect(typeof sessionToken).toBe('string');
+    expect([secret.type, secret.expiresAt]).toEqual([metadata.type, metadata.expiresAt]);
+  });
 });

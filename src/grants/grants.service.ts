@@ -23,21 +23,12 @@ import { GrantsRepository, type GrantRecord, type OnCallRecord } from './grants.
 
 const EXPIRY_BATCH = 20;
 
-export interface GrantCreated {
-  id: string;
-  status: 'active';
-  target: string;
-  requester: string;
-  incident: string;
-  reason: string;
-  activatedAt: string;
-  expiresAt: string;
-  credential: IssuedCredential;
-  sessionToken: string;
-  retroPr: { reference: string; dueAt: string; repo: string | null };
-  review: { dueAt: string };
-  flags: string[];
-}
+/**
+ * The answer to a break-glass request: the grant exactly as `GET /v1/grants/:id` shows it, except
+ * that `credential` is the issued secret (shown this once) instead of its metadata, plus the
+ * session token.
+ */
+export type GrantCreated = Omit<GrantView, 'credential'> & { credential: IssuedCredential; sessionToken: string };
 
 /** The grant lifecycle: request (policy, on-call), extend, revoke, and expiry on time. */
 @Injectable()
@@ -191,16 +182,24 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
       id,
       status: 'active',
       target: target.name,
+      environment: target.environment,
       requester: caller.subject,
       incident: body.incident,
       reason: body.reason,
+      role: subject.role,
+      durationSeconds: body.durationSeconds,
       activatedAt: activatedAt.toISOString(),
       expiresAt: expiresAt.toISOString(),
+      endedAt: null,
+      endedBy: null,
+      endReason: null,
+      flags,
+      onCall,
       credential: issued.credential,
+      extensions: [],
       sessionToken: issued.sessionToken,
       retroPr: { reference: id, dueAt: clocks.retroPrDueAt.toISOString(), repo: target.retroPr.repo },
       review: { dueAt: clocks.reviewDueAt.toISOString() },
-      flags,
     };
   }
 
