@@ -51,18 +51,7 @@ export class JwtCredentials {
             }
           : {}),
       },
-      record: {
-        grantId: grant.id,
-        purpose: 'access',
-        type: 'jwt',
-        jti,
-        kid,
-        username: null,
-        database: null,
-        fingerprint: fingerprintOf(token),
-        issuedAt,
-        expiresAt: grant.expiresAt,
-      },
+      record: jwtRecord(grant.id, 'access', { token, jti, kid }, issuedAt, grant.expiresAt),
     };
   }
 
@@ -79,18 +68,13 @@ export class JwtCredentials {
     );
     return {
       credential: token,
-      record: {
-        grantId: grant.id,
-        purpose: 'session',
-        type: 'jwt',
-        jti,
-        kid,
-        username: null,
-        database: null,
-        fingerprint: fingerprintOf(token),
-        issuedAt: grant.activatedAt,
-        expiresAt,
-      },
+      record: jwtRecord(grant.id, 'session', { token, jti, kid }, grant.activatedAt, expiresAt),
     };
   }
+}
+
+/** What is stored of an issued JWT: its ids and a fingerprint, never the token. */
+function jwtRecord(grantId: string, purpose: 'access' | 'session', jwt: { token: string; jti: string; kid: string }, issuedAt: Date, expiresAt: Date) {
+  const { token, jti, kid } = jwt;
+  return { grantId, purpose, type: 'jwt' as const, jti, kid, username: null, database: null, fingerprint: fingerprintOf(token), issuedAt, expiresAt };
 }
