@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { argoCdDelivery, fluxDelivery } from './support/reconcilers';
-import { startTestService, type TestService } from './support/test-service';
+import { countRows, startTestService, type TestService } from './support/test-service';
 import { hasTool } from './support/tools';
 import { sleep, until } from './support/until';
 import { WebhookReceiver } from './support/webhook-receiver';
@@ -47,7 +47,6 @@ describe('GitOps events as Flux and Argo CD really send them', () => {
   };
   const auditOf = async (action: string) =>
     (await sut.http.get(`/v1/audit?action=${action}&limit=1000`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
-  const countRows = async (table: string) => Number((await sut.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
   const driftNotices = () => receiver.received.filter((r) => r.body.notice === 'drift_unattributed');
 
   beforeAll(async () => {
@@ -78,7 +77,7 @@ targets:
   it('Flux Kustomization: the first change set at a revision is a reconcile, the same revision again is drift; progress and repeats are ignored', async () => {
     const first = 'main@sha1:3f2c1d0e9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e';
     const second = 'main@sha1:0a1b2c3d4e5f60718293a4b5c6d7e8f901234567';
-    const stored = await countRows('gitops_events');
+    const stored = await countRows(sut, 'gitops_events');
 
     expect(await postFlux(fluxFixture('kustomization-dependency-not-ready'))).toEqual({ ignored: true, reason: 'DependencyNotReady' });
     // The apply at a new revision: reason Progressing, one changed object per line.
@@ -99,7 +98,7 @@ targets:
       alreadyReconciled: first,
     });
     expect(await postFlux(fluxFixture('kustomization-reconciliation-succeeded', { timestamp: '2026-11-30T09:24:37Z' }))).toMatchObject({ ignored: true });
-    expect(await countRows('gitops_events')).toBe(stored + 2);
+    expect(await countRows(sut, 'gitops_events')).toBe(stored + 2);
 
     // Next interval, same revision: Flux puts back a hand-edited Deployment. That is drift.
     const drift = fluxFixture('kustomization-progressing-changeset', { timestamp: '2026-11-30T09:34:03Z', message: 'Deployment/payments/api configured' });
@@ -247,10 +246,10 @@ targets:
       multiSource.metadata.name = 'payments-db-old-template';
       const body = render(multiSource, unguarded);
       expect(JSON.parse(body)).toMatchObject({ revision: '<no value>', syncedRevision: '<no value>', destination: { name: '<no value>' } });
-      const before = await countRows('gitops_events');
+      const before = await countRows(sut, 'gitops_events');
       // Both revisions "<no value>" compare equal, but they are unknown: a pending deploy, not drift.
       expect(await postArgo(body)).toMatchObject({ ignored: true });
-      expect(await countRows('gitops_events')).toBe(before);
+      expect(await countRows(sut, 'gitops_events')).toBe(before);
 
       const clusterScoped = fixture('argocd/app-cluster-scoped.json');
       clusterScoped.metadata.name = 'payments-platform-old-template';

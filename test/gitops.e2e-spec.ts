@@ -1,7 +1,7 @@
 import { githubDelivery, githubPullRequestEvent } from './support/forges';
 import { argoCdDelivery, argoCdNotification, fluxDelivery, fluxEvent } from './support/reconcilers';
 import { spawnCli } from './support/service-process';
-import { startTestService, type TestService } from './support/test-service';
+import { countRows, startTestService, type TestService } from './support/test-service';
 import { sleep, until } from './support/until';
 import { WebhookReceiver } from './support/webhook-receiver';
 
@@ -43,7 +43,6 @@ describe('GitOps reconciler integration', () => {
   const grantView = async (id: string) => (await sut.http.get(`/v1/grants/${id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
   const auditOf = async (query: string) =>
     (await sut.http.get(`/v1/audit?${query}&limit=1000`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.events;
-  const countRows = async (table: string) => Number((await sut.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
   const driftNotices = () => receiver.received.filter((r) => r.body.notice === 'drift_unattributed');
 
   beforeAll(async () => {
@@ -116,7 +115,7 @@ targets:
     );
 
     expect((await postFlux(event).expect(200)).body).toEqual({ duplicate: true });
-    const [audit, gitops] = [await countRows('audit_events'), await countRows('gitops_events')];
+    const [audit, gitops] = [await countRows(sut, 'audit_events'), await countRows(sut, 'gitops_events')];
     const forged = await postFlux(reconcile(`main@sha1:${sha('2')}`), 'not-the-provider-token').expect(401);
     expect(forged.body.error).toBe('invalid_signature');
     const tampered = fluxDelivery(FLUX_SECRET, reconcile(`main@sha1:${sha('2')}`));
@@ -126,7 +125,7 @@ targets:
       .set({ 'content-type': 'application/json' })
       .send(JSON.stringify(reconcile('x')))
       .expect(401);
-    expect([await countRows('audit_events'), await countRows('gitops_events')]).toEqual([audit, gitops]);
+    expect([await countRows(sut, 'audit_events'), await countRows(sut, 'gitops_events')]).toEqual([audit, gitops]);
     expect(await auditOf('action=deploy.reconciled')).toHaveLength(1);
 
     // A SHA-512 signature is accepted too (Flux names its algorithm in the header).

@@ -22,7 +22,10 @@ const hasRsyslog = hasTool('rsyslogd', ['-v']);
 
   const portOpen = (port: number) =>
     new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(socket.end() && true)).on('error', () => resolve(false));
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      }).on('error', () => resolve(false));
     });
 
   beforeAll(async () => {

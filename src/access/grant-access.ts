@@ -2,7 +2,7 @@ import type { BrokerRole } from '../config/policy.schema';
 import { GrantError } from './grant.errors';
 
 /** The caller as access sees it (auth's Principal fits; access sits below auth, so it does not import it). */
-export interface Caller {
+export interface GrantCaller {
   subject: string;
   roles: readonly BrokerRole[];
 }
@@ -30,21 +30,21 @@ export interface GrantAbilities {
   ownGrants: GrantAction[];
 }
 
-export function grantAbilitiesOf(caller: Caller): GrantAbilities {
+export function grantAbilitiesOf(caller: GrantCaller): GrantAbilities {
   const actions = Object.keys(GRANT_ACCESS) as GrantAction[];
   return {
-    anyGrant: actions.filter((action) => sharesRole(caller, action)),
+    anyGrant: actions.filter((action) => mayOnEveryGrant(caller, action)),
     ownGrants: actions.filter((action) => GRANT_ACCESS[action].requester),
   };
 }
 
-export function mayOnGrant(caller: Caller, grant: { requester: string }, action: GrantAction): boolean {
-  return sharesRole(caller, action) || (GRANT_ACCESS[action].requester && grant.requester === caller.subject);
+export function mayOnGrant(caller: GrantCaller, grant: { requester: string }, action: GrantAction): boolean {
+  return mayOnEveryGrant(caller, action) || (GRANT_ACCESS[action].requester && grant.requester === caller.subject);
 }
 
 /** The grant, if the caller may do `action` to it: `grant_not_found` (404) or `not_your_grant` (403) otherwise. */
 export function requireGrantAccess<G extends { id: string; requester: string }>(
-  caller: Caller,
+  caller: GrantCaller,
   grant: G | undefined | null,
   id: string,
   action: GrantAction,
@@ -54,7 +54,8 @@ export function requireGrantAccess<G extends { id: string; requester: string }>(
   return grant;
 }
 
-function sharesRole(caller: Caller, action: GrantAction): boolean {
+/** Whether one of the caller's roles lets them do `action` to any grant, whoever requested it. */
+export function mayOnEveryGrant(caller: GrantCaller, action: GrantAction): boolean {
   const roles: readonly BrokerRole[] = GRANT_ACCESS[action].roles;
   return roles.some((role) => caller.roles.includes(role));
 }

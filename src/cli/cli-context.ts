@@ -5,15 +5,15 @@ import type { BrokerRole } from '../config/policy.schema';
 import { ApiClient, ApiError } from './api-client';
 import { cliHome, loadGrant, type LocalGrant } from './local-state';
 
-/** What every command group gets: the program, the caller's client and output mode. */
+/** What every command group gets: the program, the caller's client and output mode (plain functions, safe to destructure). */
 export interface Cli {
   program: Command;
   /** A client of the broker at --url with --token. */
-  client(): ApiClient;
+  client: () => ApiClient;
   /** --json: machine-readable output. */
-  asJson(): boolean;
+  asJson: () => boolean;
   /** The caller's token (--token / BREAKGLASS_TOKEN), if any. */
-  token(): string | undefined;
+  token: () => string | undefined;
 }
 
 export function requireLocalGrant(id: string): LocalGrant {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { grantAbilitiesOf, requireGrantAccess } from '../access/grant-access';
+import { mayOnEveryGrant, requireGrantAccess } from '../access/grant-access';
 import { GrantError, type DenialCode } from '../access/grant.errors';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
@@ -231,7 +231,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   async list(caller: Principal, query: GrantsQuery): Promise<{ grants: GrantView[]; next: string | null }> {
     // Engineers without a wider role only ever see their own grants.
     // Who may read any grant may list them all; everyone else lists their own.
-    const requester = grantAbilitiesOf(caller).anyGrant.includes('grant.read') ? query.requester : caller.subject;
+    const requester = mayOnEveryGrant(caller, 'grant.read') ? query.requester : caller.subject;
     const records = await this.repository.list(
       { status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after },
       query.limit,

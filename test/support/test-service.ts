@@ -59,3 +59,8 @@ export async function startTestService(
     },
   };
 }
+
+/** Rows in a table of the service's database (to show a refused or ignored request stored nothing). */
+export async function countRows(sut: Pick<TestService, 'dataSource'>, table: string): Promise<number> {
+  return Number((await sut.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+}

@@ -6,9 +6,7 @@ import { type Cli } from '../cli-context';
 
 /** evidence verify, audit verify: checks an auditor runs. */
 export function registerEvidenceCommands(cli: Cli): void {
-  const { program } = cli;
-  const client = () => cli.client();
-  const asJson = () => cli.asJson();
+  const { program, client, asJson } = cli;
   const evidence = program
     .command('evidence')
     .description('signed evidence bundles')

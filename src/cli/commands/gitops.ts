@@ -3,9 +3,7 @@ import { reconcilerCommands, type GitopsScopeView } from '../reconciler-commands
 
 /** gitops pause|resume: the pause helper. */
 export function registerGitopsCommands(cli: Cli): void {
-  const { program } = cli;
-  const client = () => cli.client();
-  const asJson = () => cli.asJson();
+  const { program, client, asJson } = cli;
   const gitops = program.command('gitops').description('the pause helper: keep the GitOps reconciler from reverting an emergency fix');
   for (const change of ['pause', 'resume'] as const) {
     gitops

@@ -4,9 +4,7 @@ import { loadGrant, saveGrant, type LocalGrant } from '../local-state';
 
 /** request, targets, status, extend, revoke: breaking the glass and what follows. */
 export function registerGrantCommands(cli: Cli): void {
-  const { program } = cli;
-  const client = () => cli.client();
-  const asJson = () => cli.asJson();
+  const { program, client, asJson } = cli;
   program
     .command('request')
     .description('break the glass: ask for time-boxed access to a target')

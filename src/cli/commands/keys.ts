@@ -2,9 +2,7 @@ import { type Cli } from '../cli-context';
 
 /** keys rotate. */
 export function registerKeyCommands(cli: Cli): void {
-  const { program } = cli;
-  const client = () => cli.client();
-  const asJson = () => cli.asJson();
+  const { program, client, asJson } = cli;
   program
     .command('keys')
     .description('signing keys')

@@ -16,8 +16,7 @@ import {
 
 /** kubeconfig, credential kubernetes: kubectl with a grant. */
 export function registerKubernetesCommands(cli: Cli): void {
-  const { program } = cli;
-  const asJson = () => cli.asJson();
+  const { program, asJson } = cli;
   program
     .command('kubeconfig <grant>')
     .description('a kubectl context for a grant on a Kubernetes target; kubectl gets the token from `breakglass credential kubernetes`')

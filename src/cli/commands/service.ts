@@ -7,8 +7,7 @@ import { parseDuration, parseRoles, type Cli } from '../cli-context';
 
 /** serve, migrate, dev-token: the service itself and its dev tokens. */
 export function registerServiceCommands(cli: Cli): void {
-  const { program } = cli;
-  const asJson = () => cli.asJson();
+  const { program, asJson } = cli;
   program
     .command('serve')
     .description('run the broker (same as npm start)')

@@ -5,8 +5,7 @@ import { Spool } from '../spool';
 
 /** exec, shell, flush: the session recorder. */
 export function registerSessionCommands(cli: Cli): void {
-  const { program } = cli;
-  const asJson = () => cli.asJson();
+  const { program, asJson } = cli;
   program
     .command('exec <grant> <command...>')
     .description('run one command with the grant credential, recorded in the session log (use -- before the command)')
