@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { ConsoleLogger, type INestApplication, type LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
+import { openApiDocument } from './api-contract/openapi-document';
 import { AppModule } from './app.module';
 import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
@@ -154,15 +155,7 @@ export function configureHttp(app: NestExpressApplication): void {
       },
     }),
   );
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('breakglass')
-      .setDescription('Emergency-access broker: time-boxed credentials, recorded sessions, retroactive PR SLA, hash-chained audit log')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = openApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 }
 

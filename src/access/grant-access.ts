@@ -1,4 +1,5 @@
 import type { BrokerRole } from '../config/policy.schema';
+import type { GrantAbilities } from './access.views';
 import { GrantError } from './grant.errors';
 
 /** The caller as access sees it (auth's Principal fits; access sits below auth, so it does not import it). */
@@ -23,12 +24,6 @@ export const GRANT_ACCESS = {
 } as const satisfies Record<string, { requester: boolean; roles: readonly BrokerRole[]; denied: (id: string) => string }>;
 
 export type GrantAction = keyof typeof GRANT_ACCESS;
-
-/** What a caller may do: to every grant, and (additionally) to grants they requested. */
-export interface GrantAbilities {
-  anyGrant: GrantAction[];
-  ownGrants: GrantAction[];
-}
 
 export function grantAbilitiesOf(caller: GrantCaller): GrantAbilities {
   const actions = Object.keys(GRANT_ACCESS) as GrantAction[];

@@ -1,6 +1,9 @@
 import { hash } from 'node:crypto';
+import type { AuditEvent } from './audit.views';
 import { canonicalJson } from './chain';
 import type { AuditAction } from './control-catalogue';
+
+export type { AuditEvent } from './audit.views';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -20,21 +23,7 @@ export interface AuditEntry {
 }
 
 /** The fields covered by the hash, exactly as exported. */
-export interface AuditEventFields {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  grant: string | null;
-  target: string | null;
-  data: { [key: string]: JsonValue };
-  controls: string[];
-}
-
-export interface AuditEvent extends AuditEventFields {
-  prevHash: string;
-  hash: string;
-}
+export type AuditEventFields = Omit<AuditEvent, 'prevHash' | 'hash'>;
 
 export function hashedFieldsOf(event: AuditEventFields): AuditEventFields {
   const { seq, at, actor, action, grant, target, data, controls } = event;

@@ -9,6 +9,7 @@ import { Metrics } from '../health/metrics.service';
 import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
 import { AuditError } from './audit.errors';
 import { AuditRepository, type AuditFilter } from './audit.repository';
+import type { AuditPage } from './audit.views';
 import { canonicalJson, type ChainVerdict } from './chain';
 import { controlsFor } from './control-catalogue';
 import { joinRangeVerdicts, splitIntoRanges, verifyRanges } from './range-verify';
@@ -16,11 +17,6 @@ import { joinRangeVerdicts, splitIntoRanges, verifyRanges } from './range-verify
 const VERIFY_RANGE_SIZE = 50_000;
 // The hashing runs in PostgreSQL, one backend per concurrent range: one per core (bench/README.md).
 export const VERIFY_CONNECTIONS = Math.min(availableParallelism(), 4);
-
-export interface AuditPage {
-  events: AuditEvent[];
-  next: number | null;
-}
 
 /**
  * The global hash-chained audit log. Other domains call `append` inside their own transaction,

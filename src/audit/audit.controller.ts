@@ -1,8 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/decorators';
+import { Answers } from '../common/api-schema';
 import { AuditLog } from './audit-log.service';
 import { AuditQuery } from './audit.dto';
+import { AuditPage, ChainVerdict } from './audit.views';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -13,6 +15,7 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ summary: 'Audit events in seq order, each with its hashed fields, prevHash and hash' })
+  @Answers(AuditPage)
   list(@Query() query: AuditQuery) {
     const { limit, after, ...filter } = query;
     return this.auditLog.list({ ...filter, afterSeq: after }, limit);
@@ -20,6 +23,7 @@ export class AuditController {
 
   @Get('verify')
   @ApiOperation({ summary: 'Recompute the whole chain: { valid, count, headHash, firstInvalidSeq? }' })
+  @Answers(ChainVerdict)
   verify() {
     return this.auditLog.verify();
   }

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { ChainVerdict } from './audit.views';
 
 // docs/formats.md, "Audit log": hash_n = H(hash_{n-1} + "\n" + canon(e_n)), H = SHA-256 (lowercase
 // hex), canon = RFC 8785, hash_0 = 64 zeros. Shared by the audit log, the session log and the CLI.
@@ -17,19 +18,7 @@ export function chainHash(prevHash: string, hashedFields: object): string {
   return hash('sha256', `${prevHash}\n${canonicalJson(hashedFields)}`, 'hex');
 }
 
-export interface ChainVerdict {
-  valid: boolean;
-  count: number;
-  headHash: string;
-  /** The first seq whose record is altered, out of order or missing. */
-  firstInvalidSeq?: number;
-  /**
-   * A head recorded elsewhere that the chain does not pass through: `actualHash` null when the chain
-   * ends before `seq` (records deleted from its end). A consistently rehashed chain can only be
-   * bounded this way: `firstInvalidSeq` is then the first seq after the last anchor that matched.
-   */
-  brokenAnchor?: { seq: number; expectedHash: string; actualHash: string | null };
-}
+export type { ChainVerdict } from './audit.views';
 
 /** A head (seq and hash) recorded outside the chain itself: a seal in the audit log, an exported head. */
 export interface ChainAnchor {

@@ -1,25 +1,30 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMinSize, IsArray, IsEmail, IsIn, IsOptional, Matches } from 'class-validator';
 import type { Request } from 'express';
+import { Answers } from '../common/api-schema';
 import { ServiceConfig } from '../config/config.providers';
 import { isLoopback } from '../config/env';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
+import { DevToken } from './auth.views';
 import { Public } from './decorators';
 import { DevIssuer } from './dev-issuer';
 
 export class DevTokenBody {
+  @ApiProperty({ example: 'alice' })
   @Matches(/^[A-Za-z0-9._@-]{1,128}$/, { message: 'must be 1-128 letters, digits, . _ @ or -' })
   subject: string;
 
+  @ApiProperty({ type: 'array', items: { type: 'string', enum: [...BROKER_ROLES] } })
   @IsArray()
   @ArrayMinSize(1)
   @IsIn(BROKER_ROLES as unknown as string[], { each: true, message: `each role must be one of ${BROKER_ROLES.join(', ')}` })
   @Type(() => String)
   roles: BrokerRole[];
 
+  @ApiPropertyOptional()
   @IsOptional()
   @IsEmail()
   email?: string;
@@ -39,7 +44,8 @@ export class DevTokensController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Mint a dev token (AUTH_MODE=dev on a loopback-only service, from loopback)' })
-  async mint(@Req() req: Request, @Body() body: DevTokenBody) {
+  @Answers(DevToken, { status: 201 })
+  async mint(@Req() req: Request, @Body() body: DevTokenBody): Promise<DevToken> {
     if (!devSignInAvailable(this.config) || !fromThisMachineDirectly(req)) {
       throw new AuthError(
         'dev_sign_in_unavailable',

@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { grantAbilitiesOf } from '../access/grant-access';
+import { Answers } from '../common/api-schema';
+import { MeView } from './auth.views';
 import { Caller } from './decorators';
 import type { Principal } from './principal';
 
@@ -11,7 +13,8 @@ import type { Principal } from './principal';
 export class MeController {
   @Get()
   @ApiOperation({ summary: 'The caller: subject, broker roles (IdP groups mapped by the policy), email' })
-  me(@Caller() caller: Principal) {
+  @Answers(MeView)
+  me(@Caller() caller: Principal): MeView {
     return { subject: caller.subject, roles: caller.roles, email: caller.email ?? null, grantAccess: grantAbilitiesOf(caller) };
   }
 }

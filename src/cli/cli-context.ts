@@ -3,6 +3,7 @@ import { isBrokerRole } from '../auth/dev-issuer';
 import { parseDurationSeconds } from '../config/duration';
 import type { BrokerRole } from '../config/policy.schema';
 import { ApiClient, ApiError } from './api-client';
+import type { GrantView } from './api-types';
 import { cliHome, loadGrant, type LocalGrant } from './local-state';
 
 /** What every command group gets: the program, the caller's client and output mode (plain functions, safe to destructure). */
@@ -31,7 +32,7 @@ export async function grantEnded(cli: Cli, grant: LocalGrant): Promise<string | 
   if (Date.parse(grant.expiresAt) <= Date.now()) return `expired at ${grant.expiresAt}`;
   const token = cli.token();
   try {
-    const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<{ status: string; endedAt: string | null }>(
+    const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<GrantView>(
       `v1/grants/${encodeURIComponent(grant.id)}`,
     );
     return current.status === 'active'

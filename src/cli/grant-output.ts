@@ -1,22 +1,5 @@
-import type { IssuedCredential } from '../credentials/credential.types';
-import type { GrantView } from '../grants/grant-views';
+import type { GrantCreated, GrantDetail, GrantView, IssuedCredential } from './api-types';
 // Human-readable renderings of API answers for the CLI (`--json` prints the answers as they are).
-
-interface GrantLike {
-  id: string;
-  status: string;
-  target: string;
-  requester: string;
-  incident: string;
-  expiresAt: string;
-  endedAt?: string | null;
-  flags?: string[];
-  retroPr?: { reference: string; dueAt: string | null; repo: string | null };
-  review?: { dueAt: string | null };
-}
-
-/** The credential as the broker answers it (src/credentials/credential.types.ts). */
-type Credential = IssuedCredential;
 
 export function timeLeft(until: string, now = Date.now()): string {
   const seconds = Math.round((Date.parse(until) - now) / 1000);
@@ -27,11 +10,11 @@ export function timeLeft(until: string, now = Date.now()): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
-export function describeNewGrant(grant: GrantLike & { credential: Credential; sessionToken: string }): string {
+export function describeNewGrant(grant: GrantCreated): string {
   const lines = [
     `Glass broken: ${grant.id} on ${grant.target} for ${grant.requester} (incident ${grant.incident})`,
     `Active until ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left). Every step is audited.`,
-    ...(grant.flags?.length ? [`Flags: ${grant.flags.join(', ')} (security has been told)`] : []),
+    ...(grant.flags.length ? [`Flags: ${grant.flags.join(', ')} (security has been told)`] : []),
     '',
     'Credential — shown once, never stored by breakglass:',
     ...describeCredential(grant.credential, grant.id),
@@ -39,15 +22,13 @@ export function describeNewGrant(grant: GrantLike & { credential: Credential; se
     `Session recorder: export BREAKGLASS_SESSION_TOKEN=${grant.sessionToken}`,
     '',
   ];
-  if (grant.retroPr) {
-    const where = grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : '';
-    lines.push(`Retroactive PR: mention ${grant.retroPr.reference} in the title, body or branch of a PR${where} before ${grant.retroPr.dueAt}.`);
-  }
-  if (grant.review?.dueAt) lines.push(`A security reviewer will sign off the session log before ${grant.review.dueAt}.`);
+  const where = grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : '';
+  lines.push(`Retroactive PR: mention ${grant.retroPr.reference} in the title, body or branch of a PR${where} before ${grant.retroPr.dueAt}.`);
+  if (grant.review.dueAt) lines.push(`A security reviewer will sign off the session log before ${grant.review.dueAt}.`);
   return lines.join('\n');
 }
 
-export function describeCredential(credential: Credential, grantId: string): string[] {
+export function describeCredential(credential: IssuedCredential, grantId: string): string[] {
   if (credential.type === 'jwt') {
     const lines = [`  export BREAKGLASS_JWT=${credential.token}`, `  (an OIDC bearer token, valid until ${credential.expiresAt})`];
     if (credential.kubernetes) {
@@ -69,7 +50,7 @@ export function describeCredential(credential: Credential, grantId: string): str
   ];
 }
 
-export function grantTable(grants: GrantLike[]): string {
+export function grantTable(grants: GrantView[]): string {
   if (!grants.length) return 'No grants.';
   const rows = grants.map((g) => [g.id, g.status, g.target, g.requester, g.incident, g.status === 'active' ? timeLeft(g.expiresAt) : (g.endedAt ?? '')]);
   const header = ['GRANT', 'STATUS', 'TARGET', 'REQUESTER', 'INCIDENT', 'LEFT/ENDED'];
@@ -85,10 +66,7 @@ export function grantTable(grants: GrantLike[]): string {
 }
 
 /** `breakglass status GRANT`: one grant, as a person reads it (`--json` prints the answer as it is). */
-export function describeGrant(
-  grant: GrantView & { gitops?: { drift?: { resources: unknown[] }[]; reconciled?: { commit: string } | null } },
-  now = Date.now(),
-): string {
+export function describeGrant(grant: GrantDetail, now = Date.now()): string {
   const ended = grant.endedAt
     ? `${grant.status} at ${grant.endedAt}${grant.endedBy ? ` by ${grant.endedBy}` : ''}${grant.endReason ? `: ${grant.endReason}` : ''}`
     : `active until ${grant.expiresAt} (${timeLeft(grant.expiresAt, now)} left)`;
@@ -102,7 +80,7 @@ export function describeGrant(
     ['Reason', grant.reason],
     ['Activated', grant.activatedAt],
     ['Status', ended],
-    ['Flags', grant.flags?.length ? grant.flags.join(', ') : null],
+    ['Flags', grant.flags.length ? grant.flags.join(', ') : null],
     ['Credential', credential],
     [
       'Extensions',
@@ -113,8 +91,8 @@ export function describeGrant(
       grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
     ],
     ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
-    ['Drift', grant.gitops?.drift?.length ? `${grant.gitops.drift.length} event(s) attributed to this grant` : null],
-    ['Reconciled', grant.gitops?.reconciled ? `at merge commit ${grant.gitops.reconciled.commit}` : null],
+    ['Drift', grant.gitops.drift.length ? `${grant.gitops.drift.length} event(s) attributed to this grant` : null],
+    ['Reconciled', grant.gitops.reconciled ? `at merge commit ${grant.gitops.reconciled.commit}` : null],
   ];
   return [`${grant.id}`, ...rows.filter(([, value]) => value !== null).map(([label, value]) => `  ${label.padEnd(10)}  ${value}`)].join('\n');
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
-import type { KubernetesAccess } from '../credentials/credential.types';
+import type { KubernetesAccess } from './api-types';
 import type { LocalGrant } from './local-state';
 
 // `breakglass kubeconfig` and the exec credential plugin `breakglass credential kubernetes` (P2.3).

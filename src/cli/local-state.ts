@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import type { KubernetesAccess } from '../credentials/credential.types';
+import type { KubernetesAccess } from './api-types';
 
 // The CLI's own files (not the broker's data dir): grants requested from this machine, with their
 // session token and credential (0600, like a kubeconfig), and the session spools.

@@ -1,14 +1,21 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import { AnyValue, Int, Text } from './api-schema';
 import { CommonError, DomainError } from './domain-error';
 import { requestIdOf } from './request-context';
 
-export interface ErrorBody {
+/** Every error answer (4xx, 5xx) of the API. */
+export class ErrorBody {
+  @Int()
   statusCode: number;
+  @Text({ description: 'The error code, e.g. validation_failed, grant_not_found (docs/api.md lists them)' })
   error: string;
+  @Text()
   message: string;
+  @AnyValue({ optional: true, description: 'Code-specific facts, e.g. the invalid fields' })
   details?: unknown;
+  @Text({ description: 'Also in the X-Request-Id header and the service log' })
   requestId: string;
 }
 

@@ -277,9 +277,11 @@ export class TargetSpec extends LimitsSpec {
   recordParameters?: boolean;
 }
 
+export const CHANNEL_TYPES = ['email', 'pagerduty', 'webhook', 'log'] as const;
+
 export class ChannelSpec {
-  @IsIn(['email', 'pagerduty', 'webhook', 'log'], { message: 'must be one of email, pagerduty, webhook, log' })
-  type: 'email' | 'pagerduty' | 'webhook' | 'log';
+  @IsIn(CHANNEL_TYPES, { message: `must be one of ${CHANNEL_TYPES.join(', ')}` })
+  type: (typeof CHANNEL_TYPES)[number];
 
   @ValidateIf((c: ChannelSpec) => c.type === 'email' || c.to !== undefined)
   @IsEmail({}, { each: true, message: 'each recipient must be an email address' })

@@ -2,9 +2,11 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Public, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
+import { Answers } from '../common/api-schema';
 import { ServiceConfig } from '../config/config.providers';
 import { IntrospectBody } from './credentials.dto';
 import { Credentials } from './credentials.service';
+import { Introspection, JwkSet, KeyRotation, OpenIdConfiguration } from './credentials.views';
 import { KeyStore } from './key-store.service';
 
 @ApiTags('credentials')
@@ -19,14 +21,16 @@ export class CredentialsController {
   @Public()
   @Get('.well-known/jwks.json')
   @ApiOperation({ summary: 'Public keys of the credential and evidence signing keys' })
-  jwks() {
+  @Answers(JwkSet)
+  jwks(): Promise<JwkSet> {
     return this.keys.jwks();
   }
 
   @Public()
   @Get('.well-known/openid-configuration')
   @ApiOperation({ summary: 'Issuer metadata, so relying parties (e.g. a Kubernetes API server) can trust issued JWTs' })
-  discovery() {
+  @Answers(OpenIdConfiguration)
+  discovery(): OpenIdConfiguration {
     const issuer = this.config.publicUrl;
     return {
       issuer,
@@ -43,7 +47,8 @@ export class CredentialsController {
   @Post('v1/credentials/introspect')
   @HttpCode(200)
   @ApiOperation({ summary: 'RFC 7662 introspection: { active, sub, grant, target, exp, … } or { active: false }' })
-  introspect(@Body() body: IntrospectBody) {
+  @Answers(Introspection)
+  introspect(@Body() body: IntrospectBody): Promise<Introspection> {
     return this.credentials.introspect(body.token);
   }
 
@@ -52,7 +57,8 @@ export class CredentialsController {
   @Post('v1/keys/rotate')
   @HttpCode(200)
   @ApiOperation({ summary: 'New signing key; old keys stay in the JWKS until their tokens have expired' })
-  rotate(@Caller() caller: Principal) {
+  @Answers(KeyRotation)
+  rotate(@Caller() caller: Principal): Promise<KeyRotation> {
     return this.keys.rotate(caller.subject);
   }
 }

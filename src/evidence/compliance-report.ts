@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.service';
 import { ComplianceReportRepository, type Period } from './compliance-report.repository';
+import type { ComplianceReportView } from './evidence.views';
 
 function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
@@ -19,7 +20,7 @@ export class ComplianceReport {
     private readonly auditLog: AuditLog,
   ) {}
 
-  async build(period: Period) {
+  async build(period: Period): Promise<ComplianceReportView> {
     const [grants, denials, clocks, violations, controls, reconciled, drift, chain] = await Promise.all([
       this.repository.grantsByTarget(period),
       this.repository.denialsByReason(period),
@@ -89,7 +90,7 @@ export class ComplianceReport {
   }
 }
 
-export type ComplianceReportData = Awaited<ReturnType<ComplianceReport['build']>>;
+export type ComplianceReportData = ComplianceReportView;
 
 export function reportMarkdown(r: ComplianceReportData): string {
   const pct = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);

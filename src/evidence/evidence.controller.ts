@@ -4,9 +4,11 @@ import type { Response } from 'express';
 import { GrantIdParam } from '../access/grant-id';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
+import { Answers, AnswersJsonOr, AnswersText } from '../common/api-schema';
 import { ComplianceReport, reportMarkdown } from './compliance-report';
 import { ExportQuery, ReportQuery } from './evidence.dto';
 import { Evidence } from './evidence.service';
+import { ComplianceReportView, SignedBundle } from './evidence.views';
 import { PeriodExport } from './period-export';
 
 @ApiTags('evidence')
@@ -22,6 +24,7 @@ export class EvidenceController {
   @Get('v1/grants/:id/evidence')
   @Roles('compliance', 'security')
   @ApiOperation({ summary: 'Signed evidence bundle: { bundle, jws } with jws = compact EdDSA JWS over canon(bundle)' })
+  @Answers(SignedBundle)
   bundle(@Caller() caller: Principal, @Param() { id }: GrantIdParam) {
     return this.evidence.bundleFor(caller, id);
   }
@@ -29,6 +32,7 @@ export class EvidenceController {
   @Get('v1/evidence/export')
   @Roles('compliance')
   @ApiOperation({ summary: 'Audit events of a period with prevHash/hash and controls, streamed (jsonl or csv), ending with the chain head' })
+  @AnswersText(['application/x-ndjson', 'text/csv'], 'format=jsonl (default): one audit event per line, then the chain head; format=csv: the same as CSV')
   async export(@Caller() caller: Principal, @Query() query: ExportQuery, @Res() res: Response) {
     await this.periodExport.stream(caller, { from: query.from, to: query.to, control: query.control, format: query.format ?? 'jsonl' }, res);
   }
@@ -36,6 +40,7 @@ export class EvidenceController {
   @Get('v1/reports/compliance')
   @Roles('compliance')
   @ApiOperation({ summary: 'Compliance report for a period (JSON, or format=md for Markdown)' })
+  @AnswersJsonOr(ComplianceReportView, [{ mediaType: 'text/markdown', description: 'format=md' }])
   async report(@Query() query: ReportQuery, @Res({ passthrough: true }) res: Response) {
     const to = query.to ?? new Date().toISOString();
     const from = query.from ?? new Date(Date.parse(to) - 30 * 86400_000).toISOString();

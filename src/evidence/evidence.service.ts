@@ -13,13 +13,9 @@ import { Reviews } from '../sessions/reviews.service';
 import { Sessions } from '../sessions/sessions.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
+import type { SignedBundle } from './evidence.views';
 
 export const BUNDLE_FORMAT = 'breakglass-evidence/1';
-
-export interface SignedBundle {
-  bundle: Record<string, unknown>;
-  jws: string;
-}
 
 /**
  * The per-grant evidence bundle of docs/formats.md: everything an auditor needs about one break-glass,

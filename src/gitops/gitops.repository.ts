@@ -2,40 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
-import type { ObjectRef, ReconcilerEvent, ReconcilerSource } from './reconciler-event';
-
-export interface StoredGitopsEvent {
-  id: string;
-  source: ReconcilerSource;
-  kind: ReconcilerEvent['kind'];
-  object: ObjectRef;
-  cluster: string | null;
-  revision: string | null;
-  commit: string | null;
-  resources: ObjectRef[];
-  reason: string;
-  message: string;
-  targets: string[];
-  auditSeq: number;
-  receivedAt: Date;
-}
-
-export interface Reconciliation {
-  eventId: string;
-  repo: string;
-  number: number;
-  commit: string;
-  reconciledAt: Date;
-  /** From grant activation to the reconcile, in seconds. */
-  secondsFromActivation: number;
-}
-
-export interface PauseRecord {
-  pausedAt: Date | null;
-  pausedBy: string | null;
-  resumedAt: Date | null;
-  resumedBy: string | null;
-}
+import type { PauseRecord, Reconciliation, StoredGitopsEvent } from './gitops.views';
+import type { ReconcilerEvent } from './reconciler-event';
 
 export interface GrantInScope {
   grant: GrantFacts;

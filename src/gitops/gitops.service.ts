@@ -9,29 +9,9 @@ import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
 import { PullRequests, type MergedPullRequest } from '../sla/pull-requests.service';
-import { GitopsRepository, type PauseRecord, type Reconciliation, type StoredGitopsEvent } from './gitops.repository';
+import { GitopsRepository } from './gitops.repository';
+import type { GrantGitops, PauseRecord, RecordOutcome, StoredGitopsEvent } from './gitops.views';
 import { describeObject, inScope, type ReconcilerEvent } from './reconciler-event';
-
-export interface RecordOutcome {
-  duplicate: boolean;
-  /** A success at the revision already reconciled (Flux's periodic re-run): nothing stored. */
-  ignored?: true;
-  reason?: string;
-  alreadyReconciled?: string;
-  kind?: ReconcilerEvent['kind'];
-  /** Targets whose GitOps scope the event concerns. */
-  targets?: string[];
-  /** Drift only: the grants it was attributed to (empty = unattributed). */
-  attributedTo?: string[];
-  /** Grants whose merged retro PR this reconcile applied (the closed loop). */
-  reconciled?: string[];
-}
-
-export interface GrantGitops {
-  drift: StoredGitopsEvent[];
-  reconciled: Reconciliation | null;
-  pause: PauseRecord | null;
-}
 
 /**
  * Reconciler events (Flux, Argo CD) as deployment audit trail; drift attributed to the grants that

@@ -1,16 +1,10 @@
 import type { GitopsScope } from '../config/policy';
+import type { ObjectRef, ReconcilerEventKind, ReconcilerSource } from './gitops.views';
 
 // A reconciler event (Flux or Argo CD) in one shape, whatever sent it, and the rules that place it
 // in targets' GitOps scopes.
 
-export type ReconcilerSource = 'flux' | 'argocd';
-export type ReconcilerEventKind = 'reconciled' | 'failed' | 'drift';
-
-export interface ObjectRef {
-  kind: string;
-  namespace: string | null;
-  name: string;
-}
+export type { ObjectRef, ReconcilerEventKind, ReconcilerSource } from './gitops.views';
 
 export interface ReconcilerEvent {
   source: ReconcilerSource;

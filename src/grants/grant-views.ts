@@ -1,8 +1,144 @@
+import { ApiExtraModels, OmitType } from '@nestjs/swagger';
+import {
+  Int,
+  ListOf,
+  Nested,
+  NullableFreeObject,
+  NullableNested,
+  NullableText,
+  NullableTimestamp,
+  OneOf,
+  OneOfShapes,
+  Text,
+  Texts,
+  Timestamp,
+} from '../common/api-schema';
+import { ISSUED_CREDENTIAL_TYPES, type IssuedCredential } from '../credentials/credential.types';
 import type { CredentialRecord } from '../credentials/credentials.repository';
-import type { GrantExtension, GrantRecord } from './grants.repository';
+import { GrantGitops } from '../gitops/gitops.views';
+import { GRANT_STATUSES, type GrantExtension, type GrantRecord, type GrantStatus, type OnCallRecord } from './grants.repository';
 
-/** A grant as the API shows it after creation: everything but secrets. */
-export function grantView(grant: GrantRecord, credentials: CredentialRecord[], extensions: GrantExtension[]) {
+/** What is stored of the grant's access credential: never the secret itself. */
+export class CredentialSummary {
+  @OneOf(['jwt', 'postgres'])
+  type: CredentialRecord['type'];
+  @NullableText()
+  username: string | null;
+  @NullableText()
+  database: string | null;
+  @NullableText()
+  jti: string | null;
+  @Text({ description: 'SHA-256 of the secret, to match it against logs without storing it' })
+  fingerprint: string;
+  @Timestamp()
+  expiresAt: string;
+  @NullableTimestamp()
+  revokedAt: string | null;
+  @Text({ description: 'Whether the target system applied the credential (and its revocation)' })
+  providerStatus: string;
+}
+
+export class GrantExtensionView {
+  @Timestamp()
+  at: string;
+  @Text()
+  by: string;
+  @Int()
+  addedSeconds: number;
+  @Text()
+  reason: string;
+  @Timestamp()
+  newExpiresAt: string;
+}
+
+export class RetroPrDue {
+  @Text({ description: 'What a PR title or body must mention to link (the grant id)' })
+  reference: string;
+  @NullableTimestamp()
+  dueAt: string | null;
+  @NullableText()
+  repo: string | null;
+}
+
+export class ReviewDue {
+  @NullableTimestamp()
+  dueAt: string | null;
+}
+
+/** A grant as the API shows it: everything but secrets. */
+export class GrantView {
+  @Text({ example: 'BG-2026-000042' })
+  id: string;
+  @OneOf(GRANT_STATUSES)
+  status: GrantStatus;
+  @Text()
+  target: string;
+  @Text()
+  environment: string;
+  @Text()
+  requester: string;
+  @Text()
+  incident: string;
+  @Text()
+  reason: string;
+  @NullableText()
+  role: string | null;
+  @Int()
+  durationSeconds: number;
+  @Timestamp()
+  activatedAt: string;
+  @Timestamp()
+  expiresAt: string;
+  @NullableTimestamp()
+  endedAt: string | null;
+  @NullableText()
+  endedBy: string | null;
+  @NullableText()
+  endReason: string | null;
+  @Texts({ description: 'e.g. off_call_override, on_call_unverified' })
+  flags: string[];
+  @NullableFreeObject({ description: 'The PagerDuty on-call evidence checked at request time' })
+  onCall: OnCallRecord | null;
+  @NullableNested(() => CredentialSummary)
+  credential: CredentialSummary | null;
+  @ListOf(() => GrantExtensionView)
+  extensions: GrantExtensionView[];
+  @Nested(() => RetroPrDue)
+  retroPr: RetroPrDue;
+  @Nested(() => ReviewDue)
+  review: ReviewDue;
+}
+
+/** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it. */
+export class GrantDetail extends GrantView {
+  @Nested(() => GrantGitops)
+  gitops: GrantGitops;
+}
+
+/** The answer to breaking the glass: the credential and the session token, shown this once. */
+@ApiExtraModels(...ISSUED_CREDENTIAL_TYPES)
+export class GrantCreated extends OmitType(GrantView, ['credential'] as const) {
+  @OneOfShapes(ISSUED_CREDENTIAL_TYPES, { description: 'The secret credential (shown once)' })
+  credential: IssuedCredential;
+  @Text({ description: 'Authenticates the session recorder for this grant only (shown once)' })
+  sessionToken: string;
+}
+
+/** An extension; `newCredential` when the target had to issue a new secret (a JWT cannot be extended). */
+@ApiExtraModels(...ISSUED_CREDENTIAL_TYPES)
+export class GrantExtended extends GrantView {
+  @OneOfShapes(ISSUED_CREDENTIAL_TYPES, { optional: true, description: 'Shown once' })
+  newCredential?: IssuedCredential;
+}
+
+export class GrantPage {
+  @ListOf(() => GrantView)
+  grants: GrantView[];
+  @NullableText({ description: 'Pass as `after` for the next page' })
+  next: string | null;
+}
+
+export function grantView(grant: GrantRecord, credentials: CredentialRecord[], extensions: GrantExtension[]): GrantView {
   const access = credentials.filter((c) => c.purpose === 'access').at(-1);
   return {
     id: grant.id,
@@ -44,5 +180,3 @@ export function grantView(grant: GrantRecord, credentials: CredentialRecord[], e
     review: { dueAt: grant.reviewDueAt?.toISOString() ?? null },
   };
 }
-
-export type GrantView = ReturnType<typeof grantView>;

@@ -5,7 +5,8 @@ import type { OnCallEvidence } from '../integrations/pagerduty/on-call';
 /** The on-call check as kept on the grant: PagerDuty's answer, or why it could not be had. */
 export type OnCallRecord = ({ status: 'on_call' } & OnCallEvidence) | { status: 'unavailable'; checkedAt: string; error: string };
 
-export type GrantStatus = 'active' | 'expired' | 'revoked';
+export const GRANT_STATUSES = ['active', 'expired', 'revoked'] as const;
+export type GrantStatus = (typeof GRANT_STATUSES)[number];
 
 export interface GrantRecord {
   id: string;

@@ -10,16 +10,19 @@ import { LoadedPolicy } from '../config/config.providers';
 import { findTarget, type TargetPolicy } from '../config/policy';
 import type { IssuedCredential } from '../credentials/credential.types';
 import { Credentials } from '../credentials/credentials.service';
-import { Gitops, type GrantGitops } from '../gitops/gitops.service';
+import { Gitops } from '../gitops/gitops.service';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
+import type { GrantNotifications } from '../notifications/notifications.views';
 import { Sessions } from '../sessions/sessions.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
-import { grantView, type GrantView } from './grant-views';
+import type { PullRequestLinks } from '../sla/sla.views';
+import { grantView, type GrantCreated, type GrantDetail, type GrantExtended, type GrantPage, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
 import { GrantsRepository, type GrantRecord, type OnCallRecord } from './grants.repository';
+import { extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
 
 const EXPIRY_BATCH = 20;
 
@@ -28,7 +31,6 @@ const EXPIRY_BATCH = 20;
  * that `credential` is the issued secret (shown this once) instead of its metadata, plus the
  * session token.
  */
-export type GrantCreated = Omit<GrantView, 'credential'> & { credential: IssuedCredential; sessionToken: string };
 
 /** The grant lifecycle: request (policy, on-call), extend, revoke, and expiry on time. */
 @Injectable()
@@ -66,21 +68,8 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     const target = findTarget(this.policy, body.target);
     const deny = (code: DenialCode, message: string, details?: Record<string, unknown>) => this.deny(caller, body, target, code, message, details);
     if (!target) return deny('target_unknown', `No target named "${body.target}" in the policy`);
-    const offered = target.credential.type === 'jwt' ? target.credential.groups : target.credential.grantRoles;
-    if (body.role !== undefined && !offered.includes(body.role)) {
-      return deny('role_forbidden', `Role "${body.role}" is not offered by ${target.name}`, { offered });
-    }
-    if (body.durationSeconds > target.maxDurationSeconds) {
-      return deny('duration_exceeds_max', `${body.durationSeconds}s exceeds the ${target.maxDurationSeconds}s maximum of ${target.name}`, {
-        maxDurationSeconds: target.maxDurationSeconds,
-      });
-    }
-    if (body.reason.trim().length < target.reasonMinLength) {
-      return deny('reason_too_short', `The reason must be at least ${target.reasonMinLength} characters`, { minLength: target.reasonMinLength });
-    }
-    if (!new RegExp(target.incidentPattern).test(body.incident)) {
-      return deny('incident_invalid', `Incident "${body.incident}" does not match ${target.incidentPattern}`, { pattern: target.incidentPattern });
-    }
+    const refusal = requestRefusal(target, body);
+    if (refusal) return deny(refusal.code, refusal.message, refusal.details);
     if (target.blockRequesterWhenOverdue) {
       const overdue = await this.clocks.overdueRetroPrGrants(caller.subject);
       if (overdue.length) {
@@ -89,20 +78,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
         });
       }
     }
-    const flags: string[] = [];
+    let flags: string[] = [];
     let onCall: OnCallRecord | null = null;
     if (target.onCall) {
       const verdict = await this.onCall.check(caller.email, target.onCall.pagerdutyScheduleIds);
-      if (verdict.outcome === 'not_on_call') return deny('not_on_call', verdict.why, { onCall: verdict.evidence });
-      if (verdict.outcome === 'on_call') onCall = { status: 'on_call', ...verdict.evidence };
-      if (verdict.outcome === 'unavailable') {
-        if (target.onCall.whenUnavailable === 'deny') {
-          return deny('not_on_call', `On-call status could not be verified (${verdict.error}) and ${target.name} requires it`, { pagerduty: 'unavailable' });
-        }
-        // Break glass must work when PagerDuty is down: grant it, flagged for security.
-        onCall = { status: 'unavailable', checkedAt: new Date().toISOString(), error: verdict.error };
-        flags.push('on_call_unverified');
-      }
+      const decision = onCallDecision({ name: target.name, onCall: target.onCall }, verdict, new Date());
+      if ('refusal' in decision) return deny(decision.refusal.code, decision.refusal.message, decision.refusal.details);
+      ({ onCall, flags } = decision);
     }
     return this.activate(caller, body, target, onCall, flags);
   }
@@ -228,7 +210,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     throw new GrantError(code, message, details);
   }
 
-  async list(caller: Principal, query: GrantsQuery): Promise<{ grants: GrantView[]; next: string | null }> {
+  async list(caller: Principal, query: GrantsQuery): Promise<GrantPage> {
     // Engineers without a wider role only ever see their own grants.
     // Who may read any grant may list them all; everyone else lists their own.
     const requester = mayOnEveryGrant(caller, 'grant.read') ? query.requester : caller.subject;
@@ -241,18 +223,18 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it (drift, the closed loop). */
-  async getWithGitops(caller: Principal, id: string): Promise<GrantView & { gitops: GrantGitops }> {
+  async getWithGitops(caller: Principal, id: string): Promise<GrantDetail> {
     const view = await this.get(caller, id);
     return { ...view, gitops: await this.gitops.forGrant(id) };
   }
 
-  async pullRequestsOf(caller: Principal, id: string) {
+  async pullRequestsOf(caller: Principal, id: string): Promise<PullRequestLinks> {
     await this.get(caller, id);
     return { pullRequests: await this.pullRequests.forGrant(id) };
   }
 
   /** The outbox rows of the grant: what was sent where, and whether it arrived (no message bodies). */
-  async notificationsOf(caller: Principal, id: string) {
+  async notificationsOf(caller: Principal, id: string): Promise<GrantNotifications> {
     await this.get(caller, id);
     const rows = await this.notifications.forGrant(id);
     return {
@@ -276,27 +258,16 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     return this.view(requireGrantAccess(caller, await this.repository.find(id), id, 'grant.read'));
   }
 
-  async extend(caller: Principal, id: string, body: ExtendGrantBody): Promise<GrantView & { credential: unknown; newCredential?: IssuedCredential }> {
+  async extend(caller: Principal, id: string, body: ExtendGrantBody): Promise<GrantExtended> {
     let newCredential: IssuedCredential | undefined;
     await this.dataSource.transaction(async (tx) => {
       const grant = await this.lockActive(tx, id);
       requireGrantAccess(caller, grant, id, 'grant.extend');
       const target = findTarget(this.policy, grant.target);
       if (!target) throw new GrantError('target_unknown', `Target ${grant.target} is no longer in the policy`);
-      if (body.reason.trim().length < target.reasonMinLength) {
-        throw new GrantError('reason_too_short', `The reason must be at least ${target.reasonMinLength} characters`, { minLength: target.reasonMinLength });
-      }
       const newExpiresAt = new Date(grant.expiresAt.getTime() + body.durationSeconds * 1000);
-      const totalSeconds = (newExpiresAt.getTime() - grant.activatedAt.getTime()) / 1000;
-      if (totalSeconds > target.maxTotalDurationSeconds) {
-        throw new GrantError(
-          'duration_exceeds_max',
-          `The grant would last ${Math.round(totalSeconds)}s in total, over the ${target.maxTotalDurationSeconds}s maximum of ${target.name}`,
-          {
-            maxTotalDurationSeconds: target.maxTotalDurationSeconds,
-          },
-        );
-      }
+      const refusal = reasonRefusal(target, body.reason) ?? extensionRefusal(target, grant.activatedAt, newExpiresAt);
+      if (refusal) throw new GrantError(refusal.code, refusal.message, refusal.details);
       const now = await this.repository.now();
       const extended = await this.credentials.extend(
         tx,

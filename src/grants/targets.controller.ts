@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Answers } from '../common/api-schema';
 import { LoadedPolicy } from '../config/config.providers';
 import { formatDuration } from '../config/duration';
 import type { TargetPolicy } from '../config/policy';
+import { TargetList, type TargetView } from './targets.views';
 
 @ApiTags('targets')
 @ApiBearerAuth()
@@ -12,13 +14,14 @@ export class TargetsController {
 
   @Get()
   @ApiOperation({ summary: 'Targets from the policy with their effective limits (defaults merged)' })
-  list() {
+  @Answers(TargetList)
+  list(): TargetList {
     return { targets: this.policy.targets.map(describeTarget), next: null };
   }
 }
 
 /** What a requester may know about a target: limits and rules, never connection secrets. */
-function describeTarget(target: TargetPolicy) {
+function describeTarget(target: TargetPolicy): TargetView {
   return {
     name: target.name,
     environment: target.environment,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ChannelPolicy } from '../config/policy';
 import type { NoticeMessage } from './notice';
+import type { OutboxState } from './notifications.views';
 
 export interface OutboxRow {
   id: string;
@@ -12,7 +13,7 @@ export interface OutboxRow {
   channel: string;
   channelType: ChannelPolicy['type'];
   message: NoticeMessage;
-  status: 'pending' | 'delivered' | 'failed' | 'undeliverable';
+  status: OutboxState;
   attempts: number;
   createdAt: Date;
   deliveredAt: Date | null;

@@ -12,6 +12,7 @@ import type { ReviewBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { SessionsRepository, type ReviewRecord } from './sessions.repository';
 import { Sessions } from './sessions.service';
+import type { ReviewRecorded } from './sessions.views';
 
 /** Second-person security review of a grant's session log; satisfies the review clock. */
 @Injectable()
@@ -27,7 +28,7 @@ export class Reviews {
     private readonly grants: GrantReader,
   ) {}
 
-  async review(caller: Principal, grantId: string, body: ReviewBody): Promise<ReviewRecord & { clock: string | null }> {
+  async review(caller: Principal, grantId: string, body: ReviewBody): Promise<ReviewRecorded> {
     const verdict = await this.sessions.verify(grantId);
     if (!verdict.valid && !body.acknowledgeIntegrityFailure) {
       throw new SessionError(

@@ -1,5 +1,8 @@
 import { hash } from 'node:crypto';
 import { canonicalJson, type ChainAnchor } from '../audit/chain';
+import type { SessionEvent } from './sessions.views';
+
+export type { Gap, SessionEvent } from './sessions.views';
 
 /** A `detail` value: what the record's recorder adds (SQL outcome, Kubernetes request), hashed with it. */
 export type RecordDetail = { [key: string]: DetailValue };
@@ -10,32 +13,7 @@ type DetailValue = string | number | boolean | null | DetailValue[] | { [key: st
  * stored before session record format 2) has no `detail` key; format 2 always has it (an object or
  * null). docs/formats.md gives both hashed objects.
  */
-export interface SessionEventFields {
-  grant: string;
-  seq: number;
-  type: string;
-  command: string | null;
-  cwd: string | null;
-  user: string | null;
-  host: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  detail?: RecordDetail | null;
-  receivedAt: string;
-}
-
-export interface SessionEvent extends SessionEventFields {
-  prevHash: string;
-  hash: string;
-  /** Received after the grant ended, though recorded before it (not hashed). */
-  late: boolean;
-}
-
-export interface Gap {
-  from: number;
-  to: number;
-}
+export type SessionEventFields = Omit<SessionEvent, 'prevHash' | 'hash' | 'late'>;
 
 export function sessionHashedFields(event: SessionEventFields): SessionEventFields {
   const { grant, seq, type, command, cwd, user, host, startedAt, finishedAt, exitCode, receivedAt } = event;

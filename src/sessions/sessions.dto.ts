@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import { PageQuery } from '../audit/audit.dto';
 import { RequiredText } from '../common/required-text';
+import { REVIEW_OUTCOMES } from './sessions.views';
 
 export const MAX_BATCH = 500;
 export const MAX_COMMAND_CHARS = 65536;
@@ -114,9 +115,9 @@ export class SessionEventsQuery extends PageQuery {
 }
 
 export class ReviewBody {
-  @ApiProperty({ enum: ['approved', 'findings', 'violation'] })
-  @IsIn(['approved', 'findings', 'violation'])
-  outcome: 'approved' | 'findings' | 'violation';
+  @ApiProperty({ enum: REVIEW_OUTCOMES })
+  @IsIn(REVIEW_OUTCOMES)
+  outcome: (typeof REVIEW_OUTCOMES)[number];
 
   @ApiProperty()
   @RequiredText({ max: 20000 })

@@ -5,6 +5,9 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
 import type { Gap, SessionEvent } from './session-event';
+import type { ReviewRecord } from './sessions.views';
+
+export type { ReviewRecord } from './sessions.views';
 
 export interface SessionHead {
   grantId: string;
@@ -24,19 +27,6 @@ export interface LockedHead extends SessionHead {
   endedAt: Date | null;
   requester: string;
   now: Date;
-}
-
-export interface ReviewRecord {
-  id: string;
-  grantId: string;
-  reviewer: string;
-  outcome: 'approved' | 'findings' | 'violation';
-  notes: string;
-  chainValid: boolean;
-  chainHead: string;
-  eventsReviewed: number;
-  integrityAcknowledged: boolean;
-  at: Date;
 }
 
 const EVENT_COLUMNS = `grant_id AS "grant", seq, type, command, cwd, "user", host, started_at AS "startedAt", finished_at AS "finishedAt",

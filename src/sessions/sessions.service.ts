@@ -13,7 +13,6 @@ import {
   sealAnchors,
   sessionEventHash,
   sessionHashedFields,
-  type Gap,
   type RecordDetail,
   type SessionEvent,
   type SessionEventFields,
@@ -21,16 +20,8 @@ import {
 import type { SessionEventBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { SessionsRepository, type HeadMove, type NewRecord, type SessionHead } from './sessions.repository';
+import type { IngestResult, SessionPage } from './sessions.views';
 import { transcriptLine } from './transcript';
-
-export interface IngestResult {
-  accepted: number;
-  duplicates: number;
-  /** The highest seq the client has sent (its own counter). */
-  lastSeq: number;
-  headHash: string;
-  gaps: Gap[];
-}
 
 /**
  * A record to append: a client's (the CLI's, `clientSeq` = the seq it sent) or one the broker made
@@ -231,12 +222,7 @@ export class Sessions {
     });
   }
 
-  async read(
-    caller: Principal,
-    grantId: string,
-    afterSeq: number,
-    limit: number,
-  ): Promise<{ events: SessionEvent[]; headHash: string; gaps: Gap[]; next: number | null }> {
+  async read(caller: Principal, grantId: string, afterSeq: number, limit: number): Promise<SessionPage> {
     const head = await this.readableHead(caller, grantId);
     const events = await this.repository.page(grantId, afterSeq, limit);
     return { events, headHash: head.hash, gaps: head.gaps, next: events.length === limit ? events[events.length - 1].seq : null };

@@ -1,24 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-
-export interface PrLink {
-  grantId: string;
-  provider: 'github' | 'gitlab' | 'manual';
-  repo: string;
-  number: number;
-  url: string;
-  title: string | null;
-  state: 'open' | 'closed' | 'merged';
-  merged: boolean;
-  repoMatches: boolean;
-  linkedBy: string;
-  deliveryId: string | null;
-  /** The merge commit once merged (GitHub `merge_commit_sha`, GitLab `merge_commit_sha`). */
-  mergeCommitSha: string | null;
-  /** The forge's `updated_at` of the state applied last (null for manual links). */
-  sourceUpdatedAt: Date | null;
-  linkedAt?: Date;
-}
+import type { PrLink } from './sla.views';
 
 const LINK_COLUMNS = `grant_id AS "grantId", provider, repo, number, url, title, state, merged, repo_matches AS "repoMatches",
   linked_by AS "linkedBy", delivery_id AS "deliveryId", merge_commit_sha AS "mergeCommitSha", source_updated_at AS "sourceUpdatedAt"`;

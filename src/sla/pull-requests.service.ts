@@ -8,8 +8,9 @@ import { CommonError } from '../common/domain-error';
 import { DomainEventBus } from '../common/domain-events';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
-import { PullRequestsRepository, type PrLink } from './pull-requests.repository';
+import { PullRequestsRepository } from './pull-requests.repository';
 import { SlaClocks } from './sla-clocks.service';
+import type { ForgeDeliveryAnswer, LinkAnswer, LinkOutcome, PrLink } from './sla.views';
 
 /** A pull/merge request as a webhook (or a person) describes it. */
 export interface PullRequestEvent {
@@ -46,18 +47,6 @@ declare module '../common/domain-events' {
   }
 }
 
-export interface LinkOutcome {
-  grant: string;
-  repo: string;
-  number: number;
-  state: PrLink['state'];
-  repoMatches: boolean;
-  /** What became of the retro_pr clock: satisfied, satisfied_late, or null if unchanged. */
-  clock: string | null;
-  /** The event describes an older state than the one already applied (a replay or a late delivery): ignored. */
-  stale?: boolean;
-}
-
 const GRANT_ID = /BG-\d{4}-\d{6,}/gi;
 
 /** Links PRs to grants (a grant id mentioned anywhere links it) and satisfies the retro-PR clock. */
@@ -74,12 +63,7 @@ export class PullRequests {
   ) {}
 
   /** One transaction: the delivery id is recorded with its effects, so a re-delivery does nothing. */
-  async handleWebhook(
-    source: 'github' | 'gitlab',
-    deliveryId: string,
-    eventName: string,
-    event: PullRequestEvent | null,
-  ): Promise<{ duplicate: boolean; linked: LinkOutcome[] }> {
+  async handleWebhook(source: 'github' | 'gitlab', deliveryId: string, eventName: string, event: PullRequestEvent | null): Promise<ForgeDeliveryAnswer> {
     return this.dataSource.transaction(async (tx) => {
       if (!(await this.repository.firstDelivery(tx, source, deliveryId, eventName))) return { duplicate: true, linked: [] };
       return { duplicate: false, linked: event ? await this.link(tx, event, mentionedGrantIds(event.texts)) : [] };
@@ -101,7 +85,7 @@ export class PullRequests {
     return this.repository.mergedAt(tx, targets, commit);
   }
 
-  async linkManually(caller: Principal, grantId: string, url: string): Promise<{ linked: LinkOutcome[] }> {
+  async linkManually(caller: Principal, grantId: string, url: string): Promise<LinkAnswer> {
     const parsed = parsePullRequestUrl(url);
     return this.dataSource.transaction(async (tx) => {
       const [grant] = await this.grants.lockMany(tx, [grantId]);

@@ -4,8 +4,9 @@ import type { EscalationStep } from '../config/policy';
 import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
 
-export type ClockKind = 'retro_pr' | 'review';
-export type ClockState = 'running' | 'satisfied' | 'satisfied_late' | 'breached' | 'waived';
+import type { ClockKind, ClockState } from './sla.views';
+
+export type { ClockKind, ClockState } from './sla.views';
 
 export interface ClockRecord {
   id: string;

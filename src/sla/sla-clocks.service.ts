@@ -11,8 +11,10 @@ import { afterCommit } from '../database/after-commit';
 import type { NoticeKind } from '../notifications/notice';
 import { NotificationsRepository } from '../notifications/notifications.repository';
 import { Notifications } from '../notifications/notifications.service';
+import { closingAudience, dedupKeyOf, stepNoticeKind } from './escalation-notices';
 import { SlaClocksRepository, type ClockFilter, type ClockKind, type ClockRecord, type DueStep, type StepRecord } from './sla-clocks.repository';
 import { SlaError } from './sla.errors';
+import type { ClockPage, ClockView } from './sla.views';
 
 const BATCH = 100;
 
@@ -21,17 +23,12 @@ export interface StartedClocks {
   reviewDueAt: Date;
 }
 
-/** docs/policy.md (notifications): PagerDuty incidents of a clock share one dedup key, so a late PR resolves them. */
 /** Extra facts for a grant's retro-PR reminders and breach notices. */
 declare module '../common/domain-events' {
   interface Contributions {
     /** Facts other domains add to a grant's retro-PR notices (GitOps: the drift the PR should cover). */
     'retro-pr.facts': { request: { grantId: string }; part: Record<string, string | number | boolean | null> };
   }
-}
-
-export function dedupKeyOf(grantId: string, kind: ClockKind): string {
-  return `breakglass/${grantId}/${kind}`;
 }
 
 /**
@@ -123,8 +120,7 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async notifyStep(tx: EntityManager, step: DueStep): Promise<number> {
-    const reminder = step.afterSeconds < 0;
-    const kind: NoticeKind = step.kind === 'retro_pr' ? (reminder ? 'sla_reminder' : 'sla_breached') : reminder ? 'review_reminder' : 'review_overdue';
+    const kind = stepNoticeKind(step.kind, step.afterSeconds);
     const extraFacts = step.kind === 'retro_pr' ? Object.assign({}, ...(await this.events.collect(tx, 'retro-pr.facts', { grantId: step.grant.id }))) : {};
     return this.notifications.notify(tx, {
       kind,
@@ -190,12 +186,11 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
         pagerduty: { action: 'resolve', dedupKey: dedupKeyOf(clock.grantId, clock.kind) },
       });
     }
-    const told = await this.outbox.toldChannels(tx, clock.id);
-    const audience = told.length ? told : this.policy.notify.compliance;
+    const audience = closingAudience(await this.outbox.toldChannels(tx, clock.id), this.policy.notify.compliance);
     await this.notifications.notify(tx, { kind, grant: clock.grant, channels: audience, key: `${clock.id}:${kind}`, clockId: clock.id, facts });
   }
 
-  async list(filter: ClockFilter, limit: number): Promise<{ clocks: ClockView[]; next: string | null }> {
+  async list(filter: ClockFilter, limit: number): Promise<ClockPage> {
     const clocks = await this.repository.list(filter, limit);
     const steps = await this.repository.stepsOf(clocks.map((c) => c.id));
     return {
@@ -220,9 +215,7 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-export type ClockView = ReturnType<typeof clockView>;
-
-function clockView(clock: ClockRecord, steps: StepRecord[]) {
+function clockView(clock: ClockRecord, steps: StepRecord[]): ClockView {
   return {
     id: clock.id,
     grant: clock.grantId,

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { DevIssuer } from '../../src/auth/dev-issuer';
 import type { BrokerRole } from '../../src/config/policy.schema';
 import { startService, type RunningService } from '../../src/service';
+import { ResponseContract } from './response-contract';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export const EXAMPLE_POLICY = path.resolve(__dirname, '../../examples/policy.yaml');
@@ -12,6 +13,8 @@ export interface TestService extends RunningService {
   database: TestDatabase;
   dataDir: string;
   http: ReturnType<typeof request>;
+  /** Every JSON answer checked against the served OpenAPI document; close() fails on a violation. */
+  contract: ResponseContract;
   /** A dev-issuer bearer token for this service. */
   token(subject: string, roles: BrokerRole[], email?: string): Promise<string>;
   close(): Promise<void>;
@@ -45,17 +48,24 @@ export async function startTestService(
     ...options.env,
   });
   const issuer = await DevIssuer.open(dataDir);
+  const server = service.app.getHttpServer();
+  const contract = new ResponseContract((await request(server).get('/openapi.json').expect(200)).body);
+  contract.watch(server);
   return {
     ...service,
     database,
     dataDir,
-    http: request(service.app.getHttpServer()),
+    contract,
+    http: request(server),
     token: (subject, roles, email) => issuer.mint({ subject, roles, email }),
     async close() {
       await service.stop();
-      if (options.alongside) return; // the first instance owns the database and data dir
-      await database.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.alongside) {
+        // the first instance owns the database and data dir
+        await database.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      if (contract.violations.length) throw new Error(`Answers that break the OpenAPI document:\n${contract.report()}`);
     },
   };
 }

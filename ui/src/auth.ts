@@ -1,4 +1,7 @@
 import { publicJson } from './api';
+import type { DevToken, GrantAction, Me } from './types';
+
+export type { Me } from './types';
 
 // Sign-in: a token kept in sessionStorage only (gone when the browser session ends). With
 // AUTH_MODE=oidc the authorization-code flow with PKCE (S256) against the configured issuer.
@@ -12,16 +15,8 @@ export interface DashboardConfig {
   devSignIn: boolean;
 }
 
-export interface Me {
-  subject: string;
-  roles: string[];
-  email: string | null;
-  /** The server's grant access table, for this caller (src/access/grant-access.ts). */
-  grantAccess: { anyGrant: string[]; ownGrants: string[] };
-}
-
 /** Whether the API lets this caller do `action` to this grant: the table `GET /v1/me` sent. */
-export const mayOnGrant = (me: Me, grant: { requester: string }, action: string): boolean =>
+export const mayOnGrant = (me: Me, grant: { requester: string }, action: GrantAction): boolean =>
   me.grantAccess.anyGrant.includes(action) || (grant.requester === me.subject && me.grantAccess.ownGrants.includes(action));
 
 export const storedToken = (): string | null => sessionStorage.getItem(TOKEN_KEY);
@@ -33,7 +28,7 @@ export function loadConfig(): Promise<DashboardConfig> {
 }
 
 export async function devToken(subject: string, roles: string[], email: string): Promise<string> {
-  const body = await publicJson<{ token: string }>('/v1/dev/tokens', {
+  const body = await publicJson<DevToken>('/v1/dev/tokens', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ subject, roles, ...(email ? { email } : {}) }),

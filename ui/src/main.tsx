@@ -10,10 +10,11 @@ import { LivePage } from './pages/live';
 import { ReviewQueuePage } from './pages/reviews';
 import { SignInPage } from './pages/sign-in';
 import { SlaBoardPage } from './pages/sla';
+import type { BrokerRole } from './types';
 import './styles.css';
 
 // Hash routes: the service serves one index.html at /ui/, the page decides what to show.
-const ROUTES: { path: RegExp; label?: string; roles?: string[]; page: (props: PageProps, match: RegExpMatchArray) => preact.JSX.Element }[] = [
+const ROUTES: { path: RegExp; label?: string; roles?: BrokerRole[]; page: (props: PageProps, match: RegExpMatchArray) => preact.JSX.Element }[] = [
   { path: /^#?\/?(live)?$/, label: 'Live', page: (p) => <LivePage {...p} /> },
   { path: /^#\/grants\/([A-Za-z0-9-]+)$/, page: (p, m) => <GrantPage {...p} id={m[1]} /> },
   { path: /^#\/sla$/, label: 'SLA board', roles: ['security', 'compliance'], page: (p) => <SlaBoardPage {...p} /> },

@@ -1,87 +1,27 @@
-// The API's answers, as far as the dashboard reads them (see /openapi.json for the full shapes).
+// The API's answers, as generated from its OpenAPI document (`npm run api:contract` writes
+// src/api-contract/openapi.ts from the server's response DTOs): a field renamed on the server
+// breaks this build instead of a page.
+import type { components } from '../../src/api-contract/openapi';
 
-export interface Grant {
-  id: string;
-  status: 'active' | 'expired' | 'revoked';
-  target: string;
-  environment: string;
-  requester: string;
-  incident: string;
-  reason: string;
-  role: string | null;
-  durationSeconds: number;
-  activatedAt: string;
-  expiresAt: string;
-  endedAt: string | null;
-  endedBy: string | null;
-  endReason: string | null;
-  flags: string[];
-  onCall: Record<string, unknown> | null;
-  credential: {
-    type: string;
-    username: string | null;
-    database: string | null;
-    jti: string | null;
-    fingerprint: string;
-    expiresAt: string;
-    revokedAt: string | null;
-    providerStatus: string;
-  } | null;
-  extensions: { at: string; by: string; addedSeconds: number; reason: string }[];
-  retroPr: { reference: string; dueAt: string | null; repo: string | null };
-  review: { dueAt: string | null };
-  gitops?: {
-    drift: {
-      source: string;
-      object: { kind: string; namespace: string | null; name: string };
-      resources: { kind: string; namespace: string | null; name: string }[];
-      receivedAt: string;
-    }[];
-    reconciled: { repo: string; number: number; commit: string; reconciledAt: string; secondsFromActivation: number } | null;
-  };
-}
+type Schemas = components['schemas'];
 
-export interface Clock {
-  id: string;
-  grant: string;
-  kind: 'retro_pr' | 'review';
-  state: string;
-  requester: string;
-  startedAt: string;
-  dueAt: string;
-  breachedAt: string | null;
-  resolvedAt: string | null;
-  steps: { step: number; after: string; fireAt: string; notify: string[]; state: string; firedAt: string | null }[];
-}
-
-export interface Verdict {
-  valid: boolean;
-  count: number;
-  headHash: string;
-  firstInvalidSeq?: number;
-  brokenAnchor?: { seq: number; expectedHash: string; actualHash: string | null };
-}
-
+export type Me = Schemas['MeView'];
+export type GrantAction = Me['grantAccess']['anyGrant'][number];
+export type Grant = Schemas['GrantDetail'];
+export type GrantSummary = Schemas['GrantView'];
+export type Clock = Schemas['ClockView'];
+export type Verdict = Schemas['ChainVerdict'];
 /** A session record as `GET /v1/grants/:id/events` returns it (docs/formats.md). */
-export interface SessionRecord {
-  seq: number;
-  type: string;
-  command: string | null;
-  cwd: string | null;
-  user: string | null;
-  host: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  detail?: { [key: string]: unknown } | null;
-  late: boolean;
-}
-
-export interface Review {
-  id: string;
-  reviewer: string;
-  outcome: string;
-  notes: string;
-  chainValid: boolean;
-  at: string;
-}
+export type SessionRecord = Schemas['SessionEvent'];
+export type Review = Schemas['ReviewRecord'];
+export type Notification = Schemas['NotificationView'];
+export type PrLink = Schemas['PrLink'];
+export type GrantPage = Schemas['GrantPage'];
+export type ClockPage = Schemas['ClockPage'];
+export type SessionPage = Schemas['SessionPage'];
+export type ErrorBody = Schemas['ErrorBody'];
+export type DevToken = Schemas['DevToken'];
+export type PullRequestLinks = Schemas['PullRequestLinks'];
+export type GrantNotifications = Schemas['GrantNotifications'];
+export type ReviewList = Schemas['ReviewList'];
+export type BrokerRole = Me['roles'][number];

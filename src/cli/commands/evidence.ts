@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { verifyEvidence } from '../../evidence/bundle-verifier';
+import type { SignedBundle } from '../api-types';
 import { parseExpectedHead, verifyAuditChainRemotely } from '../audit-verify';
 import { type Cli } from '../cli-context';
 
@@ -14,7 +15,7 @@ export function registerEvidenceCommands(cli: Cli): void {
     .option('--out <file>', 'write the bundle here (default: <grant>.evidence.json)')
     .action(async (grantId: string | undefined, options: { out?: string }) => {
       if (!grantId) return evidence.help();
-      const signed = await client().get<{ bundle: Record<string, unknown>; jws: string }>(`v1/grants/${encodeURIComponent(grantId)}/evidence`);
+      const signed = await client().get<SignedBundle>(`v1/grants/${encodeURIComponent(grantId)}/evidence`);
       const out = options.out ?? `${grantId}.evidence.json`;
       writeFileSync(out, JSON.stringify(signed, null, 2));
       console.log(asJson() ? JSON.stringify({ file: out }) : `Evidence for ${grantId} written to ${out} (verify offline: breakglass evidence verify ${out}).`);

@@ -1,5 +1,6 @@
+import type { GrantView, PauseRecord, TargetList } from '../api-types';
 import { type Cli } from '../cli-context';
-import { reconcilerCommands, type GitopsScopeView } from '../reconciler-commands';
+import { reconcilerCommands } from '../reconciler-commands';
 
 /** gitops pause|resume: the pause helper. */
 export function registerGitopsCommands(cli: Cli): void {
@@ -15,15 +16,15 @@ export function registerGitopsCommands(cli: Cli): void {
       )
       .option('--no-record', 'only print the commands')
       .action(async (grantId: string, options: { record: boolean }) => {
-        const grant = await client().get<{ target: string }>(`v1/grants/${encodeURIComponent(grantId)}`);
-        const { targets } = await client().get<{ targets: { name: string; gitops: GitopsScopeView | null }[] }>('v1/targets');
+        const grant = await client().get<GrantView>(`v1/grants/${encodeURIComponent(grantId)}`);
+        const { targets } = await client().get<TargetList>('v1/targets');
         const scope = targets.find((t) => t.name === grant.target)?.gitops;
         if (!scope || (!scope.kustomizations.length && !scope.apps.length)) {
           throw new Error(`target ${grant.target} lists no Flux kustomizations or Argo CD apps in its policy gitops scope`);
         }
         const commands = reconcilerCommands(scope, change);
         const recorded = options.record
-          ? await client().post<Record<string, unknown>>(`v1/grants/${encodeURIComponent(grantId)}/gitops/${change === 'pause' ? 'paused' : 'resumed'}`, {})
+          ? await client().post<PauseRecord>(`v1/grants/${encodeURIComponent(grantId)}/gitops/${change === 'pause' ? 'paused' : 'resumed'}`, {})
           : null;
         if (asJson()) return console.log(JSON.stringify({ commands, recorded }));
         console.log(`# ${change === 'pause' ? 'Suspend' : 'Resume'} reconciliation of ${grant.target}'s GitOps scope (${grantId}):`);

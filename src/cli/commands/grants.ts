@@ -1,3 +1,4 @@
+import type { GrantCreated, GrantDetail, GrantExtended, GrantPage, GrantView, TargetList } from '../api-types';
 import { parseDuration, type Cli } from '../cli-context';
 import { describeCredential, describeGrant, describeNewGrant, grantTable, timeLeft } from '../grant-output';
 import { loadGrant, saveGrant, type LocalGrant } from '../local-state';
@@ -14,7 +15,7 @@ export function registerGrantCommands(cli: Cli): void {
     .requiredOption('--duration <duration>', 'how long, e.g. 30m', parseDuration)
     .option('--role <role>', 'narrow the credential to one role the target offers')
     .action(async (options: { target: string; incident: string; reason: string; duration: number; role?: string }) => {
-      const grant = await client().post<Parameters<typeof describeNewGrant>[0]>('v1/grants', {
+      const grant = await client().post<GrantCreated>('v1/grants', {
         target: options.target,
         incident: options.incident,
         reason: options.reason,
@@ -37,7 +38,7 @@ export function registerGrantCommands(cli: Cli): void {
     .command('targets')
     .description('targets you can break the glass on, with their limits')
     .action(async () => {
-      const { targets } = await client().get<{ targets: { name: string; environment: string; credentialType: string; maxDuration: string }[] }>('v1/targets');
+      const { targets } = await client().get<TargetList>('v1/targets');
       if (asJson()) return console.log(JSON.stringify(targets));
       for (const t of targets) console.log(`${t.name.padEnd(24)} ${t.environment.padEnd(12)} ${t.credentialType.padEnd(9)} max ${t.maxDuration}`);
     });
@@ -47,10 +48,10 @@ export function registerGrantCommands(cli: Cli): void {
     .description('one grant in detail, or your active grants')
     .action(async (grantId?: string) => {
       if (grantId) {
-        const grant = await client().get<Parameters<typeof describeGrant>[0]>(`v1/grants/${encodeURIComponent(grantId)}`);
+        const grant = await client().get<GrantDetail>(`v1/grants/${encodeURIComponent(grantId)}`);
         return console.log(asJson() ? JSON.stringify(grant) : describeGrant(grant));
       }
-      const { grants } = await client().get<{ grants: Parameters<typeof grantTable>[0] }>('v1/grants?status=active');
+      const { grants } = await client().get<GrantPage>('v1/grants?status=active');
       console.log(asJson() ? JSON.stringify(grants) : grantTable(grants));
     });
 
@@ -60,10 +61,10 @@ export function registerGrantCommands(cli: Cli): void {
     .requiredOption('--duration <duration>', 'how much more, e.g. 15m', parseDuration)
     .requiredOption('--reason <text>', 'why more time is needed')
     .action(async (grantId: string, options: { duration: number; reason: string }) => {
-      const grant = await client().post<{ id: string; expiresAt: string; newCredential?: Parameters<typeof describeCredential>[0] }>(
-        `v1/grants/${encodeURIComponent(grantId)}/extend`,
-        { durationSeconds: options.duration, reason: options.reason },
-      );
+      const grant = await client().post<GrantExtended>(`v1/grants/${encodeURIComponent(grantId)}/extend`, {
+        durationSeconds: options.duration,
+        reason: options.reason,
+      });
       // The local record follows, so `exec`, `shell` and the kubectl plugin use the new expiry and token.
       const local = loadGrant(grant.id);
       if (local)
@@ -82,7 +83,7 @@ export function registerGrantCommands(cli: Cli): void {
     .description('end a grant now: its credential stops working at once')
     .requiredOption('--reason <text>', 'why')
     .action(async (grantId: string, options: { reason: string }) => {
-      const grant = await client().post<{ id: string; status: string; endedAt: string }>(`v1/grants/${encodeURIComponent(grantId)}/revoke`, {
+      const grant = await client().post<GrantView>(`v1/grants/${encodeURIComponent(grantId)}/revoke`, {
         reason: options.reason,
       });
       console.log(asJson() ? JSON.stringify(grant) : `${grant.id} ${grant.status} at ${grant.endedAt}.`);

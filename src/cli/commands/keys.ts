@@ -1,3 +1,4 @@
+import type { KeyRotation } from '../api-types';
 import { type Cli } from '../cli-context';
 
 /** keys rotate. */
@@ -9,7 +10,7 @@ export function registerKeyCommands(cli: Cli): void {
     .command('rotate')
     .description('start signing with a new key (admin); old keys stay published until their tokens expire')
     .action(async () => {
-      const rotated = await client().post<{ kid: string; retired: string[]; keys: { alg: string; kid: string }[] }>('v1/keys/rotate', {});
+      const rotated = await client().post<KeyRotation>('v1/keys/rotate', {});
       console.log(
         asJson()
           ? JSON.stringify(rotated)

@@ -1,32 +1,9 @@
 import { useState } from 'preact/hooks';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { Clock, Grant, Review, SessionRecord, Verdict } from '../types';
+import type { ClockPage, Grant, GrantNotifications, PullRequestLinks, ReviewList, SessionPage, SessionRecord, Verdict } from '../types';
 import { timeLeft, useNow, useResource, when } from '../util';
 import { canRevoke, RevokeButton } from './live';
-
-interface Notification {
-  id: string;
-  notice: string;
-  channel: string;
-  clock: string | null;
-  subject: string;
-  status: string;
-  attempts: number;
-  lastError: string | null;
-  deliveredAt: string | null;
-}
-
-interface PrLink {
-  provider: string;
-  repo: string;
-  number: number;
-  url: string;
-  title: string | null;
-  state: string;
-  repoMatches: boolean;
-  deliveryId: string | null;
-}
 
 // Who may read every grant's session may also verify it and see its clocks (the same roles gate those endpoints).
 const seesAll = (me: PageProps['me']) => me.grantAccess.anyGrant.includes('session.read');
@@ -35,12 +12,16 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   const now = useNow();
   const grant = useResource(() => api.get<Grant>(`/v1/grants/${id}`), [id], 5000);
   const transcript = useResource(() => api.text(`/v1/grants/${id}/events?format=text`), [id], 3000);
-  const records = useResource(() => api.get<{ events: SessionRecord[] }>(`/v1/grants/${id}/events?limit=1000`), [id], 3000);
+  const records = useResource(() => api.get<SessionPage>(`/v1/grants/${id}/events?limit=1000`), [id], 3000);
   const verdict = useResource(() => (seesAll(me) ? api.get<Verdict>(`/v1/grants/${id}/events/verify`) : Promise.resolve(undefined)), [id], 5000);
-  const prs = useResource(() => api.get<{ pullRequests: PrLink[] }>(`/v1/grants/${id}/pull-requests`), [id], 5000);
-  const clocks = useResource(() => (seesAll(me) ? api.get<{ clocks: Clock[] }>(`/v1/sla?grant=${id}`) : Promise.resolve({ clocks: [] })), [id], 5000);
-  const notifications = useResource(() => api.get<{ notifications: Notification[] }>(`/v1/grants/${id}/notifications`), [id], 5000);
-  const reviews = useResource(() => api.get<{ reviews: Review[] }>(`/v1/grants/${id}/reviews`), [id]);
+  const prs = useResource(() => api.get<PullRequestLinks>(`/v1/grants/${id}/pull-requests`), [id], 5000);
+  const clocks = useResource(
+    () => (seesAll(me) ? api.get<ClockPage>(`/v1/sla?grant=${id}`) : Promise.resolve<ClockPage>({ clocks: [], next: null })),
+    [id],
+    5000,
+  );
+  const notifications = useResource(() => api.get<GrantNotifications>(`/v1/grants/${id}/notifications`), [id], 5000);
+  const reviews = useResource(() => api.get<ReviewList>(`/v1/grants/${id}/reviews`), [id]);
   const [downloadError, setDownloadError] = useState<Error>();
   const g = grant.data;
   if (!g)

@@ -3,14 +3,14 @@ import type { Api } from '../api';
 import { mayOnGrant } from '../auth';
 import { Problem, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { Grant } from '../types';
+import type { GrantPage, GrantSummary } from '../types';
 import { timeLeft, useNow, useResource } from '../util';
 
-export const canRevoke = (me: PageProps['me'], grant: Grant) => grant.status === 'active' && mayOnGrant(me, grant, 'grant.revoke');
+export const canRevoke = (me: PageProps['me'], grant: GrantSummary) => grant.status === 'active' && mayOnGrant(me, grant, 'grant.revoke');
 
 export function LivePage({ api, me }: PageProps) {
   const now = useNow();
-  const grants = useResource(() => api.get<{ grants: Grant[] }>('/v1/grants?status=active&limit=1000'), [], 2000);
+  const grants = useResource(() => api.get<GrantPage>('/v1/grants?status=active&limit=1000'), [], 2000);
   const active = (grants.data?.grants ?? []).sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
   return (
     <>
@@ -38,7 +38,7 @@ export function LivePage({ api, me }: PageProps) {
   );
 }
 
-export function RevokeButton({ api, grant, onDone }: { api: Api; grant: Grant; onDone: () => void }) {
+export function RevokeButton({ api, grant, onDone }: { api: Api; grant: GrantSummary; onDone: () => void }) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<Error>();

@@ -1,6 +1,6 @@
 import { Problem, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { Clock } from '../types';
+import type { ClockPage } from '../types';
 import { timeLeft, useNow, useResource, when } from '../util';
 
 export function ReviewQueuePage({ api }: PageProps) {
@@ -8,7 +8,7 @@ export function ReviewQueuePage({ api }: PageProps) {
   const queue = useResource(
     async () => {
       const [running, overdue] = await Promise.all(
-        ['running', 'breached'].map((state) => api.get<{ clocks: Clock[] }>(`/v1/sla?kind=review&state=${state}&limit=1000`).then((r) => r.clocks)),
+        ['running', 'breached'].map((state) => api.get<ClockPage>(`/v1/sla?kind=review&state=${state}&limit=1000`).then((r) => r.clocks)),
       );
       return [...overdue, ...running.sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt))];
     },

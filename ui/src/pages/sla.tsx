@@ -1,13 +1,13 @@
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { Clock } from '../types';
+import type { Clock, ClockPage } from '../types';
 import { timeLeft, useNow, useResource, when } from '../util';
 
 const KIND = { retro_pr: 'Retroactive PR', review: 'Security review' } as const;
 
 export function SlaBoardPage({ api }: PageProps) {
   const now = useNow();
-  const load = (state: string) => api.get<{ clocks: Clock[] }>(`/v1/sla?state=${state}&limit=1000`).then((r) => r.clocks);
+  const load = (state: string) => api.get<ClockPage>(`/v1/sla?state=${state}&limit=1000`).then((r) => r.clocks);
   const board = useResource(
     async () => {
       const [running, breached, late, onTime] = await Promise.all([load('running'), load('breached'), load('satisfied_late'), load('satisfied')]);

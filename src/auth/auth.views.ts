@@ -1,0 +1,22 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { GrantAbilities } from '../access/access.views';
+import { Nested, NullableText, Text } from '../common/api-schema';
+import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
+
+/** GET /v1/me: who the bearer token says the caller is, and what they may do to grants. */
+export class MeView {
+  @Text()
+  subject: string;
+  @ApiProperty({ type: 'array', items: { type: 'string', enum: [...BROKER_ROLES] }, required: true, description: 'IdP groups mapped by the policy' })
+  roles: BrokerRole[];
+  @NullableText()
+  email: string | null;
+  @Nested(() => GrantAbilities)
+  grantAccess: GrantAbilities;
+}
+
+/** A dev token (AUTH_MODE=dev on loopback only). */
+export class DevToken {
+  @Text()
+  token: string;
+}

@@ -1,0 +1,197 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ChainVerdict } from '../audit/audit.views';
+import {
+  AnyValue,
+  FreeObject,
+  FreeObjects,
+  Int,
+  ListOf,
+  Nested,
+  NullableInt,
+  NullableNum,
+  NullableText,
+  NullableTimestamp,
+  OneOf,
+  Text,
+  Timestamp,
+} from '../common/api-schema';
+import { CLOCK_KINDS, CLOCK_STATES, type ClockKind, type ClockState } from '../sla/sla.views';
+
+/** GET /v1/grants/:id/evidence (docs/formats.md, "Evidence bundle"). */
+export class SignedBundle {
+  @FreeObject({
+    description: 'The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, clocks, notifications, audit events',
+  })
+  bundle: Record<string, unknown>;
+  @Text({ description: 'Compact EdDSA JWS over the RFC 8785 canonical JSON of `bundle`; its kid is in /.well-known/jwks.json' })
+  jws: string;
+}
+
+export class ReportPeriod {
+  @Timestamp()
+  from: string;
+  @Timestamp()
+  to: string;
+}
+
+export class Distribution {
+  @NullableInt()
+  p50: number | null;
+  @NullableInt()
+  p90: number | null;
+  @NullableInt()
+  max: number | null;
+}
+
+export class ClockOutcomes {
+  @Int()
+  total: number;
+  @Int()
+  onTime: number;
+  @Int()
+  late: number;
+  @Int()
+  overdue: number;
+  @Int()
+  waived: number;
+  @Int()
+  pending: number;
+  @NullableNum({ description: 'onTime / (onTime + late + overdue), null when none was judged' })
+  onTimeRate: number | null;
+}
+
+export class RetroPrOutcomes extends ClockOutcomes {
+  @Nested(() => Distribution, { description: 'From break-glass to the PR that satisfied the clock' })
+  timeToPrSeconds: Distribution;
+}
+
+export class CountedTotal {
+  @Int()
+  total: number;
+}
+
+export class GrantCounts extends CountedTotal {
+  @FreeObjects({ description: '{ target, environment, count, flagged } per target' })
+  byTarget: { target: string; environment: string; count: number; flagged: number }[];
+}
+
+export class DenialCounts extends CountedTotal {
+  @FreeObjects({ description: '{ code, count } per denial code' })
+  byReason: { code: string; count: number }[];
+}
+
+export class Breach {
+  @Text()
+  grant: string;
+  @OneOf(CLOCK_KINDS)
+  kind: ClockKind;
+  @Timestamp()
+  dueAt: string;
+  @NullableTimestamp()
+  resolvedAt: string | null;
+  @OneOf(CLOCK_STATES)
+  state: ClockState;
+  @Int({ description: 'From the due time to resolution (or now)' })
+  breachSeconds: number;
+}
+
+export class Violation {
+  @Text()
+  grant: string;
+  @Text()
+  reviewer: string;
+  @Text()
+  notes: string;
+  @Timestamp()
+  at: string;
+}
+
+export class Waiver {
+  @Text()
+  grant: string;
+  @OneOf(CLOCK_KINDS)
+  kind: ClockKind;
+  @NullableText()
+  by: string | null;
+  @NullableText()
+  reason: string | null;
+  @NullableTimestamp()
+  at: string | null;
+}
+
+export class ReconciledChange {
+  @Text()
+  grant: string;
+  @Text()
+  repo: string;
+  @Int()
+  number: number;
+  @Text()
+  commit: string;
+  @Timestamp()
+  reconciledAt: string;
+  @Int()
+  secondsFromBreakGlass: number;
+}
+
+class DriftRecorded {
+  @Int({ description: 'The audit event' })
+  seq: number;
+  @Timestamp()
+  at: string;
+  @Text()
+  source: string;
+  @AnyValue({ description: 'The reconciler object { kind, namespace, name }' })
+  object: unknown;
+  @AnyValue({ description: 'The drifted resources' })
+  resources: unknown;
+}
+
+export class AttributedDrift extends DriftRecorded {
+  @NullableText()
+  grant: string | null;
+}
+
+export class UnattributedDrift extends DriftRecorded {
+  @AnyValue({ description: 'Targets whose scope it is in' })
+  targets: unknown;
+}
+
+export class GitopsSummary {
+  @ListOf(() => ReconciledChange, { description: 'Retro PRs whose merge was reconciled' })
+  reconciled: ReconciledChange[];
+  @Nested(() => Distribution)
+  timeToReconciledSeconds: Distribution;
+  @ListOf(() => AttributedDrift)
+  driftAttributed: AttributedDrift[];
+  @ListOf(() => UnattributedDrift)
+  driftUnattributed: UnattributedDrift[];
+}
+
+/** GET /v1/reports/compliance (JSON). */
+export class ComplianceReportView {
+  @Nested(() => ReportPeriod)
+  period: ReportPeriod;
+  @Timestamp()
+  generatedAt: string;
+  @Nested(() => GrantCounts)
+  grants: GrantCounts;
+  @Nested(() => DenialCounts)
+  denials: DenialCounts;
+  @Nested(() => RetroPrOutcomes)
+  retroPr: RetroPrOutcomes;
+  @ListOf(() => Breach)
+  breaches: Breach[];
+  @Nested(() => ClockOutcomes)
+  reviews: ClockOutcomes;
+  @ListOf(() => Violation, { description: 'Reviews that found a violation' })
+  violations: Violation[];
+  @ListOf(() => Waiver)
+  waived: Waiver[];
+  @Nested(() => GitopsSummary)
+  gitops: GitopsSummary;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Audit events per control id in the period' })
+  controls: Record<string, number>;
+  @Nested(() => ChainVerdict)
+  auditChain: ChainVerdict;
+}
