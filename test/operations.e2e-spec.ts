@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startTestService, type TestService } from './support/test-service';
 import { hasTool } from './support/tools';
 
