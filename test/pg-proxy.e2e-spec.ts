@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import { ProxyAddress } from '../src/credentials/proxy-address';
 import { recomputeSessionChain } from './support/session-chain';
 import { startTargetServer, type TargetServer } from './support/target-server';
+import { testCertificate } from './support/test-certificate';
 import { withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
@@ -384,30 +383,12 @@ describe('the recording PostgreSQL proxy with TLS', () => {
   let sut: TestService;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'proxy-tls-'));
-    const made = await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-    ]);
-    expect(made.code).toBe(0);
+    const { certFile, keyFile } = testCertificate();
     target = await startTargetServer();
     await withClient(target.adminUrl, (db) => db.query('CREATE ROLE tls_rw NOLOGIN'));
     sut = await startTestService({
       policyYaml: `targets:\n  - { name: db, environment: production, credential: { type: postgres, adminUrl: '${target.adminUrl}', grantRoles: [tls_rw] } }\n`,
-      env: { BREAKGLASS_PG_PROXY_TLS_CERT: path.join(dir, 'cert.pem'), BREAKGLASS_PG_PROXY_TLS_KEY: path.join(dir, 'key.pem') },
+      env: { BREAKGLASS_PG_PROXY_TLS_CERT: certFile, BREAKGLASS_PG_PROXY_TLS_KEY: keyFile },
     });
   });
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { testCertificate } from '../../test/support/pagerduty-events';
+import { testCertificate } from '../../test/support/test-certificate';
 import { parseDurationSeconds, formatDuration } from './duration';
 import { loadPolicyFile, parsePolicy, PolicyError } from './policy.loader';
 

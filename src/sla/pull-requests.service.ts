@@ -125,14 +125,11 @@ export class PullRequests {
         continue;
       }
       const mergeCommitSha = event.state === 'merged' ? (event.mergeCommitSha?.toLowerCase() ?? null) : null;
+      const { provider, repo, number, url, title, state } = event;
+      const described = { provider, repo, number, url, title, state };
       const link: PrLink = {
         grantId: grant.id,
-        provider: event.provider,
-        repo: event.repo,
-        number: event.number,
-        url: event.url,
-        title: event.title,
-        state: event.state,
+        ...described,
         merged: event.state === 'merged',
         repoMatches,
         linkedBy: event.actor,
@@ -148,12 +145,7 @@ export class PullRequests {
           grant: grant.id,
           target: grant.target,
           data: {
-            provider: event.provider,
-            repo: event.repo,
-            number: event.number,
-            url: event.url,
-            title: event.title,
-            state: event.state,
+            ...described,
             repoMatches,
             expectedRepo,
             deliveryId: event.deliveryId,

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { testCertificate } from './pagerduty-events';
+import { testCertificate } from './test-certificate';
 
 /**
  * A local HTTPS stand-in for kube-apiserver with an OIDC (JWT) authenticator, as configured in
