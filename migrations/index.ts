@@ -11,6 +11,7 @@ import { ProxyCredentials1764900000000 } from './1764900000000-ProxyCredentials'
 import { SigningKeyAlgorithms1765000000000 } from './1765000000000-SigningKeyAlgorithms';
 import { KubernetesAuditEvents1765100000000 } from './1765100000000-KubernetesAuditEvents';
 import { GrantNumberOrder1765200000000 } from './1765200000000-GrantNumberOrder';
+import { TransparencyLog1765300000000 } from './1765300000000-TransparencyLog';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   SigningKeyAlgorithms1765000000000,
   KubernetesAuditEvents1765100000000,
   GrantNumberOrder1765200000000,
+  TransparencyLog1765300000000,
 ];

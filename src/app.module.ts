@@ -17,6 +17,7 @@ import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { IntegrationsModule } from './integrations/integrations.module';
 import { ProxyModule } from './proxy/proxy.module';
+import { TransparencyModule } from './transparency/transparency.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -44,6 +45,7 @@ export class AppModule {
         IntegrationsModule,
         EvidenceModule,
         ProxyModule,
+        TransparencyModule,
       ],
       providers: [
         { provide: ServiceConfig, useValue: config },

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   appendLeaves,
   consistencyRanges,
@@ -12,36 +11,10 @@ import {
   verifyInclusion,
   type Hash,
 } from '../src/transparency/merkle';
+import { mth, path, rfcLeaf, subproof } from './support/rfc9162';
 
 // The project's Merkle tree against RFC 9162 (and the Certificate Transparency reference vectors),
-// with the RFC's recursive definitions written here independently of src/transparency/merkle.ts.
-
-const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-const rfcLeaf = (data: Buffer) => sha256(Buffer.from([0]), data);
-const largestPowerOfTwoBelow = (n: number) => 2 ** Math.floor(Math.log2(n - 1));
-
-/** RFC 9162 2.1.1 MTH. */
-function mth(leaves: Hash[]): Hash {
-  if (leaves.length === 0) return sha256();
-  if (leaves.length === 1) return leaves[0];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return sha256(Buffer.from([1]), mth(leaves.slice(0, k)), mth(leaves.slice(k)));
-}
-
-/** RFC 9162 2.1.3.1 PATH(m, D[n]). */
-function path(m: number, leaves: Hash[]): Hash[] {
-  if (leaves.length <= 1) return [];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return m < k ? [...path(m, leaves.slice(0, k)), mth(leaves.slice(k))] : [...path(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
-}
-
-/** RFC 9162 2.1.4.1 SUBPROOF(m, D[n], b). */
-function subproof(m: number, leaves: Hash[], whole: boolean): Hash[] {
-  const n = leaves.length;
-  if (m === n) return whole ? [] : [mth(leaves)];
-  const k = largestPowerOfTwoBelow(n);
-  return m <= k ? [...subproof(m, leaves.slice(0, k), whole), mth(leaves.slice(k))] : [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
-}
+// with the RFC's recursive definitions written independently of src/transparency/merkle.ts (support/rfc9162.ts).
 
 const hex = (hashes: Hash[]) => hashes.map((h) => h.toString('hex'));
 

@@ -18,7 +18,7 @@ export const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data_ca
  * string escaping (quote, backslash, \b \f \n \r \t, other controls as lowercase \u00xx, nothing
  * else) is RFC 8785's. The audit e2e tests append adversarial strings and check both agree.
  */
-const CANONICAL_EVENT = `'{"action":' || to_json(action) || ',"actor":' || to_json(actor) || ',"at":"' || ${HASHED_AT}
+export const CANONICAL_EVENT = `'{"action":' || to_json(action) || ',"actor":' || to_json(actor) || ',"at":"' || ${HASHED_AT}
   || '","controls":' || array_to_json(controls) || ',"data":' || data_canonical
   || ',"grant":' || coalesce(to_json(grant_id)::text, 'null') || ',"seq":' || seq
   || ',"target":' || coalesce(to_json(target)::text, 'null') || '}'`;

@@ -69,6 +69,15 @@ export class EnvironmentVariables {
   @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
   BREAKGLASS_PUBLIC_URL?: string;
 
+  /**
+   * The audit log's origin line in signed checkpoints, and its log key's name (docs/transparency.md):
+   * default `<host of BREAKGLASS_PUBLIC_URL>/breakglass/audit`. C2SP key names have no spaces or `+`.
+   */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(/^[\x21-\x2a\x2c-\x7e]{1,200}$/, { message: 'must be printable ASCII without spaces or "+", e.g. broker.example.com/breakglass/audit' })
+  BREAKGLASS_LOG_ORIGIN?: string;
+
   /** The recording PostgreSQL proxy (docs/proxy.md): listen address, default HOST. */
   @Transform(trimmedOrUndefined)
   @IsOptional()
@@ -260,6 +269,8 @@ export interface AppConfig {
   embeddedPostgresPort: number;
   policyPath: string;
   publicUrl: string;
+  /** The audit log's checkpoint origin and log key name. */
+  logOrigin: string;
   auth: AuthSettings;
   production: boolean;
   logLevel: EnvironmentVariables['LOG_LEVEL'];
@@ -324,6 +335,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
           emailClaim: env.OIDC_EMAIL_CLAIM,
         }
       : { mode: 'dev' };
+  const publicUrl = (env.BREAKGLASS_PUBLIC_URL ?? httpOrigin(env.HOST, env.PORT)).replace(/\/+$/, '');
   return {
     port: env.PORT,
     host: env.HOST,
@@ -331,7 +343,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
     databaseUrl: env.DATABASE_URL,
     embeddedPostgresPort: env.BREAKGLASS_EMBEDDED_PG_PORT,
     policyPath: path.resolve(cwd, env.BREAKGLASS_POLICY),
-    publicUrl: (env.BREAKGLASS_PUBLIC_URL ?? httpOrigin(env.HOST, env.PORT)).replace(/\/+$/, ''),
+    publicUrl,
+    logOrigin: env.BREAKGLASS_LOG_ORIGIN ?? `${new URL(publicUrl).host}/breakglass/audit`,
     auth,
     production,
     logLevel: env.LOG_LEVEL,

@@ -6,6 +6,7 @@ import { validateSync } from 'class-validator';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDurationSeconds } from './duration';
 import {
+  DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
   DEFAULT_KUBERNETES_USERNAME_PREFIX,
   DOCUMENTATION_ENTERPRISE_NUMBER,
   REQUESTER_CHANNEL,
@@ -159,6 +160,7 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     sha256,
     roles,
     forwarders,
+    audit: { checkpointIntervalSeconds: parseDurationSeconds(spec.audit?.checkpoint?.interval ?? `${DEFAULT_CHECKPOINT_INTERVAL_SECONDS}s`) },
     notify: { security: spec.notify?.security ?? [], compliance: spec.notify?.compliance ?? [] },
     channels,
     targets,

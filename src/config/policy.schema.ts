@@ -361,6 +361,20 @@ export class StandingAudiencesSpec {
 }
 
 /** Top level. `roles` and `channels` are maps and are validated entry by entry by the loader. */
+/** `audit.checkpoint`: how often a signed checkpoint of the audit log's Merkle tree is made (docs/transparency.md). */
+export class CheckpointSpec {
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
+  interval?: string;
+}
+
+export class AuditSpec {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CheckpointSpec)
+  checkpoint?: CheckpointSpec;
+}
+
 export class PolicySpec {
   @IsOptional()
   roles?: Record<string, string[]>;
@@ -387,4 +401,9 @@ export class PolicySpec {
   @ValidateNested({ each: true })
   @Type(() => ForwarderSpec)
   forwarders?: ForwarderSpec[];
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuditSpec)
+  audit?: AuditSpec;
 }

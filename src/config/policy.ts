@@ -90,7 +90,12 @@ export interface Policy {
   targets: TargetPolicy[];
   /** SIEM forwarders: every audit event, in order, at least once. */
   forwarders: ForwarderPolicy[];
+  /** The audit log as a transparency log (docs/transparency.md). */
+  audit: { checkpointIntervalSeconds: number };
 }
+
+/** `audit.checkpoint.interval` when the policy does not say. */
+export const DEFAULT_CHECKPOINT_INTERVAL_SECONDS = 60;
 
 /** The pseudo-channel that emails the requester (their email claim). */
 export const REQUESTER_CHANNEL = 'requester';

@@ -22,11 +22,18 @@ export interface LeafRange {
 }
 
 export function leafHash(canonical: Buffer | string): Hash {
-  return createHash('sha256').update(Buffer.from([0])).update(canonical).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(canonical)
+    .digest();
 }
 
 export function interiorHash(left: Hash, right: Hash): Hash {
-  return createHash('sha256').update(Buffer.from([1])).update(left).update(right).digest();
+  return createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(left)
+    .update(right)
+    .digest();
 }
 
 /** SHA-256 of nothing: the root of the empty tree (RFC 9162 2.1.1). */

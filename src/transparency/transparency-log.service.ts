@@ -1,0 +1,170 @@
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DueWorkLoop } from '../common/due-work-loop';
+import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
+import { KeyStore } from '../credentials/key-store.service';
+import { appendLeaves, consistencyRanges, inclusionRanges, nodesFor, pendingNodesAt, rangeHash, type LeafRange } from './merkle';
+import { checkpointBody, signedNote, verifierKey } from './signed-note';
+import { TransparencyError } from './transparency.errors';
+import { TransparencyRepository, type CheckpointRow, type LogKeyRow } from './transparency.repository';
+import type { CheckpointPage, CheckpointView, ConsistencyProof, InclusionProof } from './transparency.views';
+
+/** Events hashed into the tree per transaction while catching up. */
+const BATCH = 5000;
+
+/**
+ * The audit log as a transparency log (docs/transparency.md): a follower of the hash chain extends
+ * the Merkle tree (one instance at a time), signs a checkpoint every `audit.checkpoint.interval` when
+ * the tree grew, and answers inclusion and consistency proofs for checkpointed sizes.
+ */
+@Injectable()
+export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('transparency');
+  private readonly loop = new DueWorkLoop('transparency', { processDue: () => this.processDue(), millisUntilNext: () => this.millisUntilCheckpoint() });
+  private logKey?: LogKeyRow;
+
+  constructor(
+    private readonly repository: TransparencyRepository,
+    private readonly keys: KeyStore,
+    private readonly config: ServiceConfig,
+    private readonly policy: LoadedPolicy,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.logKey = await this.ensureLogKey();
+    this.loop.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** New audit events committed: extend the tree now rather than at the next look. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** The verifier key of checkpoints, in note `vkey` form. */
+  async verifierKey(): Promise<string> {
+    const key = this.logKey ?? (await this.ensureLogKey());
+    return verifierKey(key.keyName, key.publicKey);
+  }
+
+  async latestCheckpoint(): Promise<CheckpointRow> {
+    const checkpoint = await this.repository.latestCheckpoint();
+    if (!checkpoint) throw new TransparencyError('no_checkpoint', 'No checkpoint has been made yet');
+    return checkpoint;
+  }
+
+  async checkpoints(afterTreeSize: number, limit: number): Promise<CheckpointPage> {
+    const rows = await this.repository.checkpoints(afterTreeSize, limit);
+    return { checkpoints: rows.map(checkpointView), next: rows.length === limit ? rows[rows.length - 1].treeSize : null };
+  }
+
+  async inclusionProof(seq: number, treeSize: number): Promise<InclusionProof> {
+    const checkpoint = await this.checkpointAt(treeSize, 'treeSize');
+    if (seq > treeSize) throw new TransparencyError('seq_outside_tree', `Event ${seq} is not in the tree of ${treeSize} events`, { seq, treeSize });
+    const proof = await this.hashesOf(inclusionRanges(seq - 1, treeSize));
+    return { seq, leafIndex: seq - 1, treeSize, rootHash: checkpoint.rootHash.toString('hex'), proof };
+  }
+
+  async consistencyProof(from: number, to: number): Promise<ConsistencyProof> {
+    if (from > to) throw new TransparencyError('invalid_tree_range', `from (${from}) must not be greater than to (${to})`, { from, to });
+    await this.checkpointAt(from, 'from');
+    await this.checkpointAt(to, 'to');
+    return { from, to, proof: from === to ? [] : await this.hashesOf(consistencyRanges(from, to)) };
+  }
+
+  private async checkpointAt(treeSize: number, parameter: string): Promise<CheckpointRow> {
+    const checkpoint = await this.repository.checkpoint(treeSize);
+    if (!checkpoint) {
+      throw new TransparencyError('no_checkpoint_at_size', `No checkpoint has tree size ${treeSize} (${parameter}); GET /v1/audit/checkpoints lists them`, {
+        [parameter]: treeSize,
+      });
+    }
+    return checkpoint;
+  }
+
+  private async hashesOf(ranges: LeafRange[]): Promise<string[]> {
+    const nodes = await this.repository.nodes(nodesFor(ranges));
+    return ranges.map((range) => rangeHash(range, nodes).toString('hex'));
+  }
+
+  /** Catches the tree up with the chain, then signs a checkpoint when one is due. */
+  private async processDue(): Promise<void> {
+    for (let added = BATCH; added === BATCH;) added = await this.extendTree();
+    if ((await this.millisUntilCheckpoint()) === 0) await this.makeCheckpoint();
+  }
+
+  /** Adds up to BATCH events to the tree in one transaction; 0 when there was nothing (or another instance builds). */
+  private extendTree(): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      const size = await this.repository.claimBuilder(tx);
+      if (size === null) return 0;
+      const leaves = await this.repository.leavesAfter(tx, size, BATCH);
+      if (!leaves.length) return 0;
+      const pendingRefs = pendingNodesAt(size);
+      const stored = await this.repository.nodes(pendingRefs, tx);
+      const pending = new Map(pendingRefs.map((ref) => [ref.level, stored.get(`${ref.level}:${ref.index}`)!]));
+      await this.repository.grow(tx, appendLeaves(size, pending, leaves), size + leaves.length);
+      return leaves.length;
+    });
+  }
+
+  /** 0 when the tree has grown past the last checkpoint and the interval has passed; null when nothing is waiting. */
+  private async millisUntilCheckpoint(): Promise<number | null> {
+    const [size, latest] = await Promise.all([this.repository.treeSize(), this.repository.latestCheckpoint()]);
+    if (size === 0 || (latest && latest.treeSize >= size)) return null;
+    if (!latest) return 0;
+    return Math.max(0, latest.at.getTime() + this.policy.audit.checkpointIntervalSeconds * 1000 - Date.now());
+  }
+
+  private async makeCheckpoint(): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const size = await this.repository.claimBuilder(tx);
+      if (!size) return;
+      const key = this.logKey ?? (await this.ensureLogKey());
+      const rootHash = rangeHash({ start: 0, end: size }, await this.repository.nodes(nodesFor([{ start: 0, end: size }]), tx));
+      const privateKey = createPrivateKey({
+        key: Buffer.from(this.keys.unsealSecret(key.sealedPrivateKey, logKeyContext(key.keyName)), 'base64'),
+        format: 'der',
+        type: 'pkcs8',
+      });
+      const note = signedNote(checkpointBody({ origin: this.config.logOrigin, treeSize: size, rootHash }), key.keyName, key.publicKey, (message) =>
+        sign(null, message, privateKey),
+      );
+      await this.repository.insertCheckpoint(tx, { treeSize: size, rootHash, note });
+    });
+  }
+
+  /** The log key named after the origin; made on first boot (or when the origin changed: a new log identity). */
+  private async ensureLogKey(): Promise<LogKeyRow> {
+    const current = await this.repository.currentLogKey();
+    if (current?.keyName === this.config.logOrigin) return current;
+    return this.dataSource.transaction(async (tx) => {
+      await this.repository.lockLogKeys(tx);
+      const locked = await this.repository.currentLogKey(tx);
+      if (locked?.keyName === this.config.logOrigin) return locked;
+      if (locked) {
+        this.logger.warn(`BREAKGLASS_LOG_ORIGIN changed from ${locked.keyName} to ${this.config.logOrigin}: a new log key signs checkpoints from now on`);
+      }
+      await this.repository.retireLogKeys(tx);
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const key: LogKeyRow = {
+        keyName: this.config.logOrigin,
+        publicKey: Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url'),
+        sealedPrivateKey: this.keys.sealSecret(privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'), logKeyContext(this.config.logOrigin)),
+      };
+      await this.repository.insertLogKey(tx, key);
+      return key;
+    });
+  }
+}
+
+const logKeyContext = (keyName: string) => `audit-log-key:${keyName}`;
+
+export function checkpointView(row: CheckpointRow): CheckpointView {
+  return { treeSize: row.treeSize, rootHash: row.rootHash.toString('hex'), at: row.at.toISOString(), note: row.note };
+}
