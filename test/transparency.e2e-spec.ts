@@ -1,8 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { mth, path, rfcLeaf, subproof } from './support/rfc9162';
+import { spawnCli } from './support/service-process';
+import { tamperWith } from './support/test-database';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
+import { hasPythonModule } from './support/tools';
 
 // The audit log as a transparency log: checkpoints signed as C2SP signed notes, RFC 9162 proofs for
 // checkpointed sizes. Every check here is recomputed with node:crypto, `canonicalize` and the RFC's
@@ -10,6 +16,7 @@ import { EXAMPLE_POLICY, startTestService, type TestService } from './support/te
 
 const POLICY = `${readFileSync(EXAMPLE_POLICY, 'utf8')}\naudit:\n  checkpoint:\n    interval: 1s\n`;
 const ORIGIN = 'broker.test.example/breakglass/audit';
+const AUDITOR_SCRIPT = join(__dirname, '../examples/verify-checkpoint.py');
 
 type AuditEvent = { seq: number; prevHash: string; hash: string } & Record<string, unknown>;
 type CheckpointView = { treeSize: number; rootHash: string; at: string; note: string };
@@ -162,5 +169,87 @@ describe('audit transparency log', () => {
     await checkpointCovering(1);
     await expect(sut.dataSource.query(`UPDATE audit_checkpoints SET note = 'forged'`)).rejects.toThrow(/append-only/);
     await expect(sut.dataSource.query(`DELETE FROM audit_tree_nodes`)).rejects.toThrow(/append-only/);
+  });
+
+  it("verifies with the auditor's script: the signature, an inclusion proof and a consistency proof", async () => {
+    if (!hasPythonModule('cryptography')) return;
+    const first = await checkpointCovering(1);
+    await breakGlass('INC-5');
+    const second = await checkpointCovering((await events()).length);
+    const all = await events();
+    const scratch = mkdtempSync(join(process.env.BREAKGLASS_TEST_ROOT ?? tmpdir(), 'auditor-'));
+    const file = (name: string, text: string) => (writeFileSync(join(scratch, name), text), join(scratch, name));
+    const vkey = file('vkey', (await sut.http.get('/v1/audit/log-key').expect(200)).text);
+    const older = file('older.checkpoint', first.note);
+    const newer = file('newer.checkpoint', second.note);
+    const seq = Math.ceil(second.treeSize / 2);
+    const inclusion = file('inclusion.json', JSON.stringify((await get(`/v1/audit/proofs/inclusion?seq=${seq}&treeSize=${second.treeSize}`).expect(200)).body));
+    const consistency = file(
+      'consistency.json',
+      JSON.stringify((await get(`/v1/audit/proofs/consistency?from=${first.treeSize}&to=${second.treeSize}`).expect(200)).body),
+    );
+    const leaf = leafOf(all[seq - 1]).toString('hex');
+    const script = (...args: string[]) => spawnSync('python3', [AUDITOR_SCRIPT, ...args], { encoding: 'utf8' });
+
+    expect(script(vkey, newer)).toMatchObject({ status: 0, stdout: `OK: checkpoint of ${second.treeSize} events of ${ORIGIN}\n` });
+    expect(script(vkey, newer, 'inclusion', inclusion, leaf).status).toBe(0);
+    expect(script(vkey, older, newer, 'consistency', consistency).status).toBe(0);
+
+    const forged = file('forged.checkpoint', second.note.replace(`\n${second.treeSize}\n`, `\n${second.treeSize + 1}\n`));
+    expect(script(vkey, forged)).toMatchObject({ status: 2, stderr: 'INVALID: the signature does not verify\n' });
+    const otherLeaf = leafOf(all[seq % all.length]).toString('hex');
+    expect(script(vkey, newer, 'inclusion', inclusion, otherLeaf)).toMatchObject({ status: 2, stderr: expect.stringContaining('inclusion proof') });
+    const swapped = file(
+      'swapped.json',
+      JSON.stringify({ ...JSON.parse(readFileSync(consistency, 'utf8')), proof: [...JSON.parse(readFileSync(consistency, 'utf8')).proof].reverse() }),
+    );
+    if (JSON.parse(readFileSync(consistency, 'utf8')).proof.length > 1) {
+      expect(script(vkey, older, newer, 'consistency', swapped)).toMatchObject({ status: 2, stderr: expect.stringContaining('does not extend') });
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  // Last: it rewrites this service's history.
+  it('catches a consistent rewrite of history: the chain still verifies, the saved checkpoint does not', async () => {
+    await breakGlass('INC-4');
+    const saved = await checkpointCovering((await events()).length);
+    const scratch = mkdtempSync(join(process.env.BREAKGLASS_TEST_ROOT ?? tmpdir(), 'checkpoint-'));
+    const file = join(scratch, `${saved.treeSize}.checkpoint`);
+    writeFileSync(file, saved.note);
+    const env = { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: auditor };
+    const before = spawnCli(['--json', 'audit', 'verify', '--checkpoint', file], env);
+    expect(await before.exited).toBe(0);
+    expect(JSON.parse(before.output())).toMatchObject({ valid: true, problem: null, saved: { treeSize: saved.treeSize, localRootHash: saved.rootHash } });
+
+    // The attacker, as superuser: one event rewritten, every later chain hash and the head recomputed.
+    const original = await events();
+    const rewritten = original.map((event) => (event.seq === 2 ? { ...event, actor: 'nobody' } : event));
+    let prevHash = rewritten[0].hash;
+    for (const event of rewritten.slice(1)) {
+      const { prevHash: _old, hash: _hash, ...hashed } = event;
+      event.prevHash = prevHash;
+      event.hash = prevHash = createHash('sha256')
+        .update(`${prevHash}\n${canonicalize(hashed)}`)
+        .digest('hex');
+    }
+    await tamperWith(sut.database.url, 'audit_events', `UPDATE audit_events SET actor = 'nobody' WHERE seq = 2`);
+    for (const event of rewritten.slice(1)) {
+      await tamperWith(sut.database.url, 'audit_events', `UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE seq = $1`, [
+        event.seq,
+        event.prevHash,
+        event.hash,
+      ]);
+    }
+    await sut.dataSource.query(`UPDATE audit_chain_head SET hash = $1 WHERE seq = $2`, [prevHash, rewritten.at(-1)!.seq]);
+
+    // Self-consistent: the server's own check and a plain download-and-recompute both pass.
+    expect((await get('/v1/audit/verify').expect(200)).body).toMatchObject({ valid: true });
+    const plain = spawnCli(['--json', 'audit', 'verify'], env);
+    expect(await plain.exited).toBe(0);
+    // The checkpoint saved before the rewrite does not.
+    const after = spawnCli(['audit', 'verify', '--checkpoint', file], env);
+    expect(await after.exited).toBe(2);
+    expect(after.output()).toContain(`the first ${saved.treeSize} events no longer hash to the saved checkpoint's root: history was rewritten`);
+    rmSync(scratch, { recursive: true, force: true });
   });
 });

@@ -22,18 +22,23 @@ export class ApiClient {
     return this.request<T>('GET', pathAndQuery);
   }
 
+  /** A text answer (a checkpoint note, the log key). */
+  async getText(pathAndQuery: string): Promise<string> {
+    return this.request<string>('GET', pathAndQuery, undefined, 'text');
+  }
+
   async post<T>(pathAndQuery: string, body: unknown): Promise<T> {
     return this.request<T>('POST', pathAndQuery, body);
   }
 
-  private async request<T>(method: string, pathAndQuery: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, pathAndQuery: string, body?: unknown, answer: 'json' | 'text' = 'json'): Promise<T> {
     const url = new URL(pathAndQuery, this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`);
     let response: Response;
     try {
       response = await fetch(url, {
         method,
         headers: {
-          accept: 'application/json',
+          accept: answer === 'json' ? 'application/json' : 'text/plain',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
         },
@@ -49,7 +54,7 @@ export class ApiClient {
       const problem = parsed as { error?: string; message?: string } | undefined;
       throw new ApiError(response.status, problem?.error ?? `http_${response.status}`, problem?.message ?? text.slice(0, 500));
     }
-    return parsed as T;
+    return (answer === 'text' ? text : parsed) as T;
   }
 }
 

@@ -18,3 +18,4 @@ export type SignedBundle = Schemas['SignedBundle'];
 export type AuditPage = Schemas['AuditPage'];
 export type ChainVerdict = Schemas['ChainVerdict'];
 export type ErrorBody = Schemas['ErrorBody'];
+export type ConsistencyProof = Schemas['ConsistencyProof'];

@@ -227,3 +227,14 @@ export function pendingNodesAt(size: number): NodeRef[] {
   }
   return nodes;
 }
+
+/**
+ * The root of a tree from its pending nodes alone (what `appendLeaves` keeps): the perfect subtrees
+ * of the size's binary digits, folded from the highest level down. Lets a verifier stream millions
+ * of leaves in O(log n) memory.
+ */
+export function rootOfPending(pending: ReadonlyMap<number, Hash>): Hash {
+  const levels = [...pending.keys()].sort((a, b) => b - a);
+  if (!levels.length) return EMPTY_ROOT;
+  return levels.map((level) => pending.get(level)!).reduceRight((right, left) => interiorHash(left, right));
+}

@@ -12,3 +12,10 @@ export function hasTool(command: string, args: string[] = ['--version']): boolea
   }
   return available;
 }
+
+/** Whether python3 can import `module` (a Debian python3-* package); under CI a missing one fails. */
+export function hasPythonModule(module: string): boolean {
+  const available = spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+  if (!available && process.env.CI) throw new Error(`python3 cannot import ${module} under CI: .ci/run installs its Debian package`);
+  return available;
+}

@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { verifyEvidence } from '../../evidence/bundle-verifier';
+import type { ApiClient } from '../api-client';
 import type { SignedBundle } from '../api-types';
-import { parseExpectedHead, verifyAuditChainRemotely } from '../audit-verify';
+import { parseExpectedHead, verifyAgainstCheckpoint, verifyAuditChainRemotely } from '../audit-verify';
 import { type Cli } from '../cli-context';
 
 /** evidence verify, audit verify: checks an auditor runs. */
@@ -46,7 +47,10 @@ export function registerEvidenceCommands(cli: Cli): void {
     .command('verify')
     .description('download the audit log and recompute every hash locally (needs compliance or security)')
     .option('--expect-head <seq:hash...>', "a head seen earlier (export trailer lastSeq:lastHash, a SIEM's last event) the log must still pass through")
-    .action(async (options: { expectHead?: string[] }) => {
+    .option('--checkpoint <file>', 'a signed checkpoint saved earlier (GET /v1/audit/checkpoint, a Git anchor): the log must still extend it')
+    .option('--log-key <vkey>', 'the checkpoint verifier key to trust (default: GET /v1/audit/log-key)')
+    .action(async (options: { expectHead?: string[]; checkpoint?: string; logKey?: string }) => {
+      if (options.checkpoint) return verifyCheckpointCommand(client(), readFileSync(options.checkpoint, 'utf8'), options.logKey, asJson());
       const expected = (options.expectHead ?? []).map(parseExpectedHead);
       const verdict = await verifyAuditChainRemotely(client(), expected);
       if (asJson()) console.log(JSON.stringify(verdict));
@@ -65,4 +69,16 @@ export function registerEvidenceCommands(cli: Cli): void {
       else console.log(`Audit chain BROKEN at seq ${verdict.firstInvalidSeq} (${verdict.count} events read)`);
       process.exitCode = verdict.valid ? 0 : 2;
     });
+}
+
+async function verifyCheckpointCommand(client: ApiClient, note: string, logKey: string | undefined, json: boolean): Promise<void> {
+  const verdict = await verifyAgainstCheckpoint(client, note, logKey);
+  if (json) console.log(JSON.stringify(verdict));
+  else if (verdict.valid)
+    console.log(
+      `Audit log consistent with checkpoint ${verdict.saved!.treeSize} (root ${verdict.saved!.rootHash}): ${verdict.chain.count} events recomputed, ` +
+        `the latest checkpoint (${verdict.latest!.treeSize} events) extends it`,
+    );
+  else console.log(`Audit log NOT consistent with the saved checkpoint: ${verdict.problem}`);
+  process.exitCode = verdict.valid ? 0 : 2;
 }
