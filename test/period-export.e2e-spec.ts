@@ -69,6 +69,7 @@ describe('period export', () => {
     let prev: string | null = null;
     let lines = 0;
     let trailer: Record<string, unknown> | undefined;
+    let checkpointLine: Record<string, unknown> | undefined;
     let bytes = 0;
     await new Promise<void>((resolve, reject) => {
       const req = request(url, { headers: { authorization: `Bearer ${compliance}` } }, (res) => {
@@ -93,6 +94,10 @@ describe('period export', () => {
               trailer = record;
               continue;
             }
+            if (record.type === 'checkpoint') {
+              checkpointLine = record;
+              continue;
+            }
             lines++;
             if (prev !== null) expect(record.prevHash).toBe(prev);
             const fields = Object.fromEntries(FIELDS.map((f) => [f, record[f]]));
@@ -110,6 +115,8 @@ describe('period export', () => {
     });
     expect(lines).toBeGreaterThanOrEqual(100_001); // + policy.loaded
     expect(trailer).toMatchObject({ type: 'chain-head', count: lines, lastHash: prev, globalHead: { hash: prev } });
+    // The export ends with the checkpoint covering it (none yet: the tree is still catching up with 100,000 events).
+    expect(checkpointLine).toMatchObject({ type: 'checkpoint', covers: trailer!.lastSeq });
     // ~30 MB of JSON in all; while the reader paused, the server held back after filling the socket
     // buffers instead of reading the whole range into memory.
     expect(bytes).toBeGreaterThan(30_000_000);
@@ -144,12 +151,15 @@ describe('period export', () => {
     const rows = csv.text.trim().split('\n');
     expect(rows[0]).toBe('seq,at,actor,action,grant,target,controls,data,prevHash,hash');
     expect(rows.length - 2).toBeGreaterThan(100_000 * 0.99);
-    expect(rows.at(-1)).toMatch(/^# \{"type":"chain-head"/);
+    expect(rows.at(-2)).toMatch(/^# \{"type":"chain-head"/);
+    expect(rows.at(-1)).toMatch(/^# \{"type":"checkpoint"/);
     const future = await sut.http
       .get(`/v1/evidence/export?from=${new Date(Date.now() + 60_000).toISOString()}`)
       .set('Authorization', `Bearer ${compliance}`)
       .expect(200);
-    expect(JSON.parse(future.text.trim())).toMatchObject({ type: 'chain-head', count: 0 });
+    const [futureHead, futureCheckpoint] = future.text.trim().split('\n').map((line) => JSON.parse(line));
+    expect(futureHead).toMatchObject({ type: 'chain-head', count: 0 });
+    expect(futureCheckpoint).toEqual({ type: 'checkpoint', covers: null, treeSize: null, rootHash: null, at: null, note: null });
     await sut.http
       .get('/v1/evidence/export')
       .set('Authorization', `Bearer ${await sut.token('sec', ['security'])}`)

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
+import { verifyEvidence } from '../src/evidence/bundle-verifier';
 import { mth, path, rfcLeaf, subproof } from './support/rfc9162';
 import { spawnCli } from './support/service-process';
 import { tamperWith } from './support/test-database';
@@ -207,6 +208,45 @@ describe('audit transparency log', () => {
       expect(script(vkey, older, newer, 'consistency', swapped)).toMatchObject({ status: 2, stderr: expect.stringContaining('does not extend') });
     }
     rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('puts the checkpoint and an inclusion proof per audit event in the evidence bundle; evidence verify checks them', async () => {
+    const engineer = await sut.token('oncall-2', ['engineer']);
+    const { body: grant } = await sut.http
+      .post('/v1/grants')
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ target: 'prod-cluster', incident: 'INC-6', reason: 'Evidence with inclusion proofs', durationSeconds: 600 })
+      .expect(201);
+    await checkpointCovering((await events()).length);
+    const { body: signed } = await get(`/v1/grants/${grant.id}/evidence`).expect(200);
+    const vkey = (await sut.http.get('/v1/audit/log-key').expect(200)).text;
+    const body = verifyNote(signed.bundle.checkpoint, vkey)!;
+    const treeSize = Number(body[1]);
+    const leaves = (await events()).slice(0, treeSize).map(leafOf);
+    const bundled = signed.bundle.audit.events as (AuditEvent & { inclusionProof: { leafIndex: number; treeSize: number; proof: string[] } | null })[];
+    expect(bundled.length).toBeGreaterThan(1);
+    for (const event of bundled) {
+      const { inclusionProof, ...exported } = event;
+      expect(inclusionProof).toEqual({ leafIndex: event.seq - 1, treeSize, proof: path(event.seq - 1, leaves).map((h) => h.toString('hex')) });
+      expect(leafOf(exported as AuditEvent)).toEqual(leaves[event.seq - 1]);
+    }
+
+    const scratch = mkdtempSync(join(process.env.BREAKGLASS_TEST_ROOT ?? tmpdir(), 'bundle-'));
+    const file = join(scratch, 'bundle.json');
+    writeFileSync(file, JSON.stringify(signed));
+    const verified = spawnCli(['--json', 'evidence', 'verify', file], { BREAKGLASS_URL: sut.url });
+    expect(await verified.exited).toBe(0);
+    expect(JSON.parse(verified.output())).toMatchObject({ valid: true, checkpoint: { status: 'valid', treeSize, proven: bundled.length, notYetCheckpointed: 0 } });
+    rmSync(scratch, { recursive: true, force: true });
+
+    // The inclusion check itself: another log's key, or a proof that leads elsewhere, fails it.
+    const otherKey = vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+');
+    expect((await verifyEvidence(signed, { keys: [] }, otherKey)).checkpoint.status).toBe('invalid');
+    const altered = structuredClone(signed);
+    const proof = altered.bundle.audit.events[0].inclusionProof.proof;
+    proof[0] = proof[0].replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
+    expect((await verifyEvidence(altered, { keys: [] }, vkey.trim())).checkpoint).toMatchObject({ status: 'invalid', firstUnprovenSeq: bundled[0].seq });
+    expect((await verifyEvidence(signed, { keys: [] }, vkey.trim())).checkpoint.status).toBe('valid');
   });
 
   // Last: it rewrites this service's history.

@@ -7,6 +7,7 @@ import { GrantsModule } from '../grants/grants.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
+import { TransparencyModule } from '../transparency/transparency.module';
 import { ComplianceReport } from './compliance-report';
 import { ComplianceReportRepository } from './compliance-report.repository';
 import { EvidenceController } from './evidence.controller';
@@ -16,7 +17,7 @@ import { SiemForwarder } from './siem-forwarder';
 import { SiemForwarderRepository } from './siem-forwarder.repository';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, GitopsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule],
+  imports: [AuditModule, CredentialsModule, GitopsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule, TransparencyModule],
   controllers: [EvidenceController],
   providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository, SiemForwarder, SiemForwarderRepository],
 })

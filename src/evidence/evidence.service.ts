@@ -13,6 +13,7 @@ import { Reviews } from '../sessions/reviews.service';
 import { Sessions } from '../sessions/sessions.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
+import { TransparencyLog } from '../transparency/transparency-log.service';
 import type { SignedBundle } from './evidence.views';
 
 export const BUNDLE_FORMAT = 'breakglass-evidence/1';
@@ -34,6 +35,7 @@ export class Evidence {
     private readonly outbox: NotificationsRepository,
     private readonly auditLog: AuditLog,
     private readonly keys: KeyStore,
+    private readonly transparency: TransparencyLog,
     private readonly config: ServiceConfig,
     private readonly dataSource: DataSource,
   ) {}
@@ -52,6 +54,7 @@ export class Evidence {
       this.auditLog.forGrant(grantId),
       this.gitops.forGrant(grantId),
     ]);
+    const { checkpoint, proofs } = await this.transparency.proofsInLatestCheckpoint(audit.map((event) => event.seq));
     const { credential: _latest, onCall, extensions, ...grantFacts } = grant;
     const bundle = jsonSafe({
       format: BUNDLE_FORMAT,
@@ -95,8 +98,14 @@ export class Evidence {
       audit: {
         formula:
           'hash_n = SHA-256(hash_{n-1} + "\\n" + RFC8785({seq, at, actor, action, grant, target, data, controls})), one global chain; these are the events of this grant',
-        events: audit,
+        inclusionFormula:
+          'RFC 9162: leaf = SHA-256(0x00 || RFC8785(hashed fields)), node = SHA-256(0x01 || left || right); inclusionProof leads to the root of `checkpoint` (null: the event is newer than it)',
+        events: audit.map((event) => {
+          const proof = checkpoint && proofs.get(event.seq);
+          return { ...event, inclusionProof: proof ? { leafIndex: event.seq - 1, treeSize: checkpoint.treeSize, proof } : null };
+        }),
       },
+      checkpoint: checkpoint?.note ?? null,
       controls: countControls(audit.map((event) => event.controls)),
     });
     const jws = await this.keys.signCompact(new TextEncoder().encode(canonicalJson(bundle)));

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { AuditEvent } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
+import { checkpointView, TransparencyLog } from '../transparency/transparency-log.service';
 
 export interface ExportFilter {
   from?: string;
@@ -23,6 +24,7 @@ const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'grant', 'target', 'control
 export class PeriodExport {
   constructor(
     private readonly auditLog: AuditLog,
+    private readonly transparency: TransparencyLog,
     private readonly dataSource: DataSource,
   ) {}
 
@@ -56,7 +58,11 @@ export class PeriodExport {
       globalHead,
       filter: { from: filter.from ?? null, to: filter.to ?? null, control: filter.control ?? null },
     };
-    await write(csv ? `# ${JSON.stringify(trailer)}\n` : `${JSON.stringify(trailer)}\n`);
+    // Last, the signed checkpoint covering the export's last event (docs/transparency.md): with it the
+    // export's events can be proven part of the log long after, whatever happens to the database.
+    const covering = last ? await this.transparency.checkpointCovering(last.seq) : null;
+    const checkpoint = { type: 'checkpoint', covers: last?.seq ?? null, ...(covering ? checkpointView(covering) : { treeSize: null, rootHash: null, at: null, note: null }) };
+    for (const line of [trailer, checkpoint]) await write(csv ? `# ${JSON.stringify(line)}\n` : `${JSON.stringify(line)}\n`);
     res.end();
     await this.dataSource.transaction((tx) =>
       this.auditLog.append(tx, {

@@ -77,6 +77,23 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
     return { from, to, proof: from === to ? [] : await this.hashesOf(consistencyRanges(from, to)) };
   }
 
+  /**
+   * For evidence: the latest checkpoint and the inclusion proof in it of each seq it covers (events
+   * newer than the checkpoint get none), every node read in one query.
+   */
+  async proofsInLatestCheckpoint(seqs: number[]): Promise<{ checkpoint: CheckpointRow | null; proofs: Map<number, string[]> }> {
+    const checkpoint = (await this.repository.latestCheckpoint()) ?? null;
+    const covered = checkpoint ? seqs.filter((seq) => seq >= 1 && seq <= checkpoint.treeSize) : [];
+    const plans = covered.map((seq) => ({ seq, ranges: inclusionRanges(seq - 1, checkpoint!.treeSize) }));
+    const nodes = await this.repository.nodes(nodesFor(plans.flatMap((plan) => plan.ranges)));
+    return { checkpoint, proofs: new Map(plans.map(({ seq, ranges }) => [seq, ranges.map((range) => rangeHash(range, nodes).toString('hex'))])) };
+  }
+
+  /** The smallest checkpoint covering the first `treeSize` events (a period export's), if one was made. */
+  async checkpointCovering(treeSize: number): Promise<CheckpointRow | null> {
+    return (await this.repository.checkpointCovering(treeSize)) ?? null;
+  }
+
   private async checkpointAt(treeSize: number, parameter: string): Promise<CheckpointRow> {
     const checkpoint = await this.repository.checkpoint(treeSize);
     if (!checkpoint) {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
-import { verifyEvidence } from '../../evidence/bundle-verifier';
+import { verifyEvidence, type BundleVerdict } from '../../evidence/bundle-verifier';
 import type { ApiClient } from '../api-client';
 import type { SignedBundle } from '../api-types';
 import { parseExpectedHead, verifyAgainstCheckpoint, verifyAuditChainRemotely } from '../audit-verify';
@@ -25,12 +25,13 @@ export function registerEvidenceCommands(cli: Cli): void {
     .command('verify <file>')
     .description('check a bundle offline: signature (JWKS), canonical payload, session chain, audit hashes')
     .option('--jwks <url-or-file>', 'the JWKS to trust (default: <broker>/.well-known/jwks.json)')
-    .action(async (file: string, options: { jwks?: string }) => {
-      const source = options.jwks ?? `${program.opts<{ url: string }>().url.replace(/\/+$/, '')}/.well-known/jwks.json`;
-      const jwks = (
-        /^https?:\/\//.test(source) ? await (await fetch(source, { signal: AbortSignal.timeout(30000) })).json() : JSON.parse(readFileSync(source, 'utf8'))
-      ) as JSONWebKeySet;
-      const verdict = await verifyEvidence(JSON.parse(readFileSync(file, 'utf8')), jwks);
+    .option('--log-key <vkey-url-or-file>', 'the checkpoint verifier key to trust (default: <broker>/v1/audit/log-key)')
+    .action(async (file: string, options: { jwks?: string; logKey?: string }) => {
+      const broker = program.opts<{ url: string }>().url.replace(/\/+$/, '');
+      const jwks = JSON.parse(await readSource(options.jwks ?? `${broker}/.well-known/jwks.json`)) as JSONWebKeySet;
+      // Without a log key the checkpoint is reported unchecked, not failed: the broker may be out of reach.
+      const logKey = options.logKey?.includes('+') ? options.logKey : await readSource(options.logKey ?? `${broker}/v1/audit/log-key`).catch(() => undefined);
+      const verdict = await verifyEvidence(JSON.parse(readFileSync(file, 'utf8')), jwks, logKey?.trim());
       if (asJson()) console.log(JSON.stringify(verdict));
       else {
         console.log(
@@ -38,6 +39,7 @@ export function registerEvidenceCommands(cli: Cli): void {
         );
         console.log(`  session log: ${verdict.session.valid ? 'valid' : `broken at seq ${verdict.session.firstInvalidSeq}`} (${verdict.session.count} events)`);
         console.log(`  audit events: ${verdict.audit.valid ? 'valid' : `altered at seq ${verdict.audit.firstInvalidSeq}`} (${verdict.audit.count} events)`);
+        console.log(`  checkpoint: ${describeCheckpoint(verdict.checkpoint)}`);
       }
       process.exitCode = verdict.valid ? 0 : 2;
     });
@@ -81,4 +83,22 @@ async function verifyCheckpointCommand(client: ApiClient, note: string, logKey: 
     );
   else console.log(`Audit log NOT consistent with the saved checkpoint: ${verdict.problem}`);
   process.exitCode = verdict.valid ? 0 : 2;
+}
+
+/** A URL's answer or a file's text. */
+async function readSource(source: string): Promise<string> {
+  if (!/^https?:\/\//.test(source)) return readFileSync(source, 'utf8');
+  const response = await fetch(source, { signal: AbortSignal.timeout(30000) });
+  if (!response.ok) throw new Error(`${source} answered ${response.status}`);
+  return response.text();
+}
+
+function describeCheckpoint(checkpoint: BundleVerdict['checkpoint']): string {
+  const pending = checkpoint.notYetCheckpointed ? `, ${checkpoint.notYetCheckpointed} event(s) newer than it (export again after the next checkpoint)` : '';
+  if (checkpoint.status === 'valid') return `valid (tree size ${checkpoint.treeSize}), ${checkpoint.proven} audit event(s) proven included${pending}`;
+  if (checkpoint.status === 'invalid') {
+    return checkpoint.treeSize === null ? 'INVALID: not signed by the log key' : `INVALID: the inclusion proof of seq ${checkpoint.firstUnprovenSeq} does not hold`;
+  }
+  if (checkpoint.status === 'unchecked') return 'not checked (no log key: pass --log-key)';
+  return 'none (the bundle was made before the first checkpoint)';
 }
