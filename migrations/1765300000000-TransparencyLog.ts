@@ -40,7 +40,34 @@ export class TransparencyLog1765300000000 implements MigrationInterface {
         note      text        NOT NULL,
         at        timestamptz NOT NULL DEFAULT now()
       )`);
-    for (const table of ['audit_tree_nodes', 'audit_checkpoints']) {
+    // Anchors: each checkpoint published to each policy anchor, in order, every attempt kept.
+    await db.query(`
+      CREATE TABLE audit_anchor_deliveries (
+        anchor          text        NOT NULL,
+        tree_size       bigint      NOT NULL REFERENCES audit_checkpoints (tree_size),
+        status          text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered')),
+        attempts        integer     NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        delivered_at    timestamptz,
+        last_error      text,
+        alerted_at      timestamptz,
+        PRIMARY KEY (anchor, tree_size)
+      )`);
+    await db.query(`CREATE INDEX audit_anchor_deliveries_pending_idx ON audit_anchor_deliveries (anchor, tree_size) WHERE status = 'pending'`);
+    await db.query(`
+      CREATE TABLE audit_anchor_attempts (
+        anchor      text        NOT NULL,
+        tree_size   bigint      NOT NULL,
+        attempt     integer     NOT NULL,
+        at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+        outcome     text        NOT NULL CHECK (outcome IN ('delivered', 'failed')),
+        error       text,
+        duration_ms integer     NOT NULL,
+        PRIMARY KEY (anchor, tree_size, attempt),
+        FOREIGN KEY (anchor, tree_size) REFERENCES audit_anchor_deliveries (anchor, tree_size)
+      )`);
+    for (const table of ['audit_tree_nodes', 'audit_checkpoints', 'audit_anchor_attempts']) {
       await db.query(`
         CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table}
         FOR EACH ROW EXECUTE FUNCTION breakglass_reject_modification()`);
@@ -51,6 +78,8 @@ export class TransparencyLog1765300000000 implements MigrationInterface {
   }
 
   async down(db: QueryRunner): Promise<void> {
+    await db.query('DROP TABLE audit_anchor_attempts');
+    await db.query('DROP TABLE audit_anchor_deliveries');
     await db.query('DROP TABLE audit_checkpoints');
     await db.query('DROP TABLE audit_log_keys');
     await db.query('DROP TABLE audit_tree');

@@ -157,7 +157,10 @@ describe('period export', () => {
       .get(`/v1/evidence/export?from=${new Date(Date.now() + 60_000).toISOString()}`)
       .set('Authorization', `Bearer ${compliance}`)
       .expect(200);
-    const [futureHead, futureCheckpoint] = future.text.trim().split('\n').map((line) => JSON.parse(line));
+    const [futureHead, futureCheckpoint] = future.text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(futureHead).toMatchObject({ type: 'chain-head', count: 0 });
     expect(futureCheckpoint).toEqual({ type: 'checkpoint', covers: null, treeSize: null, rootHash: null, at: null, note: null });
     await sut.http

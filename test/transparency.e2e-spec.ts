@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { verifyEvidence } from '../src/evidence/bundle-verifier';
+import { rewriteHistoryConsistently } from './support/audit-rewrite';
 import { mth, path, rfcLeaf, subproof } from './support/rfc9162';
 import { spawnCli } from './support/service-process';
-import { tamperWith } from './support/test-database';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { hasPythonModule } from './support/tools';
 
@@ -236,7 +236,10 @@ describe('audit transparency log', () => {
     writeFileSync(file, JSON.stringify(signed));
     const verified = spawnCli(['--json', 'evidence', 'verify', file], { BREAKGLASS_URL: sut.url });
     expect(await verified.exited).toBe(0);
-    expect(JSON.parse(verified.output())).toMatchObject({ valid: true, checkpoint: { status: 'valid', treeSize, proven: bundled.length, notYetCheckpointed: 0 } });
+    expect(JSON.parse(verified.output())).toMatchObject({
+      valid: true,
+      checkpoint: { status: 'valid', treeSize, proven: bundled.length, notYetCheckpointed: 0 },
+    });
     rmSync(scratch, { recursive: true, force: true });
 
     // The inclusion check itself: another log's key, or a proof that leads elsewhere, fails it.
@@ -263,24 +266,7 @@ describe('audit transparency log', () => {
 
     // The attacker, as superuser: one event rewritten, every later chain hash and the head recomputed.
     const original = await events();
-    const rewritten = original.map((event) => (event.seq === 2 ? { ...event, actor: 'nobody' } : event));
-    let prevHash = rewritten[0].hash;
-    for (const event of rewritten.slice(1)) {
-      const { prevHash: _old, hash: _hash, ...hashed } = event;
-      event.prevHash = prevHash;
-      event.hash = prevHash = createHash('sha256')
-        .update(`${prevHash}\n${canonicalize(hashed)}`)
-        .digest('hex');
-    }
-    await tamperWith(sut.database.url, 'audit_events', `UPDATE audit_events SET actor = 'nobody' WHERE seq = 2`);
-    for (const event of rewritten.slice(1)) {
-      await tamperWith(sut.database.url, 'audit_events', `UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE seq = $1`, [
-        event.seq,
-        event.prevHash,
-        event.hash,
-      ]);
-    }
-    await sut.dataSource.query(`UPDATE audit_chain_head SET hash = $1 WHERE seq = $2`, [prevHash, rewritten.at(-1)!.seq]);
+    await rewriteHistoryConsistently(sut.database.url, original, 2, 'nobody');
 
     // Self-consistent: the server's own check and a plain download-and-recompute both pass.
     expect((await get('/v1/audit/verify').expect(200)).body).toMatchObject({ valid: true });

@@ -214,6 +214,10 @@ export const AUDIT_ACTIONS = {
     description: 'Evidence was exported (a signed grant bundle or a period export): who took what out.',
     controls: [...LOGGING, ...LOG_INTEGRITY],
   },
+  'audit.anchor_overdue': {
+    description: 'A signed checkpoint of the audit log could not be published to an anchor for longer than audit.anchorAlertAfter; security was notified.',
+    controls: ['SOC2:CC7.2', ...LOG_INTEGRITY],
+  },
   'keys.rotated': {
     description: 'The credential / evidence signing key was rotated.',
     controls: ['SOC2:CC6.1', ...LOG_INTEGRITY],

@@ -6,7 +6,9 @@ import { validateSync } from 'class-validator';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDurationSeconds } from './duration';
 import {
+  DEFAULT_ANCHOR_ALERT_AFTER_SECONDS,
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+  type AnchorPolicy,
   DEFAULT_KUBERNETES_USERNAME_PREFIX,
   DOCUMENTATION_ENTERPRISE_NUMBER,
   REQUESTER_CHANNEL,
@@ -17,7 +19,7 @@ import {
   type Policy,
   type TargetPolicy,
 } from './policy';
-import { BROKER_ROLES, CHANNEL_NAME, ChannelSpec, type LimitsSpec, PolicySpec, TargetSpec, type BrokerRole } from './policy.schema';
+import { BROKER_ROLES, CHANNEL_NAME, ChannelSpec, type AnchorSpec, type LimitsSpec, PolicySpec, TargetSpec, type BrokerRole } from './policy.schema';
 import { flattenValidationErrors } from './validation-problems';
 
 type PathSegment = string | number;
@@ -153,6 +155,12 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     if (forwarderNames.has(f.name)) report(['forwarders', index, 'name'], `forwarder name "${f.name}" is used twice`);
     forwarderNames.add(f.name);
   });
+  const anchors = (spec.audit?.anchors ?? []).map(anchorPolicy);
+  const anchorNames = new Set<string>();
+  anchors.forEach((anchor, index) => {
+    if (anchorNames.has(anchor.name)) report(['audit', 'anchors', index, 'name'], `anchor name "${anchor.name}" is used twice`);
+    anchorNames.add(anchor.name);
+  });
   if (problems.length) throw new PolicyError(file, problems);
 
   return {
@@ -160,11 +168,29 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     sha256,
     roles,
     forwarders,
-    audit: { checkpointIntervalSeconds: parseDurationSeconds(spec.audit?.checkpoint?.interval ?? `${DEFAULT_CHECKPOINT_INTERVAL_SECONDS}s`) },
+    audit: {
+      checkpointIntervalSeconds: parseDurationSeconds(spec.audit?.checkpoint?.interval ?? `${DEFAULT_CHECKPOINT_INTERVAL_SECONDS}s`),
+      anchors,
+      anchorAlertAfterSeconds: spec.audit?.anchorAlertAfter ? parseDurationSeconds(spec.audit.anchorAlertAfter) : DEFAULT_ANCHOR_ALERT_AFTER_SECONDS,
+    },
     notify: { security: spec.notify?.security ?? [], compliance: spec.notify?.compliance ?? [] },
     channels,
     targets,
   };
+}
+
+/**
+ * An anchor as delivered. Its default name is derived from where it points, so reordering the policy
+ * keeps each anchor's delivery state (docs/transparency.md).
+ */
+function anchorPolicy(spec: AnchorSpec): AnchorPolicy {
+  const derivedName = (where: unknown[]) => `${spec.type}-${createHash('sha256').update(JSON.stringify(where)).digest('hex').slice(0, 12)}`;
+  if (spec.type === 'git') {
+    const branch = spec.branch ?? 'breakglass-checkpoints';
+    const path = (spec.path ?? 'checkpoints').replace(/\/+$/, '');
+    return { name: spec.name ?? derivedName([spec.repo, branch, path]), type: 'git', repo: spec.repo!, branch, path };
+  }
+  return { name: spec.name ?? derivedName([spec.url]), type: 'webhook', url: spec.url!, ...(spec.secret ? { secret: spec.secret } : {}) };
 }
 
 function interpolate(doc: Document, environment: NodeJS.ProcessEnv, missing: (offset: number, variable: string) => void) {

@@ -368,11 +368,54 @@ export class CheckpointSpec {
   interval?: string;
 }
 
+/** `audit.anchors[]`: where each checkpoint is published outside the broker's control. */
+export class AnchorSpec {
+  @IsOptional()
+  @Matches(CHANNEL_NAME, { message: 'must be letters, digits, - and _' })
+  name?: string;
+
+  @IsIn(['git', 'webhook'], { message: 'must be "git" or "webhook"' })
+  type: 'git' | 'webhook';
+
+  /** git: a repository path or URL the `git` CLI can push to. */
+  @ValidateIf((a: AnchorSpec) => a.type === 'git' || a.repo !== undefined)
+  @IsString({ message: 'is required for a git anchor: a repository path or URL' })
+  @MinLength(1, { message: 'is required for a git anchor: a repository path or URL' })
+  repo?: string;
+
+  @IsOptional()
+  @Matches(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,100}$/, { message: 'must be a branch name such as breakglass-checkpoints' })
+  branch?: string;
+
+  @IsOptional()
+  @Matches(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,100}$/, { message: 'must be a relative directory such as checkpoints' })
+  path?: string;
+
+  @ValidateIf((a: AnchorSpec) => a.type === 'webhook' || a.url !== undefined)
+  @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook anchor: an http:// or https:// URL' })
+  url?: string;
+
+  @IsOptional()
+  @IsString()
+  secret?: string;
+}
+
 export class AuditSpec {
   @IsOptional()
   @ValidateNested()
   @Type(() => CheckpointSpec)
   checkpoint?: CheckpointSpec;
+
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => AnchorSpec)
+  anchors?: AnchorSpec[];
+
+  /** Security is told when a checkpoint has waited longer than this for an anchor. */
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
+  anchorAlertAfter?: string;
 }
 
 export class PolicySpec {

@@ -91,8 +91,14 @@ export interface Policy {
   /** SIEM forwarders: every audit event, in order, at least once. */
   forwarders: ForwarderPolicy[];
   /** The audit log as a transparency log (docs/transparency.md). */
-  audit: { checkpointIntervalSeconds: number };
+  audit: { checkpointIntervalSeconds: number; anchors: AnchorPolicy[]; anchorAlertAfterSeconds: number };
 }
+
+/** Where checkpoints are published (`audit.anchors`); `name` keys its delivery state. */
+export type AnchorPolicy =
+  { name: string; type: 'git'; repo: string; branch: string; path: string } | { name: string; type: 'webhook'; url: string; secret?: string };
+
+export const DEFAULT_ANCHOR_ALERT_AFTER_SECONDS = 15 * 60;
 
 /** `audit.checkpoint.interval` when the policy does not say. */
 export const DEFAULT_CHECKPOINT_INTERVAL_SECONDS = 60;

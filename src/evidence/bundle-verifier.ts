@@ -43,7 +43,13 @@ function checkInclusion(note: unknown, events: BundleAuditEvent[], logKey: strin
     const holds =
       claim.treeSize === checkpoint.treeSize &&
       claim.leafIndex === event.seq - 1 &&
-      verifyInclusion(claim.leafIndex, claim.treeSize, leaf, claim.proof.map((hash) => Buffer.from(hash, 'hex')), checkpoint.rootHash);
+      verifyInclusion(
+        claim.leafIndex,
+        claim.treeSize,
+        leaf,
+        claim.proof.map((hash) => Buffer.from(hash, 'hex')),
+        checkpoint.rootHash,
+      );
     if (!holds) return { status: 'invalid', treeSize: checkpoint.treeSize, proven, notYetCheckpointed, firstUnprovenSeq: event.seq };
     proven++;
   }

@@ -61,7 +61,11 @@ export class PeriodExport {
     // Last, the signed checkpoint covering the export's last event (docs/transparency.md): with it the
     // export's events can be proven part of the log long after, whatever happens to the database.
     const covering = last ? await this.transparency.checkpointCovering(last.seq) : null;
-    const checkpoint = { type: 'checkpoint', covers: last?.seq ?? null, ...(covering ? checkpointView(covering) : { treeSize: null, rootHash: null, at: null, note: null }) };
+    const checkpoint = {
+      type: 'checkpoint',
+      covers: last?.seq ?? null,
+      ...(covering ? checkpointView(covering) : { treeSize: null, rootHash: null, at: null, note: null }),
+    };
     for (const line of [trailer, checkpoint]) await write(csv ? `# ${JSON.stringify(line)}\n` : `${JSON.stringify(line)}\n`);
     res.end();
     await this.dataSource.transaction((tx) =>

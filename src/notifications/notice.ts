@@ -17,7 +17,7 @@ export type NoticeKind =
   | 'review_violation';
 
 /** Notices about no particular grant, to a standing audience. */
-export type AudienceNoticeKind = 'drift_unattributed' | 'k8s_unattributed';
+export type AudienceNoticeKind = 'drift_unattributed' | 'k8s_unattributed' | 'anchor_overdue';
 
 /** The facts about a grant every notice carries (who, what, why, when). */
 export interface GrantFacts {
@@ -161,6 +161,7 @@ export function renderAudienceNotice(
 const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> = {
   drift_unattributed: 'critical',
   k8s_unattributed: 'critical',
+  anchor_overdue: 'error',
 };
 
 /** `key:   value` lines aligned like the fixed ones; a long key still gets a space, null reads as "none". */

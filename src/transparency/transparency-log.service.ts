@@ -4,6 +4,8 @@ import { DataSource } from 'typeorm';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { KeyStore } from '../credentials/key-store.service';
+import { AnchorsRepository } from './anchors.repository';
+import { CheckpointAnchors } from './checkpoint-anchors.service';
 import { appendLeaves, consistencyRanges, inclusionRanges, nodesFor, pendingNodesAt, rangeHash, type LeafRange } from './merkle';
 import { checkpointBody, signedNote, verifierKey } from './signed-note';
 import { TransparencyError } from './transparency.errors';
@@ -30,6 +32,8 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly config: ServiceConfig,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly anchorDeliveries: AnchorsRepository,
+    private readonly anchors: CheckpointAnchors,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -153,7 +157,9 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
         sign(null, message, privateKey),
       );
       await this.repository.insertCheckpoint(tx, { treeSize: size, rootHash, note });
+      await this.anchorDeliveries.enqueue(tx, this.anchors.names(), size);
     });
+    this.anchors.wake();
   }
 
   /** The log key named after the origin; made on first boot (or when the origin changed: a new log identity). */

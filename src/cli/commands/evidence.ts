@@ -97,7 +97,9 @@ function describeCheckpoint(checkpoint: BundleVerdict['checkpoint']): string {
   const pending = checkpoint.notYetCheckpointed ? `, ${checkpoint.notYetCheckpointed} event(s) newer than it (export again after the next checkpoint)` : '';
   if (checkpoint.status === 'valid') return `valid (tree size ${checkpoint.treeSize}), ${checkpoint.proven} audit event(s) proven included${pending}`;
   if (checkpoint.status === 'invalid') {
-    return checkpoint.treeSize === null ? 'INVALID: not signed by the log key' : `INVALID: the inclusion proof of seq ${checkpoint.firstUnprovenSeq} does not hold`;
+    return checkpoint.treeSize === null
+      ? 'INVALID: not signed by the log key'
+      : `INVALID: the inclusion proof of seq ${checkpoint.firstUnprovenSeq} does not hold`;
   }
   if (checkpoint.status === 'unchecked') return 'not checked (no log key: pass --log-key)';
   return 'none (the bundle was made before the first checkpoint)';
