@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { canonicalJson, chainHash } from '../src/audit/chain';
+import { controlsFor } from '../src/audit/control-catalogue';
 import { ensureDatabase } from '../src/database/data-source';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { startService, type RunningService } from '../src/service';
@@ -62,4 +65,53 @@ export function report(name: string, figures: Record<string, number | string | b
     const shown = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : String(value);
     console.log(`  ${key.padEnd(width)}  ${shown.padStart(12)}${targets[key] ? `   target ${targets[key]}` : ''}`);
   }
+}
+
+/**
+ * Appends `total` chained audit events straight into the table (10,000 per statement), as the chain
+ * would hold them, and moves the head. Returns the last hash and the first 100,000 hashed inputs
+ * (for a raw SHA-256 yardstick).
+ */
+export async function writeChainedAuditEvents(db: DataSource, total: number): Promise<{ lastSeq: number; lastHash: string; hashedInputs: string[] }> {
+  const batch = 10_000;
+  const [head] = await db.query(`SELECT seq, hash FROM audit_chain_head`);
+  let seq = Number(head.seq);
+  let prev: string = head.hash;
+  const controls = controlsFor('grant.requested');
+  const at = new Date().toISOString();
+  const hashedInputs: string[] = [];
+  for (let written = 0; written < total; written += batch) {
+    const rows = { seq: [] as number[], data: [] as string[], prev: [] as string[], hash: [] as string[], grant: [] as string[] };
+    for (let i = 0; i < batch; i++) {
+      const fields = {
+        seq: ++seq,
+        at,
+        actor: `oncall-${seq % 50}`,
+        action: 'grant.requested',
+        grant: `BG-2026-${String(seq % 100000).padStart(6, '0')}`,
+        target: 'cluster',
+        data: { incident: 'INC-1', durationSeconds: 600, n: seq },
+        controls,
+      };
+      const hash = chainHash(prev, fields);
+      if (hashedInputs.length < 100_000) hashedInputs.push(`${prev}\n${canonicalJson(fields)}`);
+      rows.seq.push(seq);
+      rows.data.push(canonicalJson(fields.data));
+      rows.prev.push(prev);
+      rows.hash.push(hash);
+      rows.grant.push(fields.grant);
+      prev = hash;
+    }
+    await db.query(
+      `INSERT INTO audit_events (seq, at, actor, action, grant_id, target, data_canonical, controls, prev_hash, hash)
+       SELECT s, $2, 'oncall-' || (s % 50), 'grant.requested', g, 'cluster', d, $3::text[], p, h
+         FROM unnest($1::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) AS r(s, g, d, p, h)`,
+      [rows.seq, at, controls, rows.grant, rows.data, rows.prev, rows.hash],
+    );
+  }
+  await db.query(`UPDATE audit_chain_head SET seq = $1, hash = $2`, [seq, prev]);
+  // A real audit table is old: autovacuum has set its hint bits and visibility map. Without this
+  // the first reader of a million fresh rows pays for that (and autovacuum competes mid-run).
+  await db.query('VACUUM ANALYZE audit_events');
+  return { lastSeq: seq, lastHash: prev, hashedInputs };
 }

@@ -7,6 +7,7 @@ import { k8sAuditIngest } from './k8s-audit-ingest';
 import { pgProxy } from './pg-proxy';
 import { revocation } from './revocation';
 import { sessionIngest } from './session-ingest';
+import { transparencyLog } from './transparency';
 
 // `npm run bench -- <name> [--quick]`: each benchmark prints one JSON line and a small table.
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'session-ingest': sessionIngest,
   'pg-proxy': pgProxy,
   'k8s-audit-ingest': k8sAuditIngest,
+  transparency: transparencyLog,
 };
 
 async function main() {

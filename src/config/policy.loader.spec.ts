@@ -228,6 +228,56 @@ targets:
     expect(problems).toHaveLength(6);
   });
 
+  it('reads the transparency settings: checkpoint interval, anchors with their defaults, alert delay', () => {
+    const defaults = parsePolicy(minimalTarget, 'p.yaml', {}, 'sha').audit;
+    expect(defaults).toEqual({ checkpointIntervalSeconds: 60, anchors: [], anchorAlertAfterSeconds: 900 });
+    const audit = parsePolicy(
+      `${minimalTarget}
+audit:
+  checkpoint: { interval: 5s }
+  anchorAlertAfter: 2m
+  anchors:
+    - { type: git, repo: /srv/anchors.git }
+    - { name: witness, type: webhook, url: 'https://witness.example/cp', secret: s3cret }
+`,
+      'p.yaml',
+      {},
+      'sha',
+    ).audit;
+    expect(audit).toEqual({
+      checkpointIntervalSeconds: 5,
+      anchorAlertAfterSeconds: 120,
+      anchors: [
+        { name: expect.stringMatching(/^git-[0-9a-f]{12}$/), type: 'git', repo: '/srv/anchors.git', branch: 'breakglass-checkpoints', path: 'checkpoints' },
+        { name: 'witness', type: 'webhook', url: 'https://witness.example/cp', secret: 's3cret' },
+      ],
+    });
+    // The derived name depends on where the anchor points, not on its place in the list.
+    const again = parsePolicy(
+      `${minimalTarget}\naudit:\n  anchors: [ { type: webhook, url: 'https://x.example' }, { type: git, repo: /srv/anchors.git } ]\n`,
+      'p.yaml',
+      {},
+      'sha',
+    );
+    expect(again.audit.anchors[1].name).toBe(audit.anchors[0].name);
+  });
+
+  it('refuses bad transparency settings, each with its place', () => {
+    const described = (yaml: string) => problemsOf(`${minimalTarget}\naudit:\n${yaml}`).map((p) => `${p.field}: ${p.message}`);
+    expect(described('  checkpoint: { interval: soon }\n  anchorAlertAfter: -1m\n')).toEqual([
+      'audit.checkpoint.interval: must be a duration like 90s, 30m, 24h or 7d',
+      'audit.anchorAlertAfter: must be a duration like 90s, 30m, 24h or 7d',
+    ]);
+    const anchors = described("  anchors:\n    - { type: git }\n    - { type: git, repo: /x, branch: '../main', path: /abs }\n    - { type: s3 }\n").join('\n');
+    expect(anchors).toContain('audit.anchors[0].repo: is required for a git anchor');
+    expect(anchors).toContain('audit.anchors[1].branch: must be a branch name');
+    expect(anchors).toContain('audit.anchors[1].path: must be a relative directory');
+    expect(anchors).toContain('audit.anchors[2].type: must be "git" or "webhook"');
+    expect(described("  anchors:\n    - { name: a, type: webhook, url: 'https://a' }\n    - { name: a, type: webhook, url: 'https://b' }\n")).toEqual([
+      'audit.anchors[1].name: anchor name "a" is used twice',
+    ]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const problems = problemsOf('targets:\n  - name: [unclosed\n');
     expect(problems[0]).toMatchObject({ field: '(yaml)', location: expect.stringMatching(/:\d+:\d+$/) });
