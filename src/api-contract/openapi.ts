@@ -1468,7 +1468,7 @@ export interface operations {
             query?: {
                 /** @description Page size */
                 limit?: number;
-                /** @description The `next` value of the previous page (the last seq seen) */
+                /** @description The `next` value of the previous page */
                 after?: number;
                 /** @description Events at or after this time (ISO-8601) */
                 from?: string;
@@ -1948,7 +1948,7 @@ export interface operations {
             query?: {
                 /** @description Page size */
                 limit?: number;
-                /** @description The `next` value of the previous page (a tree size) */
+                /** @description The `next` value of the previous page */
                 after?: number;
             };
             header?: never;

@@ -12,15 +12,18 @@ export class PageQuery {
   limit: number = 100;
 }
 
-export class AuditQuery extends PageQuery {
-  @ApiPropertyOptional({ description: 'The `next` value of the previous page (the last seq seen)' })
+/** A list paged by a number: `after` is the `next` of the previous page (a seq, a tree size). */
+export class NumberPageQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'The `next` value of the previous page' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
   after?: number;
+}
 
+export class AuditQuery extends NumberPageQuery {
   @ApiPropertyOptional({ description: 'Events at or after this time (ISO-8601)' })
   @IsOptional()
   @IsISO8601({ strict: true })

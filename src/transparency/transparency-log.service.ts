@@ -6,7 +6,7 @@ import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { KeyStore } from '../credentials/key-store.service';
 import { AnchorsRepository } from './anchors.repository';
 import { CheckpointAnchors } from './checkpoint-anchors.service';
-import { appendLeaves, consistencyRanges, inclusionRanges, nodesFor, pendingNodesAt, rangeHash, type LeafRange } from './merkle';
+import { appendLeaves, consistencyRanges, inclusionRanges, nodeKey, nodesFor, pendingNodesAt, rangeHash, type LeafRange } from './merkle';
 import { checkpointBody, signedNote, verifierKey } from './signed-note';
 import { TransparencyError } from './transparency.errors';
 import { TransparencyRepository, type CheckpointRow, type LogKeyRow } from './transparency.repository';
@@ -128,7 +128,7 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
       if (!leaves.length) return 0;
       const pendingRefs = pendingNodesAt(size);
       const stored = await this.repository.nodes(pendingRefs, tx);
-      const pending = new Map(pendingRefs.map((ref) => [ref.level, stored.get(`${ref.level}:${ref.index}`)!]));
+      const pending = new Map(pendingRefs.map((ref) => [ref.level, stored.get(nodeKey(ref))!]));
       await this.repository.grow(tx, appendLeaves(size, pending, leaves), size + leaves.length);
       return leaves.length;
     });

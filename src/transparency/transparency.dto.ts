@@ -1,7 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { PageQuery } from '../audit/audit.dto';
+import { IsInt, Max, Min } from 'class-validator';
+import { NumberPageQuery } from '../audit/audit.dto';
 
 // Tree sizes and seqs are positive integers within what a JavaScript number holds exactly.
 const TreePosition = (description: string) => (target: object, key: string) => {
@@ -28,12 +28,5 @@ export class ConsistencyQuery {
   to: number;
 }
 
-export class CheckpointsQuery extends PageQuery {
-  @ApiPropertyOptional({ description: 'The `next` value of the previous page (a tree size)' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
-  after?: number;
-}
+/** `after` is a tree size. */
+export class CheckpointsQuery extends NumberPageQuery {}
