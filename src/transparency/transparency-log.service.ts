@@ -14,6 +14,7 @@ import type { CheckpointPage, CheckpointView, ConsistencyProof, InclusionProof }
 
 /** Events hashed into the tree per transaction while catching up. */
 const BATCH = 5000;
+const CHECKPOINTS_CACHED = 1000;
 
 /**
  * The audit log as a transparency log (docs/transparency.md): a follower of the hash chain extends
@@ -25,6 +26,7 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly logger = new Logger('transparency');
   private readonly loop = new DueWorkLoop('transparency', { processDue: () => this.processDue(), millisUntilNext: () => this.millisUntilCheckpoint() });
   private logKey?: LogKeyRow;
+  private readonly checkpointCache = new Map<number, CheckpointRow>();
 
   constructor(
     private readonly repository: TransparencyRepository,
@@ -99,7 +101,12 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async checkpointAt(treeSize: number, parameter: string): Promise<CheckpointRow> {
-    const checkpoint = await this.repository.checkpoint(treeSize);
+    const checkpoint = this.checkpointCache.get(treeSize) ?? (await this.repository.checkpoint(treeSize));
+    // Checkpoints never change (append-only): a proof for a size asked before skips a round trip.
+    if (checkpoint && !this.checkpointCache.has(treeSize)) {
+      if (this.checkpointCache.size >= CHECKPOINTS_CACHED) this.checkpointCache.delete(this.checkpointCache.keys().next().value!);
+      this.checkpointCache.set(treeSize, checkpoint);
+    }
     if (!checkpoint) {
       throw new TransparencyError('no_checkpoint_at_size', `No checkpoint has tree size ${treeSize} (${parameter}); GET /v1/audit/checkpoints lists them`, {
         [parameter]: treeSize,
