@@ -18,7 +18,8 @@ export async function auditVerify(): Promise<void> {
     // A live log's Merkle tree follows the chain within a moment; here it must first catch up on the
     // events written above (bench/transparency.ts measures that). Verify in the steady state.
     const lastSeq = Number((await bench.service.dataSource.query(`SELECT seq FROM audit_chain_head`))[0].seq);
-    while (Number((await bench.service.dataSource.query(`SELECT size FROM audit_tree`))[0].size) < lastSeq) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (Number((await bench.service.dataSource.query(`SELECT size FROM audit_tree`))[0].size) < lastSeq)
+      await new Promise((resolve) => setTimeout(resolve, 50));
 
     const auditLog = bench.service.app.get(AuditLog);
     const verifyStart = process.hrtime.bigint();

@@ -214,6 +214,14 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
 
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByText(/^Valid: \d+ events/).waitFor();
+    // A checkpoint the API signed, as the page shows it (tree size, origin, root), and the key that verifies it.
+    const auditor = await sut.token('auditor-1', ['compliance']);
+    const shown = (await page.getByText(/^Latest checkpoint: \d+ events of /).textContent())!;
+    const { checkpoints } = (await sut.http.get('/v1/audit/checkpoints?limit=1000').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+    const signed = checkpoints.find((c: { treeSize: number }) => c.treeSize === Number(/(\d+) events/.exec(shown)![1]));
+    const [origin, , root] = signed.note.split('\n');
+    expect(shown).toBe(`Latest checkpoint: ${signed.treeSize} events of ${origin}, root ${root}`);
+    await page.getByText((await sut.http.get('/v1/audit/log-key').expect(200)).text.trim()).waitFor();
     await screenshot('audit');
   });
 

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { ApiError } from '../api';
 import { Problem, Section } from '../components/layout';
 import type { PageProps } from '../page-props';
 import type { Verdict } from '../types';
@@ -6,8 +7,16 @@ import { useResource } from '../util';
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
+/** The lines of a C2SP checkpoint note: origin, tree size, base64 root (docs/transparency.md). */
+function checkpointLines(note: string): { origin: string; treeSize: string; root: string } {
+  const [origin, treeSize, root] = note.split('\n');
+  return { origin, treeSize, root };
+}
+
 export function AuditPage({ api, me }: PageProps) {
   const verdict = useResource(() => api.get<Verdict>('/v1/audit/verify'), []);
+  const checkpoint = useResource(() => api.text('/v1/audit/checkpoint'), [], 10_000);
+  const logKey = useResource(() => api.text('/v1/audit/log-key'), []);
   const [from, setFrom] = useState(day(-30));
   const [to, setTo] = useState(day(1));
   const [error, setError] = useState<Error>();
@@ -31,6 +40,32 @@ export function AuditPage({ api, me }: PageProps) {
         <button type="button" onClick={verdict.reload}>
           Verify again
         </button>
+      </Section>
+      <Section title="Signed checkpoint">
+        {checkpoint.error instanceof ApiError && checkpoint.error.code === 'no_checkpoint' ? (
+          <p class="muted">No checkpoint has been signed yet: the first comes within the checkpoint interval.</p>
+        ) : (
+          <Problem error={checkpoint.error} />
+        )}
+        {checkpoint.data && (
+          <>
+            <p role="status">
+              Latest checkpoint: {checkpointLines(checkpoint.data).treeSize} events of {checkpointLines(checkpoint.data).origin}, root{' '}
+              <code>{checkpointLines(checkpoint.data).root}</code>
+            </p>
+            <p class="muted">
+              Keep checkpoints outside the broker and check later that the log still extends them: <code>breakglass audit verify --checkpoint FILE</code>.
+            </p>
+            <button type="button" onClick={() => download('/v1/audit/checkpoint', `checkpoint-${checkpointLines(checkpoint.data!).treeSize}.txt`)}>
+              Download the checkpoint
+            </button>
+          </>
+        )}
+        {logKey.data && (
+          <p>
+            Log key (verifies every checkpoint): <code>{logKey.data.trim()}</code>
+          </p>
+        )}
       </Section>
       <Section title="Exports">
         {!compliance && <p class="muted">Period exports and the compliance report need the compliance role.</p>}
