@@ -53,7 +53,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    sut = await startTestService({ policyYaml: POLICY, env: { KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN } });
+    sut = await startTestService({ policyYaml: POLICY, env: { KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN, BREAKGLASS_LOG_ORIGIN: 'breakglass.example.com/audit' } });
     engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -216,11 +216,11 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByText(/^Valid: \d+ events/).waitFor();
     // A checkpoint the API signed, as the page shows it (tree size, origin, root), and the key that verifies it.
     const auditor = await sut.token('auditor-1', ['compliance']);
-    const shown = (await page.getByText(/^Latest checkpoint: \d+ events of /).textContent())!;
+    const shown = (await page.getByText(/^Latest checkpoint: \d+ events? of /).textContent())!;
     const { checkpoints } = (await sut.http.get('/v1/audit/checkpoints?limit=1000').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
-    const signed = checkpoints.find((c: { treeSize: number }) => c.treeSize === Number(/(\d+) events/.exec(shown)![1]));
+    const signed = checkpoints.find((c: { treeSize: number }) => c.treeSize === Number(/(\d+) events?/.exec(shown)![1]));
     const [origin, , root] = signed.note.split('\n');
-    expect(shown).toBe(`Latest checkpoint: ${signed.treeSize} events of ${origin}, root ${root}`);
+    expect(shown).toBe(`Latest checkpoint: ${signed.treeSize} ${signed.treeSize === 1 ? 'event' : 'events'} of ${origin}, root ${root}`);
     await page.getByText((await sut.http.get('/v1/audit/log-key').expect(200)).text.trim()).waitFor();
     await screenshot('audit');
   });

@@ -50,8 +50,8 @@ export function AuditPage({ api, me }: PageProps) {
         {checkpoint.data && (
           <>
             <p role="status">
-              Latest checkpoint: {checkpointLines(checkpoint.data).treeSize} events of {checkpointLines(checkpoint.data).origin}, root{' '}
-              <code>{checkpointLines(checkpoint.data).root}</code>
+              Latest checkpoint: {checkpointLines(checkpoint.data).treeSize} {checkpointLines(checkpoint.data).treeSize === '1' ? 'event' : 'events'} of{' '}
+              {checkpointLines(checkpoint.data).origin}, root <code>{checkpointLines(checkpoint.data).root}</code>
             </p>
             <p class="muted">
               Keep checkpoints outside the broker and check later that the log still extends them: <code>breakglass audit verify --checkpoint FILE</code>.
