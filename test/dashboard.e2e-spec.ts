@@ -222,6 +222,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     const [origin, , root] = signed.note.split('\n');
     expect(shown).toBe(`Latest checkpoint: ${signed.treeSize} ${signed.treeSize === 1 ? 'event' : 'events'} of ${origin}, root ${root}`);
     await page.getByText((await sut.http.get('/v1/audit/log-key').expect(200)).text.trim()).waitFor();
+    await page.getByText(/^No anchors configured \(policy audit\.anchors\)/).waitFor();
     await screenshot('audit');
   });
 

@@ -127,12 +127,27 @@ audit:
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(Number((await sut.dataSource.query(`SELECT count(*) AS n FROM audit_events WHERE action = 'audit.anchor_overdue'`))[0].n)).toBe(1);
       expect(anchored()).toHaveLength(0); // the repository is away
+      const { anchors: during } = (await sut.http.get('/v1/audit/anchors').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+      expect(during[0]).toMatchObject({
+        name: 'git-log',
+        type: 'git',
+        pending: expect.any(Number),
+        pendingSince: expect.any(String),
+        lastError: expect.stringMatching(/anchor\.git/),
+      });
+      expect(during[0].pending).toBeGreaterThan(1);
+      expect(during[1]).toMatchObject({ type: 'webhook', pending: 0, lastError: null });
     } finally {
       renameSync(`${repo}.away`, repo);
     }
     const all = await checkpoints();
     await until('the backlog anchored', () => anchored().at(-1)?.treeSize === all.at(-1)!.treeSize, 60_000);
 
+    const anchorStatus = async () => (await sut.http.get('/v1/audit/anchors').set('Authorization', `Bearer ${auditor}`).expect(200)).body.anchors[0];
+    await until('no backlog', async () => (await anchorStatus()).pending === 0);
+    const after = await anchorStatus();
+    expect(after).toMatchObject({ name: 'git-log', pending: 0, pendingSince: null, lastError: null });
+    expect(after.deliveredTreeSize).toBeGreaterThanOrEqual(all.at(-1)!.treeSize);
     const commits = anchored();
     const sizes = commits.map((commit) => commit.treeSize);
     expect(sizes.length).toBeGreaterThan(before + 1);

@@ -312,6 +312,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/anchors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The policy anchors (audit.anchors): last checkpoint delivered, backlog, last error */
+        get: operations["TransparencyController_anchors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/log-key": {
         parameters: {
             query?: never;
@@ -1176,6 +1193,27 @@ export interface components {
             /** @description RFC 9162 consistency proof, hex */
             proof: string[];
         };
+        AnchorStatus: {
+            name: string;
+            /** @enum {string} */
+            type: "git" | "webhook";
+            /** @description The newest checkpoint delivered to it */
+            deliveredTreeSize: number | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** @description Checkpoints waiting for it, delivered oldest first */
+            pending: number;
+            /**
+             * Format: date-time
+             * @description When the oldest waiting checkpoint was made
+             */
+            pendingSince: string | null;
+            /** @description Why the oldest waiting checkpoint has not arrived yet */
+            lastError: string | null;
+        };
+        AnchorStatusList: {
+            anchors: components["schemas"]["AnchorStatus"][];
+        };
         JwkSet: {
             /** @description RFC 7517 JWKs, each with kid, alg and use */
             keys: {
@@ -2029,6 +2067,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConsistencyProof"];
+                };
+            };
+            /** @description An error: the one error shape of every endpoint */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    TransparencyController_anchors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnchorStatusList"];
                 };
             };
             /** @description An error: the one error shape of every endpoint */

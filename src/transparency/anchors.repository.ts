@@ -105,4 +105,27 @@ export class AnchorsRepository {
     );
     return row?.ms ?? null;
   }
+
+  /** Per anchor: the last checkpoint delivered, and the backlog (how many, since when, the last error). */
+  status(anchors: string[]): Promise<AnchorStatusRow[]> {
+    return this.dataSource.query(
+      `SELECT a.name AS anchor,
+              (SELECT max(tree_size)::float8 FROM audit_anchor_deliveries WHERE anchor = a.name AND status = 'delivered') AS "deliveredTreeSize",
+              (SELECT max(delivered_at) FROM audit_anchor_deliveries WHERE anchor = a.name AND status = 'delivered') AS "deliveredAt",
+              (SELECT count(*)::int FROM audit_anchor_deliveries WHERE anchor = a.name AND status = 'pending') AS pending,
+              (SELECT min(created_at) FROM audit_anchor_deliveries WHERE anchor = a.name AND status = 'pending') AS "pendingSince",
+              (SELECT last_error FROM audit_anchor_deliveries WHERE anchor = a.name AND status = 'pending' ORDER BY tree_size LIMIT 1) AS "lastError"
+         FROM unnest($1::text[]) AS a(name)`,
+      [anchors],
+    );
+  }
+}
+
+export interface AnchorStatusRow {
+  anchor: string;
+  deliveredTreeSize: number | null;
+  deliveredAt: Date | null;
+  pending: number;
+  pendingSince: Date | null;
+  lastError: string | null;
 }

@@ -9,6 +9,7 @@ import type { AnchorPolicy } from '../config/policy';
 import { Notifications } from '../notifications/notifications.service';
 import { publishToGit, publishToWebhook } from './anchor-publishers';
 import { AnchorsRepository, type AnchorDelivery } from './anchors.repository';
+import type { AnchorStatusList } from './transparency.views';
 
 const BASE_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
@@ -48,6 +49,17 @@ export class CheckpointAnchors implements OnApplicationBootstrap, OnModuleDestro
   /** A checkpoint was committed with its deliveries. */
   wake(): void {
     this.loop.wake();
+  }
+
+  /** Every policy anchor with its delivery state (GET /v1/audit/anchors). */
+  async status(): Promise<AnchorStatusList> {
+    const rows = new Map((await this.repository.status(this.names())).map((row) => [row.anchor, row]));
+    return {
+      anchors: this.policy.audit.anchors.map((anchor) => {
+        const { anchor: _name, ...state } = rows.get(anchor.name)!;
+        return { name: anchor.name, type: anchor.type, ...state };
+      }),
+    };
   }
 
   names(): string[] {

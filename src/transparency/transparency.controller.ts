@@ -2,15 +2,19 @@ import { Controller, Get, Header, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public, Roles } from '../auth/decorators';
 import { Answers, AnswersText } from '../common/api-schema';
+import { CheckpointAnchors } from './checkpoint-anchors.service';
 import { TransparencyLog } from './transparency-log.service';
 import { CheckpointsQuery, ConsistencyQuery, InclusionQuery } from './transparency.dto';
-import { CheckpointPage, ConsistencyProof, InclusionProof } from './transparency.views';
+import { AnchorStatusList, CheckpointPage, ConsistencyProof, InclusionProof } from './transparency.views';
 
 /** The audit log as a transparency log: checkpoints, proofs and the log key (docs/transparency.md). */
 @ApiTags('audit')
 @Controller('v1/audit')
 export class TransparencyController {
-  constructor(private readonly log: TransparencyLog) {}
+  constructor(
+    private readonly log: TransparencyLog,
+    private readonly anchorDelivery: CheckpointAnchors,
+  ) {}
 
   @Get('checkpoint')
   @ApiBearerAuth()
@@ -48,6 +52,15 @@ export class TransparencyController {
   @Answers(ConsistencyProof)
   consistency(@Query() query: ConsistencyQuery): Promise<ConsistencyProof> {
     return this.log.consistencyProof(query.from, query.to);
+  }
+
+  @Get('anchors')
+  @ApiBearerAuth()
+  @Roles('compliance', 'security')
+  @ApiOperation({ summary: 'The policy anchors (audit.anchors): last checkpoint delivered, backlog, last error' })
+  @Answers(AnchorStatusList)
+  anchors(): Promise<AnchorStatusList> {
+    return this.anchorDelivery.status();
   }
 
   @Public()

@@ -1,4 +1,4 @@
-import { Int, ListOf, NullableInt, Text, Texts, Timestamp } from '../common/api-schema';
+import { Int, ListOf, NullableInt, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
 
 export class CheckpointView {
   @Int({ description: 'Events covered: seq 1 … treeSize' })
@@ -38,4 +38,27 @@ export class ConsistencyProof {
   to: number;
   @Texts({ description: 'RFC 9162 consistency proof, hex' })
   proof: string[];
+}
+
+/** Where an anchor stands: what it last received, and what waits for it. */
+export class AnchorStatus {
+  @Text()
+  name: string;
+  @OneOf(['git', 'webhook'])
+  type: 'git' | 'webhook';
+  @NullableInt({ description: 'The newest checkpoint delivered to it' })
+  deliveredTreeSize: number | null;
+  @NullableTimestamp()
+  deliveredAt: Date | null;
+  @Int({ description: 'Checkpoints waiting for it, delivered oldest first' })
+  pending: number;
+  @NullableTimestamp({ description: 'When the oldest waiting checkpoint was made' })
+  pendingSince: Date | null;
+  @NullableText({ description: 'Why the oldest waiting checkpoint has not arrived yet' })
+  lastError: string | null;
+}
+
+export class AnchorStatusList {
+  @ListOf(() => AnchorStatus)
+  anchors: AnchorStatus[];
 }

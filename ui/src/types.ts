@@ -25,3 +25,4 @@ export type PullRequestLinks = Schemas['PullRequestLinks'];
 export type GrantNotifications = Schemas['GrantNotifications'];
 export type ReviewList = Schemas['ReviewList'];
 export type BrokerRole = Me['roles'][number];
+export type AnchorStatusList = Schemas['AnchorStatusList'];

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api';
-import { Problem, Section } from '../components/layout';
+import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { Verdict } from '../types';
-import { useResource } from '../util';
+import type { AnchorStatusList, Verdict } from '../types';
+import { useResource, when } from '../util';
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
@@ -17,6 +17,7 @@ export function AuditPage({ api, me }: PageProps) {
   const verdict = useResource(() => api.get<Verdict>('/v1/audit/verify'), []);
   const checkpoint = useResource(() => api.text('/v1/audit/checkpoint'), [], 10_000);
   const logKey = useResource(() => api.text('/v1/audit/log-key'), []);
+  const anchors = useResource(() => api.get<AnchorStatusList>('/v1/audit/anchors'), [], 10_000);
   const [from, setFrom] = useState(day(-30));
   const [to, setTo] = useState(day(1));
   const [error, setError] = useState<Error>();
@@ -65,6 +66,21 @@ export function AuditPage({ api, me }: PageProps) {
           <p>
             Log key (verifies every checkpoint): <code>{logKey.data.trim()}</code>
           </p>
+        )}
+        <Problem error={anchors.error} />
+        {anchors.data && (
+          <Table
+            caption="Anchors: where checkpoints are published"
+            head={['Anchor', 'Type', 'Last delivered', 'Waiting', 'Last error']}
+            rows={anchors.data.anchors.map((a) => [
+              a.name,
+              a.type,
+              a.deliveredTreeSize === null ? 'nothing yet' : `checkpoint ${a.deliveredTreeSize}, ${when(a.deliveredAt)}`,
+              a.pending ? `${a.pending} since ${when(a.pendingSince)}` : 'none',
+              a.lastError ?? '',
+            ])}
+            empty="No anchors configured (policy audit.anchors): checkpoints stay in the broker until someone keeps a copy."
+          />
         )}
       </Section>
       <Section title="Exports">
