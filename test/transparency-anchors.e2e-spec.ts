@@ -5,9 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import canonicalize from 'canonicalize';
 import { rewriteHistoryConsistently } from './support/audit-rewrite';
-import { mth, rfcLeaf } from './support/rfc9162';
+import { auditLeaf, mth } from './support/rfc9162';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 
 // Anchors: every checkpoint committed to a Git branch (a local bare repository here, with the real
@@ -17,7 +16,7 @@ import { EXAMPLE_POLICY, startTestService, type TestService } from './support/te
 const SECRET = 'anchor-secret';
 
 type AuditEvent = { seq: number; prevHash: string; hash: string } & Record<string, unknown>;
-const leafOf = ({ prevHash: _prev, hash: _hash, ...hashed }: AuditEvent) => rfcLeaf(Buffer.from(canonicalize(hashed)!, 'utf8'));
+const leafOf = auditLeaf;
 
 describe('checkpoint anchors', () => {
   jest.setTimeout(90_000);

@@ -3,10 +3,9 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import canonicalize from 'canonicalize';
 import { verifyEvidence } from '../src/evidence/bundle-verifier';
 import { rewriteHistoryConsistently } from './support/audit-rewrite';
-import { mth, path, rfcLeaf, subproof } from './support/rfc9162';
+import { auditLeaf, mth, path, subproof } from './support/rfc9162';
 import { spawnCli } from './support/service-process';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { hasPythonModule } from './support/tools';
@@ -22,11 +21,7 @@ const AUDITOR_SCRIPT = join(__dirname, '../examples/verify-checkpoint.py');
 type AuditEvent = { seq: number; prevHash: string; hash: string } & Record<string, unknown>;
 type CheckpointView = { treeSize: number; rootHash: string; at: string; note: string };
 
-/** leaf = SHA-256(0x00 || canon(e)) over the hashed fields: the event minus prevHash and hash. */
-function leafOf(event: AuditEvent): Buffer {
-  const { prevHash: _prev, hash: _hash, ...hashed } = event;
-  return rfcLeaf(Buffer.from(canonicalize(hashed)!, 'utf8'));
-}
+const leafOf = auditLeaf;
 
 /** Verifies a signed note with the vkey, as c2sp.org/signed-note says, and returns its body lines. */
 function verifyNote(note: string, vkey: string): string[] | null {

@@ -1,7 +1,7 @@
 import { hashedFieldsOf, type AuditEvent } from '../audit/audit-event';
 import { ChainVerifier, type ChainAnchor, type ChainVerdict } from '../audit/chain';
-import { canonicalJson } from '../audit/chain';
-import { appendLeaves, leafHash, rootOfPending, verifyConsistency } from '../transparency/merkle';
+import { auditEventLeaf } from '../transparency/audit-leaf';
+import { appendLeaves, rootOfPending, verifyConsistency } from '../transparency/merkle';
 import { verifiedCheckpoint } from '../transparency/signed-note';
 import type { ApiClient } from './api-client';
 import type { ConsistencyProof } from './api-types';
@@ -56,7 +56,7 @@ export async function verifyAgainstCheckpoint(client: ApiClient, savedNote: stri
   const roots = new Map<number, Buffer>();
   let size = 0;
   const chain = await verifyAuditChainRemotely(client, [], 1000, (event) => {
-    appendLeaves(size, pending, [leafHash(canonicalJson(hashedFieldsOf(event)))]);
+    appendLeaves(size, pending, [auditEventLeaf(event)]);
     size++;
     if (size === saved?.treeSize || size === latest?.treeSize) roots.set(size, rootOfPending(pending));
   });

@@ -2,7 +2,8 @@ import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { hashedFieldsOf, type AuditEvent } from '../audit/audit-event';
 import { canonicalJson, ChainVerifier, chainHash, type ChainVerdict } from '../audit/chain';
 import { sealAnchors, sessionHashedFields, type SessionEvent } from '../sessions/session-event';
-import { leafHash, verifyInclusion } from '../transparency/merkle';
+import { auditEventLeaf } from '../transparency/audit-leaf';
+import { verifyInclusion } from '../transparency/merkle';
 import { verifiedCheckpoint } from '../transparency/signed-note';
 
 export interface BundleVerdict {
@@ -39,7 +40,7 @@ function checkInclusion(note: unknown, events: BundleAuditEvent[], logKey: strin
   for (const event of events) {
     const claim = event.inclusionProof;
     if (!claim) continue;
-    const leaf = leafHash(canonicalJson(hashedFieldsOf(event)));
+    const leaf = auditEventLeaf(event);
     const holds =
       claim.treeSize === checkpoint.treeSize &&
       claim.leafIndex === event.seq - 1 &&

@@ -34,7 +34,8 @@ export async function publishToGit(anchor: Extract<AnchorPolicy, { type: 'git' }
     (
       await run('git', ['-C', dir, '-c', 'user.name=breakglass', '-c', 'user.email=breakglass@localhost', '-c', 'commit.gpgsign=false', ...args], {
         timeout: GIT_TIMEOUT_MS,
-        env: { PATH: process.env.PATH, HOME: workRoot, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' },
+        // The service user's environment: its SSH keys and credential helpers reach the remote; never a prompt.
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
       })
     ).stdout;
   if (!existsSync(path.join(dir, '.git'))) {

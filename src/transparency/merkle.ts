@@ -75,10 +75,9 @@ export function rangeHash(range: LeafRange, nodes: ReadonlyMap<string, Hash>): H
 
 /** The ranges whose hashes make the inclusion proof of leaf m in a tree of n leaves (RFC 9162 2.1.3.1 PATH). */
 export function inclusionRanges(m: number, n: number): LeafRange[] {
-  const ranges: LeafRange[] = [];
   let start = 0;
   let end = n;
-  // PATH(m, D[start:end]) = PATH(…, one half) + [MTH(other half)], innermost sibling first.
+  // PATH(m, D[start:end]) = PATH(…, one half) + [MTH(other half)]: siblings found outermost first.
   const path: LeafRange[] = [];
   while (end - start > 1) {
     const k = splitPoint(end - start);
@@ -90,8 +89,7 @@ export function inclusionRanges(m: number, n: number): LeafRange[] {
       start += k;
     }
   }
-  ranges.push(...path.reverse());
-  return ranges;
+  return path.reverse();
 }
 
 /** The ranges of the consistency proof from size m to size n, 0 < m <= n (RFC 9162 2.1.4.1 SUBPROOF). */

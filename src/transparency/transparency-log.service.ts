@@ -24,7 +24,9 @@ const CHECKPOINTS_CACHED = 1000;
 @Injectable()
 export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('transparency');
-  private readonly loop = new DueWorkLoop('transparency', { processDue: () => this.processDue(), millisUntilNext: () => this.millisUntilCheckpoint() });
+  private readonly loop = new DueWorkLoop('transparency', { processDue: () => this.processDue(), millisUntilNext: async () => this.nextCheckpointInMs });
+  /** What the last pass found: when a checkpoint falls due (null: none waiting, look again at the loop's cap). */
+  private nextCheckpointInMs: number | null = null;
   private logKey?: LogKeyRow;
   private readonly checkpointCache = new Map<number, CheckpointRow>();
 
@@ -123,7 +125,9 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
   /** Catches the tree up with the chain, then signs a checkpoint when one is due. */
   private async processDue(): Promise<void> {
     for (let added = BATCH; added === BATCH;) added = await this.extendTree();
-    if ((await this.millisUntilCheckpoint()) === 0) await this.makeCheckpoint();
+    const dueInMs = await this.millisUntilCheckpoint();
+    if (dueInMs === 0) await this.makeCheckpoint();
+    this.nextCheckpointInMs = dueInMs === 0 ? null : dueInMs;
   }
 
   /** Adds up to BATCH events to the tree in one transaction; 0 when there was nothing (or another instance builds). */

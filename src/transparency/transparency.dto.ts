@@ -1,16 +1,18 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
 import { NumberPageQuery } from '../audit/audit.dto';
 
 // Tree sizes and seqs are positive integers within what a JavaScript number holds exactly.
-const TreePosition = (description: string) => (target: object, key: string) => {
-  ApiProperty({ description, minimum: 1, type: 'integer' })(target, key);
-  Type(() => Number)(target, key);
-  IsInt()(target, key);
-  Min(1)(target, key);
-  Max(Number.MAX_SAFE_INTEGER)(target, key);
-};
+const TreePosition = (description: string) =>
+  applyDecorators(
+    ApiProperty({ description, minimum: 1, type: 'integer' }),
+    Type(() => Number),
+    IsInt(),
+    Min(1),
+    Max(Number.MAX_SAFE_INTEGER),
+  );
 
 export class InclusionQuery {
   @TreePosition('The audit event (its seq; leaf index = seq - 1)')

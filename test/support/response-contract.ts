@@ -34,8 +34,6 @@ function strictSchema(schema: unknown): unknown {
   );
   if (converted.properties && converted.additionalProperties === undefined) converted.additionalProperties = false;
   if (converted.$ref) converted.$ref = String(converted.$ref).replace('#/components/schemas/', 'contract#/components/schemas/');
-  // `allOf: [$ref]` with sibling properties of its own (swagger's nested DTOs) would forbid the ref's keys.
-  if (Array.isArray(converted.allOf) && converted.additionalProperties === false && !converted.properties) delete converted.additionalProperties;
   return nullable ? { anyOf: [{ type: 'null' }, converted] } : converted;
 }
 

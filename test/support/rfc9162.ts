@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 
 // RFC 9162 (section 2.1) as the RFC writes it, recursively, for tests to check the broker's Merkle
 // tree and proofs with code of their own: no import from src/.
@@ -7,6 +8,11 @@ type Hash = Buffer;
 
 export const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 export const rfcLeaf = (data: Buffer) => sha256(Buffer.from([0]), data);
+
+/** An audit event's leaf as the API exports it: SHA-256(0x00 || RFC 8785 of the event minus prevHash and hash). */
+export function auditLeaf({ prevHash: _prev, hash: _hash, ...hashed }: { prevHash: string; hash: string }): Hash {
+  return rfcLeaf(Buffer.from(canonicalize(hashed)!, 'utf8'));
+}
 const largestPowerOfTwoBelow = (n: number) => 2 ** Math.floor(Math.log2(n - 1));
 
 /** RFC 9162 2.1.1 MTH. */

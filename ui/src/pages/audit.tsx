@@ -16,6 +16,7 @@ function checkpointLines(note: string): { origin: string; treeSize: string; root
 export function AuditPage({ api, me }: PageProps) {
   const verdict = useResource(() => api.get<Verdict>('/v1/audit/verify'), []);
   const checkpoint = useResource(() => api.text('/v1/audit/checkpoint'), [], 10_000);
+  const latest = checkpoint.data ? checkpointLines(checkpoint.data) : null;
   const logKey = useResource(() => api.text('/v1/audit/log-key'), []);
   const anchors = useResource(() => api.get<AnchorStatusList>('/v1/audit/anchors'), [], 10_000);
   const [from, setFrom] = useState(day(-30));
@@ -48,16 +49,15 @@ export function AuditPage({ api, me }: PageProps) {
         ) : (
           <Problem error={checkpoint.error} />
         )}
-        {checkpoint.data && (
+        {latest && (
           <>
             <p role="status">
-              Latest checkpoint: {checkpointLines(checkpoint.data).treeSize} {checkpointLines(checkpoint.data).treeSize === '1' ? 'event' : 'events'} of{' '}
-              {checkpointLines(checkpoint.data).origin}, root <code>{checkpointLines(checkpoint.data).root}</code>
+              Latest checkpoint: {latest.treeSize} {latest.treeSize === '1' ? 'event' : 'events'} of {latest.origin}, root <code>{latest.root}</code>
             </p>
             <p class="muted">
               Keep checkpoints outside the broker and check later that the log still extends them: <code>breakglass audit verify --checkpoint FILE</code>.
             </p>
-            <button type="button" onClick={() => download('/v1/audit/checkpoint', `checkpoint-${checkpointLines(checkpoint.data!).treeSize}.txt`)}>
+            <button type="button" onClick={() => download('/v1/audit/checkpoint', `checkpoint-${latest.treeSize}.txt`)}>
               Download the checkpoint
             </button>
           </>
