@@ -650,9 +650,20 @@ export interface components {
             maxDuration: string;
             maxTotalDurationSeconds: number;
             maxTotalDuration: string;
+            /** @description What a request without durationSeconds gets */
+            defaultDurationSeconds: number;
+            /** @example 30m */
+            defaultDuration: string;
+            /** @description What `role` may narrow the credential to (JWT groups or PostgreSQL roles) */
+            roles: string[];
             reasonMinLength: number;
             /** @description A regular expression the incident id must match */
             incidentPattern: string;
+            /**
+             * @description An incident id that matches, to show people
+             * @example INC-4821
+             */
+            incidentExample: string | null;
             retroPr: components["schemas"]["RetroPrRules"];
             review: components["schemas"]["ReviewRules"];
             onCallRequired: boolean;
@@ -675,10 +686,10 @@ export interface components {
             /** @example Card payments failing: need to inspect locks on the ledger table */
             reason: string;
             /**
-             * @description Requested window in seconds; capped by the target maxDuration
+             * @description Requested window in seconds; capped by the target's maxDuration; omitted: its defaultDuration
              * @example 1800
              */
-            durationSeconds: number;
+            durationSeconds?: number;
             /** @description Narrow the credential to one of the target roles/groups */
             role?: string;
         };

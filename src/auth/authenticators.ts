@@ -4,6 +4,7 @@ import type { Policy } from '../config/policy';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
 import { CallerAuthenticator } from './caller-authenticator';
+import { tokenRejection } from './token-rejection';
 import type { DevIssuer } from './dev-issuer';
 import type { Principal } from './principal';
 
@@ -34,7 +35,7 @@ export class OidcAuthenticator extends CallerAuthenticator {
     try {
       ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.settings.issuer, audience: this.settings.audience }));
     } catch (error) {
-      throw new AuthError('invalid_token', `Bearer token rejected: ${(error as Error).message}`);
+      throw tokenRejection(error, { issuer: this.settings.issuer, renew: 'breakglass login' }, token);
     }
     if (!payload.sub) throw new AuthError('invalid_token', 'Bearer token has no subject');
     const claimed = payload[this.settings.rolesClaim];

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { createFileOnce } from '../common/create-file-once';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
 import type { Principal } from './principal';
+import { tokenRejection } from './token-rejection';
 
 // Dev mode: the broker is its own identity provider, with an Ed25519 key kept in the data dir.
 // Tokens carry broker roles directly (no group mapping). Never for production (see env.ts).
@@ -19,7 +20,15 @@ export class DevIssuer {
   private constructor(
     private readonly privateKey: SigningKey,
     private readonly publicKey: SigningKey,
+    /** The key's RFC 7638 thumbprint, the `kid` of its tokens: tells which data dir's key signed a token. */
+    readonly keyId: string,
+    readonly file: string,
   ) {}
+
+  /** Whether `dataDir` already holds a dev issuer key (the broker creates it at its first start). */
+  static existsIn(dataDir: string): boolean {
+    return existsSync(path.join(dataDir, KEY_FILE));
+  }
 
   /** Loads the dev issuer key from the data dir, creating it on first use. */
   static async open(dataDir: string): Promise<DevIssuer> {
@@ -31,12 +40,12 @@ export class DevIssuer {
     }
     const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
     const { d: _secret, ...publicJwk } = jwk;
-    return new DevIssuer(await importJWK(jwk, 'EdDSA'), await importJWK(publicJwk, 'EdDSA'));
+    return new DevIssuer(await importJWK(jwk, 'EdDSA'), await importJWK(publicJwk, 'EdDSA'), await calculateJwkThumbprint(publicJwk), file);
   }
 
   async mint(options: { subject: string; roles: BrokerRole[]; email?: string; ttlSeconds?: number }): Promise<string> {
     return new SignJWT({ roles: options.roles, ...(options.email ? { email: options.email } : {}) })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: this.keyId })
       .setIssuer(DEV_ISSUER)
       .setAudience(DEV_AUDIENCE)
       .setSubject(options.subject)
@@ -50,7 +59,7 @@ export class DevIssuer {
     try {
       ({ payload } = await jwtVerify(token, this.publicKey, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: ['EdDSA'] }));
     } catch (error) {
-      throw new AuthError('invalid_token', `Bearer token rejected: ${(error as Error).message}`);
+      throw tokenRejection(error, { issuer: DEV_ISSUER, renew: 'breakglass dev-token', expectedKey: this.keyId }, token);
     }
     const roles = Array.isArray(payload.roles) ? payload.roles.filter(isBrokerRole) : [];
     if (!payload.sub) throw new AuthError('invalid_token', 'Bearer token has no subject');

@@ -5,6 +5,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error answer's `details`, when it has them. */
+    readonly details?: unknown,
   ) {
     super(message);
   }
@@ -51,8 +53,8 @@ export class ApiClient {
     const text = await response.text();
     const parsed = text ? safeJson(text) : undefined;
     if (!response.ok) {
-      const problem = parsed as { error?: string; message?: string } | undefined;
-      throw new ApiError(response.status, problem?.error ?? `http_${response.status}`, problem?.message ?? text.slice(0, 500));
+      const problem = parsed as { error?: string; message?: string; details?: unknown } | undefined;
+      throw new ApiError(response.status, problem?.error ?? `http_${response.status}`, problem?.message ?? text.slice(0, 500), problem?.details);
     }
     return (answer === 'text' ? text : parsed) as T;
   }

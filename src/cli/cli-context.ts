@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { endedGrantMessage } from '../access/ended-grant';
 import { isBrokerRole } from '../auth/dev-issuer';
 import { parseDurationSeconds } from '../config/duration';
 import type { BrokerRole } from '../config/policy.schema';
@@ -24,22 +25,20 @@ export function requireLocalGrant(id: string): LocalGrant {
 }
 
 /**
- * Why a local grant can no longer be used ("expired at …", "was revoked at …"), or null. The broker
- * decides when it answers; when it cannot be asked (down, no caller token) the local expiry does,
+ * Why a local grant can no longer be used ("BG-… was revoked by sec-1 at …: reason — request a new
+ * grant"), or null. The broker decides when it answers; when it cannot be asked (down, no caller token) the local expiry does,
  * with a warning: the cluster's audit webhook still records every use (docs/kubernetes.md).
  */
 export async function grantEnded(cli: Cli, grant: LocalGrant): Promise<string | null> {
-  if (Date.parse(grant.expiresAt) <= Date.now()) return `expired at ${grant.expiresAt}`;
   const token = cli.token();
   try {
     const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<GrantView>(
       `v1/grants/${encodeURIComponent(grant.id)}`,
     );
-    return current.status === 'active'
-      ? null
-      : `was ${current.status === 'revoked' ? 'revoked' : 'ended'}${current.endedAt ? ` at ${current.endedAt}` : ''} (status ${current.status})`;
+    return current.status === 'active' && Date.parse(current.expiresAt) > Date.now() ? null : endedGrantMessage({ ...current, endedAt: current.endedAt ?? current.expiresAt });
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return `is unknown to the broker at ${process.env.BREAKGLASS_URL ?? grant.broker}`;
+    if (Date.parse(grant.expiresAt) <= Date.now()) return endedGrantMessage({ id: grant.id, status: 'expired', endedAt: grant.expiresAt, endedBy: null, endReason: null });
+    if (error instanceof ApiError && error.status === 404) return `${grant.id} is unknown to the broker at ${process.env.BREAKGLASS_URL ?? grant.broker}`;
     process.stderr.write(
       `breakglass: could not confirm ${grant.id} with the broker (${(error as Error).message}); using the local expiry ${grant.expiresAt}\n`,
     );

@@ -53,7 +53,11 @@ export function describeCredential(credential: IssuedCredential, grantId: string
 export function grantTable(grants: GrantView[]): string {
   if (!grants.length) return 'No grants.';
   const rows = grants.map((g) => [g.id, g.status, g.target, g.requester, g.incident, g.status === 'active' ? timeLeft(g.expiresAt) : (g.endedAt ?? '')]);
-  const header = ['GRANT', 'STATUS', 'TARGET', 'REQUESTER', 'INCIDENT', 'LEFT/ENDED'];
+  return table(['GRANT', 'STATUS', 'TARGET', 'REQUESTER', 'INCIDENT', 'LEFT/ENDED'], rows);
+}
+
+/** Columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows]
     .map((r) =>

@@ -29,15 +29,21 @@ export function spoolDir(): string {
   return privateDir('spool');
 }
 
+/** Where a grant requested from this machine is kept (ids are upper case, whatever case was typed). */
+export function grantFile(id: string): string {
+  return path.join(cliHome(), 'grants', `${id.trim().toUpperCase()}.json`);
+}
+
 export function saveGrant(grant: LocalGrant): string {
-  const file = path.join(privateDir('grants'), `${grant.id}.json`);
+  privateDir('grants');
+  const file = grantFile(grant.id);
   writeFileSync(file, JSON.stringify(grant, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
 }
 
 export function loadGrant(id: string): LocalGrant | undefined {
-  const file = path.join(cliHome(), 'grants', `${id}.json`);
+  const file = grantFile(id);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalGrant) : undefined;
 }
 

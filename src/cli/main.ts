@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError } from './api-client';
 import type { Cli } from './cli-context';
 import { registerEvidenceCommands } from './commands/evidence';
@@ -17,9 +17,22 @@ const program = new Command()
   .name('breakglass')
   .description('Emergency access broker: break the glass, with more audit evidence than a normal change')
   .showHelpAfterError()
-  .addOption(new Option('--url <url>', 'broker base URL').env('BREAKGLASS_URL').default('http://127.0.0.1:8080'))
+  .addOption(new Option('--url <url>', 'broker base URL').env('BREAKGLASS_URL').default('http://127.0.0.1:8080').argParser(brokerUrl))
   .addOption(new Option('--token <token>', 'bearer token of the caller').env('BREAKGLASS_TOKEN'))
   .option('--json', 'machine-readable output');
+
+/** `127.0.0.1:8080` is not a URL a person can be blamed for: say what is expected. */
+function brokerUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol))
+    throw new InvalidArgumentError(`the broker URL (--url or BREAKGLASS_URL) must start with http:// or https://, like http://${value.replace(/^\w+:\/\//, '')} (got "${value}")`);
+  return value;
+}
 
 const cli: Cli = {
   program,

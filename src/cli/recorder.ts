@@ -3,8 +3,8 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } fro
 import { constants, hostname, tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { type ApiClient } from './api-client';
-import { credentialEnvironment, type LocalGrant } from './local-state';
-import { Spool, type RecordedEvent } from './spool';
+import { credentialEnvironment, grantFile, type LocalGrant } from './local-state';
+import { Spool, type FlushOutcome, type RecordedEvent } from './spool';
 
 const FLUSH_EVERY_MS = 1000;
 
@@ -13,14 +13,22 @@ function origin() {
   return { user: userInfo().username, host: hostname() };
 }
 
+export type Delivery = ({ error: null } & FlushOutcome) | { error: string; sent: 0; setAside: 0; ended: null };
+
 /** Sends the spool, never throwing: an unreachable broker only delays delivery. */
-async function tryFlush(spool: Spool, client: ApiClient): Promise<string | null> {
+async function tryFlush(spool: Spool, client: ApiClient): Promise<Delivery> {
   try {
-    await spool.flush(client);
-    return null;
+    return { error: null, ...(await spool.flush(client)) };
   } catch (error) {
-    return (error as Error).message;
+    return { error: (error as Error).message, sent: 0, setAside: 0, ended: null };
   }
+}
+
+/** Tells the engineer, once per recorder, that the broker ended the grant and what happened to their records. */
+function endNotice(delivery: Delivery): string | null {
+  if (!delivery.ended) return null;
+  const aside = delivery.setAside ? ` ${delivery.setAside} event(s) recorded after the end were kept in ${delivery.afterEndFile}, not sent.` : '';
+  return `breakglass: ${delivery.ended}.${aside}\n`;
 }
 
 function shellQuote(arg: string): string {
@@ -28,7 +36,7 @@ function shellQuote(arg: string): string {
 }
 
 /** `breakglass exec GRANT -- CMD…`: runs one command with the credential, records it, passes its exit code. */
-export async function recordOneCommand(grant: LocalGrant, client: ApiClient, argv: string[]): Promise<{ exitCode: number; flushError: string | null }> {
+export async function recordOneCommand(grant: LocalGrant, client: ApiClient, argv: string[]): Promise<{ exitCode: number; delivery: Delivery }> {
   const spool = new Spool(grant.id);
   const startedAt = new Date().toISOString();
   const exitCode = await new Promise<number>((resolve) => {
@@ -39,7 +47,10 @@ export async function recordOneCommand(grant: LocalGrant, client: ApiClient, arg
   spool.append([
     { type: 'command', command: argv.map(shellQuote).join(' '), cwd: process.cwd(), ...origin(), startedAt, finishedAt: new Date().toISOString(), exitCode },
   ]);
-  return { exitCode, flushError: await tryFlush(spool, client) };
+  const delivery = await tryFlush(spool, client);
+  const notice = endNotice(delivery);
+  if (notice) process.stderr.write(notice);
+  return { exitCode, delivery };
 }
 
 function osSignal(signal: NodeJS.Signals): number {
@@ -78,7 +89,15 @@ __bg_precmd() {
   fi
   __bg_armed=1
 }
+# The grant file changes when \`breakglass extend\` runs (even in this shell): follow its expiry and token.
+__bg_follow() {
+  local json
+  json=$(< "$BREAKGLASS_GRANT_FILE") 2>/dev/null || return 0
+  [[ $json =~ \"expiresAt\":\ \"([^\"]+)\" ]] && BREAKGLASS_EXPIRES_EPOCH=$(date -d "${'${'}BASH_REMATCH[1]}" +%s 2>/dev/null || echo "$BREAKGLASS_EXPIRES_EPOCH")
+  [[ $json =~ \"token\":\ \"([^\"]+)\" ]] && export BREAKGLASS_JWT=${'${'}BASH_REMATCH[1]}
+}
 __bg_left() {
+  __bg_follow
   local s=$(( BREAKGLASS_EXPIRES_EPOCH - EPOCHSECONDS ))
   if (( s <= 0 )); then printf 'ended'; else printf '%dm%02ds' $((s / 60)) $((s % 60)); fi
 }
@@ -89,7 +108,7 @@ trap '__bg_preexec' DEBUG
 `;
 
 /** `breakglass shell GRANT`: the user's bash with every command line recorded. */
-export async function recordShell(grant: LocalGrant, client: ApiClient): Promise<{ exitCode: number; recorded: number; flushError: string | null }> {
+export async function recordShell(grant: LocalGrant, client: ApiClient): Promise<{ exitCode: number; recorded: number; delivery: Delivery }> {
   const spool = new Spool(grant.id);
   const work = mkdtempSync(path.join(tmpdir(), 'breakglass-shell-'));
   const rcFile = path.join(work, 'bashrc');
@@ -119,9 +138,15 @@ export async function recordShell(grant: LocalGrant, client: ApiClient): Promise
     }
   };
   let flushing: Promise<unknown> = Promise.resolve();
+  let toldOfEnd = false;
+  const tellOfEnd = (delivery: Delivery) => {
+    const notice = endNotice(delivery);
+    if (notice && !toldOfEnd) process.stderr.write(`\n${notice}`);
+    toldOfEnd ||= Boolean(notice);
+  };
   const timer = setInterval(() => {
     collect();
-    flushing = flushing.then(() => tryFlush(spool, client));
+    flushing = flushing.then(() => tryFlush(spool, client).then(tellOfEnd));
   }, FLUSH_EVERY_MS);
 
   const exitCode = await new Promise<number>((resolve) => {
@@ -131,6 +156,7 @@ export async function recordShell(grant: LocalGrant, client: ApiClient): Promise
         ...process.env,
         ...credentialEnvironment(grant),
         BREAKGLASS_RAW_LOG: rawLog,
+        BREAKGLASS_GRANT_FILE: grantFile(grant.id),
         BREAKGLASS_EXPIRES_EPOCH: String(Math.floor(Date.parse(grant.expiresAt) / 1000)),
       },
     });
@@ -141,9 +167,10 @@ export async function recordShell(grant: LocalGrant, client: ApiClient): Promise
   collect();
   spool.append([{ type: 'session_end', command: null, cwd: null, ...who, startedAt: new Date().toISOString(), finishedAt: null, exitCode }]);
   await flushing;
-  const flushError = await tryFlush(spool, client);
+  const delivery = await tryFlush(spool, client);
+  tellOfEnd(delivery);
   rmSync(work, { recursive: true, force: true });
-  return { exitCode, recorded, flushError };
+  return { exitCode, recorded, delivery };
 }
 
 function toEvent(line: string, who: { user: string; host: string }): Omit<RecordedEvent, 'seq'> {
@@ -153,13 +180,6 @@ function toEvent(line: string, who: { user: string; host: string }): Omit<Record
   return { type: 'command', command: text(command), cwd: text(cwd), ...who, startedAt: time(start), finishedAt: time(end), exitCode: Number(exitCode) };
 }
 
-export async function flushSpools(client: ApiClient, grantIds: string[]): Promise<{ grant: string; sent: number; error: string | null }[]> {
-  const results = [];
-  for (const grant of grantIds) {
-    const spool = new Spool(grant);
-    const pending = spool.pending().length;
-    const error = await tryFlush(spool, client);
-    results.push({ grant, sent: error ? 0 : pending, error });
-  }
-  return results;
+export async function flushSpool(client: ApiClient, grantId: string): Promise<Delivery & { grant: string }> {
+  return { grant: grantId, ...(await tryFlush(new Spool(grantId), client)) };
 }

@@ -2,7 +2,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdir
 import * as path from 'node:path';
 import type { SessionEventFields } from '../sessions/session-event';
 import type { SessionEventBody } from '../sessions/sessions.dto';
-import { type ApiClient } from './api-client';
+import { endedGrantMessage, type EndedGrant } from '../access/ended-grant';
+import { ApiError, type ApiClient } from './api-client';
 import { spoolDir } from './local-state';
 
 /** What the recorder sends: the session event fields the client owns (docs/api.md, "Session records"). */
@@ -14,6 +15,16 @@ interface SpoolState {
 }
 
 const BATCH = 200;
+
+/** What one flush did: sent, and what the broker can no longer take because the grant ended. */
+export interface FlushOutcome {
+  sent: number;
+  /** Events stamped after the grant ended, moved to `afterEndFile` (kept for the record, never retried). */
+  setAside: number;
+  afterEndFile: string;
+  /** The broker's word on the end ("… was revoked by sec-1 at …: reason — request a new grant"), when it said so. */
+  ended: string | null;
+}
 
 /**
  * Events are written here first (one JSON line each), then posted; the broker being down never
@@ -30,7 +41,10 @@ export class Spool {
   ) {
     this.file = path.join(dir, `${grantId}.jsonl`);
     this.stateFile = path.join(dir, `${grantId}.state.json`);
+    this.afterEndFile = path.join(dir, `${grantId}.after-end.jsonl`);
   }
+
+  readonly afterEndFile: string;
 
   static grantsWithSpools(dir = spoolDir()): string[] {
     return readdirSync(dir)
@@ -59,19 +73,51 @@ export class Spool {
       .filter((event) => event.seq > ackedSeq);
   }
 
-  /** Posts what the broker has not acknowledged; answers how many were sent, or throws. */
-  async flush(client: ApiClient): Promise<number> {
+  /**
+   * Posts what the broker has not acknowledged, or throws (broker unreachable). Once the grant has
+   * ended the broker still takes events stamped before the end (marked late) and refuses the rest for
+   * good: those are moved aside, once, instead of blocking the spool forever.
+   */
+  async flush(client: ApiClient): Promise<FlushOutcome> {
+    const outcome: FlushOutcome = { sent: 0, setAside: 0, afterEndFile: this.afterEndFile, ended: null };
     const pending = this.pending();
-    for (let start = 0; start < pending.length; start += BATCH) {
-      const batch = pending.slice(start, start + BATCH);
-      await client.post(`v1/grants/${encodeURIComponent(this.grantId)}/events`, { events: batch });
-      this.locked(() => {
-        const state = this.state();
-        state.ackedSeq = Math.max(state.ackedSeq, batch[batch.length - 1].seq);
-        writeFileSync(this.stateFile, JSON.stringify(state));
-      });
+    try {
+      outcome.sent = await this.post(client, pending);
+    } catch (error) {
+      const end = endOf(error);
+      if (!end) throw error;
+      const endedAt = Date.parse(end.endedAt);
+      outcome.ended = endedGrantMessage(end);
+      const stampedAfter = (event: RecordedEvent) => !event.startedAt || Date.parse(event.startedAt) > endedAt;
+      const unsent = pending.filter((event) => event.seq > this.state().ackedSeq);
+      outcome.sent += await this.post(client, unsent.filter((event) => !stampedAfter(event)));
+      const late = unsent.filter(stampedAfter);
+      if (late.length) {
+        appendFileSync(this.afterEndFile, late.map((event) => `${JSON.stringify(event)}\n`).join(''), { mode: 0o600 });
+        this.acknowledge(Math.max(...late.map((event) => event.seq)));
+      }
+      outcome.setAside = late.length;
     }
-    return pending.length;
+    return outcome;
+  }
+
+  /** Posts events in batches, moving ackedSeq after each answer; answers how many were sent. */
+  private async post(client: ApiClient, events: RecordedEvent[]): Promise<number> {
+    for (let start = 0; start < events.length; start += BATCH) {
+      const batch = events.slice(start, start + BATCH);
+      await client.post(`v1/grants/${encodeURIComponent(this.grantId)}/events`, { events: batch });
+      this.acknowledge(batch[batch.length - 1].seq);
+    }
+    return events.length;
+  }
+
+  /** Moves ackedSeq up to `seq`; events set aside count as handled (they are in the after-end file). */
+  private acknowledge(seq: number): void {
+    this.locked(() => {
+      const state = this.state();
+      state.ackedSeq = Math.max(state.ackedSeq, seq);
+      writeFileSync(this.stateFile, JSON.stringify(state));
+    });
   }
 
   private state(): SpoolState {
@@ -96,4 +142,11 @@ export class Spool {
       rmdirSync(lock);
     }
   }
+}
+
+/** The ended grant, when the broker refused a batch because the grant ended (`session_ended`), else null. */
+function endOf(error: unknown): (EndedGrant & { endedAt: string }) | null {
+  if (!(error instanceof ApiError) || error.code !== 'session_ended') return null;
+  const details = error.details as (EndedGrant & { endedAt: string }) | undefined;
+  return details && !Number.isNaN(Date.parse(details.endedAt)) ? details : null;
 }

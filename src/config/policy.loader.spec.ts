@@ -265,8 +265,8 @@ audit:
   it('refuses bad transparency settings, each with its place', () => {
     const described = (yaml: string) => problemsOf(`${minimalTarget}\naudit:\n${yaml}`).map((p) => `${p.field}: ${p.message}`);
     expect(described('  checkpoint: { interval: soon }\n  anchorAlertAfter: -1m\n')).toEqual([
-      'audit.checkpoint.interval: must be a duration like 90s, 30m, 24h or 7d',
-      'audit.anchorAlertAfter: must be a duration like 90s, 30m, 24h or 7d',
+      'audit.checkpoint.interval: must be a duration like 90s, 30m, 1h30m, 24h or 7d',
+      'audit.anchorAlertAfter: must be a duration like 90s, 30m, 1h30m, 24h or 7d',
     ]);
     const anchors = described("  anchors:\n    - { type: git }\n    - { type: git, repo: /x, branch: '../main', path: /abs }\n    - { type: s3 }\n").join('\n');
     expect(anchors).toContain('audit.anchors[0].repo: is required for a git anchor');
@@ -296,15 +296,18 @@ describe('durations', () => {
     ['7d', 604800],
     ['-4h', -14400],
     ['0s', 0],
+    ['1h30m', 5400],
+    ['1d2h3m4s', 93784],
+    ['-1h30m', -5400],
   ])('parses %s as %d seconds', (text, seconds) => {
     expect(parseDurationSeconds(text)).toBe(seconds);
   });
 
-  it.each(['1.5h', '10', 'h', '1w', ''])('rejects %j', (text) => {
+  it.each(['1.5h', '10', 'h', '1w', '', '30m1h', '1h1h', '-'])('rejects %j', (text) => {
     expect(() => parseDurationSeconds(text)).toThrow(/not a duration/);
   });
 
-  it('formats seconds in the largest exact unit', () => {
-    expect([5400, 86400, -14400, 90, 0].map(formatDuration)).toEqual(['90m', '1d', '-4h', '90s', '0s']);
+  it('formats seconds largest unit first, as a person reads them', () => {
+    expect([5400, 86400, -14400, 90, 0, 18000, 93784].map(formatDuration)).toEqual(['1h30m', '1d', '-4h', '1m30s', '0s', '5h', '1d2h3m4s']);
   });
 });

@@ -19,7 +19,7 @@ import {
   type Policy,
   type TargetPolicy,
 } from './policy';
-import { BROKER_ROLES, CHANNEL_NAME, ChannelSpec, type AnchorSpec, type LimitsSpec, PolicySpec, TargetSpec, type BrokerRole } from './policy.schema';
+import { BROKER_ROLES, CHANNEL_NAME, ChannelSpec, type AnchorSpec, type IncidentRuleSpec, type LimitsSpec, PolicySpec, TargetSpec, type BrokerRole } from './policy.schema';
 import { flattenValidationErrors } from './validation-problems';
 
 type PathSegment = string | number;
@@ -50,7 +50,7 @@ const BUILT_IN_LIMITS = {
   maxDuration: '1h',
   maxTotalDuration: '4h',
   reason: { minLength: 20 },
-  incident: { pattern: '^(INC|PD)-?[A-Z0-9]+$' },
+  incident: { pattern: '^(INC|PD)-?[A-Z0-9]+$', example: 'INC-4821' } as { pattern: string; example?: string },
   retroPr: { window: '24h', satisfiedBy: 'opened' as const },
   review: { window: '72h' },
   escalation: [] as { after: string; notify: string[] }[],
@@ -282,6 +282,21 @@ function readChannels(raw: unknown, report: (segments: PathSegment[], message: s
 }
 
 const DEFAULT_DRIFT_GRACE = '15m';
+/** A request without a duration, when the policy sets no defaultDuration (capped by maxDuration). */
+const DEFAULT_REQUEST_SECONDS = 1800;
+
+/**
+ * A target's incident rule over the defaults'. The built-in example belongs to the built-in pattern:
+ * a policy that sets its own pattern shows its own example, or none.
+ */
+function incidentRule(defaults: IncidentRuleSpec | undefined, spec: IncidentRuleSpec | undefined): { pattern: string; example?: string } {
+  let rule: { pattern: string; example?: string } = BUILT_IN_LIMITS.incident;
+  for (const layer of [defaults, spec]) {
+    if (!layer) continue;
+    rule = { pattern: layer.pattern ?? rule.pattern, example: layer.example ?? (layer.pattern === undefined ? rule.example : undefined) };
+  }
+  return rule;
+}
 
 function effectiveTarget(
   spec: TargetSpec,
@@ -293,8 +308,9 @@ function effectiveTarget(
   const merged = {
     maxDuration: spec.maxDuration ?? defaults.maxDuration ?? BUILT_IN_LIMITS.maxDuration,
     maxTotalDuration: spec.maxTotalDuration ?? defaults.maxTotalDuration ?? BUILT_IN_LIMITS.maxTotalDuration,
+    defaultDuration: spec.defaultDuration ?? defaults.defaultDuration,
     reason: { ...BUILT_IN_LIMITS.reason, ...defaults.reason, ...spec.reason },
-    incident: { ...BUILT_IN_LIMITS.incident, ...defaults.incident, ...spec.incident },
+    incident: incidentRule(defaults.incident, spec.incident),
     retroPr: { ...BUILT_IN_LIMITS.retroPr, ...definedOnly(defaults.retroPr), ...definedOnly(spec.retroPr) },
     review: { ...BUILT_IN_LIMITS.review, ...definedOnly(defaults.review), ...definedOnly(spec.review) },
     escalation: spec.escalation ?? defaults.escalation ?? BUILT_IN_LIMITS.escalation,
@@ -313,6 +329,14 @@ function effectiveTarget(
   }
   const maxDurationSeconds = parseDurationSeconds(merged.maxDuration);
   const maxTotalDurationSeconds = parseDurationSeconds(merged.maxTotalDuration);
+  const defaultDurationSeconds = merged.defaultDuration ? parseDurationSeconds(merged.defaultDuration) : Math.min(DEFAULT_REQUEST_SECONDS, maxDurationSeconds);
+  if (defaultDurationSeconds > maxDurationSeconds) {
+    fail([...at, spec.defaultDuration ? 'defaultDuration' : 'maxDuration'], `defaultDuration (${merged.defaultDuration}) exceeds maxDuration (${merged.maxDuration})`);
+  }
+  if (merged.incident.example !== undefined && !failures && !new RegExp(merged.incident.pattern).test(merged.incident.example)) {
+    fail([...at, 'incident', 'example'], `"${merged.incident.example}" does not match the pattern ${merged.incident.pattern}`);
+  }
+  if (spec.connectHost && spec.credential?.type !== 'postgres') fail([...at, 'connectHost'], 'applies to postgres targets only');
   if (maxDurationSeconds > maxTotalDurationSeconds) {
     fail(
       [...at, spec.maxDuration ? 'maxDuration' : 'maxTotalDuration'],
@@ -330,7 +354,10 @@ function effectiveTarget(
     maxDurationSeconds,
     maxTotalDurationSeconds,
     reasonMinLength: merged.reason.minLength,
+    defaultDurationSeconds,
     incidentPattern: merged.incident.pattern,
+    incidentExample: merged.incident.example ?? null,
+    connectHost: spec.connectHost ?? null,
     retroPr: { windowSeconds: parseDurationSeconds(merged.retroPr.window), satisfiedBy: merged.retroPr.satisfiedBy, repo: spec.repo ?? null },
     review: { windowSeconds: parseDurationSeconds(merged.review.window) },
     escalation: merged.escalation

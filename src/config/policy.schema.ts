@@ -16,15 +16,14 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { DURATION_PATTERN } from './duration';
+import { DURATION_EXAMPLES, DURATION_PATTERN, POSITIVE_DURATION } from './duration';
 
 // The shape of the policy file (docs/policy.md). Unknown keys are reported as problems,
 // so a typo such as `maxDurration` cannot silently fall back to a default. The loader stops at the
 // first failing rule of each field, and class-validator runs a field's decorators bottom-up: the
 // presence check goes lowest.
 
-const durationMessage = { message: 'must be a duration like 90s, 30m, 24h or 7d' };
-const POSITIVE_DURATION = /^(\d{1,9})(s|m|h|d)$/;
+const durationMessage = { message: `must be a duration like ${DURATION_EXAMPLES}` };
 export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** `FRAMEWORK:CONTROL`, e.g. `SOC2:CC8.1`, `NIST-800-53:AC-6(9)`, `ISO27001-2022:A.8.32`. */
@@ -42,9 +41,16 @@ export class ReasonRuleSpec {
 }
 
 export class IncidentRuleSpec {
+  @IsOptional()
   @IsString()
   @MaxLength(500)
-  pattern: string;
+  pattern?: string;
+
+  /** An id that matches the pattern, shown to people instead of the regular expression. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  example?: string;
 }
 
 export class RetroPrRuleSpec {
@@ -78,6 +84,11 @@ export class LimitsSpec {
   @IsOptional()
   @Matches(POSITIVE_DURATION, durationMessage)
   maxDuration?: string;
+
+  /** What a request that names no duration gets (default: 30m, or maxDuration when shorter). */
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
+  defaultDuration?: string;
 
   @IsOptional()
   @Matches(POSITIVE_DURATION, durationMessage)
@@ -239,6 +250,11 @@ export class TargetSpec extends LimitsSpec {
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { message: 'must be a repository path such as acme/infra' })
   repo?: string;
+
+  /** postgres (direct access): the `host[:port]` credentials tell clients, when the admin URL's host is not what they reach. */
+  @IsOptional()
+  @Matches(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, { message: 'must be host or host:port, e.g. db.example.com:5432' })
+  connectHost?: string;
 
   @IsOptional()
   @IsArray()

@@ -33,8 +33,14 @@ export interface TargetPolicy {
   credential: CredentialPolicy;
   maxDurationSeconds: number;
   maxTotalDurationSeconds: number;
+  /** What a request without a duration gets. */
+  defaultDurationSeconds: number;
   reasonMinLength: number;
   incidentPattern: string;
+  /** An incident id that matches, for messages (null: the policy gave none for its own pattern). */
+  incidentExample: string | null;
+  /** postgres, direct access: `host[:port]` credentials tell clients instead of the admin URL's. */
+  connectHost: string | null;
   retroPr: { windowSeconds: number; satisfiedBy: 'opened' | 'merged'; repo: string | null };
   review: { windowSeconds: number };
   escalation: EscalationStep[];

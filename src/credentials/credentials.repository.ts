@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { EndedGrant } from '../access/ended-grant';
 import type { ScramSecret } from './providers/scram';
 
 export interface CredentialRecord {
@@ -125,9 +126,10 @@ export class CredentialsRepository {
   }
 
   /** Which of these grants have ended (or run out without the expiry worker having ended them yet). */
-  async endedGrants(grantIds: string[]): Promise<{ id: string; status: string; endedBy: string | null; endReason: string | null }[]> {
+  async endedGrants(grantIds: string[]): Promise<EndedGrant[]> {
     return this.dataSource.query(
-      `SELECT id, CASE WHEN status = 'active' THEN 'expired' ELSE status END AS status, ended_by AS "endedBy", end_reason AS "endReason"
+      `SELECT id, CASE WHEN status = 'active' THEN 'expired' ELSE status END AS status, COALESCE(ended_at, expires_at) AS "endedAt",
+              ended_by AS "endedBy", end_reason AS "endReason"
          FROM grants WHERE id = ANY($1::text[]) AND (status <> 'active' OR expires_at <= now())`,
       [grantIds],
     );

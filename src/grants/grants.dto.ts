@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { GRANT_ID } from '../access/grant-id';
+import { CanonicalGrantId, GRANT_ID } from '../access/grant-id';
 import { PageQuery } from '../audit/audit.dto';
 import { RequiredText } from '../common/required-text';
 
@@ -24,11 +24,12 @@ export class RequestGrantBody {
   @RequiredText({ max: 4000 })
   reason: string;
 
-  @ApiProperty({ example: 1800, description: 'Requested window in seconds; capped by the target maxDuration' })
+  @ApiPropertyOptional({ example: 1800, description: "Requested window in seconds; capped by the target's maxDuration; omitted: its defaultDuration" })
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(MAX_SECONDS)
-  durationSeconds: number;
+  durationSeconds?: number;
 
   @ApiPropertyOptional({ description: 'Narrow the credential to one of the target roles/groups' })
   @IsOptional()
@@ -82,6 +83,7 @@ export class GrantsQuery extends PageQuery {
 
   @ApiPropertyOptional({ description: 'The `next` value of the previous page (a grant id)' })
   @IsOptional()
+  @CanonicalGrantId()
   @Matches(GRANT_ID, { message: 'after must be a grant id such as BG-2026-000042' })
   after?: string;
 }

@@ -22,7 +22,7 @@ import type { PullRequestLinks } from '../sla/sla.views';
 import { grantView, type GrantCreated, type GrantDetail, type GrantExtended, type GrantPage, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
 import { GrantsRepository, type GrantRecord, type OnCallRecord } from './grants.repository';
-import { extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
+import { closestNames, effectiveRequest, extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
 
 const EXPIRY_BATCH = 20;
 
@@ -67,8 +67,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   async request(caller: Principal, body: RequestGrantBody): Promise<GrantCreated> {
     const target = findTarget(this.policy, body.target);
     const deny = (code: DenialCode, message: string, details?: Record<string, unknown>) => this.deny(caller, body, target, code, message, details);
-    if (!target) return deny('target_unknown', `No target named "${body.target}" in the policy`);
-    const refusal = requestRefusal(target, body);
+    if (!target) {
+      const suggestions = closestNames(body.target, this.policy.targets.map((t) => t.name));
+      const hint = suggestions.length ? `; did you mean ${suggestions.join(' or ')}?` : ' (`breakglass targets` lists them)';
+      return deny('target_unknown', `No target named "${body.target}" in the policy${hint}`, { suggestions });
+    }
+    const asked = effectiveRequest(target, body);
+    const refusal = requestRefusal(target, asked);
     if (refusal) return deny(refusal.code, refusal.message, refusal.details);
     if (target.blockRequesterWhenOverdue) {
       const overdue = await this.clocks.overdueRetroPrGrants(caller.subject);
@@ -86,10 +91,10 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
       if ('refusal' in decision) return deny(decision.refusal.code, decision.refusal.message, decision.refusal.details);
       ({ onCall, flags } = decision);
     }
-    return this.activate(caller, body, target, onCall, flags);
+    return this.activate(caller, asked, target, onCall, flags);
   }
 
-  private async activate(caller: Principal, body: RequestGrantBody, target: TargetPolicy, onCall: OnCallRecord | null, flags: string[]): Promise<GrantCreated> {
+  private async activate(caller: Principal, body: RequestGrantBody & { durationSeconds: number }, target: TargetPolicy, onCall: OnCallRecord | null, flags: string[]): Promise<GrantCreated> {
     const activatedAt = await this.repository.now();
     const expiresAt = new Date(activatedAt.getTime() + body.durationSeconds * 1000);
     const id = await this.repository.nextId(activatedAt.getUTCFullYear());
@@ -202,7 +207,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
         data: {
           code,
           message,
-          request: { target: body.target, incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds, role: body.role ?? null },
+          request: { target: body.target, incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds ?? null, role: body.role ?? null },
           ...details,
         },
       }),

@@ -1,6 +1,6 @@
 import { parsePolicy } from '../config/policy.loader';
 import type { OnCallEvidence } from '../integrations/pagerduty/on-call';
-import { extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
+import { closestNames, effectiveRequest, extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
 
 const [cluster, database] = parsePolicy(
   `
@@ -11,10 +11,13 @@ targets:
     maxDuration: 1h
     maxTotalDuration: 2h
     reason: { minLength: 12 }
-    incident: { pattern: '^INC-[0-9]+$' }
+    incident: { pattern: '^INC-[0-9]+$', example: INC-1234 }
   - name: ledger
     environment: production
     credential: { type: postgres, adminUrl: embedded, grantRoles: [ledger_read] }
+    maxDuration: 2h
+    defaultDuration: 45m
+    incident: { pattern: '^CHG[0-9]+$' }
 `,
   'p.yaml',
   {},
@@ -28,16 +31,21 @@ describe(requestRefusal.name, () => {
   it('lets a request within every rule through', () => {
     expect(requestRefusal(cluster, fine)).toBeNull();
     expect(requestRefusal(cluster, { ...fine, role: 'operators' })).toBeNull();
-    expect(requestRefusal(database, { ...fine, role: 'ledger_read', reason: 'a reason long enough' })).toBeNull();
+    expect(requestRefusal(database, { ...fine, role: 'ledger_read', reason: 'a reason long enough', incident: 'CHG7' })).toBeNull();
   });
 
   it('refuses a role the target does not offer, naming what it offers', () => {
     expect(requestRefusal(cluster, { ...fine, role: 'ledger_read' })).toEqual({
       code: 'role_forbidden',
-      message: 'Role "ledger_read" is not offered by prod-cluster',
+      message: 'Role "ledger_read" is not offered by prod-cluster; choose one of: viewers, operators',
       details: { offered: ['viewers', 'operators'] },
     });
     expect(requestRefusal(database, { ...fine, role: 'operators' })).toMatchObject({ code: 'role_forbidden', details: { offered: ['ledger_read'] } });
+  });
+
+  it('says durations as people write them', () => {
+    expect(requestRefusal(database, { ...fine, durationSeconds: 18000 })?.message).toBe('5h exceeds the 2h maximum of ledger');
+    expect(requestRefusal(cluster, { ...fine, durationSeconds: 5400 })?.message).toBe('1h30m exceeds the 1h maximum of prod-cluster');
   });
 
   it('refuses more than maxDuration, but not exactly it', () => {
@@ -50,12 +58,42 @@ describe(requestRefusal.name, () => {
     expect(requestRefusal(cluster, { ...fine, reason: ' twelve chars ' })).toBeNull();
   });
 
-  it('checks the incident against the target pattern', () => {
-    expect(requestRefusal(cluster, { ...fine, incident: 'inc-4821' })).toEqual({
+  it('checks the incident against the target pattern, showing an example rather than the expression', () => {
+    expect(requestRefusal(cluster, { ...fine, incident: 'INC4821' })).toEqual({
       code: 'incident_invalid',
-      message: 'Incident "inc-4821" does not match ^INC-[0-9]+$',
-      details: { pattern: '^INC-[0-9]+$' },
+      message: 'Incident "INC4821" is not an incident id like INC-1234 (what prod-cluster requires)',
+      details: { pattern: '^INC-[0-9]+$', example: 'INC-1234' },
     });
+    // A pattern of its own without an example: only then is the expression shown.
+    expect(requestRefusal(database, { ...fine, reason: 'a reason long enough' })?.message).toBe(
+      'Incident "INC-4821" is not an incident id matching ^CHG[0-9]+$ (what ledger requires)',
+    );
+  });
+});
+
+describe(effectiveRequest.name, () => {
+  it("gives a request without a duration the target's defaultDuration (built in: 30m, or maxDuration when shorter)", () => {
+    expect(effectiveRequest(database, { incident: 'CHG1' }).durationSeconds).toBe(2700);
+    expect(effectiveRequest(cluster, { incident: 'INC-1' }).durationSeconds).toBe(1800);
+    expect(effectiveRequest(cluster, { incident: 'INC-1', durationSeconds: 60 }).durationSeconds).toBe(60);
+  });
+
+  it('reads an incident id typed in the wrong case in the case the pattern expects', () => {
+    expect(effectiveRequest(cluster, { incident: 'inc-4821' }).incident).toBe('INC-4821');
+    expect(effectiveRequest(cluster, { incident: ' INC-9 ' }).incident).toBe('INC-9');
+    expect(effectiveRequest(cluster, { incident: 'nope' }).incident).toBe('nope');
+  });
+});
+
+describe(closestNames.name, () => {
+  const names = ['payments-db', 'prod-cluster', 'prod-legacy'];
+  it('suggests the closest target for a typo, a transposition or a wrong case', () => {
+    expect(closestNames('payments-bd', names)).toEqual(['payments-db']);
+    expect(closestNames('paymetns-db', names)).toEqual(['payments-db']);
+    expect(closestNames('Prod-Cluster', names)).toEqual(['prod-cluster']);
+  });
+  it('suggests nothing for a name that is not close to any', () => {
+    expect(closestNames('staging', names)).toEqual([]);
   });
 
   it('reports the first rule broken: role before duration before reason before incident', () => {
@@ -79,7 +117,7 @@ describe(extensionRefusal.name, () => {
     expect(extensionRefusal(cluster, activatedAt, new Date('2026-12-02T12:00:00Z'))).toBeNull();
     expect(extensionRefusal(cluster, activatedAt, new Date('2026-12-02T12:00:01Z'))).toEqual({
       code: 'duration_exceeds_max',
-      message: 'The grant would last 7201s in total, over the 7200s maximum of prod-cluster',
+      message: 'The grant would last 2h1s in total, over the 2h maximum of prod-cluster',
       details: { maxTotalDurationSeconds: 7200 },
     });
   });

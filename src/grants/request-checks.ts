@@ -1,4 +1,5 @@
 import type { DenialCode } from '../access/grant.errors';
+import { formatDuration } from '../config/duration';
 import type { TargetPolicy } from '../config/policy';
 import type { OnCallVerdict } from '../integrations/pagerduty/on-call';
 import type { OnCallRecord } from './grants.repository';
@@ -14,29 +15,69 @@ export interface Refusal {
 
 type RequestFacts = { role?: string; durationSeconds: number; reason: string; incident: string };
 
+/**
+ * The request as the rules see it: the target's defaultDuration when none was asked for, and an
+ * incident id typed in the wrong case (`inc-4821`) in the case the pattern expects.
+ */
+export function effectiveRequest<T extends { durationSeconds?: number; incident: string }>(
+  target: Pick<TargetPolicy, 'defaultDurationSeconds' | 'incidentPattern'>,
+  request: T,
+): T & { durationSeconds: number } {
+  const pattern = new RegExp(target.incidentPattern);
+  const incident = request.incident.trim();
+  const recased = [incident, incident.toUpperCase(), incident.toLowerCase()].find((candidate) => pattern.test(candidate)) ?? incident;
+  return { ...request, durationSeconds: request.durationSeconds ?? target.defaultDurationSeconds, incident: recased };
+}
+
 /** The first rule of the target the request breaks (role, duration, reason, incident), or null. */
 export function requestRefusal(target: TargetPolicy, request: RequestFacts): Refusal | null {
   const offered = target.credential.type === 'jwt' ? target.credential.groups : target.credential.grantRoles;
   if (request.role !== undefined && !offered.includes(request.role)) {
-    return { code: 'role_forbidden', message: `Role "${request.role}" is not offered by ${target.name}`, details: { offered } };
+    return {
+      code: 'role_forbidden',
+      message: `Role "${request.role}" is not offered by ${target.name}; ${offered.length ? `choose one of: ${offered.join(', ')}` : 'it offers no roles to choose from'}`,
+      details: { offered },
+    };
   }
   if (request.durationSeconds > target.maxDurationSeconds) {
     return {
       code: 'duration_exceeds_max',
-      message: `${request.durationSeconds}s exceeds the ${target.maxDurationSeconds}s maximum of ${target.name}`,
+      message: `${formatDuration(request.durationSeconds)} exceeds the ${formatDuration(target.maxDurationSeconds)} maximum of ${target.name}`,
       details: { maxDurationSeconds: target.maxDurationSeconds },
     };
   }
   const reason = reasonRefusal(target, request.reason);
   if (reason) return reason;
   if (!new RegExp(target.incidentPattern).test(request.incident)) {
+    const expected = target.incidentExample ? `an incident id like ${target.incidentExample}` : `an incident id matching ${target.incidentPattern}`;
     return {
       code: 'incident_invalid',
-      message: `Incident "${request.incident}" does not match ${target.incidentPattern}`,
-      details: { pattern: target.incidentPattern },
+      message: `Incident "${request.incident}" is not ${expected} (what ${target.name} requires)`,
+      details: { pattern: target.incidentPattern, example: target.incidentExample },
     };
   }
   return null;
+}
+
+/** "Did you mean payments-db?": the known names closest to a mistyped one (at most a third of it wrong). */
+export function closestNames(name: string, known: string[]): string[] {
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  const scored = known.map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }));
+  const best = Math.min(...scored.map((s) => s.distance));
+  return best <= limit ? scored.filter((s) => s.distance === best).map((s) => s.candidate) : [];
+}
+
+/** Levenshtein distance, with adjacent transpositions counted as one edit (`paymetns` → `payments`). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
 }
 
 /** A request's or an extension's reason must have the target's minimum length, surrounding whitespace not counted. */
@@ -55,7 +96,7 @@ export function extensionRefusal(target: Pick<TargetPolicy, 'name' | 'maxTotalDu
   if (totalSeconds <= target.maxTotalDurationSeconds) return null;
   return {
     code: 'duration_exceeds_max',
-    message: `The grant would last ${Math.round(totalSeconds)}s in total, over the ${target.maxTotalDurationSeconds}s maximum of ${target.name}`,
+    message: `The grant would last ${formatDuration(Math.round(totalSeconds))} in total, over the ${formatDuration(target.maxTotalDurationSeconds)} maximum of ${target.name}`,
     details: { maxTotalDurationSeconds: target.maxTotalDurationSeconds },
   };
 }

@@ -30,8 +30,12 @@ function describeTarget(target: TargetPolicy): TargetView {
     maxDuration: formatDuration(target.maxDurationSeconds),
     maxTotalDurationSeconds: target.maxTotalDurationSeconds,
     maxTotalDuration: formatDuration(target.maxTotalDurationSeconds),
+    defaultDurationSeconds: target.defaultDurationSeconds,
+    defaultDuration: formatDuration(target.defaultDurationSeconds),
+    roles: target.credential.type === 'jwt' ? target.credential.groups : target.credential.grantRoles,
     reasonMinLength: target.reasonMinLength,
     incidentPattern: target.incidentPattern,
+    incidentExample: target.incidentExample,
     retroPr: {
       window: formatDuration(target.retroPr.windowSeconds),
       windowSeconds: target.retroPr.windowSeconds,

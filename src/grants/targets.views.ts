@@ -59,10 +59,18 @@ export class TargetView {
   maxTotalDurationSeconds: number;
   @Text()
   maxTotalDuration: string;
+  @Int({ description: 'What a request without durationSeconds gets' })
+  defaultDurationSeconds: number;
+  @Text({ example: '30m' })
+  defaultDuration: string;
+  @Texts({ description: 'What `role` may narrow the credential to (JWT groups or PostgreSQL roles)' })
+  roles: string[];
   @Int()
   reasonMinLength: number;
   @Text({ description: 'A regular expression the incident id must match' })
   incidentPattern: string;
+  @NullableText({ description: 'An incident id that matches, to show people', example: 'INC-4821' })
+  incidentExample: string | null;
   @Nested(() => RetroPrRules)
   retroPr: RetroPrRules;
   @Nested(() => ReviewRules)

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { endedGrantMessage } from '../access/ended-grant';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import { ServiceConfig } from '../config/config.providers';
@@ -144,8 +145,7 @@ export class PgProxyServer implements OnApplicationBootstrap, OnModuleDestroy {
       return; // the database is away: the target's VALID UNTIL and the role drop still apply
     }
     for (const grant of ended) {
-      const why = grant.status === 'revoked' ? `revoked by ${grant.endedBy}${grant.endReason ? `: ${grant.endReason}` : ''}` : 'expired';
-      for (const session of this.sessions) if (session.grantId === grant.id) session.terminate('57P01', `breakglass: grant ${grant.id} ${why}`);
+      for (const session of this.sessions) if (session.grantId === grant.id) session.terminate('57P01', `breakglass: ${endedGrantMessage(grant)}`);
     }
   }
 

@@ -25,6 +25,8 @@ export interface SessionHead {
 export interface LockedHead extends SessionHead {
   grantStatus: string;
   endedAt: Date | null;
+  endedBy: string | null;
+  endReason: string | null;
   requester: string;
   now: Date;
 }
@@ -163,7 +165,8 @@ export class SessionsRepository {
   /** Locks several grants' heads in grant-id order (so concurrent callers cannot deadlock). */
   async lockHeads(tx: EntityManager, grantIds: string[]): Promise<LockedHead[]> {
     return tx.query(
-      `SELECT ${HEAD_COLUMNS}, g.status AS "grantStatus", g.ended_at AS "endedAt", g.requester,
+      `SELECT ${HEAD_COLUMNS}, g.status AS "grantStatus", g.ended_at AS "endedAt", g.ended_by AS "endedBy",
+              g.end_reason AS "endReason", g.requester,
               date_trunc('milliseconds', clock_timestamp()) AS now
          FROM session_heads h JOIN grants g ON g.id = h.grant_id
         WHERE h.grant_id = ANY($1::text[]) ORDER BY h.grant_id FOR UPDATE OF h`,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { endedGrantMessage } from '../access/ended-grant';
 import { requireGrantAccess } from '../access/grant-access';
 import { GrantReader } from '../access/grant-reader';
 import { GrantError } from '../access/grant.errors';
@@ -164,11 +165,15 @@ export class Sessions {
     const ended = head.grantStatus !== 'active';
     if (ended) {
       const afterEnd = incoming.find((event) => !event.startedAt || Date.parse(event.startedAt) > head.endedAt!.getTime());
-      if (afterEnd)
+      if (afterEnd) {
+        // The details let a recorder keep what it can still deliver (stamped before the end) and set the rest aside.
+        const grant = { id: grantId, status: head.grantStatus, endedAt: head.endedAt, endedBy: head.endedBy, endReason: head.endReason };
         throw new SessionError(
           'session_ended',
-          `${grantId} ended at ${head.endedAt!.toISOString()}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before that`,
+          `${endedGrantMessage(grant)}; event ${afterEnd.clientSeq === null ? afterEnd.type : `seq ${afterEnd.clientSeq}`} is not stamped before the end`,
+          { ...grant, endedAt: head.endedAt!.toISOString() },
         );
+      }
     }
     const isResent = (event: IncomingRecord) => event.clientSeq !== null && event.clientSeq <= head.clientLastSeq;
     const resent = incoming.filter(isResent);

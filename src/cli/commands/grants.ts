@@ -1,6 +1,6 @@
 import type { GrantCreated, GrantDetail, GrantExtended, GrantPage, GrantView, TargetList } from '../api-types';
 import { parseDuration, type Cli } from '../cli-context';
-import { describeCredential, describeGrant, describeNewGrant, grantTable, timeLeft } from '../grant-output';
+import { describeCredential, describeGrant, describeNewGrant, grantTable, table, timeLeft } from '../grant-output';
 import { loadGrant, saveGrant, type LocalGrant } from '../local-state';
 
 /** request, targets, status, extend, revoke: breaking the glass and what follows. */
@@ -12,14 +12,14 @@ export function registerGrantCommands(cli: Cli): void {
     .requiredOption('--target <name>', 'target from the policy (breakglass targets)')
     .requiredOption('--incident <id>', 'incident id, e.g. INC-4821')
     .requiredOption('--reason <text>', 'why you need access now')
-    .requiredOption('--duration <duration>', 'how long, e.g. 30m', parseDuration)
+    .option('--duration <duration>', "how long, e.g. 30m or 1h30m (default: the target's defaultDuration)", parseDuration)
     .option('--role <role>', 'narrow the credential to one role the target offers')
-    .action(async (options: { target: string; incident: string; reason: string; duration: number; role?: string }) => {
+    .action(async (options: { target: string; incident: string; reason: string; duration?: number; role?: string }) => {
       const grant = await client().post<GrantCreated>('v1/grants', {
         target: options.target,
         incident: options.incident,
         reason: options.reason,
-        durationSeconds: options.duration,
+        ...(options.duration ? { durationSeconds: options.duration } : {}),
         ...(options.role ? { role: options.role } : {}),
       });
       // Kept locally (0600) so `shell`/`exec` can use the credential and the session token.
@@ -40,7 +40,8 @@ export function registerGrantCommands(cli: Cli): void {
     .action(async () => {
       const { targets } = await client().get<TargetList>('v1/targets');
       if (asJson()) return console.log(JSON.stringify(targets));
-      for (const t of targets) console.log(`${t.name.padEnd(24)} ${t.environment.padEnd(12)} ${t.credentialType.padEnd(9)} max ${t.maxDuration}`);
+      const rows = targets.map((t) => [t.name, t.environment, t.credentialType, t.defaultDuration, t.maxDuration, t.roles.join(',') || '-', t.incidentExample ?? t.incidentPattern]);
+      console.log(table(['TARGET', 'ENVIRONMENT', 'CREDENTIAL', 'DEFAULT', 'MAX', 'ROLES', 'INCIDENT'], rows));
     });
 
   program

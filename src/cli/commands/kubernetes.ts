@@ -53,10 +53,7 @@ export function registerKubernetesCommands(cli: Cli): void {
       const grant = requireLocalGrant(grantId);
       if (grant.credential.type !== 'jwt') throw new Error(`${grant.id} is a ${grant.credential.type} grant, not a token for a Kubernetes cluster`);
       const ended = await grantEnded(cli, grant);
-      if (ended)
-        throw new Error(
-          `${grant.id} on ${grant.target} ${ended}. Request a new grant: breakglass request --target ${grant.target} --incident … --reason … --duration …`,
-        );
+      if (ended) throw new Error(`${ended}: breakglass request --target ${grant.target} --incident … --reason …`);
       process.stdout.write(`${JSON.stringify(execCredential(apiVersion, grant.credential.token, grant.expiresAt))}\n`);
     });
 }

@@ -37,7 +37,16 @@ export function registerServiceCommands(cli: Cli): void {
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 12h', parseDuration, 12 * 3600)
     .action(async (options: { sub: string; roles: BrokerRole[]; email?: string; ttl: number }) => {
       const config = loadConfig(process.env);
+      // A new key here would sign tokens no running broker accepts: the broker creates the key at its
+      // first start, in its data dir, and dev-token must use that one.
+      if (!DevIssuer.existsIn(config.dataDir)) {
+        throw new Error(
+          `no dev issuer key in ${config.dataDir}: start the broker first, or set BREAKGLASS_DATA_DIR to the data dir the broker runs with ` +
+            '(with docker compose: `docker compose exec breakglass breakglass dev-token …`)',
+        );
+      }
       const issuer = await DevIssuer.open(config.dataDir);
+      process.stderr.write(`breakglass: signed with the dev issuer key ${issuer.keyId} in ${config.dataDir}\n`);
       const token = await issuer.mint({ subject: options.sub, roles: options.roles, email: options.email, ttlSeconds: options.ttl });
       console.log(asJson() ? JSON.stringify({ token, subject: options.sub, roles: options.roles, expiresInSeconds: options.ttl }) : token);
     });

@@ -120,8 +120,9 @@ export class PostgresCredentials implements OnModuleDestroy {
     } as const;
     const expiresAt = grant.expiresAt.toISOString();
     if (policy.access === 'direct') {
-      const server = new URL(adminUrl);
-      const url = `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${server.host}/${encodeURIComponent(database)}`;
+      // What clients reach can differ from what the broker administers through (compose, NAT, a pooler).
+      const host = target.connectHost ?? new URL(adminUrl).host;
+      const url = `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}/${encodeURIComponent(database)}`;
       return { credential: { type: 'postgres', username, password, url, expiresAt }, record: { ...record, fingerprint: fingerprintOf(password) } };
     }
     const login = randomBytes(24).toString('base64url');
