@@ -10,7 +10,7 @@ const scratch = () => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? 
 async function runCli(args: string[], env: NodeJS.ProcessEnv) {
   const cli = spawnCli(args, env);
   const code = await cli.exited;
-  return { code, output: cli.output() };
+  return { code, output: cli.output(), stdout: cli.stdout(), stderr: cli.stderr() };
 }
 
 describe('start-up refuses bad configuration with a message naming the problem', () => {
@@ -49,11 +49,12 @@ describe('breakglass CLI', () => {
   afterAll(() => sut.close());
 
   it('dev-token prints a token the service accepts with those roles', async () => {
-    const { code, output } = await runCli(['dev-token', '--sub', 'oncall-1', '--roles', 'engineer', '--email', 'oncall-1@example.com'], {
+    const { code, stdout, stderr } = await runCli(['dev-token', '--sub', 'oncall-1', '--roles', 'engineer', '--email', 'oncall-1@example.com'], {
       BREAKGLASS_DATA_DIR: sut.dataDir,
     });
     expect(code).toBe(0);
-    const token = output.trim();
+    expect(stderr).toMatch(new RegExp(`signed with the dev issuer key \\S+ in ${sut.dataDir}`));
+    const token = stdout.trim();
     await sut.http.get('/v1/targets').set('Authorization', `Bearer ${token}`).expect(200);
     await sut.http.get('/v1/audit').set('Authorization', `Bearer ${token}`).expect(403);
   });
@@ -196,7 +197,7 @@ describe('breakglass CLI: the grant journey', () => {
       env,
     );
     expect(code).toBe(1);
-    expect(output).toMatch(/Incident "nope" does not match .* \(HTTP 403, incident_invalid\)/);
+    expect(output).toMatch(/Incident "nope" is not an incident id like INC-4821 \(what prod-cluster requires\) \(HTTP 403, incident_invalid\)/);
   });
 
   it('keys rotate needs an admin', async () => {

@@ -308,6 +308,8 @@ targets:
     psql.stdin.end('select 2;\n');
     await new Promise((resolve) => psql.once('close', resolve));
     expect(output).toMatch(/FATAL:\s+57P01/);
+    // Who ended it, when and why: not just "terminating connection due to administrator command".
+    expect(output).toMatch(new RegExp(`57P01: breakglass: ${grant.id} was revoked by sec-1 at \\S+Z: incident closed — request a new grant`));
   });
 
   it('stays up for hostile clients: garbage, an unknown protocol, an oversized message, password guessing, a client that never logs in', async () => {

@@ -87,9 +87,11 @@ __bg_precmd() {
       "$(printf %s "$__bg_cwd" | base64 -w0)" "$(printf %s "$__bg_cmd" | base64 -w0)" >> "$BREAKGLASS_RAW_LOG"
     __bg_running=
   fi
+  __bg_follow
   __bg_armed=1
 }
-# The grant file changes when \`breakglass extend\` runs (even in this shell): follow its expiry and token.
+# The grant file changes when \`breakglass extend\` runs (even in this shell): follow its expiry and
+# token before each prompt, in this shell (the prompt's own \$(…) runs in a subshell).
 __bg_follow() {
   local json
   json=$(< "$BREAKGLASS_GRANT_FILE") 2>/dev/null || return 0
@@ -97,7 +99,6 @@ __bg_follow() {
   [[ $json =~ \"token\":\ \"([^\"]+)\" ]] && export BREAKGLASS_JWT=${'${'}BASH_REMATCH[1]}
 }
 __bg_left() {
-  __bg_follow
   local s=$(( BREAKGLASS_EXPIRES_EPOCH - EPOCHSECONDS ))
   if (( s <= 0 )); then printf 'ended'; else printf '%dm%02ds' $((s / 60)) $((s % 60)); fi
 }

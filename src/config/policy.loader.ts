@@ -293,7 +293,8 @@ function incidentRule(defaults: IncidentRuleSpec | undefined, spec: IncidentRule
   let rule: { pattern: string; example?: string } = BUILT_IN_LIMITS.incident;
   for (const layer of [defaults, spec]) {
     if (!layer) continue;
-    rule = { pattern: layer.pattern ?? rule.pattern, example: layer.example ?? (layer.pattern === undefined ? rule.example : undefined) };
+    const samePattern = layer.pattern === undefined || layer.pattern === rule.pattern;
+    rule = { pattern: layer.pattern ?? rule.pattern, example: layer.example ?? (samePattern ? rule.example : undefined) };
   }
   return rule;
 }

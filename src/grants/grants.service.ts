@@ -1,10 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { EndedGrant } from '../access/ended-grant';
 import { mayOnEveryGrant, requireGrantAccess } from '../access/grant-access';
 import { GrantError, type DenialCode } from '../access/grant.errors';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
+import { DomainEventBus } from '../common/domain-events';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget, type TargetPolicy } from '../config/policy';
@@ -33,6 +35,13 @@ const EXPIRY_BATCH = 20;
  */
 
 /** The grant lifecycle: request (policy, on-call), extend, revoke, and expiry on time. */
+declare module '../common/domain-events' {
+  interface TransactionEvents {
+    /** A grant is being revoked or expired, before its credentials are removed (same transaction). */
+    'grant.ending': EndedGrant;
+  }
+}
+
 @Injectable()
 export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('grants');
@@ -53,6 +62,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly pullRequests: PullRequests,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
+    private readonly events: DomainEventBus,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -328,6 +338,9 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async end(tx: EntityManager, grant: GrantRecord, ending: { status: 'expired' | 'revoked'; actor: string; reason: string }): Promise<void> {
     const target = findTarget(this.policy, grant.target);
+    // Before the credentials go: a pathway that holds sessions (the proxy) ends them itself, saying
+    // who ended the grant and why, rather than relaying the target's bare "administrator command".
+    await this.events.publish(tx, 'grant.ending', { id: grant.id, status: ending.status, endedAt: new Date(), endedBy: ending.actor, endReason: ending.reason });
     const revocations = await this.credentials.revokeAll(tx, grant.id, target);
     const endedAt = await this.repository.end(tx, grant.id, { status: ending.status, by: ending.actor, reason: ending.reason });
     await this.notifications.notify(tx, {

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { endedGrantMessage } from '../access/ended-grant';
+import { endedGrantMessage, type EndedGrant } from '../access/ended-grant';
 import type { AuditEntry } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import { ServiceConfig } from '../config/config.providers';
@@ -134,7 +134,12 @@ export class PgProxyServer implements OnApplicationBootstrap, OnModuleDestroy {
     this.audit(this.entry(login, 'proxy.session_closed', { ...about, ...summary }));
   }
 
-  /** Sessions of grants that were revoked or ran out are ended (57P01), before their role is dropped if possible. */
+  /** Ends this instance's sessions of a grant (57P01) with who ended it, when and why. */
+  endSessionsOf(grant: EndedGrant): void {
+    for (const session of this.sessions) if (session.grantId === grant.id) session.terminate('57P01', `breakglass: ${endedGrantMessage(grant)}`);
+  }
+
+  /** Sessions of grants that were revoked or ran out (here or at another instance) are ended (57P01). */
   private async closeEndedGrants(): Promise<void> {
     if (!this.sessions.size) return;
     const grantIds = [...new Set([...this.sessions].map((session) => session.grantId))];
@@ -144,9 +149,7 @@ export class PgProxyServer implements OnApplicationBootstrap, OnModuleDestroy {
     } catch {
       return; // the database is away: the target's VALID UNTIL and the role drop still apply
     }
-    for (const grant of ended) {
-      for (const session of this.sessions) if (session.grantId === grant.id) session.terminate('57P01', `breakglass: ${endedGrantMessage(grant)}`);
-    }
+    for (const grant of ended) this.endSessionsOf(grant);
   }
 
   private isBlocked(address: string): boolean {

@@ -7,7 +7,10 @@ export const CLI = path.join(REPO_ROOT, 'bin/breakglass.js');
 
 export interface ServiceProcess {
   child: ChildProcess;
+  /** stdout and stderr as they came. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   exited: Promise<number | null>;
 }
 
@@ -35,10 +38,12 @@ function spawnNode(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => ((output += chunk), (stdout += chunk)));
+  child.stderr!.on('data', (chunk) => ((output += chunk), (stderr += chunk)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Polls `GET /readyz` until 200; fails with the process output if it exits or times out. */
