@@ -4,9 +4,9 @@ import type { Policy } from '../config/policy';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
 import { CallerAuthenticator } from './caller-authenticator';
-import { tokenRejection } from './token-rejection';
 import type { DevIssuer } from './dev-issuer';
 import type { Principal } from './principal';
+import { tokenRejection } from './token-rejection';
 
 export class DevAuthenticator extends CallerAuthenticator {
   constructor(private readonly issuer: DevIssuer) {

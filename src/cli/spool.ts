@@ -1,8 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { endedGrantMessage, type EndedGrant } from '../access/ended-grant';
 import type { SessionEventFields } from '../sessions/session-event';
 import type { SessionEventBody } from '../sessions/sessions.dto';
-import { endedGrantMessage, type EndedGrant } from '../access/ended-grant';
 import { ApiError, type ApiClient } from './api-client';
 import { spoolDir } from './local-state';
 
