@@ -35,9 +35,12 @@ export async function grantEnded(cli: Cli, grant: LocalGrant): Promise<string | 
     const current = await new ApiClient({ baseUrl: process.env.BREAKGLASS_URL ?? grant.broker, token }).get<GrantView>(
       `v1/grants/${encodeURIComponent(grant.id)}`,
     );
-    return current.status === 'active' && Date.parse(current.expiresAt) > Date.now() ? null : endedGrantMessage({ ...current, endedAt: current.endedAt ?? current.expiresAt });
+    return current.status === 'active' && Date.parse(current.expiresAt) > Date.now()
+      ? null
+      : endedGrantMessage({ ...current, endedAt: current.endedAt ?? current.expiresAt });
   } catch (error) {
-    if (Date.parse(grant.expiresAt) <= Date.now()) return endedGrantMessage({ id: grant.id, status: 'expired', endedAt: grant.expiresAt, endedBy: null, endReason: null });
+    if (Date.parse(grant.expiresAt) <= Date.now())
+      return endedGrantMessage({ id: grant.id, status: 'expired', endedAt: grant.expiresAt, endedBy: null, endReason: null });
     if (error instanceof ApiError && error.status === 404) return `${grant.id} is unknown to the broker at ${process.env.BREAKGLASS_URL ?? grant.broker}`;
     process.stderr.write(
       `breakglass: could not confirm ${grant.id} with the broker (${(error as Error).message}); using the local expiry ${grant.expiresAt}\n`,

@@ -30,7 +30,9 @@ function brokerUrl(value: string): string {
     // reported below
   }
   if (!url || !/^https?:$/.test(url.protocol))
-    throw new InvalidArgumentError(`the broker URL (--url or BREAKGLASS_URL) must start with http:// or https://, like http://${value.replace(/^\w+:\/\//, '')} (got "${value}")`);
+    throw new InvalidArgumentError(
+      `the broker URL (--url or BREAKGLASS_URL) must start with http:// or https://, like http://${value.replace(/^\w+:\/\//, '')} (got "${value}")`,
+    );
   return value;
 }
 

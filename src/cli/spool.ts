@@ -90,7 +90,10 @@ export class Spool {
       outcome.ended = endedGrantMessage(end);
       const stampedAfter = (event: RecordedEvent) => !event.startedAt || Date.parse(event.startedAt) > endedAt;
       const unsent = pending.filter((event) => event.seq > this.state().ackedSeq);
-      outcome.sent += await this.post(client, unsent.filter((event) => !stampedAfter(event)));
+      outcome.sent += await this.post(
+        client,
+        unsent.filter((event) => !stampedAfter(event)),
+      );
       const late = unsent.filter(stampedAfter);
       if (late.length) {
         appendFileSync(this.afterEndFile, late.map((event) => `${JSON.stringify(event)}\n`).join(''), { mode: 0o600 });

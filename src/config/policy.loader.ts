@@ -19,7 +19,17 @@ import {
   type Policy,
   type TargetPolicy,
 } from './policy';
-import { BROKER_ROLES, CHANNEL_NAME, ChannelSpec, type AnchorSpec, type IncidentRuleSpec, type LimitsSpec, PolicySpec, TargetSpec, type BrokerRole } from './policy.schema';
+import {
+  BROKER_ROLES,
+  CHANNEL_NAME,
+  ChannelSpec,
+  type AnchorSpec,
+  type IncidentRuleSpec,
+  type LimitsSpec,
+  PolicySpec,
+  TargetSpec,
+  type BrokerRole,
+} from './policy.schema';
 import { flattenValidationErrors } from './validation-problems';
 
 type PathSegment = string | number;
@@ -332,7 +342,10 @@ function effectiveTarget(
   const maxTotalDurationSeconds = parseDurationSeconds(merged.maxTotalDuration);
   const defaultDurationSeconds = merged.defaultDuration ? parseDurationSeconds(merged.defaultDuration) : Math.min(DEFAULT_REQUEST_SECONDS, maxDurationSeconds);
   if (defaultDurationSeconds > maxDurationSeconds) {
-    fail([...at, spec.defaultDuration ? 'defaultDuration' : 'maxDuration'], `defaultDuration (${merged.defaultDuration}) exceeds maxDuration (${merged.maxDuration})`);
+    fail(
+      [...at, spec.defaultDuration ? 'defaultDuration' : 'maxDuration'],
+      `defaultDuration (${merged.defaultDuration}) exceeds maxDuration (${merged.maxDuration})`,
+    );
   }
   if (merged.incident.example !== undefined && !failures && !new RegExp(merged.incident.pattern).test(merged.incident.example)) {
     fail([...at, 'incident', 'example'], `"${merged.incident.example}" does not match the pattern ${merged.incident.pattern}`);

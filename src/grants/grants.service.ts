@@ -78,7 +78,10 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     const target = findTarget(this.policy, body.target);
     const deny = (code: DenialCode, message: string, details?: Record<string, unknown>) => this.deny(caller, body, target, code, message, details);
     if (!target) {
-      const suggestions = closestNames(body.target, this.policy.targets.map((t) => t.name));
+      const suggestions = closestNames(
+        body.target,
+        this.policy.targets.map((t) => t.name),
+      );
       const hint = suggestions.length ? `; did you mean ${suggestions.join(' or ')}?` : ' (`breakglass targets` lists them)';
       return deny('target_unknown', `No target named "${body.target}" in the policy${hint}`, { suggestions });
     }
@@ -104,7 +107,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     return this.activate(caller, asked, target, onCall, flags);
   }
 
-  private async activate(caller: Principal, body: RequestGrantBody & { durationSeconds: number }, target: TargetPolicy, onCall: OnCallRecord | null, flags: string[]): Promise<GrantCreated> {
+  private async activate(
+    caller: Principal,
+    body: RequestGrantBody & { durationSeconds: number },
+    target: TargetPolicy,
+    onCall: OnCallRecord | null,
+    flags: string[],
+  ): Promise<GrantCreated> {
     const activatedAt = await this.repository.now();
     const expiresAt = new Date(activatedAt.getTime() + body.durationSeconds * 1000);
     const id = await this.repository.nextId(activatedAt.getUTCFullYear());
@@ -217,7 +226,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
         data: {
           code,
           message,
-          request: { target: body.target, incident: body.incident, reason: body.reason, durationSeconds: body.durationSeconds ?? null, role: body.role ?? null },
+          request: {
+            target: body.target,
+            incident: body.incident,
+            reason: body.reason,
+            durationSeconds: body.durationSeconds ?? null,
+            role: body.role ?? null,
+          },
           ...details,
         },
       }),
@@ -340,7 +355,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     const target = findTarget(this.policy, grant.target);
     // Before the credentials go: a pathway that holds sessions (the proxy) ends them itself, saying
     // who ended the grant and why, rather than relaying the target's bare "administrator command".
-    await this.events.publish(tx, 'grant.ending', { id: grant.id, status: ending.status, endedAt: new Date(), endedBy: ending.actor, endReason: ending.reason });
+    await this.events.publish(tx, 'grant.ending', {
+      id: grant.id,
+      status: ending.status,
+      endedAt: new Date(),
+      endedBy: ending.actor,
+      endReason: ending.reason,
+    });
     const revocations = await this.credentials.revokeAll(tx, grant.id, target);
     const endedAt = await this.repository.end(tx, grant.id, { status: ending.status, by: ending.actor, reason: ending.reason });
     await this.notifications.notify(tx, {

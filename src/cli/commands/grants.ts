@@ -40,7 +40,15 @@ export function registerGrantCommands(cli: Cli): void {
     .action(async () => {
       const { targets } = await client().get<TargetList>('v1/targets');
       if (asJson()) return console.log(JSON.stringify(targets));
-      const rows = targets.map((t) => [t.name, t.environment, t.credentialType, t.defaultDuration, t.maxDuration, t.roles.join(',') || '-', t.incidentExample ?? t.incidentPattern]);
+      const rows = targets.map((t) => [
+        t.name,
+        t.environment,
+        t.credentialType,
+        t.defaultDuration,
+        t.maxDuration,
+        t.roles.join(',') || '-',
+        t.incidentExample ?? t.incidentPattern,
+      ]);
       console.log(table(['TARGET', 'ENVIRONMENT', 'CREDENTIAL', 'DEFAULT', 'MAX', 'ROLES', 'INCIDENT'], rows));
     });
 
