@@ -12,6 +12,7 @@ import { SigningKeyAlgorithms1765000000000 } from './1765000000000-SigningKeyAlg
 import { KubernetesAuditEvents1765100000000 } from './1765100000000-KubernetesAuditEvents';
 import { GrantNumberOrder1765200000000 } from './1765200000000-GrantNumberOrder';
 import { TransparencyLog1765300000000 } from './1765300000000-TransparencyLog';
+import { EscalationDelivery1765400000000 } from './1765400000000-EscalationDelivery';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   KubernetesAuditEvents1765100000000,
   GrantNumberOrder1765200000000,
   TransparencyLog1765300000000,
+  EscalationDelivery1765400000000,
 ];

@@ -1284,10 +1284,21 @@ export interface components {
             fireAt: string;
             /** @description Channel names */
             notify: string[];
-            /** @enum {string} */
-            state: "pending" | "fired" | "cancelled";
-            /** Format: date-time */
+            /**
+             * @description fired only once every notification of the step was delivered
+             * @enum {string}
+             */
+            state: "pending" | "delivering" | "fired" | "failing" | "cancelled";
+            /**
+             * Format: date-time
+             * @description When the step was due and its notifications were sent for delivery
+             */
             firedAt: string | null;
+            /** @description Notifications the step sent (one per channel) */
+            deliveries: number;
+            delivered: number;
+            /** @description The last delivery error of a failing step */
+            lastError: string | null;
         };
         ClockView: {
             id: string;

@@ -37,7 +37,7 @@ export async function grantEnded(cli: Cli, grant: LocalGrant): Promise<string | 
     );
     return current.status === 'active' && Date.parse(current.expiresAt) > Date.now()
       ? null
-      : endedGrantMessage({ ...current, endedAt: current.endedAt ?? current.expiresAt });
+      : endedGrantMessage({ ...current, endedAt: current.status === 'revoked' ? current.endedAt : current.expiresAt });
   } catch (error) {
     if (Date.parse(grant.expiresAt) <= Date.now())
       return endedGrantMessage({ id: grant.id, status: 'expired', endedAt: grant.expiresAt, endedBy: null, endReason: null });

@@ -128,7 +128,7 @@ export class CredentialsRepository {
   /** Which of these grants have ended (or run out without the expiry worker having ended them yet). */
   async endedGrants(grantIds: string[]): Promise<EndedGrant[]> {
     return this.dataSource.query(
-      `SELECT id, CASE WHEN status = 'active' THEN 'expired' ELSE status END AS status, COALESCE(ended_at, expires_at) AS "endedAt",
+      `SELECT id, CASE WHEN status = 'active' THEN 'expired' ELSE status END AS status, CASE WHEN status = 'revoked' THEN ended_at ELSE expires_at END AS "endedAt",
               ended_by AS "endedBy", end_reason AS "endReason"
          FROM grants WHERE id = ANY($1::text[]) AND (status <> 'active' OR expires_at <= now())`,
       [grantIds],

@@ -1,7 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { LoadedPolicy } from '../config/config.providers';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { GitopsModule } from '../gitops/gitops.module';
+import { Metrics } from '../health/metrics.service';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -17,4 +19,17 @@ import { TargetsController } from './targets.controller';
   providers: [Grants, GrantsRepository, PagerDutyOnCall],
   exports: [Grants],
 })
-export class GrantsModule {}
+export class GrantsModule implements OnModuleInit {
+  constructor(
+    private readonly repository: GrantsRepository,
+    private readonly metrics: Metrics,
+    private readonly policy: LoadedPolicy,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.observe('breakglass_grants_active', 'Grants whose access is live, by target', ['target'], async () => {
+      const counts = new Map((await this.repository.activeByTarget()).map((row) => [row.target, row.count]));
+      return this.policy.targets.map(({ name }) => ({ labels: { target: name }, value: counts.get(name) ?? 0 }));
+    });
+  }
+}

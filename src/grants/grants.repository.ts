@@ -62,6 +62,11 @@ const GRANT_NUMBER = (id: string) => `split_part(${id}, '-', 3)::bigint`;
 export class GrantsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Grants whose access is live now, by target. */
+  activeByTarget(): Promise<{ target: string; count: number }[]> {
+    return this.dataSource.query(`SELECT target, count(*)::int AS count FROM grants WHERE status = 'active' AND expires_at > now() GROUP BY target`);
+  }
+
   /** The database clock (the source of truth for every grant time), to the millisecond. */
   async now(): Promise<Date> {
     const [row] = await this.dataSource.query(`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`);

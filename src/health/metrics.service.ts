@@ -62,6 +62,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly notificationAttempts = new Counter({
+    name: 'breakglass_notification_attempts_total',
+    help: 'Notification delivery attempts by this instance, by channel and outcome (delivered, failed, undeliverable)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * A gauge read from the database when Prometheus scrapes (so every instance reports the shared
+   * state): grants active, clocks breached, the notification backlog. Registered by the domain that
+   * owns the figure. A database that cannot answer leaves the gauge empty for that scrape.
+   */
+  observe<Label extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly Label[],
+    read: () => Promise<{ labels?: Partial<Record<Label, string>>; value: number }[]>,
+  ): void {
+    new Gauge<Label>({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const samples = await read().catch(() => []);
+        for (const { labels, value } of samples) labels ? this.set(labels, value) : this.set(value);
+      },
+    });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'breakglass_' });
     // prom-client names three gauges `…_total`, a suffix Prometheus reserves for counters (promtool

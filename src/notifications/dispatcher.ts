@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { ServiceConfig } from '../config/config.providers';
 import type { ChannelPolicy } from '../config/policy';
+import { Metrics } from '../health/metrics.service';
 import type { Channel, DeliveryOutcome } from './channels/channel';
 import { EmailChannel } from './channels/email.channel';
 import { LogChannel } from './channels/log.channel';
@@ -34,6 +35,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly notifications: Notifications,
     private readonly dataSource: DataSource,
     private readonly config: ServiceConfig,
+    private readonly metrics: Metrics,
     email: EmailChannel,
     pagerDuty: PagerDutyChannel,
     webhook: WebhookChannel,
@@ -70,6 +72,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
             { attempt, outcome: outcome.outcome, error: outcome.error ?? null, response: outcome.response, durationMs },
             retryInMs,
           );
+          this.metrics.notificationAttempts.inc({ channel: row.channel, outcome: outcome.outcome });
           if (outcome.outcome !== 'delivered') {
             this.logger.warn(
               `${row.notice} via ${row.channel} (${row.grantId}) attempt ${attempt}: ${outcome.outcome}: ${outcome.error}${retryInMs !== null ? `; retry in ${retryInMs} ms` : ''}`,

@@ -53,6 +53,15 @@ export class NotificationsRepository {
     return written;
   }
 
+  /** Per channel: rows waiting for delivery, and rows whose delivery failed (retrying or given up). */
+  backlogByChannel(): Promise<{ channel: string; backlog: number; failing: number }[]> {
+    return this.dataSource.query(
+      `SELECT channel, count(*) FILTER (WHERE status = 'pending')::int AS backlog,
+              count(*) FILTER (WHERE status IN ('failed', 'undeliverable') OR (status = 'pending' AND attempts > 0))::int AS failing
+         FROM notifications WHERE status <> 'delivered' GROUP BY channel`,
+    );
+  }
+
   /** Pending rows that are due, locked until the caller's transaction ends; others skip them. */
   claimDue(tx: EntityManager, limit: number): Promise<OutboxRow[]> {
     return tx.query(

@@ -33,6 +33,15 @@ export interface StepRecord {
   firedAt: Date | null;
 }
 
+/** A step with how its notifications fared (rows of the outbox with its idempotency key). */
+export interface StepWithDelivery extends StepRecord {
+  deliveries: number;
+  delivered: number;
+  /** Deliveries that failed at least once and are not delivered (retrying or given up). */
+  failing: number;
+  lastError: string | null;
+}
+
 /** A due escalation step with what its notice needs to say. */
 export interface DueStep extends StepRecord {
   kind: ClockKind;
@@ -53,6 +62,11 @@ const CLOCK_COLUMNS = `c.id, c.grant_id AS "grantId", c.kind, c.state, c.request
 @Injectable()
 export class SlaClocksRepository {
   constructor(private readonly dataSource: DataSource) {}
+
+  /** Clocks still open (running or breached), by kind and state. */
+  openByState(): Promise<{ kind: string; state: string; count: number }[]> {
+    return this.dataSource.query(`SELECT kind, state, count(*)::int AS count FROM sla_clocks WHERE state IN ('running', 'breached') GROUP BY kind, state`);
+  }
 
   async start(
     tx: EntityManager,
@@ -182,10 +196,20 @@ export class SlaClocksRepository {
     );
   }
 
-  stepsOf(clockIds: string[]): Promise<StepRecord[]> {
+  stepsOf(clockIds: string[]): Promise<StepWithDelivery[]> {
     return this.dataSource.query(
-      `SELECT clock_id AS "clockId", step, after_seconds AS "afterSeconds", fire_at AS "fireAt", notify, state, fired_at AS "firedAt"
-         FROM sla_steps WHERE clock_id = ANY($1::uuid[]) ORDER BY clock_id, step`,
+      `SELECT s.clock_id AS "clockId", s.step, s.after_seconds AS "afterSeconds", s.fire_at AS "fireAt", s.notify, s.state, s.fired_at AS "firedAt",
+              d.deliveries, d.delivered, d.failing, d."lastError"
+         FROM sla_steps s
+         LEFT JOIN LATERAL (
+           SELECT count(*)::int AS deliveries,
+                  count(*) FILTER (WHERE n.status = 'delivered')::int AS delivered,
+                  count(*) FILTER (WHERE n.status <> 'delivered' AND n.attempts > 0)::int AS failing,
+                  (array_agg(n.last_error ORDER BY n.next_attempt_at DESC) FILTER (WHERE n.status <> 'delivered' AND n.last_error IS NOT NULL))[1] AS "lastError"
+             FROM notifications n
+            WHERE n.clock_id = s.clock_id AND starts_with(n.idempotency_key, s.clock_id::text || ':step:' || s.step || ':')
+         ) d ON true
+        WHERE s.clock_id = ANY($1::uuid[]) ORDER BY s.clock_id, s.step`,
       [clockIds],
     );
   }

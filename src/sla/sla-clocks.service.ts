@@ -12,9 +12,9 @@ import type { NoticeKind } from '../notifications/notice';
 import { NotificationsRepository } from '../notifications/notifications.repository';
 import { Notifications } from '../notifications/notifications.service';
 import { closingAudience, dedupKeyOf, stepNoticeKind } from './escalation-notices';
-import { SlaClocksRepository, type ClockFilter, type ClockKind, type ClockRecord, type DueStep, type StepRecord } from './sla-clocks.repository';
+import { SlaClocksRepository, type ClockFilter, type ClockKind, type ClockRecord, type DueStep, type StepWithDelivery } from './sla-clocks.repository';
 import { SlaError } from './sla.errors';
-import type { ClockPage, ClockView } from './sla.views';
+import type { ClockPage, ClockView, EscalationStepView } from './sla.views';
 
 const BATCH = 100;
 
@@ -215,7 +215,7 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-function clockView(clock: ClockRecord, steps: StepRecord[]): ClockView {
+function clockView(clock: ClockRecord, steps: StepWithDelivery[]): ClockView {
   return {
     id: clock.id,
     grant: clock.grantId,
@@ -234,8 +234,18 @@ function clockView(clock: ClockRecord, steps: StepRecord[]): ClockView {
       after: formatDuration(s.afterSeconds),
       fireAt: s.fireAt.toISOString(),
       notify: s.notify,
-      state: s.state,
+      state: stepState(s),
       firedAt: s.firedAt?.toISOString() ?? null,
+      deliveries: s.deliveries,
+      delivered: s.delivered,
+      lastError: s.failing ? s.lastError : null,
     })),
   };
+}
+
+/** A step counts as fired only once its notifications were delivered: a failing channel must not look done. */
+function stepState(step: StepWithDelivery): EscalationStepView['state'] {
+  if (step.state !== 'fired') return step.state;
+  if (step.failing) return 'failing';
+  return step.delivered < step.deliveries ? 'delivering' : 'fired';
 }

@@ -6,7 +6,11 @@ export const CLOCK_KINDS = ['retro_pr', 'review'] as const;
 export type ClockKind = (typeof CLOCK_KINDS)[number];
 export const CLOCK_STATES = ['running', 'satisfied', 'satisfied_late', 'breached', 'waived'] as const;
 export type ClockState = (typeof CLOCK_STATES)[number];
-export const STEP_STATES = ['pending', 'fired', 'cancelled'] as const;
+/**
+ * `fired`: every notification of the step was delivered; `delivering`: sent for delivery, none failed
+ * yet; `failing`: at least one delivery failed (retrying or given up; see `lastError`).
+ */
+export const STEP_STATES = ['pending', 'delivering', 'fired', 'failing', 'cancelled'] as const;
 export const PR_STATES = ['open', 'closed', 'merged'] as const;
 
 export class EscalationStepView {
@@ -18,10 +22,16 @@ export class EscalationStepView {
   fireAt: string;
   @Texts({ description: 'Channel names' })
   notify: string[];
-  @OneOf(STEP_STATES)
+  @OneOf(STEP_STATES, { description: 'fired only once every notification of the step was delivered' })
   state: (typeof STEP_STATES)[number];
-  @NullableTimestamp()
+  @NullableTimestamp({ description: 'When the step was due and its notifications were sent for delivery' })
   firedAt: string | null;
+  @Int({ description: 'Notifications the step sent (one per channel)' })
+  deliveries: number;
+  @Int()
+  delivered: number;
+  @NullableText({ description: 'The last delivery error of a failing step' })
+  lastError: string | null;
 }
 
 export class ClockView {

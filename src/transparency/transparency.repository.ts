@@ -34,6 +34,12 @@ export class TransparencyRepository {
     return size;
   }
 
+  /** Audit events appended but not yet in the Merkle tree (what the next checkpoint still has to cover). */
+  async treeLag(): Promise<number> {
+    const [{ lag }] = await this.dataSource.query(`SELECT greatest(0, (SELECT seq FROM audit_chain_head) - (SELECT size FROM audit_tree))::float8 AS lag`);
+    return lag;
+  }
+
   async treeSize(): Promise<number> {
     const [{ size }] = await this.dataSource.query(`SELECT size::float8 AS size FROM audit_tree`);
     return size;

@@ -165,7 +165,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
               <Table
                 caption={`Escalation steps of the ${c.kind} clock`}
                 head={['Step', 'After due', 'Fires at', 'Notify', 'State']}
-                rows={c.steps.map((s) => [s.step, s.after, when(s.fireAt), s.notify.join(', '), s.firedAt ? `fired ${when(s.firedAt)}` : s.state])}
+                rows={c.steps.map((s) => [s.step, s.after, when(s.fireAt), s.notify.join(', '), stepState(s)])}
               />
             </div>
           ))}
@@ -348,4 +348,12 @@ function ReviewForm({ api, grant, chainValid, onDone }: PageProps & { grant: Gra
       <Problem error={error} />
     </form>
   );
+}
+
+/** What became of an escalation step: fired only once delivered; a failing one shows its last error. */
+function stepState(step: { state: string; firedAt: string | null; delivered: number; deliveries: number; lastError: string | null }): string {
+  const progress = step.deliveries ? ` (${step.delivered}/${step.deliveries} delivered)` : '';
+  if (step.state === 'failing') return `failing${progress}: ${step.lastError ?? 'delivery failed'}`;
+  if (step.state === 'fired' || step.state === 'delivering') return `${step.state} ${when(step.firedAt)}${progress}`;
+  return step.state;
 }

@@ -40,15 +40,8 @@ export function SlaBoardPage({ api }: PageProps) {
       <Section title="Breached">
         <Table
           caption="Breached clocks"
-          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations fired']}
-          rows={(b?.breached ?? []).map((c) => [
-            link(c),
-            KIND[c.kind],
-            c.requester,
-            when(c.dueAt),
-            when(c.breachedAt),
-            c.steps.filter((s) => s.state === 'fired').length,
-          ])}
+          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations']}
+          rows={(b?.breached ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.breachedAt), escalationSummary(c.steps)])}
           empty="No breached clocks."
         />
       </Section>
@@ -61,4 +54,11 @@ export function SlaBoardPage({ api }: PageProps) {
       </Section>
     </>
   );
+}
+
+/** "2 fired, 1 failing": a step whose deliveries failed is not counted as fired. */
+function escalationSummary(steps: { state: string }[]): string {
+  const count = (state: string) => steps.filter((s) => s.state === state).length;
+  const parts = (['fired', 'delivering', 'failing'] as const).filter((state) => count(state)).map((state) => `${count(state)} ${state}`);
+  return parts.join(', ') || 'none yet';
 }
