@@ -9,7 +9,7 @@ async function main() {
     if (signalled) return;
     signalled = true;
     try {
-      await service.stop();
+      await service.stop(signal);
     } finally {
       process.exit(signal === 'SIGINT' ? 130 : 0);
     }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { ConsoleLogger, type INestApplication, type LogLevel, ValidationPipe } from '@nestjs/common';
+import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -11,19 +11,20 @@ import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
 import { jsonBody, storableQuery } from './common/json-body';
 import { assignRequestId } from './common/request-context';
+import { ServiceLogger } from './common/service-logger';
 import { ServiceConfig } from './config/config.providers';
 import { httpOrigin, loadConfig, type AppConfig } from './config/env';
 import type { Policy } from './config/policy';
 import { loadPolicyFile } from './config/policy.loader';
 import { flattenValidationErrors } from './config/validation-problems';
 import { createDataSource, ensureDatabase, migrate } from './database/data-source';
+import { DatabaseUnreachable } from './database/database-errors';
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { observeRequests } from './health/http-observer';
 import { Metrics } from './health/metrics.service';
 import { kubernetesAuditBody } from './integrations/kubernetes/kubernetes-audit.controller';
 import { mountDashboard } from './ui/dashboard';
 
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const JSON_BODY_LIMIT = '1mb';
 // A session batch may hold 500 events of up to 64 KiB of command each.
 const SESSION_EVENTS_BODY_LIMIT = '40mb';
@@ -35,7 +36,8 @@ export interface RunningService {
   dataSource: DataSource;
   /** The base URL the HTTP server listens on. */
   url: string;
-  stop(): Promise<void>;
+  /** Closes the app and the database; `reason` goes into the shutdown log line (e.g. SIGTERM). */
+  stop(reason?: string): Promise<void>;
 }
 
 export interface OpenedDatabase {
@@ -46,13 +48,12 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<AppConfig, 'logLevel'>): ConsoleLogger {
-  const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
-  return new ConsoleLogger({ json: true, logLevels: levels });
+export function createLogger(config: Pick<AppConfig, 'logLevel'>): ServiceLogger {
+  return new ServiceLogger(config.logLevel);
 }
 
 /** `DATABASE_URL`, or the embedded server under `<data dir>/pg`; migrations applied either way. */
-export async function openDatabase(config: AppConfig, logger: ConsoleLogger): Promise<OpenedDatabase> {
+export async function openDatabase(config: AppConfig, logger: ServiceLogger): Promise<OpenedDatabase> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   let adminUrl = url;
@@ -68,9 +69,11 @@ export async function openDatabase(config: AppConfig, logger: ConsoleLogger): Pr
   }
   const dataSource = createDataSource(url, config.env.DATABASE_POOL_SIZE);
   try {
-    await dataSource.initialize();
+    await dataSource.initialize().catch((error: unknown) => {
+      throw embedded ? error : new DatabaseUnreachable(url, error);
+    });
     const applied = await migrate(dataSource);
-    if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`, 'database');
+    if (applied.length) logger.log({ msg: `applied ${applied.length} migration(s), up to ${applied.at(-1)}`, migrations: applied }, 'database');
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
@@ -117,7 +120,17 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
   }
   const address = app.getHttpServer().address() as { port: number };
   const url = httpOrigin(config.host, address.port);
-  logger.log(`breakglass listening on ${url} (policy ${policy.path}, sha256 ${policy.sha256})`, 'service');
+  logger.log(
+    {
+      msg: `breakglass listening on ${url} (${config.auth.mode} auth, ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}, policy ${policy.path}: ${policy.targets.length} target(s), ${Object.keys(policy.channels).length} channel(s))`,
+      url,
+      auth: config.auth.mode,
+      database: database.embedded ? 'embedded' : 'external',
+      policy: policy.path,
+      policySha256: policy.sha256,
+    },
+    'service',
+  );
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -125,10 +138,12 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
     policy,
     dataSource: database.dataSource,
     url,
-    stop: () =>
+    stop: (reason = 'stop requested') =>
       (stopping ??= (async () => {
+        logger.log({ msg: `shutting down (${reason})`, reason }, 'service');
         await app!.close();
         await database.close();
+        logger.log('stopped', 'service');
       })()),
   };
 }

@@ -10,13 +10,17 @@ const KEY_FILE = 'master.key';
  * keep it in a secret manager), else `master.key` in the data dir, created on first use (0600).
  */
 export class MasterKey {
-  private constructor(private readonly key: Buffer) {}
+  private constructor(
+    private readonly key: Buffer,
+    /** Where the key came from, for the mismatch message. */
+    private readonly source: string,
+  ) {}
 
   static open(dataDir: string, fromEnvironment?: string): MasterKey {
-    if (fromEnvironment) return new MasterKey(Buffer.from(fromEnvironment, 'base64'));
+    if (fromEnvironment) return new MasterKey(Buffer.from(fromEnvironment, 'base64'), 'BREAKGLASS_KEY');
     const file = path.join(dataDir, KEY_FILE);
     createFileOnce(file, randomBytes(32).toString('base64'));
-    return new MasterKey(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+    return new MasterKey(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), file);
   }
 
   /** `base64(iv | tag | ciphertext)`; `context` is authenticated, so a sealed value cannot be moved. */
@@ -31,6 +35,23 @@ export class MasterKey {
     const bytes = Buffer.from(sealed, 'base64');
     const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, 12)).setAAD(Buffer.from(context));
     decipher.setAuthTag(bytes.subarray(12, 28));
-    return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);
+    try {
+      return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);
+    } catch {
+      // GCM says only "unable to authenticate data": almost always another instance's key.
+      throw new MasterKeyMismatch(this.source);
+    }
+  }
+}
+
+/** A sealed value (a signing key, a proxy login's upstream secret) that this instance's master key cannot open. */
+export class MasterKeyMismatch extends Error {
+  constructor(source: string) {
+    super(
+      `The database holds keys sealed with a different master key than this instance's (${source === 'BREAKGLASS_KEY' ? 'from BREAKGLASS_KEY' : `from ${source}, as BREAKGLASS_KEY is not set`}). ` +
+        'Every instance that shares a database must run with the same BREAKGLASS_KEY (32 random bytes, base64): set it on each one, ' +
+        'from the same secret (docs/configuration.md, "Running several instances").',
+    );
+    this.name = 'MasterKeyMismatch';
   }
 }

@@ -26,3 +26,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (candidate.code && UNAVAILABLE_CODES.has(candidate.code)) return true;
   return typeof candidate.message === 'string' && UNAVAILABLE_MESSAGES.test(candidate.message);
 }
+
+/** DATABASE_URL names a server the broker cannot log in to: said with the variable and the URL, never its password. */
+export class DatabaseUnreachable extends Error {
+  constructor(url: string, cause: unknown) {
+    const shown = new URL(url);
+    if (shown.password) shown.password = '***';
+    const reason = (cause as Error)?.message || String((cause as { code?: string })?.code ?? cause);
+    super(`DATABASE_URL: cannot connect to ${shown.toString()}: ${reason}`);
+    this.name = 'DatabaseUnreachable';
+  }
+}

@@ -4,6 +4,7 @@ import { requestIdOf } from '../common/request-context';
 import type { Metrics } from './metrics.service';
 
 const logger = new Logger('http');
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** One structured log line and the HTTP metrics for every request, when its answer is sent. */
 export function observeRequests(metrics: Metrics) {
@@ -15,7 +16,9 @@ export function observeRequests(metrics: Metrics) {
       const route = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      logger.log({
+      // Probes and scrapes come every few seconds: logged only at LOG_LEVEL=debug.
+      const log = QUIET_PATHS.has(req.path) ? logger.debug.bind(logger) : logger.log.bind(logger);
+      log({
         msg: 'request',
         requestId: requestIdOf(req),
         method: req.method,

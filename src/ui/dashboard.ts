@@ -36,6 +36,8 @@ export function mountDashboard(app: NestExpressApplication, config: AppConfig): 
     next();
   });
   router.get('/ui', (_req: Request, res: Response) => res.redirect(301, '/ui/'));
+  // Someone opening the broker's address in a browser lands on the dashboard, not on a JSON 404.
+  router.get('/', (_req: Request, res: Response) => res.redirect(302, '/ui/'));
   router.get('/ui/config.json', (_req: Request, res: Response) => {
     res.json(dashboardConfig);
   });

@@ -13,7 +13,7 @@ export function registerServiceCommands(cli: Cli): void {
     .description('run the broker (same as npm start)')
     .action(async () => {
       const service = await startService(process.env).catch(reportStartupFailure);
-      const shutdown = () => service.stop().finally(() => process.exit(0));
+      const shutdown = (signal: NodeJS.Signals) => service.stop(signal).finally(() => process.exit(0));
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
     });
