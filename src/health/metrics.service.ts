@@ -88,7 +88,10 @@ export class Metrics {
       async collect() {
         this.reset();
         const samples = await read().catch(() => []);
-        for (const { labels, value } of samples) labels ? this.set(labels, value) : this.set(value);
+        for (const { labels, value } of samples) {
+          if (labels) this.set(labels, value);
+          else this.set(value);
+        }
       },
     });
   }
