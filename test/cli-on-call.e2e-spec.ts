@@ -1,5 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { FakeOidcProvider } from './support/oidc-provider';
 import { CLI, spawnCli } from './support/service-process';
 import { startTestService, type TestService } from './support/test-service';
 
@@ -217,5 +218,97 @@ describe('the on-call CLI: refusals worded for a person', () => {
     expect(result.stderr).toContain(
       'the broker URL (--url or BREAKGLASS_URL) must start with http:// or https://, like http://127.0.0.1:8080 (got "127.0.0.1:8080")',
     );
+  });
+});
+
+describe('breakglass login: the device authorization grant (RFC 8628)', () => {
+  jest.setTimeout(60_000);
+  let provider: FakeOidcProvider;
+  let sut: TestService;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    provider = new FakeOidcProvider({ subject: 'alice', groups: ['oncall'], email: 'alice@example.com', audience: 'breakglass' });
+    const issuer = await provider.start();
+    sut = await startTestService({
+      env: { AUTH_MODE: 'oidc', OIDC_ISSUER: issuer, OIDC_AUDIENCE: 'breakglass', OIDC_JWKS_URL: `${issuer}/jwks`, OIDC_CLI_CLIENT_ID: 'breakglass-cli' },
+    });
+    env = { BREAKGLASS_URL: sut.url, BREAKGLASS_HOME: scratch('home-') };
+  });
+  afterAll(async () => {
+    await sut.close();
+    await provider.stop();
+  });
+
+  it('login prints the code, waits for approval, caches a token (0600) the broker accepts; whoami and logout', async () => {
+    const login = spawnCli(['login'], env);
+    // The person reads the code from the terminal and approves it in a browser.
+    let userCode: string | undefined;
+    for (let i = 0; i < 100 && !userCode; i++) {
+      userCode = /enter the code ([0-9A-F]{4}-[0-9A-F]{4})/.exec(login.stderr())?.[1];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(login.stderr()).toContain(`To sign in, open ${provider.issuer}/device and enter the code ${userCode} within 5 min. Waiting…`);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // at least one poll answered authorization_pending
+    provider.approve(userCode!);
+    expect(await login.exited).toBe(0);
+    const file = path.join(env.BREAKGLASS_HOME!, 'token.json');
+    expect(login.stdout()).toMatch(new RegExp(`^Signed in to ${sut.url} as alice \\(engineer\\); token cached in ${file} until \\S+Z\\.\\n$`));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const polls = provider.deviceTokenRequests.filter((r) => r.grantType === 'urn:ietf:params:oauth:grant-type:device_code').map((r) => r.answer);
+    expect(polls).toContain('authorization_pending');
+    expect(polls.at(-1)).toBe('tokens');
+    expect(polls).not.toContain('slow_down'); // the CLI keeps to the interval the provider asked for
+
+    // Every command now acts as alice without BREAKGLASS_TOKEN.
+    const cached = JSON.parse(readFileSync(file, 'utf8')).accessToken;
+    await sut.http.get('/v1/me').set('Authorization', `Bearer ${cached}`).expect(200);
+    expect(await cli(['whoami'], env)).toMatchObject({
+      code: 0,
+      stdout: `alice <alice@example.com>: engineer (token from ${file} (expires ${JSON.parse(readFileSync(file, 'utf8')).expiresAt}))\n`,
+    });
+    const requested = await cli(
+      ['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-88', '--reason', 'Signing in with the device flow works'],
+      env,
+    );
+    expect(JSON.parse(requested.stdout)).toMatchObject({ requester: 'alice', status: 'active' });
+
+    expect(await cli(['logout'], env)).toMatchObject({ code: 0, stdout: `Signed out: ${file} removed.\n` });
+    const after = await cli(['whoami'], env);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain('HTTP 401');
+  });
+
+  it('an access token about to expire is renewed with the refresh token', async () => {
+    provider.accessTokenSeconds = 20; // inside the CLI's 30 s renewal margin at once
+    try {
+      const login = spawnCli(['login'], env);
+      let userCode: string | undefined;
+      for (let i = 0; i < 100 && !userCode; i++) {
+        userCode = /enter the code ([0-9A-F]{4}-[0-9A-F]{4})/.exec(login.stderr())?.[1];
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      provider.approve(userCode!);
+      expect(await login.exited).toBe(0);
+      const file = path.join(env.BREAKGLASS_HOME!, 'token.json');
+      const first = JSON.parse(readFileSync(file, 'utf8'));
+      expect((await cli(['whoami'], env)).code).toBe(0);
+      const renewed = JSON.parse(readFileSync(file, 'utf8'));
+      expect(renewed.accessToken).not.toBe(first.accessToken);
+      expect(renewed.refreshToken).not.toBe(first.refreshToken);
+      expect(provider.deviceTokenRequests.filter((r) => r.grantType === 'refresh_token').map((r) => r.answer)).toEqual(['tokens']);
+    } finally {
+      provider.accessTokenSeconds = 600;
+    }
+  });
+
+  it('in dev mode login says how to get a token instead', async () => {
+    const dev = await startTestService();
+    try {
+      const result = await cli(['login'], { BREAKGLASS_URL: dev.url, BREAKGLASS_HOME: scratch('home-') });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`the broker at ${dev.url} runs AUTH_MODE=dev: there is nothing to sign in to`);
+    } finally {
+      await dev.close();
+    }
   });
 });

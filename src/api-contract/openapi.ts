@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/cli": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the CLI signs in: auth mode, OIDC issuer, CLI client id (device flow) and audience */
+        get: operations["CliLoginController_cliLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -572,6 +589,16 @@ export interface components {
             roles: ("engineer" | "security" | "compliance" | "admin")[];
             email: string | null;
             grantAccess: components["schemas"]["GrantAbilities"];
+        };
+        CliLoginConfig: {
+            /** @enum {string} */
+            authMode: "dev" | "oidc";
+            /** @description OIDC_ISSUER (oidc mode) */
+            issuer: string | null;
+            /** @description OIDC_CLI_CLIENT_ID: the public client of the device authorization grant (RFC 8628); null = not configured */
+            clientId: string | null;
+            /** @description OIDC_AUDIENCE: the audience the broker accepts */
+            audience: string | null;
         };
         AuditEvent: {
             seq: number;
@@ -1510,6 +1537,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeView"];
+                };
+            };
+            /** @description An error: the one error shape of every endpoint */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    CliLoginController_cliLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CliLoginConfig"];
                 };
             };
             /** @description An error: the one error shape of every endpoint */

@@ -6,10 +6,10 @@ import { DevAuthenticator, OidcAuthenticator } from './authenticators';
 import { CallerAuthenticator } from './caller-authenticator';
 import { DevIssuer } from './dev-issuer';
 import { DevTokensController } from './dev-tokens.controller';
-import { MeController } from './me.controller';
+import { CliLoginController, MeController } from './me.controller';
 
 @Module({
-  controllers: [DevTokensController, MeController],
+  controllers: [DevTokensController, MeController, CliLoginController],
   providers: [
     {
       provide: CallerAuthenticator,

@@ -15,6 +15,18 @@ export class MeView {
   grantAccess: GrantAbilities;
 }
 
+/** GET /v1/auth/cli: what `breakglass login` needs to sign in against this broker's identity provider. */
+export class CliLoginConfig {
+  @ApiProperty({ enum: ['dev', 'oidc'] })
+  authMode: 'dev' | 'oidc';
+  @NullableText({ description: 'OIDC_ISSUER (oidc mode)' })
+  issuer: string | null;
+  @NullableText({ description: 'OIDC_CLI_CLIENT_ID: the public client of the device authorization grant (RFC 8628); null = not configured' })
+  clientId: string | null;
+  @NullableText({ description: 'OIDC_AUDIENCE: the audience the broker accepts' })
+  audience: string | null;
+}
+
 /** A dev token (AUTH_MODE=dev on loopback only). */
 export class DevToken {
   @Text()

@@ -19,3 +19,5 @@ export type AuditPage = Schemas['AuditPage'];
 export type ChainVerdict = Schemas['ChainVerdict'];
 export type ErrorBody = Schemas['ErrorBody'];
 export type ConsistencyProof = Schemas['ConsistencyProof'];
+export type CliLoginConfig = Schemas['CliLoginConfig'];
+export type MeView = Schemas['MeView'];

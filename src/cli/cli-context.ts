@@ -14,8 +14,10 @@ export interface Cli {
   client: () => ApiClient;
   /** --json: machine-readable output. */
   asJson: () => boolean;
-  /** The caller's token (--token / BREAKGLASS_TOKEN), if any. */
+  /** The caller's token: --token / BREAKGLASS_TOKEN, else the one `breakglass login` cached. */
   token: () => string | undefined;
+  /** --token / BREAKGLASS_TOKEN only. */
+  explicitToken: () => string | undefined;
 }
 
 export function requireLocalGrant(id: string): LocalGrant {

@@ -34,12 +34,16 @@ export function grantFile(id: string): string {
   return path.join(cliHome(), 'grants', `${id.trim().toUpperCase()}.json`);
 }
 
-export function saveGrant(grant: LocalGrant): string {
-  privateDir('grants');
-  const file = grantFile(grant.id);
-  writeFileSync(file, JSON.stringify(grant, null, 2), { mode: 0o600 });
+/** Writes a file only its owner can read (credentials, tokens), in a directory only they can enter. */
+export function writePrivateFile(file: string, content: string): string {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, content, { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
+}
+
+export function saveGrant(grant: LocalGrant): string {
+  return writePrivateFile(grantFile(grant.id), JSON.stringify(grant, null, 2));
 }
 
 export function loadGrant(id: string): LocalGrant | undefined {

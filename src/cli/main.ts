@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError } from './api-client';
 import type { Cli } from './cli-context';
+import { registerAuthCommands } from './commands/auth';
 import { registerEvidenceCommands } from './commands/evidence';
 import { registerGitopsCommands } from './commands/gitops';
 import { registerGrantCommands } from './commands/grants';
@@ -9,6 +10,7 @@ import { registerKeyCommands } from './commands/keys';
 import { registerKubernetesCommands } from './commands/kubernetes';
 import { registerServiceCommands } from './commands/service';
 import { registerSessionCommands } from './commands/sessions';
+import { loggedInToken } from './login';
 
 // `breakglass`: the service itself (serve, migrate) and a client of its v1 API. BREAKGLASS_URL and
 // BREAKGLASS_TOKEN select the server and the caller. Human output by default, --json for scripts.
@@ -36,17 +38,24 @@ function brokerUrl(value: string): string {
   return value;
 }
 
+// BREAKGLASS_TOKEN/--token wins; else the token `breakglass login` cached (renewed if need be), read
+// once before the command runs.
+let loginToken: string | undefined;
+const COMMANDS_WITHOUT_CALLER = new Set(['login', 'logout', 'serve', 'migrate', 'dev-token', 'completion']);
+program.hook('preAction', async (_program, command) => {
+  if (!program.opts<{ token?: string }>().token && !COMMANDS_WITHOUT_CALLER.has(command.name())) loginToken = await loggedInToken();
+});
+
 const cli: Cli = {
   program,
-  client: () => {
-    const { url, token } = program.opts<{ url: string; token?: string }>();
-    return new ApiClient({ baseUrl: url, token });
-  },
+  client: () => new ApiClient({ baseUrl: program.opts<{ url: string }>().url, token: cli.token() }),
   asJson: () => Boolean(program.opts<{ json?: boolean }>().json),
-  token: () => program.opts<{ token?: string }>().token,
+  token: () => cli.explicitToken() ?? loginToken,
+  explicitToken: () => program.opts<{ token?: string }>().token,
 };
 
 registerServiceCommands(cli);
+registerAuthCommands(cli);
 registerGrantCommands(cli);
 registerSessionCommands(cli);
 registerKeyCommands(cli);

@@ -157,6 +157,12 @@ export class EnvironmentVariables {
   @IsString()
   OIDC_UI_CLIENT_ID?: string;
 
+  /** The CLI's OIDC client for `breakglass login` (device authorization grant, RFC 8628; a public client). */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  OIDC_CLI_CLIENT_ID?: string;
+
   @Transform(trimmedOrUndefined)
   @IsOptional()
   @IsString()
