@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FakeOidcProvider } from './support/oidc-provider';
 import { CLI, spawnCli } from './support/service-process';
@@ -210,6 +211,43 @@ describe('the on-call CLI: refusals worded for a person', () => {
     expect(foreign.stderr).toContain(
       `Your token is signed by key ${stranger.keyId} that urn:breakglass:dev-issuer does not use for this broker (this broker verifies with key ${server.keyId}): run \`breakglass dev-token\``,
     );
+  });
+
+  it('shell completion for bash and zsh: commands, options, targets from the broker, grants from this machine', async () => {
+    // `breakglass` on PATH, as after `npm i -g`.
+    const bin = scratch('bin-');
+    writeFileSync(path.join(bin, 'breakglass'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
+    const granted = JSON.parse(
+      (await cli(['--json', 'request', '--target', 'prod-cluster', '--incident', 'INC-22', '--reason', 'Ledger replication is stuck again'], env)).stdout,
+    );
+    const complete = (shell: 'bash' | 'zsh', words: string[]) => {
+      const array = words.map((word) => `'${word}'`).join(' ');
+      const script =
+        shell === 'bash'
+          ? `source <(breakglass completion bash); COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _breakglass; printf '%s\\n' "\${COMPREPLY[@]}"`
+          : `source <(breakglass completion zsh); setopt ksharrays; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _breakglass; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      // Not spawnSync: the broker answering `__complete targets` runs in this process.
+      const child = spawn(shell, ['-c', script], { env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH}` } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      return new Promise<string[]>((resolve) =>
+        child.once('close', () => {
+          expect(stderr).toBe('');
+          resolve(stdout.split('\n').filter(Boolean));
+        }),
+      );
+    };
+    expect(await complete('bash', ['breakglass', 're'])).toEqual(['request', 'revoke']);
+    expect(await complete('bash', ['breakglass', 'request', '--d'])).toEqual(['--duration']);
+    expect(await complete('bash', ['breakglass', 'request', '--target', 'pay'])).toEqual(['payments-db']);
+    expect(await complete('bash', ['breakglass', 'exec', ''])).toContain(granted.id);
+    expect(await complete('bash', ['breakglass', 'exec', granted.id, ''])).toEqual([]); // the command, not another grant
+    if (spawnSync('zsh', ['--version']).error && !process.env.CI) return; // zsh is installed by .ci/run; elsewhere it may be missing
+    expect(await complete('zsh', ['breakglass', 're'])).toEqual(expect.arrayContaining(['request', 'revoke']));
+    expect(await complete('zsh', ['breakglass', 'status', ''])).toContain(granted.id);
+    expect(await complete('zsh', ['breakglass', 'request', '--target', ''])).toEqual(['payments-db', 'prod-cluster']);
   });
 
   it('a broker URL without a scheme is explained', async () => {

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError } from './api-client';
 import type { Cli } from './cli-context';
 import { registerAuthCommands } from './commands/auth';
+import { registerCompletionCommands } from './commands/completion';
 import { registerEvidenceCommands } from './commands/evidence';
 import { registerGitopsCommands } from './commands/gitops';
 import { registerGrantCommands } from './commands/grants';
@@ -62,6 +63,7 @@ registerKeyCommands(cli);
 registerKubernetesCommands(cli);
 registerGitopsCommands(cli);
 registerEvidenceCommands(cli);
+registerCompletionCommands(cli);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ApiError) {
