@@ -1,14 +1,17 @@
-# Production-like image: runs against an external PostgreSQL (DATABASE_URL), as docker-compose.yml does.
-FROM node:20-bookworm-slim AS build
+# Production image: runs against an external PostgreSQL (DATABASE_URL), as docker-compose.yml does.
+# The embedded PostgreSQL of `npm start` is left out (--omit=optional drops its binaries): without
+# DATABASE_URL the broker refuses to start and says so.
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY ui ./ui
 COPY src ./src
 COPY migrations ./migrations
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+COPY bin ./bin
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --omit=optional
 
-FROM node:20-bookworm-slim
+FROM node:20.20.2-bookworm-slim
 WORKDIR /app
 # The PostgreSQL proxy listens beyond loopback only with TLS (BREAKGLASS_PG_PROXY_TLS_CERT/_KEY and
 # BREAKGLASS_PG_PROXY_HOST=0.0.0.0, port 54330): docs/proxy.md.
@@ -18,8 +21,9 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY examples ./examples
-RUN mkdir -p /var/lib/breakglass && chown node:node /var/lib/breakglass
+# `docker compose exec breakglass breakglass dev-token …` uses the broker's own data dir and key.
+RUN ln -s /app/bin/breakglass.js /usr/local/bin/breakglass && mkdir -p /var/lib/breakglass && chown node:node /var/lib/breakglass
 USER node
-EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+EXPOSE 8080 54330
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 CMD ["node", "dist/src/main.js"]

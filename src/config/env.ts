@@ -293,12 +293,17 @@ export class ConfigurationError extends Error {
 }
 
 /** Validates the environment; throws one ConfigurationError listing every problem. */
-export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
-  const declared = new Set(
+/** Every variable the broker reads (docs/configuration.md); others in the environment are not its business. */
+export function knownVariables(): Set<string> {
+  return new Set(
     getMetadataStorage()
       .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
       .map((metadata) => metadata.propertyName),
   );
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
+  const declared = knownVariables();
   const defined = Object.fromEntries(Object.entries(environment).filter(([name, value]) => declared.has(name) && value !== undefined));
   const env = plainToInstance(EnvironmentVariables, defined);
   const problems = flattenValidationErrors(validateSync(env, { stopAtFirstError: true })).map(

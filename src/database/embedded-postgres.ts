@@ -283,8 +283,10 @@ function locateBinaries(): Binaries {
   try {
     entry = require.resolve(packageName);
   } catch {
+    // The production image installs with --omit=optional on purpose: there, DATABASE_URL is the way.
     throw new EmbeddedPostgresError(
-      `No embedded PostgreSQL binaries for ${key} (${packageName} is not installed). Run npm ci, or set DATABASE_URL to an external PostgreSQL.`,
+      `DATABASE_URL is not set, and this installation has no embedded PostgreSQL for ${key} (${packageName} is not installed; ` +
+        'the production image leaves it out with npm --omit=optional). Set DATABASE_URL to your PostgreSQL, or run npm ci for the embedded one.',
     );
   }
   const root = path.resolve(path.dirname(entry), '..');
