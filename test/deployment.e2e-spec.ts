@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { knownVariables, loadConfig } from '../src/config/env';
-import { loadPolicyFile } from '../src/config/policy.loader';
+import { loadPolicyFile, parsePolicy, PolicyError } from '../src/config/policy.loader';
 import { REPO_ROOT, spawnService } from './support/service-process';
 import { testCertificate } from './support/test-certificate';
+import { testServerUrl } from './support/test-database';
+import { startTestService } from './support/test-service';
 
 // docker-compose.yml, the Dockerfile and .dockerignore as documented (issue 20). Docker cannot run
 // on the CI machine, so the compose file is checked against the Compose Specification's schema and
@@ -81,5 +85,44 @@ describe('docker-compose.yml and the image', () => {
     expect(service.stderr()).toContain('DATABASE_URL is not set, and this installation has no embedded PostgreSQL');
     expect(service.stderr()).toContain('the production image leaves it out with npm --omit=optional). Set DATABASE_URL to your PostgreSQL');
     expect(service.output()).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('connectHost: what direct postgres credentials tell clients', () => {
+  jest.setTimeout(60_000);
+  it('names the connect host instead of the admin URL host, and psql gets in through it', async () => {
+    const port = new URL(testServerUrl()).port;
+    const sut = await startTestService({
+      policyYaml: `
+targets:
+  - name: ledger
+    environment: production
+    credential: { type: postgres, adminUrl: embedded, database: ledger, grantRoles: [ledger_rw] }
+    access: direct
+    connectHost: 'localhost:${port}'
+`,
+    });
+    try {
+      const engineer = await sut.token('oncall-1', ['engineer']);
+      const grant = (
+        await sut.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'ledger', incident: 'INC-5', reason: 'Reaching the ledger through its connect host' })
+          .expect(201)
+      ).body;
+      expect(new URL(grant.credential.url).host).toBe(`localhost:${port}`);
+      expect(new URL(sut.database.url).hostname).not.toBe('localhost'); // the admin URL's host is another name
+      const { stdout } = await promisify(execFile)('psql', [grant.credential.url, '-XAtc', 'select current_user']);
+      expect(stdout.trim()).toBe(grant.credential.username);
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('is refused on a target it cannot apply to', () => {
+    const yaml = `targets:\n  - name: db\n    environment: prod\n    credential: { type: postgres, adminUrl: embedded, grantRoles: [r] }\n    connectHost: 'db.example.com:5432'\n`;
+    expect(() => parsePolicy(yaml, 'p.yaml', {}, 'sha')).toThrow(PolicyError);
+    expect(() => parsePolicy(yaml, 'p.yaml', {}, 'sha')).toThrow(/connectHost: applies to postgres targets with access: direct only/);
   });
 });

@@ -350,7 +350,8 @@ function effectiveTarget(
   if (merged.incident.example !== undefined && !failures && !new RegExp(merged.incident.pattern).test(merged.incident.example)) {
     fail([...at, 'incident', 'example'], `"${merged.incident.example}" does not match the pattern ${merged.incident.pattern}`);
   }
-  if (spec.connectHost && spec.credential?.type !== 'postgres') fail([...at, 'connectHost'], 'applies to postgres targets only');
+  if (spec.connectHost && (spec.credential?.type !== 'postgres' || (spec.access ?? 'proxy') !== 'direct'))
+    fail([...at, 'connectHost'], 'applies to postgres targets with access: direct only (proxy credentials name BREAKGLASS_PG_PROXY_PUBLIC)');
   if (maxDurationSeconds > maxTotalDurationSeconds) {
     fail(
       [...at, spec.maxDuration ? 'maxDuration' : 'maxTotalDuration'],
