@@ -119,6 +119,9 @@ describe('the on-call CLI: state that follows the grant', () => {
     expect(readFileSync(asideFile, 'utf8')).toContain('echo after-the-end');
     const again = await cli(['flush', grant.id], env);
     expect(again).toMatchObject({ code: 0, stdout: `${grant.id}: 0 event(s) sent\n` });
+    const everything = await cli(['flush'], env); // the set-aside file is not a spool of its own
+    expect(everything.code).toBe(0);
+    expect(everything.stdout).not.toContain('after-end');
 
     const log = (await sut.http.get(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${security}`).expect(200)).body.events;
     expect(log.map((e: { command: string; late: boolean }) => [e.command, e.late])).toEqual([['echo before-the-end', true]]);

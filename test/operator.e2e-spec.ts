@@ -20,6 +20,13 @@ interface LogLine {
   [field: string]: unknown;
 }
 
+/** The built service on a free port, on `databaseUrl`, with a data dir of its own. */
+async function startInstance(databaseUrl: string, env: NodeJS.ProcessEnv): Promise<{ service: ServiceProcess; base: string }> {
+  const port = await freePort();
+  const service = spawnService({ DATABASE_URL: databaseUrl, BREAKGLASS_DATA_DIR: scratch('instance-'), PORT: String(port), ...env });
+  return { service, base: `http://127.0.0.1:${port}` };
+}
+
 async function stop(service: ServiceProcess): Promise<void> {
   service.child.kill('SIGTERM');
   await service.exited;
@@ -33,15 +40,7 @@ describe('the service log', () => {
   afterAll(() => database.drop());
 
   it('is one JSON shape with ISO times, a short boot summary, no probe lines at info, and a shutdown line', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = spawnService({
-      DATABASE_URL: database.url,
-      BREAKGLASS_DATA_DIR: scratch('log-'),
-      PORT: String(port),
-      LOG_LEVEL: 'log',
-      BREAKGLASS_KEY: key,
-    });
+    const { service, base } = await startInstance(database.url, { LOG_LEVEL: 'log', BREAKGLASS_KEY: key });
     await waitUntilReady(base, service);
     for (let i = 0; i < 5; i++) await fetch(`${base}/healthz`);
     await fetch(`${base}/metrics`);
@@ -76,15 +75,7 @@ describe('the service log', () => {
   });
 
   it('logs probe requests at LOG_LEVEL=debug', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = spawnService({
-      DATABASE_URL: database.url,
-      BREAKGLASS_DATA_DIR: scratch('log-'),
-      PORT: String(port),
-      LOG_LEVEL: 'debug',
-      BREAKGLASS_KEY: key,
-    });
+    const { service, base } = await startInstance(database.url, { LOG_LEVEL: 'debug', BREAKGLASS_KEY: key });
     await waitUntilReady(base, service);
     await stop(service);
     const probes = service
@@ -111,11 +102,7 @@ describe('start-up problems an operator can fix', () => {
   it('two instances on one database: a different master key is refused naming BREAKGLASS_KEY; with the same key both serve', async () => {
     const database = await createTestDatabase();
     const key = masterKey();
-    const instance = async (masterKeyValue: string) => {
-      const port = await freePort();
-      const service = spawnService({ DATABASE_URL: database.url, BREAKGLASS_DATA_DIR: scratch('multi-'), PORT: String(port), BREAKGLASS_KEY: masterKeyValue });
-      return { service, base: `http://127.0.0.1:${port}` };
-    };
+    const instance = (masterKeyValue: string) => startInstance(database.url, { BREAKGLASS_KEY: masterKeyValue });
     const first = await instance(key);
     try {
       await waitUntilReady(first.base, first.service);

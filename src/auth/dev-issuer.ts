@@ -22,7 +22,6 @@ export class DevIssuer {
     private readonly publicKey: SigningKey,
     /** The key's RFC 7638 thumbprint, the `kid` of its tokens: tells which data dir's key signed a token. */
     readonly keyId: string,
-    readonly file: string,
   ) {}
 
   /** Whether `dataDir` already holds a dev issuer key (the broker creates it at its first start). */
@@ -40,7 +39,7 @@ export class DevIssuer {
     }
     const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
     const { d: _secret, ...publicJwk } = jwk;
-    return new DevIssuer(await importJWK(jwk, 'EdDSA'), await importJWK(publicJwk, 'EdDSA'), await calculateJwkThumbprint(publicJwk), file);
+    return new DevIssuer(await importJWK(jwk, 'EdDSA'), await importJWK(publicJwk, 'EdDSA'), await calculateJwkThumbprint(publicJwk));
   }
 
   async mint(options: { subject: string; roles: BrokerRole[]; email?: string; ttlSeconds?: number }): Promise<string> {

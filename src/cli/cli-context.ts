@@ -28,8 +28,9 @@ export function requireLocalGrant(id: string): LocalGrant {
 
 /**
  * Why a local grant can no longer be used ("BG-… was revoked by sec-1 at …: reason — request a new
- * grant"), or null. The broker decides when it answers; when it cannot be asked (down, no caller token) the local expiry does,
- * with a warning: the cluster's audit webhook still records every use (docs/kubernetes.md).
+ * grant"), or null. The broker decides when it answers; when it cannot be asked (down, no caller
+ * token) the local expiry does, with a warning: the cluster's audit webhook still records every use
+ * (docs/kubernetes.md).
  */
 export async function grantEnded(cli: Cli, grant: LocalGrant): Promise<string | null> {
   const token = cli.token();

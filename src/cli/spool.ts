@@ -15,6 +15,8 @@ interface SpoolState {
 }
 
 const BATCH = 200;
+/** Events the broker refused for good because the grant had ended: kept, never sent again. */
+const AFTER_END_SUFFIX = '.after-end.jsonl';
 
 /** What one flush did: sent, and what the broker can no longer take because the grant ended. */
 export interface FlushOutcome {
@@ -34,6 +36,7 @@ export interface FlushOutcome {
 export class Spool {
   private readonly file: string;
   private readonly stateFile: string;
+  readonly afterEndFile: string;
 
   constructor(
     readonly grantId: string,
@@ -41,14 +44,12 @@ export class Spool {
   ) {
     this.file = path.join(dir, `${grantId}.jsonl`);
     this.stateFile = path.join(dir, `${grantId}.state.json`);
-    this.afterEndFile = path.join(dir, `${grantId}.after-end.jsonl`);
+    this.afterEndFile = path.join(dir, `${grantId}${AFTER_END_SUFFIX}`);
   }
-
-  readonly afterEndFile: string;
 
   static grantsWithSpools(dir = spoolDir()): string[] {
     return readdirSync(dir)
-      .filter((name) => name.endsWith('.jsonl'))
+      .filter((name) => name.endsWith('.jsonl') && !name.endsWith(AFTER_END_SUFFIX))
       .map((name) => name.slice(0, -'.jsonl'.length));
   }
 
