@@ -13,6 +13,7 @@ import { KubernetesAuditEvents1765100000000 } from './1765100000000-KubernetesAu
 import { GrantNumberOrder1765200000000 } from './1765200000000-GrantNumberOrder';
 import { TransparencyLog1765300000000 } from './1765300000000-TransparencyLog';
 import { EscalationDelivery1765400000000 } from './1765400000000-EscalationDelivery';
+import { ReviewCoverage1765500000000 } from './1765500000000-ReviewCoverage';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   GrantNumberOrder1765200000000,
   TransparencyLog1765300000000,
   EscalationDelivery1765400000000,
+  ReviewCoverage1765500000000,
 ];

@@ -48,6 +48,12 @@ describe('compliance report', () => {
       .set('Authorization', `Bearer ${compliance}`)
       .send({ reason: 'Read-only investigation, nothing to document' })
       .expect(200);
+    // A review counts for the clock once the grant has ended (an interim one would not).
+    await sut.http
+      .post(`/v1/grants/${late.id}/revoke`)
+      .set('Authorization', `Bearer ${security}`)
+      .send({ reason: 'Reviewed: access no longer needed' })
+      .expect(200);
     await sut.http
       .post(`/v1/grants/${late.id}/reviews`)
       .set('Authorization', `Bearer ${security}`)

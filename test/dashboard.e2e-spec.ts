@@ -121,8 +121,10 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByLabel('Outcome').selectOption('findings');
     await page.getByLabel('Notes').fill('Commands match the incident; one manual SQL count to follow up.');
     await page.getByRole('button', { name: 'Submit review' }).click();
-    await page.getByText('Review recorded.').waitFor();
-    await page.locator('section', { hasText: 'Reviews of the session' }).getByText('findings').first().waitFor();
+    // The grant is still active: the review is interim, and the page says what is still due.
+    await page.getByText('Interim review recorded: the review clock waits for a review after the grant ends').waitFor();
+    await page.locator('section', { hasText: 'Reviews of the session' }).getByText('up to seq 2 (interim)').waitFor();
+    await page.getByText(/Verdict: findings by sec-1 .* interim: a final review after the grant ends/).waitFor();
     await screenshot('grant');
   });
 

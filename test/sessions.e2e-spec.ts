@@ -345,17 +345,55 @@ describe('session command log', () => {
       await sut.http.get(`/v1/grants/${grant.id}/events`).set('Authorization', `Bearer ${engineer}`).expect(200);
     });
 
-    it('an approval satisfies the review clock and is audited', async () => {
+    const review = (grantId: string, token: string, body: Record<string, unknown>) =>
+      sut.http.post(`/v1/grants/${grantId}/reviews`).set('Authorization', `Bearer ${token}`).send(body);
+    const reviewClock = async (grantId: string) =>
+      (await sut.http.get(`/v1/sla?grant=${grantId}&kind=review`).set('Authorization', `Bearer ${security}`).expect(200)).body.clocks[0];
+    const revoke = (grantId: string) =>
+      sut.http.post(`/v1/grants/${grantId}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: 'done' }).expect(200);
+
+    it('a review while the grant is active is interim; one after the end covering the sealed head satisfies the clock and becomes the verdict', async () => {
       const grant = await breakGlass();
       await send(grant, [event(1, 'kubectl cordon node-7')]).expect(200);
-      const { body } = await sut.http
-        .post(`/v1/grants/${grant.id}/reviews`)
-        .set('Authorization', `Bearer ${security}`)
-        .send({ outcome: 'approved', notes: 'Cordon matches the incident' })
-        .expect(201);
-      expect(body).toMatchObject({ outcome: 'approved', reviewer: 'sec-1', chainValid: true, eventsReviewed: 1, clock: 'satisfied' });
-      const clocks = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=review`).set('Authorization', `Bearer ${security}`).expect(200)).body.clocks;
-      expect(clocks[0]).toMatchObject({ state: 'satisfied', resolvedBy: 'sec-1' });
+      const interim = (await review(grant.id, security, { outcome: 'approved', notes: 'Cordon matches the incident so far' }).expect(201)).body;
+      expect(interim).toMatchObject({ outcome: 'approved', reviewer: 'sec-1', chainValid: true, eventsReviewed: 1, coversSeq: 1, interim: true, clock: null });
+      expect(await reviewClock(grant.id)).toMatchObject({ state: 'running' });
+
+      // Done after the interim review: never reviewed if that review had satisfied the clock.
+      await send(grant, [event(2, 'kubectl delete ns payments')]).expect(200);
+      await revoke(grant.id);
+      const partial = (await review(grant.id, security, { outcome: 'approved', notes: 'Only the first command', coversSeq: 1 }).expect(201)).body;
+      expect(partial).toMatchObject({ coversSeq: 1, interim: true, clock: null, supersedes: interim.id });
+      expect((await review(grant.id, security, { outcome: 'approved', notes: 'x', coversSeq: 3 }).expect(400)).body).toMatchObject({
+        error: 'review_beyond_head',
+        details: { lastSeq: 2 },
+      });
+
+      const final = (await review(grant.id, security, { outcome: 'findings', notes: 'Deleting the namespace was not needed' }).expect(201)).body;
+      expect(final).toMatchObject({ outcome: 'findings', coversSeq: 2, interim: false, clock: 'satisfied', supersedes: partial.id });
+      expect(await reviewClock(grant.id)).toMatchObject({ state: 'satisfied', resolvedBy: 'sec-1' });
+      const detail = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+      expect(detail.verdict).toEqual({ review: final.id, outcome: 'findings', reviewer: 'sec-1', at: final.at, coversSeq: 2, interim: false });
+      // Every review is kept, in order, and audited.
+      const all = (await sut.http.get(`/v1/grants/${grant.id}/reviews`).set('Authorization', `Bearer ${security}`).expect(200)).body.reviews;
+      expect(all.map((r: { id: string }) => r.id)).toEqual([interim.id, partial.id, final.id]);
+      const audited = (await sut.http.get(`/v1/audit?grant=${grant.id}&action=session.reviewed`).set('Authorization', `Bearer ${security}`).expect(200)).body
+        .events;
+      expect(audited.map((e: { data: { interim: boolean } }) => e.data.interim)).toEqual([true, true, false]);
+    });
+
+    it('a violation is replaced only by another reviewer', async () => {
+      const grant = await breakGlass();
+      await revoke(grant.id);
+      const violation = (await review(grant.id, security, { outcome: 'violation', notes: 'Dropped a table unrelated to the incident' }).expect(201)).body;
+      const silenced = await review(grant.id, security, { outcome: 'approved', notes: 'Never mind' }).expect(409);
+      expect(silenced.body).toMatchObject({ error: 'violation_needs_second_reviewer', details: { violation: violation.id } });
+      const second = await sut.token('sec-2', ['security']);
+      const replaced = (await review(grant.id, second, { outcome: 'findings', notes: 'The table was a scratch copy; a finding, not a violation' }).expect(201))
+        .body;
+      expect(replaced).toMatchObject({ reviewer: 'sec-2', supersedes: violation.id });
+      const detail = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+      expect(detail.verdict).toMatchObject({ outcome: 'findings', reviewer: 'sec-2' });
     });
 
     it('a violation notifies the security audience', async () => {

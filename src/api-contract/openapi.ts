@@ -919,6 +919,17 @@ export interface components {
             reconciled: components["schemas"]["Reconciliation"] | null;
             pause: components["schemas"]["PauseRecord"] | null;
         };
+        ReviewVerdict: {
+            review: string;
+            /** @enum {string} */
+            outcome: "approved" | "findings" | "violation";
+            reviewer: string;
+            /** Format: date-time */
+            at: string;
+            coversSeq: number | null;
+            /** @description Not final: made while the grant was active or covering less than the sealed head */
+            interim: boolean;
+        };
         GrantDetail: {
             /** @example BG-2026-000042 */
             id: string;
@@ -950,6 +961,8 @@ export interface components {
             retroPr: components["schemas"]["RetroPrDue"];
             review: components["schemas"]["ReviewDue"];
             gitops: components["schemas"]["GrantGitops"];
+            /** @description The current review verdict (the latest review), or null before any review */
+            verdict: components["schemas"]["ReviewVerdict"] | null;
         };
         PrLink: {
             grantId: string;
@@ -1442,6 +1455,8 @@ export interface components {
             notes: string;
             /** @description Required when the session chain does not verify: the reviewer has seen and accepts the integrity problem */
             acknowledgeIntegrityFailure?: boolean;
+            /** @description The last session seq the reviewer read (default: the head now); the review clock needs the sealed head covered */
+            coversSeq?: number;
         };
         ReviewRecorded: {
             id: string;
@@ -1456,6 +1471,12 @@ export interface components {
             eventsReviewed: number;
             /** @description The reviewer acknowledged a chain that did not verify */
             integrityAcknowledged: boolean;
+            /** @description The last session seq the review covers (null: a review recorded before coverage was kept) */
+            coversSeq: number | null;
+            /** @description Made while the grant was active, or covering less than the sealed head: it does not satisfy the review clock */
+            interim: boolean;
+            /** @description The review this one replaced as the current verdict */
+            supersedes: string | null;
             /** Format: date-time */
             at: string;
             /** @description What became of the review clock (satisfied, satisfied_late) or null */
@@ -1474,6 +1495,12 @@ export interface components {
             eventsReviewed: number;
             /** @description The reviewer acknowledged a chain that did not verify */
             integrityAcknowledged: boolean;
+            /** @description The last session seq the review covers (null: a review recorded before coverage was kept) */
+            coversSeq: number | null;
+            /** @description Made while the grant was active, or covering less than the sealed head: it does not satisfy the review clock */
+            interim: boolean;
+            /** @description The review this one replaced as the current verdict */
+            supersedes: string | null;
             /** Format: date-time */
             at: string;
         };

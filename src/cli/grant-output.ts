@@ -95,6 +95,12 @@ export function describeGrant(grant: GrantDetail, now = Date.now()): string {
       grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
     ],
     ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
+    [
+      'Verdict',
+      grant.verdict
+        ? `${grant.verdict.outcome} by ${grant.verdict.reviewer} at ${grant.verdict.at}${grant.verdict.interim ? ' (interim: a final review after the end is due)' : ''}`
+        : null,
+    ],
     ['Drift', grant.gitops.drift.length ? `${grant.gitops.drift.length} event(s) attributed to this grant` : null],
     ['Reconciled', grant.gitops.reconciled ? `at merge commit ${grant.gitops.reconciled.commit}` : null],
   ];

@@ -16,6 +16,7 @@ import {
 import { ISSUED_CREDENTIAL_TYPES, type IssuedCredential } from '../credentials/credential.types';
 import type { CredentialRecord } from '../credentials/credentials.repository';
 import { GrantGitops } from '../gitops/gitops.views';
+import { ReviewVerdict } from '../sessions/sessions.views';
 import { GRANT_STATUSES, type GrantExtension, type GrantRecord, type GrantStatus, type OnCallRecord } from './grants.repository';
 
 /** What is stored of the grant's access credential: never the secret itself. */
@@ -113,6 +114,8 @@ export class GrantView {
 export class GrantDetail extends GrantView {
   @Nested(() => GrantGitops)
   gitops: GrantGitops;
+  @NullableNested(() => ReviewVerdict, { description: 'The current review verdict (the latest review), or null before any review' })
+  verdict: ReviewVerdict | null;
 }
 
 /** The answer to breaking the glass: the credential and the session token, shown this once. */

@@ -17,6 +17,7 @@ import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
 import type { GrantNotifications } from '../notifications/notifications.views';
+import { Reviews } from '../sessions/reviews.service';
 import { Sessions } from '../sessions/sessions.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
@@ -63,6 +64,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
     private readonly events: DomainEventBus,
+    private readonly reviews: Reviews,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -255,7 +257,8 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it (drift, the closed loop). */
   async getWithGitops(caller: Principal, id: string): Promise<GrantDetail> {
     const view = await this.get(caller, id);
-    return { ...view, gitops: await this.gitops.forGrant(id) };
+    const [gitops, verdict] = await Promise.all([this.gitops.forGrant(id), this.reviews.verdictOf(id)]);
+    return { ...view, gitops, verdict };
   }
 
   async pullRequestsOf(caller: Principal, id: string): Promise<PullRequestLinks> {

@@ -12,9 +12,14 @@ import type { ReviewBody } from './sessions.dto';
 import { SessionError } from './sessions.errors';
 import { SessionsRepository, type ReviewRecord } from './sessions.repository';
 import { Sessions } from './sessions.service';
-import type { ReviewRecorded } from './sessions.views';
+import type { ReviewRecorded, ReviewVerdict } from './sessions.views';
 
-/** Second-person security review of a grant's session log; satisfies the review clock. */
+/**
+ * Second-person security review of a grant's session log. A review covers the log up to a seq;
+ * only one made after the grant ended that covers the sealed head satisfies the review clock
+ * (earlier ones are interim: what happens afterwards would go unreviewed). The latest review is the
+ * grant's verdict; a `violation` is replaced only by another reviewer.
+ */
 @Injectable()
 export class Reviews {
   constructor(
@@ -41,6 +46,23 @@ export class Reviews {
       const grant = await this.repository.grantFacts(tx, grantId);
       if (!grant) throw new GrantError('grant_not_found', `No grant ${grantId}`);
       if (grant.requester === caller.subject) throw new SessionError('own_grant_review', 'A requester cannot review their own grant: a second person must');
+      // The head lock orders reviews of one grant, so "current" cannot change under us.
+      const head = (await this.repository.lockHead(tx, grantId))!;
+      const coversSeq = body.coversSeq ?? head.lastSeq;
+      if (coversSeq > head.lastSeq)
+        throw new SessionError('review_beyond_head', `coversSeq ${coversSeq} is past the end of the session log (seq ${head.lastSeq})`, {
+          lastSeq: head.lastSeq,
+        });
+      const [current] = await this.repository.currentReviews([grantId], tx);
+      if (current?.outcome === 'violation' && body.outcome !== 'violation' && current.reviewer === caller.subject) {
+        throw new SessionError(
+          'violation_needs_second_reviewer',
+          `${current.reviewer} recorded a violation on ${grantId}; only another reviewer can replace that verdict`,
+          { violation: current.id },
+        );
+      }
+      const ended = head.grantStatus !== 'active' && head.sealedAt !== null;
+      const interim = !ended || coversSeq < head.lastSeq;
       const review = await this.repository.insertReview(tx, {
         grantId,
         reviewer: caller.subject,
@@ -50,6 +72,9 @@ export class Reviews {
         chainHead: verdict.headHash,
         eventsReviewed: verdict.count,
         integrityAcknowledged: !verdict.valid,
+        coversSeq,
+        interim,
+        supersedes: current?.id ?? null,
       });
       await this.auditLog.append(tx, {
         actor: caller.subject,
@@ -64,9 +89,12 @@ export class Reviews {
           chainHead: verdict.headHash,
           eventsReviewed: verdict.count,
           firstInvalidSeq: verdict.firstInvalidSeq ?? null,
+          coversSeq,
+          interim,
+          supersedes: current ? { review: current.id, outcome: current.outcome, reviewer: current.reviewer } : null,
         },
       });
-      const clock = await this.clocks.satisfy(tx, grantId, 'review', caller.subject, `${body.outcome} review ${review.id}`);
+      const clock = interim ? null : await this.clocks.satisfy(tx, grantId, 'review', caller.subject, `${body.outcome} review ${review.id}`);
       if (body.outcome === 'violation') {
         await this.notifications.notify(tx, {
           kind: 'review_violation',
@@ -84,6 +112,14 @@ export class Reviews {
   async list(caller: Principal, grantId: string): Promise<ReviewRecord[]> {
     requireGrantAccess(caller, await this.grants.find(grantId), grantId, 'session.read');
     return this.forGrant(grantId);
+  }
+
+  /** The grant's current verdict (the review no later one superseded), for callers that checked access. */
+  async verdictOf(grantId: string): Promise<ReviewVerdict | null> {
+    const [current] = await this.repository.currentReviews([grantId]);
+    return current
+      ? { review: current.id, outcome: current.outcome, reviewer: current.reviewer, at: current.at, coversSeq: current.coversSeq, interim: current.interim }
+      : null;
   }
 
   /** For callers that have checked access already (the evidence bundle). */

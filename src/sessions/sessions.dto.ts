@@ -127,4 +127,11 @@ export class ReviewBody {
   @IsOptional()
   @IsBoolean()
   acknowledgeIntegrityFailure?: boolean;
+
+  @ApiPropertyOptional({ description: 'The last session seq the reviewer read (default: the head now); the review clock needs the sealed head covered' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2_147_483_647)
+  coversSeq?: number;
 }

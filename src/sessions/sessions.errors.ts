@@ -9,4 +9,6 @@ export class SessionError extends defineDomainErrors({
   seq_behind_head: HttpStatus.CONFLICT,
   own_grant_review: HttpStatus.FORBIDDEN,
   session_integrity_failed: HttpStatus.CONFLICT,
+  review_beyond_head: HttpStatus.BAD_REQUEST,
+  violation_needs_second_reviewer: HttpStatus.CONFLICT,
 }) {}

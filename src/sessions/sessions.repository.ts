@@ -31,6 +31,8 @@ export interface LockedHead extends SessionHead {
   now: Date;
 }
 
+const REVIEW_COLUMNS = `id, grant_id AS "grantId", reviewer, outcome, notes, chain_valid AS "chainValid", chain_head AS "chainHead",
+  events_reviewed AS "eventsReviewed", integrity_acknowledged AS "integrityAcknowledged", covers_seq AS "coversSeq", interim, supersedes, at`;
 const EVENT_COLUMNS = `grant_id AS "grant", seq, type, command, cwd, "user", host, started_at AS "startedAt", finished_at AS "finishedAt",
   exit_code AS "exitCode", received_at AS "receivedAt", late, prev_hash AS "prevHash", hash, format, detail, client_seq AS "clientSeq"`;
 const HEAD_COLUMNS = `h.grant_id AS "grantId", h.last_seq AS "lastSeq", h.client_last_seq AS "clientLastSeq", h.hash, h.count, h.gaps,
@@ -216,21 +218,36 @@ export class SessionsRepository {
 
   async insertReview(tx: EntityManager, review: Omit<ReviewRecord, 'id' | 'at'>): Promise<ReviewRecord> {
     const [row] = await tx.query(
-      `INSERT INTO session_reviews (grant_id, reviewer, outcome, notes, chain_valid, chain_head, events_reviewed, integrity_acknowledged)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       RETURNING id, grant_id AS "grantId", reviewer, outcome, notes, chain_valid AS "chainValid", chain_head AS "chainHead",
-                 events_reviewed AS "eventsReviewed", integrity_acknowledged AS "integrityAcknowledged", at`,
-      [review.grantId, review.reviewer, review.outcome, review.notes, review.chainValid, review.chainHead, review.eventsReviewed, review.integrityAcknowledged],
+      `INSERT INTO session_reviews (grant_id, reviewer, outcome, notes, chain_valid, chain_head, events_reviewed, integrity_acknowledged, covers_seq, interim, supersedes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       RETURNING ${REVIEW_COLUMNS}`,
+      [
+        review.grantId,
+        review.reviewer,
+        review.outcome,
+        review.notes,
+        review.chainValid,
+        review.chainHead,
+        review.eventsReviewed,
+        review.integrityAcknowledged,
+        review.coversSeq,
+        review.interim,
+        review.supersedes,
+      ],
     );
     return row;
   }
 
   reviews(grantId: string): Promise<ReviewRecord[]> {
-    return this.dataSource.query(
-      `SELECT id, grant_id AS "grantId", reviewer, outcome, notes, chain_valid AS "chainValid", chain_head AS "chainHead",
-              events_reviewed AS "eventsReviewed", integrity_acknowledged AS "integrityAcknowledged", at
-         FROM session_reviews WHERE grant_id = $1 ORDER BY at`,
-      [grantId],
+    return this.dataSource.query(`SELECT ${REVIEW_COLUMNS} FROM session_reviews WHERE grant_id = $1 ORDER BY at, id`, [grantId]);
+  }
+
+  /** The review no later one supersedes: the grant's current verdict (reviews are made one at a time per grant, under its head lock). */
+  async currentReviews(grantIds: string[], tx?: EntityManager): Promise<ReviewRecord[]> {
+    return (tx ?? this.dataSource).query(
+      `SELECT ${REVIEW_COLUMNS} FROM session_reviews r
+        WHERE r.grant_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM session_reviews later WHERE later.supersedes = r.id)`,
+      [grantIds],
     );
   }
 }

@@ -94,8 +94,30 @@ export class ReviewRecord {
   eventsReviewed: number;
   @Bool({ description: 'The reviewer acknowledged a chain that did not verify' })
   integrityAcknowledged: boolean;
+  @NullableInt({ description: 'The last session seq the review covers (null: a review recorded before coverage was kept)' })
+  coversSeq: number | null;
+  @Bool({ description: 'Made while the grant was active, or covering less than the sealed head: it does not satisfy the review clock' })
+  interim: boolean;
+  @NullableText({ description: 'The review this one replaced as the current verdict' })
+  supersedes: string | null;
   @Timestamp()
   at: Date;
+}
+
+/** A grant's current review verdict: the latest review, which supersedes the earlier ones. */
+export class ReviewVerdict {
+  @Text()
+  review: string;
+  @OneOf(REVIEW_OUTCOMES)
+  outcome: (typeof REVIEW_OUTCOMES)[number];
+  @Text()
+  reviewer: string;
+  @Timestamp()
+  at: Date;
+  @NullableInt()
+  coversSeq: number | null;
+  @Bool({ description: 'Not final: made while the grant was active or covering less than the sealed head' })
+  interim: boolean;
 }
 
 export class ReviewRecorded extends ReviewRecord {

@@ -24,5 +24,6 @@ export type DevToken = Schemas['DevToken'];
 export type PullRequestLinks = Schemas['PullRequestLinks'];
 export type GrantNotifications = Schemas['GrantNotifications'];
 export type ReviewList = Schemas['ReviewList'];
+export type ReviewRecorded = Schemas['ReviewRecorded'];
 export type BrokerRole = Me['roles'][number];
 export type AnchorStatusList = Schemas['AnchorStatusList'];

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { ClockPage, Grant, GrantNotifications, PullRequestLinks, ReviewList, SessionPage, SessionRecord, Verdict } from '../types';
+import type { ClockPage, Grant, GrantNotifications, PullRequestLinks, ReviewList, ReviewRecorded, SessionPage, SessionRecord, Verdict } from '../types';
 import { timeLeft, useNow, useResource, when } from '../util';
 import { canRevoke, RevokeButton } from './live';
 
@@ -209,13 +209,20 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
       )}
       <Section title="Reviews">
         <Problem error={reviews.error} />
+        {g.verdict && (
+          <p>
+            Verdict: <span class={`badge ${g.verdict.outcome}`}>{g.verdict.outcome}</span> by {g.verdict.reviewer} ({when(g.verdict.at)})
+            {g.verdict.interim ? ' — interim: a final review after the grant ends, covering the whole session, is still due' : ''}
+          </p>
+        )}
         <Table
           caption="Reviews of the session"
-          head={['When', 'Reviewer', 'Outcome', 'Chain at review', 'Notes']}
+          head={['When', 'Reviewer', 'Outcome', 'Covers', 'Chain at review', 'Notes']}
           rows={(reviews.data?.reviews ?? []).map((r) => [
             when(r.at),
             r.reviewer,
             <span class={`badge ${r.outcome}`}>{r.outcome}</span>,
+            `${r.coversSeq === null ? 'the log then' : `up to seq ${r.coversSeq}`}${r.interim ? ' (interim)' : ''}`,
             r.chainValid ? 'valid' : 'broken',
             r.notes,
           ])}
@@ -228,6 +235,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             chainValid={verdict.data?.valid ?? true}
             onDone={() => {
               reviews.reload();
+              grant.reload();
               clocks.reload();
             }}
           />
@@ -305,19 +313,21 @@ function ReviewForm({ api, grant, chainValid, onDone }: PageProps & { grant: Gra
   const [notes, setNotes] = useState('');
   const [acknowledge, setAcknowledge] = useState(false);
   const [error, setError] = useState<Error>();
-  const [done, setDone] = useState(false);
+  const [done, setDone] = useState<'interim' | 'final'>();
   return (
     <form
       aria-labelledby="review-form"
       onSubmit={(event) => {
         event.preventDefault();
-        setDone(false);
-        api.post(`/v1/grants/${grant.id}/reviews`, { outcome, notes, ...(acknowledge ? { acknowledgeIntegrityFailure: true } : {}) }).then(() => {
-          setNotes('');
-          setError(undefined);
-          setDone(true);
-          onDone();
-        }, setError);
+        setDone(undefined);
+        api
+          .post<ReviewRecorded>(`/v1/grants/${grant.id}/reviews`, { outcome, notes, ...(acknowledge ? { acknowledgeIntegrityFailure: true } : {}) })
+          .then((recorded) => {
+            setNotes('');
+            setError(undefined);
+            setDone(recorded.interim ? 'interim' : 'final');
+            onDone();
+          }, setError);
       }}
     >
       <h3 id="review-form">Review this session</h3>
@@ -342,7 +352,9 @@ function ReviewForm({ api, grant, chainValid, onDone }: PageProps & { grant: Gra
       <button type="submit">Submit review</button>
       {done && (
         <p class="ok" role="status">
-          Review recorded.
+          {done === 'interim'
+            ? 'Interim review recorded: the review clock waits for a review after the grant ends that covers the whole session.'
+            : 'Review recorded.'}
         </p>
       )}
       <Problem error={error} />
