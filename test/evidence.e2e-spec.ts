@@ -184,3 +184,97 @@ describe('breakglass evidence (CLI)', () => {
     }
   });
 });
+
+describe('evidence that outlives its signing key', () => {
+  jest.setTimeout(60_000);
+
+  it('a bundle verifies offline after key rotation and after its key left the JWKS; a bundle signed by an unknown key does not', async () => {
+    const { spawnCli } = await import('./support/service-process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { generateKeyPair, exportJWK, calculateJwkThumbprint, CompactSign } = await import('jose');
+    const sut = await startTestService();
+    const dir = mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'evidence-keys-'));
+    const files = {
+      bundle: path.join(dir, 'bundle.json'),
+      history: path.join(dir, 'breakglass-keys.json'),
+      jwks: path.join(dir, 'jwks.json'),
+      forged: path.join(dir, 'forged.json'),
+    };
+    let brokerUrl: string;
+    try {
+      brokerUrl = sut.url;
+      const engineer = await sut.token('oncall-1', ['engineer']);
+      const compliance = await sut.token('auditor-1', ['compliance']);
+      const grant = (
+        await sut.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'prod-cluster', incident: 'INC-44', reason: 'Evidence that must outlive its key' })
+          .expect(201)
+      ).body;
+      const signed = (await sut.http.get(`/v1/grants/${grant.id}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+      writeFileSync(files.bundle, JSON.stringify(signed));
+      const { signingKey } = signed.bundle;
+      // The embedded key is the signer's: kid = RFC 7638 thumbprint, recomputed here from the JWK members.
+      const thumbprint = createHash('sha256').update(`{"crv":"${signingKey.crv}","kty":"${signingKey.kty}","x":"${signingKey.x}"}`).digest('base64url');
+      expect(signingKey.kid).toBe(thumbprint);
+      expect(JSON.parse(Buffer.from(signed.jws.split('.')[0], 'base64url').toString()).kid).toBe(thumbprint);
+
+      // Rotate twice, then let the retention pass: the database says the key's tokens have all expired.
+      const admin = await sut.token('admin-1', ['admin']);
+      await sut.http.post('/v1/keys/rotate').set('Authorization', `Bearer ${admin}`).send({}).expect(200);
+      await sut.http.post('/v1/keys/rotate').set('Authorization', `Bearer ${admin}`).send({}).expect(200);
+      await sut.dataSource.query(`UPDATE signing_keys SET publish_until = now() - interval '1 second' WHERE retired_at IS NOT NULL`);
+      let jwks: { keys: { kid: string }[] } = { keys: [] };
+      for (let i = 0; i < 40; i++) {
+        jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
+        if (!jwks.keys.some((key) => key.kid === thumbprint)) break;
+        await new Promise((resolve) => setTimeout(resolve, 250)); // the key store caches its view for 5 s
+      }
+      expect(jwks.keys.map((key) => key.kid)).not.toContain(thumbprint);
+      const history = (await sut.http.get('/.well-known/breakglass-keys.json').expect(200)).body as { keys: { kid: string; retiredAt: string | null }[] };
+      expect(history.keys.filter((key) => key.retiredAt === null)).toHaveLength(1);
+      expect(history.keys.find((key) => key.kid === thumbprint)).toMatchObject({ retiredAt: expect.any(String) });
+      writeFileSync(files.history, JSON.stringify(history));
+      writeFileSync(files.jwks, JSON.stringify(jwks));
+
+      // A forger re-signs a changed bundle with a key of their own, embedded as if it were the broker's.
+      const { privateKey, publicKey } = await generateKeyPair('Ed25519');
+      const forgedKey = { ...(await exportJWK(publicKey)), alg: 'EdDSA', use: 'sig' };
+      const forgedKid = await calculateJwkThumbprint(forgedKey);
+      const forgedBundle = {
+        ...signed.bundle,
+        justification: { ...signed.bundle.justification, reason: 'Nothing happened' },
+        signingKey: { ...forgedKey, kid: forgedKid },
+      };
+      const forgedJws = await new CompactSign(new TextEncoder().encode(jcs(forgedBundle)))
+        .setProtectedHeader({ alg: 'EdDSA', kid: forgedKid })
+        .sign(privateKey);
+      writeFileSync(files.forged, JSON.stringify({ bundle: forgedBundle, jws: forgedJws }));
+    } finally {
+      await sut.close();
+    }
+
+    // Years later, on an auditor's laptop: the broker is gone.
+    const run = async (args: string[]) => {
+      const cli = spawnCli(args, { BREAKGLASS_URL: brokerUrl! });
+      cli.child.stdin?.end();
+      return { code: await cli.exited, stdout: cli.stdout(), stderr: cli.stderr() };
+    };
+    const offline = await run(['evidence', 'verify', files.bundle, '--jwks', files.history]);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toMatch(/^VALID: signature valid/);
+    expect(offline.stdout).toContain('signing key: the embedded key is one of the keys you trust');
+    const withJwksOnly = await run(['--json', 'evidence', 'verify', files.bundle, '--jwks', files.jwks]);
+    expect(withJwksOnly.code).toBe(2);
+    expect(JSON.parse(withJwksOnly.stdout)).toMatchObject({ valid: false, signature: 'invalid', signingKey: 'untrusted' });
+    const forged = await run(['--json', 'evidence', 'verify', files.forged, '--jwks', files.history]);
+    expect(forged.code).toBe(2);
+    expect(JSON.parse(forged.stdout)).toMatchObject({ valid: false, signature: 'invalid', signingKey: 'untrusted', payloadMatchesBundle: false });
+    const noKeys = await run(['evidence', 'verify', files.bundle]);
+    expect(noKeys.code).toBe(1);
+    expect(noKeys.stderr).toContain(`cannot fetch the broker's key history from ${brokerUrl!}/.well-known/breakglass-keys.json`);
+    expect(noKeys.stderr).toContain(`(curl -o breakglass-keys.json ${brokerUrl!}/.well-known/breakglass-keys.json) and pass --jwks breakglass-keys.json`);
+  });
+});

@@ -380,6 +380,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/breakglass-keys.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every evidence-signing key ever used (retired ones marked with retiredAt): what offline bundle verification trusts */
+        get: operations["CredentialsController_keyHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/openid-configuration": {
         parameters: {
             query?: never;
@@ -1064,7 +1081,7 @@ export interface components {
             bundle: {
                 [key: string]: unknown;
             };
-            /** @description Compact EdDSA JWS over the RFC 8785 canonical JSON of `bundle`; its kid is in /.well-known/jwks.json */
+            /** @description Compact EdDSA JWS over the RFC 8785 canonical JSON of `bundle`; `bundle.signingKey` is the public JWK, whose kid is in /.well-known/breakglass-keys.json for good */
             jws: string;
         };
         ReportPeriod: {
@@ -2242,6 +2259,34 @@ export interface operations {
         };
     };
     CredentialsController_jwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwkSet"];
+                };
+            };
+            /** @description An error: the one error shape of every endpoint */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    CredentialsController_keyHistory: {
         parameters: {
             query?: never;
             header?: never;

@@ -27,6 +27,14 @@ export class CredentialsController {
   }
 
   @Public()
+  @Get('.well-known/breakglass-keys.json')
+  @ApiOperation({ summary: 'Every evidence-signing key ever used (retired ones marked with retiredAt): what offline bundle verification trusts' })
+  @Answers(JwkSet)
+  keyHistory(): Promise<JwkSet> {
+    return this.keys.evidenceKeyHistory();
+  }
+
+  @Public()
   @Get('.well-known/openid-configuration')
   @ApiOperation({ summary: 'Issuer metadata, so relying parties (e.g. a Kubernetes API server) can trust issued JWTs' })
   @Answers(OpenIdConfiguration)

@@ -107,9 +107,20 @@ export class KeyStore implements OnApplicationBootstrap {
   }
 
   /** A compact EdDSA JWS over `payload` (evidence bundles: payload = canon(bundle)). */
-  async signCompact(payload: Uint8Array): Promise<string> {
+  /** Signs with the evidence key (EdDSA); `signedBy` gives the public JWK to embed in what is signed. */
+  async signCompact(payload: (signingKey: JWK) => Uint8Array): Promise<string> {
     const signing = await this.signingKey(OWN_ALGORITHM);
-    return new CompactSign(payload).setProtectedHeader({ alg: OWN_ALGORITHM, kid: signing.kid }).sign(signing.key);
+    const publicJwk = (await this.current()).jwks.find((jwk) => jwk.kid === signing.kid)!;
+    return new CompactSign(payload(publicJwk)).setProtectedHeader({ alg: OWN_ALGORITHM, kid: signing.kid }).sign(signing.key);
+  }
+
+  /**
+   * Every evidence-signing key ever used, retired ones included and marked (`retiredAt`): a bundle
+   * signed years ago still verifies against it, long after its key left the JWKS.
+   */
+  async evidenceKeyHistory(): Promise<{ keys: (JWK & { createdAt: string; retiredAt: string | null })[] }> {
+    const rows = await this.repository.everOfAlgorithm(OWN_ALGORITHM);
+    return { keys: rows.map((row) => ({ ...row.publicJwk, createdAt: row.createdAt.toISOString(), retiredAt: row.retiredAt?.toISOString() ?? null })) };
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

@@ -32,6 +32,11 @@ export class SigningKeysRepository {
     );
   }
 
+  /** Every key of `alg` ever made, newest first (rows are never deleted: evidence keys stay verifiable). */
+  everOfAlgorithm(alg: SigningAlgorithm): Promise<SigningKeyRow[]> {
+    return this.dataSource.query(`SELECT ${COLUMNS} FROM signing_keys WHERE alg = $1 ORDER BY created_at DESC, kid DESC`, [alg]);
+  }
+
   async insert(tx: EntityManager, key: { kid: string; alg: SigningAlgorithm; publicJwk: JWK; sealedPrivateKey: string }): Promise<void> {
     await tx.query(`INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key) VALUES ($1, $2, $3, $4)`, [
       key.kid,

@@ -11,6 +11,12 @@ export interface BundleVerdict {
   signature: 'valid' | 'invalid';
   kid: string | null;
   payloadMatchesBundle: boolean;
+  /**
+   * The key the bundle says signed it (`bundle.signingKey`) against the keys the verifier trusts:
+   * `trusted` (the same key is in them), `untrusted` (its kid is not: fetch the key history),
+   * `mismatch` (the trusted key of that kid is another key), `absent` (a bundle from before keys were embedded).
+   */
+  signingKey: 'trusted' | 'untrusted' | 'mismatch' | 'absent';
   session: ChainVerdict;
   audit: { valid: boolean; count: number; firstInvalidSeq?: number };
   /**
@@ -74,6 +80,7 @@ export async function verifyEvidence(file: { bundle: Record<string, unknown>; jw
   } catch {
     // signature stays invalid
   }
+  const signingKey = embeddedKeyStatus(file.bundle.signingKey, jwks);
   const session = (file.bundle.session ?? {}) as { events?: SessionEvent[]; headHash?: string };
   const auditEvents = ((file.bundle.audit ?? {}) as { events?: BundleAuditEvent[] }).events ?? [];
   // The seals in the bundle's own audit events: a session tail cut from the bundle does not pass.
@@ -87,12 +94,28 @@ export async function verifyEvidence(file: { bundle: Record<string, unknown>; jw
   const audit = { valid: !badAudit, count: auditEvents.length, ...(badAudit ? { firstInvalidSeq: badAudit.seq } : {}) };
   const checkpoint = checkInclusion(file.bundle.checkpoint, auditEvents, logKey);
   return {
-    valid: signature === 'valid' && payloadMatchesBundle && sessionVerdict.valid && audit.valid && checkpoint.status !== 'invalid',
+    valid:
+      signature === 'valid' &&
+      payloadMatchesBundle &&
+      (signingKey === 'trusted' || signingKey === 'absent') &&
+      sessionVerdict.valid &&
+      audit.valid &&
+      checkpoint.status !== 'invalid',
     signature,
     kid,
     payloadMatchesBundle,
+    signingKey,
     session: sessionVerdict,
     audit,
     checkpoint,
   };
+}
+
+/** The embedded public key, checked against the trusted set by kid and key material (never trusted on its own). */
+function embeddedKeyStatus(embedded: unknown, trusted: JSONWebKeySet): BundleVerdict['signingKey'] {
+  if (!embedded || typeof embedded !== 'object') return 'absent';
+  const key = embedded as { kid?: string; kty?: string; crv?: string; x?: string };
+  const known = trusted.keys.find((candidate) => candidate.kid === key.kid);
+  if (!known) return 'untrusted';
+  return known.kty === key.kty && known.crv === key.crv && known.x === key.x ? 'trusted' : 'mismatch';
 }

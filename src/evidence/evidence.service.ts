@@ -108,7 +108,13 @@ export class Evidence {
       checkpoint: checkpoint?.note ?? null,
       controls: countControls(audit.map((event) => event.controls)),
     });
-    const jws = await this.keys.signCompact(new TextEncoder().encode(canonicalJson(bundle)));
+    // The bundle carries its public key, so it can still be checked when that key has long been
+    // rotated out; trust in the key comes from the broker's published key history, not from the bundle.
+    let signed: Record<string, unknown> = bundle;
+    const jws = await this.keys.signCompact((signingKey) => {
+      signed = { ...bundle, signingKey };
+      return new TextEncoder().encode(canonicalJson(signed));
+    });
     await this.dataSource.transaction((tx) =>
       this.auditLog.append(tx, {
         actor: caller.subject,
@@ -118,7 +124,7 @@ export class Evidence {
         data: { kind: 'grant-bundle', auditEvents: audit.length, sessionEvents: session.events.length },
       }),
     );
-    return { bundle, jws };
+    return { bundle: signed, jws };
   }
 }
 

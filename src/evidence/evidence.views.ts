@@ -23,7 +23,10 @@ export class SignedBundle {
     description: 'The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, clocks, notifications, audit events',
   })
   bundle: Record<string, unknown>;
-  @Text({ description: 'Compact EdDSA JWS over the RFC 8785 canonical JSON of `bundle`; its kid is in /.well-known/jwks.json' })
+  @Text({
+    description:
+      'Compact EdDSA JWS over the RFC 8785 canonical JSON of `bundle`; `bundle.signingKey` is the public JWK, whose kid is in /.well-known/breakglass-keys.json for good',
+  })
   jws: string;
 }
 

@@ -23,12 +23,12 @@ export function registerEvidenceCommands(cli: Cli): void {
     });
   evidence
     .command('verify <file>')
-    .description('check a bundle offline: signature (JWKS), canonical payload, session chain, audit hashes')
-    .option('--jwks <url-or-file>', 'the JWKS to trust (default: <broker>/.well-known/jwks.json)')
+    .description('check a bundle offline: signature against the key history, canonical payload, session chain, audit hashes, checkpoint')
+    .option('--jwks <url-or-file>', 'the keys to trust: the key history or a JWKS (default: <broker>/.well-known/breakglass-keys.json)')
     .option('--log-key <vkey-url-or-file>', 'the checkpoint verifier key to trust (default: <broker>/v1/audit/log-key)')
     .action(async (file: string, options: { jwks?: string; logKey?: string }) => {
       const broker = program.opts<{ url: string }>().url.replace(/\/+$/, '');
-      const jwks = JSON.parse(await readSource(options.jwks ?? `${broker}/.well-known/jwks.json`)) as JSONWebKeySet;
+      const jwks = JSON.parse(await readTrustedKeys(options.jwks, broker)) as JSONWebKeySet;
       // Without a log key the checkpoint is reported unchecked, not failed: the broker may be out of reach.
       const logKey = options.logKey?.includes('+') ? options.logKey : await readSource(options.logKey ?? `${broker}/v1/audit/log-key`).catch(() => undefined);
       const verdict = await verifyEvidence(JSON.parse(readFileSync(file, 'utf8')), jwks, logKey?.trim());
@@ -37,6 +37,7 @@ export function registerEvidenceCommands(cli: Cli): void {
         console.log(
           `${verdict.valid ? 'VALID' : 'INVALID'}: signature ${verdict.signature}${verdict.kid ? ` (kid ${verdict.kid})` : ''}, payload ${verdict.payloadMatchesBundle ? 'matches' : 'does NOT match'} the bundle`,
         );
+        console.log(`  signing key: ${SIGNING_KEY_WORDS[verdict.signingKey]}`);
         console.log(`  session log: ${verdict.session.valid ? 'valid' : `broken at seq ${verdict.session.firstInvalidSeq}`} (${verdict.session.count} events)`);
         console.log(`  audit events: ${verdict.audit.valid ? 'valid' : `altered at seq ${verdict.audit.firstInvalidSeq}`} (${verdict.audit.count} events)`);
         console.log(`  checkpoint: ${describeCheckpoint(verdict.checkpoint)}`);
@@ -86,6 +87,30 @@ async function verifyCheckpointCommand(client: ApiClient, note: string, logKey: 
 }
 
 /** A URL's answer or a file's text. */
+const SIGNING_KEY_WORDS: Record<BundleVerdict['signingKey'], string> = {
+  trusted: 'the embedded key is one of the keys you trust',
+  untrusted: 'NOT among the keys you trust: use the key history (/.well-known/breakglass-keys.json), which keeps retired keys',
+  mismatch: 'DIFFERS from the trusted key with the same kid',
+  absent: 'not embedded (a bundle from before keys were embedded): checked by kid only',
+};
+
+/**
+ * The keys an auditor trusts: a file or URL given with --jwks, else the broker's key history. An
+ * auditor's laptop usually cannot reach the broker: then say exactly how to get the file once.
+ */
+async function readTrustedKeys(given: string | undefined, broker: string): Promise<string> {
+  if (given) return readSource(given);
+  const history = `${broker}/.well-known/breakglass-keys.json`;
+  try {
+    return await readSource(history);
+  } catch (error) {
+    throw new Error(
+      `cannot fetch the broker's key history from ${history} (${(error as Error).message}). Download it once where the broker is reachable ` +
+        `(curl -o breakglass-keys.json ${history}) and pass --jwks breakglass-keys.json`,
+    );
+  }
+}
+
 async function readSource(source: string): Promise<string> {
   if (!/^https?:\/\//.test(source)) return readFileSync(source, 'utf8');
   const response = await fetch(source, { signal: AbortSignal.timeout(30000) });
