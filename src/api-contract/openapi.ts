@@ -1729,6 +1729,12 @@ export interface operations {
                 status?: "active" | "expired" | "revoked";
                 target?: string;
                 requester?: string;
+                /** @description Grants activated at or after this time (ISO 8601) */
+                from?: string;
+                /** @description Grants activated before this time (ISO 8601; half-open with from) */
+                to?: string;
+                /** @description Incident id (any case), e.g. INC-4821 */
+                incident?: string;
                 /** @description Only grants whose retroactive PR is overdue */
                 overdue?: boolean;
                 /** @description The `next` value of the previous page (a grant id) */

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { DomainEventBus } from '../common/domain-events';
 import { unstorableTextProblem } from '../common/storable-text';
+import { requireTimeRange } from '../common/time-range';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { Metrics } from '../health/metrics.service';
@@ -81,9 +82,7 @@ export class AuditLog {
   }
 
   async list(filter: AuditFilter, limit: number): Promise<AuditPage> {
-    if (filter.from && filter.to && Date.parse(filter.from) >= Date.parse(filter.to)) {
-      throw new AuditError('invalid_time_range', '`from` must be earlier than `to`');
-    }
+    requireTimeRange(filter);
     const events = await this.repository.page(filter, limit);
     return { events, next: events.length === limit ? events[events.length - 1].seq : null };
   }

@@ -21,3 +21,4 @@ export type ErrorBody = Schemas['ErrorBody'];
 export type ConsistencyProof = Schemas['ConsistencyProof'];
 export type CliLoginConfig = Schemas['CliLoginConfig'];
 export type MeView = Schemas['MeView'];
+export type LinkAnswer = Schemas['LinkAnswer'];

@@ -31,6 +31,7 @@ export function defineDomainErrors<Code extends string>(statusByCode: Record<Cod
 /** Errors shared by every domain: request validation, lookups, unavailable dependencies. */
 export class CommonError extends defineDomainErrors({
   validation_failed: HttpStatus.BAD_REQUEST,
+  invalid_time_range: HttpStatus.BAD_REQUEST,
   malformed_json: HttpStatus.BAD_REQUEST,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,

@@ -5,6 +5,7 @@ import { GrantIdParam } from '../access/grant-id';
 import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { Answers, AnswersJsonOr, AnswersText } from '../common/api-schema';
+import { requireTimeRange } from '../common/time-range';
 import { ComplianceReport, reportMarkdown } from './compliance-report';
 import { ExportQuery, ReportQuery } from './evidence.dto';
 import { Evidence } from './evidence.service';
@@ -34,6 +35,7 @@ export class EvidenceController {
   @ApiOperation({ summary: 'Audit events of a period with prevHash/hash and controls, streamed (jsonl or csv), ending with the chain head' })
   @AnswersText(['application/x-ndjson', 'text/csv'], 'format=jsonl (default): one audit event per line, then the chain head; format=csv: the same as CSV')
   async export(@Caller() caller: Principal, @Query() query: ExportQuery, @Res() res: Response) {
+    requireTimeRange(query); // before the stream starts: its status cannot change afterwards
     await this.periodExport.stream(caller, { from: query.from, to: query.to, control: query.control, format: query.format ?? 'jsonl' }, res);
   }
 
@@ -44,6 +46,7 @@ export class EvidenceController {
   async report(@Query() query: ReportQuery, @Res({ passthrough: true }) res: Response) {
     const to = query.to ?? new Date().toISOString();
     const from = query.from ?? new Date(Date.parse(to) - 30 * 86400_000).toISOString();
+    requireTimeRange({ from, to });
     const data = await this.complianceReport.build({ from, to });
     if (query.format !== 'md') return data;
     res.type('text/markdown; charset=utf-8');

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { CanonicalGrantId, GRANT_ID } from '../access/grant-id';
 import { PageQuery } from '../audit/audit.dto';
 import { RequiredText } from '../common/required-text';
@@ -74,6 +74,22 @@ export class GrantsQuery extends PageQuery {
   @IsString()
   @MaxLength(255)
   requester?: string;
+
+  @ApiPropertyOptional({ description: 'Grants activated at or after this time (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Grants activated before this time (ISO 8601; half-open with from)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ description: 'Incident id (any case), e.g. INC-4821' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  incident?: string;
 
   @ApiPropertyOptional({ description: 'Only grants whose retroactive PR is overdue' })
   @IsOptional()

@@ -46,6 +46,11 @@ export interface GrantFilter {
   requester?: string;
   overdue?: boolean;
   beforeId?: string;
+  /** Activation time, half-open [from, to). */
+  from?: string;
+  to?: string;
+  /** Matched without regard to case. */
+  incident?: string;
 }
 
 const COLUMNS = `g.id, g.status, g.target, g.environment, g.credential_type AS "credentialType", g.role, g.requester,
@@ -125,9 +130,22 @@ export class GrantsRepository {
                 SELECT 1 FROM sla_clocks c WHERE c.grant_id = g.id AND c.kind = 'retro_pr'
                    AND c.state IN ('running', 'breached') AND c.due_at < now()))
           AND ($5::text IS NULL OR ${GRANT_NUMBER('g.id')} < ${GRANT_NUMBER('$5')})
+          AND ($7::timestamptz IS NULL OR g.activated_at >= $7)
+          AND ($8::timestamptz IS NULL OR g.activated_at < $8)
+          AND ($9::text IS NULL OR upper(g.incident) = upper($9))
         ORDER BY ${GRANT_NUMBER('g.id')} DESC
         LIMIT $6`,
-      [filter.status ?? null, filter.target ?? null, filter.requester ?? null, filter.overdue ?? null, filter.beforeId ?? null, limit],
+      [
+        filter.status ?? null,
+        filter.target ?? null,
+        filter.requester ?? null,
+        filter.overdue ?? null,
+        filter.beforeId ?? null,
+        limit,
+        filter.from ?? null,
+        filter.to ?? null,
+        filter.incident ?? null,
+      ],
     );
   }
 

@@ -8,6 +8,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { DomainEventBus } from '../common/domain-events';
 import { DueWorkLoop } from '../common/due-work-loop';
+import { requireTimeRange } from '../common/time-range';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget, type TargetPolicy } from '../config/policy';
 import type { IssuedCredential } from '../credentials/credential.types';
@@ -93,9 +94,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     if (target.blockRequesterWhenOverdue) {
       const overdue = await this.clocks.overdueRetroPrGrants(caller.subject);
       if (overdue.length) {
-        return deny('requester_overdue', `The retroactive PR of ${overdue.join(', ')} is overdue: link it before breaking the glass again`, {
-          overdueGrants: overdue,
-        });
+        return deny(
+          'requester_overdue',
+          `The retroactive PR of ${overdue.join(', ')} is overdue: link it (breakglass link-pr ${overdue[0]} <PR URL>) before breaking the glass again`,
+          {
+            overdueGrants: overdue,
+          },
+        );
       }
     }
     let flags: string[] = [];
@@ -245,9 +250,11 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   async list(caller: Principal, query: GrantsQuery): Promise<GrantPage> {
     // Engineers without a wider role only ever see their own grants.
     // Who may read any grant may list them all; everyone else lists their own.
+    requireTimeRange(query);
     const requester = mayOnEveryGrant(caller, 'grant.read') ? query.requester : caller.subject;
+    const { status, target, overdue, from, to, incident } = query;
     const records = await this.repository.list(
-      { status: query.status, target: query.target, requester, overdue: query.overdue, beforeId: query.after },
+      { status, target, requester, overdue, beforeId: query.after, from, to, incident: incident?.trim() },
       query.limit,
     );
     const grants = await Promise.all(records.map((record) => this.view(record)));

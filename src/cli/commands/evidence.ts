@@ -107,6 +107,7 @@ async function readTrustedKeys(given: string | undefined, broker: string): Promi
     throw new Error(
       `cannot fetch the broker's key history from ${history} (${(error as Error).message}). Download it once where the broker is reachable ` +
         `(curl -o breakglass-keys.json ${history}) and pass --jwks breakglass-keys.json`,
+      { cause: error },
     );
   }
 }

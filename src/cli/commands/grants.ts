@@ -1,4 +1,4 @@
-import type { GrantCreated, GrantDetail, GrantExtended, GrantPage, GrantView, TargetList } from '../api-types';
+import type { GrantCreated, GrantDetail, GrantExtended, GrantPage, GrantView, LinkAnswer, TargetList } from '../api-types';
 import { parseDuration, type Cli } from '../cli-context';
 import { describeCredential, describeGrant, describeNewGrant, grantTable, table, timeLeft } from '../grant-output';
 import { loadGrant, saveGrant, type LocalGrant } from '../local-state';
@@ -85,6 +85,19 @@ export function registerGrantCommands(cli: Cli): void {
       if (asJson()) return console.log(JSON.stringify(grant));
       console.log(`${grant.id} now ends at ${grant.expiresAt} (${timeLeft(grant.expiresAt)} left).`);
       if (grant.newCredential) console.log(['New credential — shown once:', ...describeCredential(grant.newCredential, grant.id)].join('\n'));
+    });
+
+  program
+    .command('link-pr <grant> <url>')
+    .description('link the retroactive PR (or MR) of a grant by hand, e.g. when the forge webhook is not set up; stops its SLA clock')
+    .action(async (grantId: string, url: string) => {
+      const { linked } = await client().post<LinkAnswer>(`v1/grants/${encodeURIComponent(grantId)}/pull-requests`, { url });
+      if (asJson()) return console.log(JSON.stringify(linked));
+      for (const link of linked) {
+        const clock = link.clock ? `; retro-PR clock ${link.clock.replace('_', ' ')}` : '';
+        const elsewhere = link.repoMatches ? '' : ' (not the repository the target expects: flagged for security)';
+        console.log(`${link.grant}: linked ${link.repo}#${link.number} (${link.state})${elsewhere}${clock}.`);
+      }
     });
 
   program

@@ -1,0 +1,12 @@
+import { CommonError } from './domain-error';
+
+/**
+ * `from`/`to` of every period query (grants, audit, exports, reports): a `from` after `to` is a
+ * mistake to say, not an empty answer to give (`400 invalid_time_range`). Equal bounds are an empty
+ * half-open range.
+ */
+export function requireTimeRange(range: { from?: string; to?: string }): void {
+  if (range.from && range.to && Date.parse(range.from) > Date.parse(range.to)) {
+    throw new CommonError('invalid_time_range', `\`from\` (${range.from}) is after \`to\` (${range.to})`, { from: range.from, to: range.to });
+  }
+}
