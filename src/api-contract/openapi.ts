@@ -2022,7 +2022,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description format=jsonl (default): one audit event per line, then the chain head; format=csv: the same as CSV */
+            /** @description format=jsonl (default): one audit event per line, then the chain head and the covering checkpoint; format=csv: the events as pure CSV (the chain head is the X-Breakglass-Chain-Head header) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -33,7 +33,10 @@ export class EvidenceController {
   @Get('v1/evidence/export')
   @Roles('compliance')
   @ApiOperation({ summary: 'Audit events of a period with prevHash/hash and controls, streamed (jsonl or csv), ending with the chain head' })
-  @AnswersText(['application/x-ndjson', 'text/csv'], 'format=jsonl (default): one audit event per line, then the chain head; format=csv: the same as CSV')
+  @AnswersText(
+    ['application/x-ndjson', 'text/csv'],
+    'format=jsonl (default): one audit event per line, then the chain head and the covering checkpoint; format=csv: the events as pure CSV (the chain head is the X-Breakglass-Chain-Head header)',
+  )
   async export(@Caller() caller: Principal, @Query() query: ExportQuery, @Res() res: Response) {
     requireTimeRange(query); // before the stream starts: its status cannot change afterwards
     await this.periodExport.stream(caller, { from: query.from, to: query.to, control: query.control, format: query.format ?? 'jsonl' }, res);

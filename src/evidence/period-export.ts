@@ -36,6 +36,10 @@ export class PeriodExport {
       'Content-Disposition',
       `attachment; filename="breakglass-audit-${(filter.from ?? 'start').slice(0, 10)}-${(filter.to ?? 'now').slice(0, 10)}.${filter.format}"`,
     );
+    // The chain head when the export began (it covers every exported event): for CSV, whose body is
+    // pure CSV, this header is where it goes; JSONL also has it in its trailer line.
+    const headAtStart = await this.auditLog.head();
+    res.setHeader('X-Breakglass-Chain-Head', `${headAtStart.seq}:${headAtStart.hash}`);
     const write = async (text: string) => {
       if (!res.write(text)) await once(res, 'drain');
     };
@@ -66,7 +70,9 @@ export class PeriodExport {
       covers: last?.seq ?? null,
       ...(covering ? checkpointView(covering) : { treeSize: null, rootHash: null, at: null, note: null }),
     };
-    for (const line of [trailer, checkpoint]) await write(csv ? `# ${JSON.stringify(line)}\n` : `${JSON.stringify(line)}\n`);
+    // CSV stays rows of the header's columns only (spreadsheets read a trailer as data): the chain head
+    // is the X-Breakglass-Chain-Head header, the checkpoint GET /v1/audit/checkpoint.
+    if (!csv) for (const line of [trailer, checkpoint]) await write(`${JSON.stringify(line)}\n`);
     res.end();
     await this.dataSource.transaction((tx) =>
       this.auditLog.append(tx, {

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { verifyEvidence, type BundleVerdict } from '../../evidence/bundle-verifier';
+import { verifyExport } from '../../evidence/export-verifier';
 import type { ApiClient } from '../api-client';
 import type { SignedBundle } from '../api-types';
 import { parseExpectedHead, verifyAgainstCheckpoint, verifyAuditChainRemotely } from '../audit-verify';
@@ -41,6 +42,24 @@ export function registerEvidenceCommands(cli: Cli): void {
         console.log(`  session log: ${verdict.session.valid ? 'valid' : `broken at seq ${verdict.session.firstInvalidSeq}`} (${verdict.session.count} events)`);
         console.log(`  audit events: ${verdict.audit.valid ? 'valid' : `altered at seq ${verdict.audit.firstInvalidSeq}`} (${verdict.audit.count} events)`);
         console.log(`  checkpoint: ${describeCheckpoint(verdict.checkpoint)}`);
+      }
+      process.exitCode = verdict.valid ? 0 : 2;
+    });
+
+  evidence
+    .command('verify-export <file>')
+    .description('check a JSONL period export offline: every hash, the links between events, the trailer, the checkpoint (exit 2 if anything fails)')
+    .option('--log-key <vkey-url-or-file>', 'the checkpoint verifier key to trust (default: <broker>/v1/audit/log-key)')
+    .action(async (file: string, options: { logKey?: string }) => {
+      const broker = program.opts<{ url: string }>().url.replace(/\/+$/, '');
+      const logKey = options.logKey?.includes('+') ? options.logKey : await readSource(options.logKey ?? `${broker}/v1/audit/log-key`).catch(() => undefined);
+      const verdict = verifyExport(readFileSync(file, 'utf8'), logKey?.trim());
+      if (asJson()) console.log(JSON.stringify(verdict));
+      else {
+        console.log(`${verdict.valid ? 'VALID' : `INVALID: ${verdict.problem}`} (${verdict.count} events in ${verdict.segments} run(s) of consecutive seqs)`);
+        console.log(
+          `  trailer: ${verdict.trailer}; checkpoint: ${verdict.checkpoint === 'unchecked' ? 'not checked (no log key: pass --log-key)' : verdict.checkpoint}`,
+        );
       }
       process.exitCode = verdict.valid ? 0 : 2;
     });
