@@ -146,6 +146,19 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await screenshot('grant-sql');
   });
 
+  it('warns about a session with nothing recorded, and shows a not-found page for an unknown grant', async () => {
+    const quiet = await breakGlass('Access that the recorder never saw');
+    await page.getByRole('link', { name: 'Live' }).click();
+    await page.getByRole('link', { name: quiet.id }).click();
+    await page.getByText('Nothing recorded — access may have been used outside the recorder.').waitFor();
+    expect(await page.getByText(/Chain valid: 0 events/).count()).toBe(0);
+    // From that grant to one that does not exist: the previous grant must not stay on screen.
+    await page.evaluate(`location.hash = '#/grants/BG-2026-999999'`);
+    await page.getByRole('heading', { name: 'Grant not found' }).waitFor();
+    await page.getByText('There is no grant BG-2026-999999.').waitFor();
+    expect(await page.getByText('Access that the recorder never saw').count()).toBe(0);
+  });
+
   it("shows the cluster's audit events of a Kubernetes grant on its page", async () => {
     const { body: grant } = await sut.http
       .post('/v1/grants')

@@ -71,6 +71,20 @@ describe('recorded commands from the CLI', () => {
     expect(await transcript()).toContain(`${dir} $ ls /definitely-not-here → 2`);
   });
 
+  it('leaving the shell with Ctrl-D (end of input) records the last command once; a repeated command twice', async () => {
+    const before = (await events()).length;
+    const { code } = await cli(['shell', grantId], env, 'echo one\necho two\necho two\n');
+    expect(code).toBe(0);
+    const session = (await events()).slice(before) as { type: string; command: string | null }[];
+    expect(session.map((e) => [e.type, e.command])).toEqual([
+      ['session_start', null],
+      ['command', 'echo one'],
+      ['command', 'echo two'],
+      ['command', 'echo two'],
+      ['session_end', null],
+    ]);
+  });
+
   it('exec of psql on a proxied target records the command line and each statement the server ran', async () => {
     const requested = await cli(
       ['--json', 'request', '--target', 'payments-db', '--incident', 'INC-6', '--reason', 'Ledger rows stuck in pending state', '--duration', '30m'],

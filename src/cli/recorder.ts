@@ -69,13 +69,18 @@ set -o history
 # Disarmed until the first prompt, so the rest of this file is not recorded.
 __bg_armed=
 __bg_running=
+__bg_last_hist=
 __bg_preexec() {
   [ -n "$__bg_armed" ] || return 0
   case "$BASH_COMMAND" in __bg_precmd*|__bg_left*) return 0 ;; esac
   __bg_armed=
   local line
   line=$(HISTTIMEFORMAT= builtin history 1)
-  [[ $line =~ ^[[:space:]]*[0-9]+[*]?[[:space:]]+(.*)$ ]] && __bg_cmd=${'${'}BASH_REMATCH[1]}
+  [[ $line =~ ^[[:space:]]*([0-9]+)[*]?[[:space:]]+(.*)$ ]] || return 0
+  # Leaving with Ctrl-D fires this trap once more with no new history line: not a new command.
+  [[ ${'${'}BASH_REMATCH[1]} == "$__bg_last_hist" ]] && return 0
+  __bg_last_hist=${'${'}BASH_REMATCH[1]}
+  __bg_cmd=${'${'}BASH_REMATCH[2]}
   __bg_start=$EPOCHREALTIME
   __bg_cwd=$PWD
   __bg_running=1

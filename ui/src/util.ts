@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** The current time, re-rendering every second (countdowns). */
 export function useNow(): number {
@@ -20,8 +20,14 @@ export interface Resource<T> {
 export function useResource<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number): Resource<T> {
   const [state, setState] = useState<{ data?: T; error?: Error }>({});
   const [round, setRound] = useState(0);
+  const shown = useRef<string>();
   useEffect(() => {
     let live = true;
+    // Another thing to show (another grant id): drop what was shown, so an error is not shown
+    // beside the previous thing's data. A reload of the same thing keeps it while loading.
+    const key = JSON.stringify(deps);
+    if (shown.current !== undefined && shown.current !== key) setState({});
+    shown.current = key;
     const run = () =>
       load().then(
         (data) => live && setState({ data }),

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { ApiError } from '../api';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
 import type { ClockPage, Grant, GrantNotifications, PullRequestLinks, ReviewList, ReviewRecorded, SessionPage, SessionRecord, Verdict } from '../types';
@@ -24,6 +25,15 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   const reviews = useResource(() => api.get<ReviewList>(`/v1/grants/${id}/reviews`), [id]);
   const [downloadError, setDownloadError] = useState<Error>();
   const g = grant.data;
+  if (grant.error instanceof ApiError && grant.error.status === 404)
+    return (
+      <>
+        <h1>Grant not found</h1>
+        <p class="problem" role="alert">
+          There is no grant {id}. Check the id (it looks like BG-2026-000042), or find it on the Live page.
+        </p>
+      </>
+    );
   if (!g)
     return (
       <>
@@ -121,13 +131,20 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
         )}
       </Section>
       <Section title="Session transcript">
-        {verdict.data && (
-          <p class={verdict.data.valid ? 'ok' : 'problem'} role="status">
-            Chain{' '}
-            {verdict.data.valid
-              ? `valid: ${verdict.data.count} events, head ${verdict.data.headHash.slice(0, 16)}…`
-              : `BROKEN at seq ${verdict.data.firstInvalidSeq}`}
+        {verdict.data && verdict.data.valid && verdict.data.count === 0 ? (
+          // Nothing to verify is not a good sign: the credential may have been used around the recorder.
+          <p class="warning" role="status">
+            Nothing recorded — access may have been used outside the recorder.
           </p>
+        ) : (
+          verdict.data && (
+            <p class={verdict.data.valid ? 'ok' : 'problem'} role="status">
+              Chain{' '}
+              {verdict.data.valid
+                ? `valid: ${verdict.data.count} events, head ${verdict.data.headHash.slice(0, 16)}…`
+                : `BROKEN at seq ${verdict.data.firstInvalidSeq}`}
+            </p>
+          )
         )}
         <Problem error={transcript.error} />
         <pre class="transcript" aria-label="Recorded commands">
