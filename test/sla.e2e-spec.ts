@@ -117,7 +117,7 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     // Events v2 `timestamp`: when the breach was recorded, not when the delivery ran.
     expect(Math.abs(Date.parse(trigger.payload.timestamp!) - due)).toBeLessThan(2000);
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
-    expect(email.raw).toContain(`/v1/grants/${grant.id}`);
+    expect(email.raw).toContain(`/ui/#/grants/${grant.id}`); // a page a browser can open
     expect(await clock(grant.id)).toMatchObject({
       state: 'breached',
       steps: [

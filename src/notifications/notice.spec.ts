@@ -64,7 +64,14 @@ describe('notice text', () => {
     expect(notice.subject).toBe('[breakglass] BG-2026-000002 extended for Zoe Unal ?');
     expect(notice.subject).toMatch(/^[\x20-\x7e]+$/);
     expect(notice.text).toContain('Who:      Zoë Ünal 🚒');
-    expect(notice.text).toContain('durationSeconds: 600');
-    expect(notice.text).toContain('flags:    none');
+    // Facts for people: a duration in 10m form, labels in words; the dashboard page, never an API URL.
+    expect(notice.text).toContain('Duration: 10m\n');
+    expect(notice.text).toContain('Flags:    none');
+    expect(notice.text).toContain(`Grant:    http://bg/ui/#/grants/${notice.details.grant}`);
+    expect(notice.text).not.toContain('/v1/');
+    expect(notice.links).toEqual([
+      { href: `http://bg/ui/#/grants/${notice.details.grant}`, text: `Grant ${notice.details.grant} in the breakglass dashboard` },
+    ]);
+    expect(notice.details).toMatchObject({ durationSeconds: 600 }); // machines keep the raw facts
   });
 });

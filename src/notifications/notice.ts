@@ -1,3 +1,4 @@
+import { formatDuration } from '../config/duration';
 // What each notice says. Messages are rendered when the notice is written to the outbox, so what
 // was sent is exactly what the evidence shows, whatever changes later. Headlines stay ASCII: a
 // non-ASCII subject is MIME-encoded, which mail filters and grep-ing auditors handle badly.
@@ -90,7 +91,9 @@ const SEVERITY: Record<NoticeKind, NoticeMessage['severity']> = {
 export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMessage {
   const { grant, publicUrl } = context;
   const headline = context.headline ?? HEADLINES[kind](context);
-  const grantUrl = `${publicUrl}/v1/grants/${grant.id}`;
+  // The dashboard page, which a browser can open (the API answers 401 without a bearer token): the
+  // requester sees their grant there, security and compliance also download the evidence bundle.
+  const grantUrl = dashboardGrantUrl(publicUrl, grant.id);
   const facts = context.facts ?? {};
   const text = [
     `${grant.id}: ${headline}.`,
@@ -102,7 +105,7 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
     ...factLines(facts),
     '',
     `Grant:    ${grantUrl}`,
-    `Evidence: ${grantUrl}/evidence`,
+    '          (security and compliance download the signed evidence bundle there)',
     '',
     'Sent by breakglass. Every break-glass is recorded in a hash-chained audit log.',
   ].join('\n');
@@ -124,10 +127,7 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
       expiresAt: iso(grant.expiresAt),
       ...facts,
     },
-    links: [
-      { href: grantUrl, text: `Grant ${grant.id}` },
-      { href: `${grantUrl}/evidence`, text: 'Evidence bundle' },
-    ],
+    links: [{ href: grantUrl, text: `Grant ${grant.id} in the breakglass dashboard` }],
   };
 }
 
@@ -165,8 +165,28 @@ const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> =
 };
 
 /** `key:   value` lines aligned like the fixed ones; a long key still gets a space, null reads as "none". */
+/** Where a grant is shown to people. */
+export function dashboardGrantUrl(publicUrl: string, grantId: string): string {
+  return `${publicUrl}/ui/#/grants/${encodeURIComponent(grantId)}`;
+}
+
+/**
+ * Facts as a person reads them: `durationSeconds: 1800` is "Duration: 30m", `onCall: true` "On call:
+ * yes". The machine-readable facts stay as they are in `details` (webhook, PagerDuty).
+ */
 function factLines(facts: Record<string, string | number | boolean | null>): string[] {
-  return Object.entries(facts).map(([key, value]) => `${`${key}:`.padEnd(Math.max(10, key.length + 2))}${value === null ? 'none' : value}`);
+  return Object.entries(facts).map(([key, value]) => {
+    const seconds = /Seconds$/.test(key) && typeof value === 'number';
+    const label = `${humanLabel(seconds ? key.replace(/Seconds$/, '') : key)}:`;
+    const shown = value === null ? 'none' : seconds ? formatDuration(value) : typeof value === 'boolean' ? (value ? 'yes' : 'no') : value;
+    return `${label.padEnd(Math.max(10, label.length + 1))}${shown}`;
+  });
+}
+
+/** `previousExpiresAt` → "Previous expires at", `dueAt` → "Due at". */
+function humanLabel(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /**
