@@ -220,7 +220,10 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByRole('link', { name: 'SLA board' }).click();
     const breached = page.locator('section', { has: page.getByRole('heading', { name: 'Breached' }) });
     await breached.getByRole('link').first().waitFor({ timeout: 15_000 });
-    await page.getByText(/On-time rate:/).waitFor();
+    await page
+      .getByRole('list', { name: 'On-time rates' })
+      .getByText(/^Retroactive PR: /)
+      .waitFor();
     await screenshot('sla-board');
 
     await page.getByRole('link', { name: 'Review queue' }).click();
@@ -282,6 +285,75 @@ describeWithBrowser('dashboard sign-in with OIDC (authorization code + PKCE)', (
       await browser.close();
       await sut.close();
       await provider.stop();
+    }
+  });
+});
+
+describeWithBrowser('SLA board at scale', () => {
+  jest.setTimeout(120_000);
+
+  it('counts all 1,200 clocks of a seeded scenario, breached first, with the on-time rates of the compliance report', async () => {
+    const sut = await startTestService();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    try {
+      const engineer = await sut.token('oncall-1', ['engineer']);
+      const template = (
+        await sut.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'prod-cluster', incident: 'INC-1200', reason: 'The template of a seeded SLA scenario' })
+          .expect(201)
+      ).body;
+      // 599 more grants like it, each with its two clocks in a state set by its number: what months
+      // of break-glass leave behind, without waiting months (rows copied, not hand-written).
+      await sut.dataSource.query(
+        `INSERT INTO grants
+         SELECT (jsonb_populate_record(NULL::grants, to_jsonb(g) || jsonb_build_object('id', 'BG-2026-' || lpad((100000 + n)::text, 6, '0')))).*
+           FROM grants g, generate_series(1, 599) AS n WHERE g.id = $1`,
+        [template.id],
+      );
+      await sut.dataSource.query(
+        `INSERT INTO sla_clocks
+         SELECT (jsonb_populate_record(NULL::sla_clocks, to_jsonb(c) || jsonb_build_object(
+                  'id', gen_random_uuid(), 'grant_id', 'BG-2026-' || lpad((100000 + n)::text, 6, '0'),
+                  'state', CASE n % 20 WHEN 0 THEN 'satisfied_late' WHEN 1 THEN 'breached' WHEN 2 THEN 'waived' ELSE 'satisfied' END,
+                  'due_at', now() - interval '1 hour', 'resolved_at', CASE WHEN n % 20 <> 1 THEN now() END,
+                  'breached_at', CASE WHEN n % 20 IN (0, 1) THEN now() - interval '30 minutes' END))).*
+           FROM sla_clocks c, generate_series(1, 599) AS n WHERE c.grant_id = $1`,
+        [template.id],
+      );
+      const compliance = await sut.token('auditor-1', ['compliance', 'security']);
+      const report = (await sut.http.get('/v1/reports/compliance').set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+      expect(report.retroPr.total + report.reviews.total).toBe(1200);
+      expect(report.retroPr.onTime + report.reviews.onTime).toBeGreaterThan(1000); // more than one page of one state
+
+      const page = await browser.newPage();
+      await page.goto(`${sut.url}/ui/`);
+      await page.getByLabel('Subject').fill('auditor-1');
+      await page.getByLabel('security').check();
+      await page.getByLabel('compliance').check();
+      await page.getByRole('button', { name: /Sign in as auditor-1/ }).click();
+      await page.getByRole('link', { name: 'SLA board' }).click();
+      const rates = page.getByRole('list', { name: 'On-time rates' });
+      await rates.waitFor();
+      const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
+      for (const [label, figures] of [
+        ['Retroactive PR', report.retroPr],
+        ['Security review', report.reviews],
+      ] as const) {
+        await rates
+          .getByText(`${label}: ${pct(figures.onTimeRate)} on time (${figures.onTime} on time, ${figures.late} late, ${figures.overdue} overdue)`)
+          .waitFor();
+      }
+      // Breached first, then running; every breached clock is listed (none lost past a first page).
+      const headings = await page.getByRole('heading', { level: 2 }).allTextContents();
+      expect(headings.indexOf('Breached')).toBeLessThan(headings.indexOf('Running, by time left'));
+      const breachedRows = page.getByRole('table', { name: 'Breached clocks' }).locator('tbody tr');
+      await expect(breachedRows.count()).resolves.toBe(report.retroPr.overdue + report.reviews.overdue);
+      expect(report.retroPr.overdue + report.reviews.overdue).toBeGreaterThan(50);
+    } finally {
+      await browser.close();
+      await sut.close();
     }
   });
 });

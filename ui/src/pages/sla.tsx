@@ -7,27 +7,48 @@ const KIND = { retro_pr: 'Retroactive PR', review: 'Security review' } as const;
 
 export function SlaBoardPage({ api }: PageProps) {
   const now = useNow();
-  const load = (state: string) => api.get<ClockPage>(`/v1/sla?state=${state}&limit=1000`).then((r) => r.clocks);
+  // Every page of each state: the rates are over all clocks, not the first thousand.
+  const load = async (state: string) => {
+    const clocks: Clock[] = [];
+    let after: string | null = null;
+    do {
+      const page: ClockPage = await api.get<ClockPage>(`/v1/sla?state=${state}&limit=1000${after ? `&after=${after}` : ''}`);
+      clocks.push(...page.clocks);
+      after = page.next;
+    } while (after);
+    return clocks;
+  };
   const board = useResource(
     async () => {
       const [running, breached, late, onTime] = await Promise.all([load('running'), load('breached'), load('satisfied_late'), load('satisfied')]);
       return { running, breached, late, onTime };
     },
     [],
-    3000,
+    5000,
   );
   const b = board.data;
-  const judged = b ? b.onTime.length + b.late.length + b.breached.length : 0;
-  const rate = b && judged ? `${((b.onTime.length / judged) * 100).toFixed(1)} %` : 'n/a';
   const link = (c: Clock) => <a href={`#/grants/${c.grant}`}>{c.grant}</a>;
   return (
     <>
       <h1>SLA board</h1>
       <Problem error={board.error} />
-      <p class="summary">
-        On-time rate: <strong>{rate}</strong>
-        {b && ` (${b.onTime.length} on time, ${b.late.length} late, ${b.breached.length} breached and still open)`}
-      </p>
+      {b && (
+        <ul class="summary" aria-label="On-time rates">
+          {(['retro_pr', 'review'] as const).map((kind) => (
+            <li>
+              {KIND[kind]}: <KindRate clocks={b} kind={kind} now={now} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <Section title="Breached">
+        <Table
+          caption="Breached clocks"
+          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations']}
+          rows={(b?.breached ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.breachedAt), escalationSummary(c.steps)])}
+          empty="No breached clocks."
+        />
+      </Section>
       <Section title="Running, by time left">
         <Table
           caption="Running clocks"
@@ -37,14 +58,6 @@ export function SlaBoardPage({ api }: PageProps) {
             .map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), timeLeft(c.dueAt, now)])}
         />
       </Section>
-      <Section title="Breached">
-        <Table
-          caption="Breached clocks"
-          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations']}
-          rows={(b?.breached ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.breachedAt), escalationSummary(c.steps)])}
-          empty="No breached clocks."
-        />
-      </Section>
       <Section title="Satisfied late">
         <Table
           caption="Clocks satisfied late"
@@ -52,6 +65,23 @@ export function SlaBoardPage({ api }: PageProps) {
           rows={(b?.late ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.resolvedAt)])}
         />
       </Section>
+    </>
+  );
+}
+
+/**
+ * One kind's on-time rate as the compliance report computes it: on time / (on time + late +
+ * overdue), overdue being breached or running past due; waived and not-yet-due clocks are not judged.
+ */
+function KindRate({ clocks, kind, now }: { clocks: Record<'running' | 'breached' | 'late' | 'onTime', Clock[]>; kind: Clock['kind']; now: number }) {
+  const of = (list: Clock[]) => list.filter((c) => c.kind === kind);
+  const onTime = of(clocks.onTime).length;
+  const late = of(clocks.late).length;
+  const overdue = of(clocks.breached).length + of(clocks.running).filter((c) => Date.parse(c.dueAt) < now).length;
+  const judged = onTime + late + overdue;
+  return (
+    <>
+      <strong>{judged ? `${((onTime / judged) * 100).toFixed(1)} %` : 'n/a'}</strong> on time ({onTime} on time, {late} late, {overdue} overdue)
     </>
   );
 }
