@@ -105,4 +105,26 @@ describe('grant history and search', () => {
     expect(await bad.exited).toBe(1);
     expect(bad.stderr()).toContain('(HTTP 400, validation_failed)');
   });
+
+  it('a missing or short reason gets one message that says what is wrong', async () => {
+    const grant = await breakGlass('INC-7200');
+    const clock = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=retro_pr`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.clocks[0];
+    const waive = (body: unknown) =>
+      sut.http
+        .post(`/v1/sla/${clock.id}/waive`)
+        .set('Authorization', `Bearer ${compliance}`)
+        .send(body as object)
+        .expect(400);
+    expect((await waive({})).body).toMatchObject({
+      error: 'validation_failed',
+      message: 'Invalid request: reason: reason is required',
+      details: [{ field: 'reason', problems: ['reason is required'] }],
+    });
+    expect((await waive({ reason: '   too short   ' })).body.details).toEqual([
+      { field: 'reason', problems: ['reason must be at least 10 characters, not counting surrounding whitespace'] },
+    ]);
+    expect((await waive({ reason: 42 })).body.details).toEqual([{ field: 'reason', problems: ['reason must be text'] }]);
+    const revoke = await sut.http.post(`/v1/grants/${grant.id}/revoke`).set('Authorization', `Bearer ${engineer}`).send({ reason: '' }).expect(400);
+    expect(revoke.body.details).toEqual([{ field: 'reason', problems: ['reason must not be empty or only whitespace'] }]);
+  });
 });
