@@ -4,6 +4,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { AuditLog } from '../src/audit/audit-log.service';
 import { freePort } from './support/ports';
 import { startTestService, type TestService } from './support/test-service';
+import { until } from './support/until';
 
 const SECRET = 'siem-forwarder-secret-0123456789';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,8 +53,15 @@ targets:
 
   it('delivers every event in order once the receivers come back after an outage', async () => {
     await addEvents(30); // both receivers are down: the forwarders retry with backoff
-    await sleep(1500);
-    const cursors = await sut.dataSource.query(`SELECT name, last_seq::int AS "lastSeq", failures FROM forwarder_cursors ORDER BY name`);
+    // Each forwarder has tried and failed at least once (polled: a loaded machine may take a while).
+    const cursors = await until(
+      'every forwarder failed once',
+      async () => {
+        const rows = await sut.dataSource.query(`SELECT name, last_seq::int AS "lastSeq", failures FROM forwarder_cursors ORDER BY name`);
+        return rows.length === 3 && rows.every((c: { failures: number }) => c.failures >= 1) ? rows : undefined;
+      },
+      15_000,
+    );
     expect(cursors).toEqual([
       { name: 'siem-syslog', lastSeq: 0, failures: expect.any(Number) },
       { name: 'siem-syslog-lf', lastSeq: 0, failures: expect.any(Number) },
