@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { TimeBound } from '../common/time-range';
 
 export class PageQuery {
   @ApiPropertyOptional({ description: 'Page size', default: 100, minimum: 1, maximum: 1000 })
@@ -24,14 +25,10 @@ export class NumberPageQuery extends PageQuery {
 }
 
 export class AuditQuery extends NumberPageQuery {
-  @ApiPropertyOptional({ description: 'Events at or after this time (ISO-8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Events at or after this time (ISO-8601)')
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Events strictly before this time (ISO-8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Events strictly before this time (ISO-8601)')
   to?: string;
 
   @ApiPropertyOptional({ description: 'Grant id, e.g. BG-2026-000042' })

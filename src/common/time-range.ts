@@ -1,4 +1,10 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsISO8601, IsOptional } from 'class-validator';
 import { CommonError } from './domain-error';
+
+/** A `from` or `to` query parameter: an optional ISO 8601 time (the period's bound is said in `description`). */
+export const TimeBound = (description: string) => applyDecorators(ApiPropertyOptional({ description }), IsOptional(), IsISO8601({ strict: true }));
 
 /**
  * `from`/`to` of every period query (grants, audit, exports, reports): a `from` after `to` is a

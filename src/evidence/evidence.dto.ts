@@ -1,15 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { TimeBound } from '../common/time-range';
 
 export class ExportQuery {
-  @ApiPropertyOptional({ description: 'At or after (ISO-8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('At or after (ISO-8601)')
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Strictly before (ISO-8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Strictly before (ISO-8601)')
   to?: string;
 
   @ApiPropertyOptional({ enum: ['jsonl', 'csv'], default: 'jsonl' })
@@ -24,14 +21,10 @@ export class ExportQuery {
 }
 
 export class ReportQuery {
-  @ApiPropertyOptional({ description: 'Grants activated at or after (ISO-8601); default 30 days before `to`' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Grants activated at or after (ISO-8601); default 30 days before `to`')
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Grants activated strictly before (ISO-8601); default now' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Grants activated strictly before (ISO-8601); default now')
   to?: string;
 
   @ApiPropertyOptional({ enum: ['json', 'md'], default: 'json' })

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { CanonicalGrantId, GRANT_ID } from '../access/grant-id';
 import { PageQuery } from '../audit/audit.dto';
 import { RequiredText } from '../common/required-text';
+import { TimeBound } from '../common/time-range';
 
 const MAX_SECONDS = 30 * 86400;
 
@@ -75,14 +76,10 @@ export class GrantsQuery extends PageQuery {
   @MaxLength(255)
   requester?: string;
 
-  @ApiPropertyOptional({ description: 'Grants activated at or after this time (ISO 8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Grants activated at or after this time (ISO 8601)')
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Grants activated before this time (ISO 8601; half-open with from)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
+  @TimeBound('Grants activated before this time (ISO 8601; half-open with from)')
   to?: string;
 
   @ApiPropertyOptional({ description: 'Incident id (any case), e.g. INC-4821' })
