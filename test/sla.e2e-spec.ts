@@ -117,7 +117,8 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     // Events v2 `timestamp`: when the breach was recorded, not when the delivery ran.
     expect(Math.abs(Date.parse(trigger.payload.timestamp!) - due)).toBeLessThan(2000);
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
-    expect(email.raw).toContain(`/ui/#/grants/${grant.id}`); // a page a browser can open
+    // A page a browser can open (the body is quoted-printable: soft line breaks undone).
+    expect(email.raw.replace(/=\r?\n/g, '')).toContain(`/ui/#/grants/${grant.id}`);
     expect(await clock(grant.id)).toMatchObject({
       state: 'breached',
       steps: [
