@@ -230,6 +230,20 @@ describe('session command log', () => {
     expect(text).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z oncall-1@bastion-1 \/srv\/app \$ echo five → 0$/m);
   });
 
+  it('the transcript says its time zone, flags records stamped outside the grant window, and warns when nothing was recorded', async () => {
+    const grant = await breakGlass();
+    const text = async () => (await sut.http.get(`/v1/grants/${grant.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
+    const empty = await text();
+    expect(empty).toMatch(/^# breakglass session transcript of BG-\S+: 0 events, head 0{64}; times are UTC \(ISO 8601\)\n/);
+    expect(empty).toContain('# nothing recorded: access may have been used outside the recorder');
+    const early = new Date(Date.now() - 50 * 60_000).toISOString();
+    await send(grant, [event(1, 'cat /etc/shadow', { startedAt: early, finishedAt: early }), event(2, 'kubectl get pods')]).expect(200);
+    const lines = (await text()).trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toBe(`${early} oncall-1@bastion-1 /srv/app $ cat /etc/shadow → 0 (stamped outside the grant window)`);
+    expect(lines[2]).not.toContain('outside the grant window');
+  });
+
   it('prints hostile fields as visible escapes: no forged transcript line, no terminal control', async () => {
     const grant = await breakGlass();
     const forgedLine = `\n2026-01-01T00:00:00.000Z oncall-1@bastion-1 /srv/app $ echo harmless → 0\n# `;

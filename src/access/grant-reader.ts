@@ -9,6 +9,12 @@ export interface GrantOwnership {
   status: string;
 }
 
+/** When a grant's access was live. */
+export interface AccessWindow {
+  from: Date;
+  to: Date;
+}
+
 /** Reads of the `grants` table for domains below `grants/` (which owns the table and writes it). */
 @Injectable()
 export class GrantReader {
@@ -16,6 +22,12 @@ export class GrantReader {
 
   async find(id: string, tx?: EntityManager): Promise<GrantOwnership | undefined> {
     const [row] = await (tx ?? this.dataSource).query(`SELECT id, requester, target, status FROM grants WHERE id = $1`, [id]);
+    return row;
+  }
+
+  /** When the grant's access was live: activation to its end (or, while active, its expiry). */
+  async window(id: string): Promise<AccessWindow | undefined> {
+    const [row] = await this.dataSource.query(`SELECT activated_at AS "from", COALESCE(ended_at, expires_at) AS "to" FROM grants WHERE id = $1`, [id]);
     return row;
   }
 

@@ -236,9 +236,11 @@ export class Sessions {
   /** The session as text, one line per record (transcript.ts). */
   async transcript(caller: Principal, grantId: string): Promise<string> {
     const head = await this.readableHead(caller, grantId);
-    const lines = [`# breakglass session transcript of ${grantId}: ${head.count} events, head ${head.hash}`];
+    const window = await this.grants.window(grantId);
+    const lines = [`# breakglass session transcript of ${grantId}: ${head.count} events, head ${head.hash}; times are UTC (ISO 8601)`];
+    if (!head.count) lines.push('# nothing recorded: access may have been used outside the recorder');
     for (const gap of head.gaps) lines.push(`# gap: seq ${gap.from}-${gap.to} never received`);
-    for await (const event of this.repository.all(grantId)) lines.push(transcriptLine(event));
+    for await (const event of this.repository.all(grantId)) lines.push(transcriptLine(event, window));
     return `${lines.join('\n')}\n`;
   }
 

@@ -20,11 +20,11 @@ export function visible(text: string): string {
  * proxy's statements as `SQL> statement` and their outcome as `← tag (rows, ms)` or `← ERROR sqlstate message`,
  * a cluster's requests (audit webhook) as `K8S> VERB requestURI → status code`.
  */
-export function transcriptLine(event: SessionEvent): string {
+export function transcriptLine(event: SessionEvent, window?: { from: Date; to: Date }): string {
   const field = (value: string | null) => (value === null ? '?' : visible(value));
   const when = event.startedAt ?? event.receivedAt;
   const where = `${field(event.user)}@${field(event.host)} ${field(event.cwd)}`;
-  const late = event.late ? ' (late)' : '';
+  const late = `${event.late ? ' (late)' : ''}${window && outsideWindow(when, window) ? ' (stamped outside the grant window)' : ''}`;
   const command = visible(event.command ?? '');
   const detail = event.detail ?? {};
   switch (event.type) {
@@ -54,4 +54,13 @@ export function transcriptLine(event: SessionEvent): string {
     default:
       return `${when} ${where} # ${visible(event.type)}${command ? `: ${command}` : ''}${event.exitCode === null ? '' : ` → ${event.exitCode}`}${late}`;
   }
+}
+
+/** Clocks differ a little between a laptop and the broker; beyond this a stamp is worth a reviewer's look. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** A record stamped before the grant was active or after it ended: the clock lies, or the record does. */
+export function outsideWindow(stamp: string, window: { from: Date; to: Date }): boolean {
+  const at = Date.parse(stamp);
+  return at < window.from.getTime() - CLOCK_SKEW_MS || at > window.to.getTime() + CLOCK_SKEW_MS;
 }
