@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FakeOidcProvider } from './support/oidc-provider';
-import { CLI, spawnCli } from './support/service-process';
+import { CLI, runCli, spawnCli } from './support/service-process';
 import { startTestService, type TestService } from './support/test-service';
 
 // The on-call engineer's CLI under stress (issue 20): the credential follows `extend`, an ended
@@ -11,12 +11,7 @@ import { startTestService, type TestService } from './support/test-service';
 
 const scratch = (prefix: string) => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', prefix));
 
-async function cli(args: string[], env: NodeJS.ProcessEnv, input?: string) {
-  const run = spawnCli(args, env);
-  run.child.stdin?.end(input ?? '');
-  const code = await run.exited;
-  return { code, output: run.output(), stdout: run.stdout(), stderr: run.stderr() };
-}
+const cli = runCli;
 
 describe('the on-call CLI: state that follows the grant', () => {
   jest.setTimeout(60_000);

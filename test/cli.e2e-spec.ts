@@ -1,17 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MIGRATIONS } from '../migrations';
-import { spawnCli, spawnService } from './support/service-process';
+import { runCli, spawnService } from './support/service-process';
 import { tamperWith, testServerUrl, withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
 const scratch = () => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'cli-'));
-
-async function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const cli = spawnCli(args, env);
-  const code = await cli.exited;
-  return { code, output: cli.output(), stdout: cli.stdout(), stderr: cli.stderr() };
-}
 
 describe('start-up refuses bad configuration with a message naming the problem', () => {
   it('exits 1 naming a bad environment variable', async () => {

@@ -2,18 +2,13 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { freePort } from './support/ports';
-import { spawnCli, spawnService, waitUntilReady } from './support/service-process';
+import { runCli, spawnService, waitUntilReady } from './support/service-process';
 import { createTestDatabase, withClient } from './support/test-database';
 import { startTestService, type TestService } from './support/test-service';
 
 const scratch = (prefix: string) => mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', prefix));
 
-async function cli(args: string[], env: NodeJS.ProcessEnv, input?: string) {
-  const run = spawnCli(args, env);
-  run.child.stdin?.end(input ?? '');
-  const code = await run.exited;
-  return { code, output: run.output() };
-}
+const cli = runCli;
 
 describe('recorded commands from the CLI', () => {
   let sut: TestService;

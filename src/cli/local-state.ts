@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import type { KubernetesAccess } from './api-types';
@@ -44,6 +44,17 @@ export function writePrivateFile(file: string, content: string): string {
 
 export function saveGrant(grant: LocalGrant): string {
   return writePrivateFile(grantFile(grant.id), JSON.stringify(grant, null, 2));
+}
+
+/** Ids of the grants requested from this machine. */
+export function localGrantIds(): string[] {
+  const dir = path.join(cliHome(), 'grants');
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => name.endsWith('.json'))
+        .map((name) => name.slice(0, -'.json'.length))
+        .sort()
+    : [];
 }
 
 export function loadGrant(id: string): LocalGrant | undefined {

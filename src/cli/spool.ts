@@ -90,7 +90,8 @@ export class Spool {
       const endedAt = Date.parse(end.endedAt);
       outcome.ended = endedGrantMessage(end);
       const stampedAfter = (event: RecordedEvent) => !event.startedAt || Date.parse(event.startedAt) > endedAt;
-      const unsent = pending.filter((event) => event.seq > this.state().ackedSeq);
+      const { ackedSeq } = this.state();
+      const unsent = pending.filter((event) => event.seq > ackedSeq);
       outcome.sent += await this.post(
         client,
         unsent.filter((event) => !stampedAfter(event)),

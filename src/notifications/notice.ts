@@ -166,7 +166,7 @@ const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> =
 
 /** `key:   value` lines aligned like the fixed ones; a long key still gets a space, null reads as "none". */
 /** Where a grant is shown to people. */
-export function dashboardGrantUrl(publicUrl: string, grantId: string): string {
+function dashboardGrantUrl(publicUrl: string, grantId: string): string {
   return `${publicUrl}/ui/#/grants/${encodeURIComponent(grantId)}`;
 }
 

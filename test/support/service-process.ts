@@ -23,6 +23,14 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ServiceProcess
   return spawnNode([CLI, ...args], env);
 }
 
+/** Runs the CLI to its end, with `input` on stdin: its exit code and what it wrote. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, input = '') {
+  const run = spawnCli(args, env);
+  run.child.stdin?.end(input);
+  const code = await run.exited;
+  return { code, output: run.output(), stdout: run.stdout(), stderr: run.stderr() };
+}
+
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
   // No rate limits by default, as in test-service.ts: load and fault suites repeat requests on purpose.
   const child = spawn(process.execPath, args, {

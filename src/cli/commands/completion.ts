@@ -1,9 +1,7 @@
-import { readdirSync } from 'node:fs';
-import * as path from 'node:path';
 import { Argument, type Command } from 'commander';
 import type { TargetList } from '../api-types';
 import type { Cli } from '../cli-context';
-import { cliHome } from '../local-state';
+import { localGrantIds } from '../local-state';
 
 /** Commands whose first argument is a grant: completed from the grants requested on this machine. */
 function takesGrant(command: Command): boolean {
@@ -90,21 +88,6 @@ export function registerCompletionCommands(cli: Cli): void {
         const { targets } = await client().get<TargetList>('v1/targets');
         return console.log(targets.map((target) => target.name).join('\n'));
       }
-      if (what === 'grants') {
-        const files = (() => {
-          try {
-            return readdirSync(path.join(cliHome(), 'grants'));
-          } catch {
-            return [];
-          }
-        })();
-        return console.log(
-          files
-            .filter((name) => name.endsWith('.json'))
-            .map((name) => name.slice(0, -'.json'.length))
-            .sort()
-            .join('\n'),
-        );
-      }
+      if (what === 'grants') return console.log(localGrantIds().join('\n'));
     });
 }
