@@ -251,7 +251,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Compliance report for a period (JSON, or format=md for Markdown) */
+        /** Compliance report for a period (JSON; format=md for Markdown, format=html for a print-ready page with charts) */
         get: operations["EvidenceController_report"];
         put?: never;
         post?: never;
@@ -1104,10 +1104,25 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        WeeklyRate: {
+            /** Format: date-time */
+            weekStart: string;
+            onTime: number;
+            late: number;
+            overdue: number;
+            onTimeRate: number | null;
+        };
         Distribution: {
             p50: number | null;
             p90: number | null;
             max: number | null;
+        };
+        DurationBucket: {
+            /** @description e.g. "15m–1h" */
+            label: string;
+            /** @description Upper bound (exclusive) in seconds; null for the last bucket */
+            belowSeconds: number | null;
+            count: number;
         };
         RetroPrOutcomes: {
             total: number;
@@ -1118,8 +1133,28 @@ export interface components {
             pending: number;
             /** @description onTime / (onTime + late + overdue), null when none was judged */
             onTimeRate: number | null;
+            /** @description The same figures per week, oldest first */
+            byWeek: components["schemas"]["WeeklyRate"][];
             /** @description From break-glass to the PR that satisfied the clock */
             timeToPrSeconds: components["schemas"]["Distribution"];
+            /** @description How many PRs came within each span after break-glass */
+            timeToPrBuckets: components["schemas"]["DurationBucket"][];
+        };
+        ReportGrant: {
+            id: string;
+            target: string;
+            environment: string;
+            requester: string;
+            incident: string;
+            status: string;
+            /** Format: date-time */
+            activatedAt: string;
+            flags: string[];
+            /** @description State of the retro-PR clock */
+            retroPr: string | null;
+            timeToPrSeconds: number | null;
+            /** @description State of the review clock */
+            review: string | null;
         };
         Breach: {
             grant: string;
@@ -1143,6 +1178,8 @@ export interface components {
             pending: number;
             /** @description onTime / (onTime + late + overdue), null when none was judged */
             onTimeRate: number | null;
+            /** @description The same figures per week, oldest first */
+            byWeek: components["schemas"]["WeeklyRate"][];
         };
         Violation: {
             grant: string;
@@ -1218,6 +1255,8 @@ export interface components {
             grants: components["schemas"]["GrantCounts"];
             denials: components["schemas"]["DenialCounts"];
             retroPr: components["schemas"]["RetroPrOutcomes"];
+            /** @description Every grant of the period, oldest first */
+            perGrant: components["schemas"]["ReportGrant"][];
             breaches: components["schemas"]["Breach"][];
             reviews: components["schemas"]["ClockOutcomes"];
             /** @description Reviews that found a violation */
@@ -2050,7 +2089,7 @@ export interface operations {
                 from?: string;
                 /** @description Grants activated strictly before (ISO-8601); default now */
                 to?: string;
-                format?: "json" | "md";
+                format?: "json" | "md" | "html";
             };
             header?: never;
             path?: never;
@@ -2058,7 +2097,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description text/markdown: format=md */
+            /** @description text/markdown: format=md; text/html: format=html: self-contained, inline SVG charts, no external requests */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2066,6 +2105,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ComplianceReportView"];
                     "text/markdown": string;
+                    "text/html": string;
                 };
             };
             /** @description An error: the one error shape of every endpoint */

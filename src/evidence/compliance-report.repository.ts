@@ -20,6 +20,20 @@ interface ClockRow {
   overdue: boolean;
 }
 
+export interface GrantRow {
+  id: string;
+  target: string;
+  environment: string;
+  requester: string;
+  incident: string;
+  status: string;
+  activatedAt: Date;
+  flags: string[];
+  retroPr: ClockState | null;
+  timeToPrSeconds: number | null;
+  review: ClockState | null;
+}
+
 /** The report's questions, each one query over the period's grants (activated in [from, to)). */
 @Injectable()
 export class ComplianceReportRepository {
@@ -47,6 +61,20 @@ export class ComplianceReportRepository {
               c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", (c.state IN ('running', 'breached') AND c.due_at < now()) AS overdue
          FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
         WHERE g.activated_at >= $1 AND g.activated_at < $2 ORDER BY c.due_at`,
+      [period.from, period.to],
+    );
+  }
+
+  /** Every grant of the period with both clocks' outcome: the population an auditor samples from. */
+  grants(period: Period): Promise<GrantRow[]> {
+    return this.dataSource.query(
+      `SELECT g.id, g.target, g.environment, g.requester, g.incident, g.status, g.activated_at AS "activatedAt", g.flags,
+              r.state AS "retroPr", CASE WHEN r.state IN ('satisfied', 'satisfied_late') THEN round(extract(epoch FROM r.resolved_at - r.started_at))::int END AS "timeToPrSeconds",
+              v.state AS review
+         FROM grants g
+         LEFT JOIN sla_clocks r ON r.grant_id = g.id AND r.kind = 'retro_pr'
+         LEFT JOIN sla_clocks v ON v.grant_id = g.id AND v.kind = 'review'
+        WHERE g.activated_at >= $1 AND g.activated_at < $2 ORDER BY g.activated_at, g.id`,
       [period.from, period.to],
     );
   }

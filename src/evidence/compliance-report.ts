@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.service';
+import { formatDuration } from '../config/duration';
 import { ComplianceReportRepository, type Period } from './compliance-report.repository';
 import type { ComplianceReportView } from './evidence.views';
 
@@ -12,6 +13,44 @@ const seconds = (from: Date, to: Date) => Math.round((to.getTime() - from.getTim
 /** On-time rate over clocks whose outcome is known or overdue (not waived, not still within time). */
 const rate = (onTime: number, judged: number) => (judged ? Math.round((onTime / judged) * 1000) / 1000 : null);
 
+type ClockRow = Awaited<ReturnType<ComplianceReportRepository['clocks']>>[number];
+
+/** Counts of one set of clocks: judged = on time + late + overdue (waived and not-yet-due are not). */
+function judge(list: ClockRow[]) {
+  const onTime = list.filter((c) => c.state === 'satisfied').length;
+  const late = list.filter((c) => c.state === 'satisfied_late').length;
+  const overdue = list.filter((c) => c.overdue).length;
+  return { onTime, late, overdue, onTimeRate: rate(onTime, onTime + late + overdue) };
+}
+
+/** Monday 00:00 UTC of the week `at` falls in. */
+function weekStart(at: Date): string {
+  const day = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
+  day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
+  return day.toISOString();
+}
+
+function byWeek(list: ClockRow[]) {
+  const weeks = new Map<string, ClockRow[]>();
+  for (const clock of list) {
+    const week = weekStart(clock.startedAt);
+    weeks.set(week, [...(weeks.get(week) ?? []), clock]);
+  }
+  return [...weeks.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([week, clocks]) => ({ weekStart: week, ...judge(clocks) }));
+}
+
+/** Spans people think in when asking "how soon did the PR come?". */
+const TIME_TO_PR_BUCKETS = [15 * 60, 3600, 4 * 3600, 86400, 3 * 86400];
+
+function buckets(sorted: number[]) {
+  const bounds = [...TIME_TO_PR_BUCKETS, null];
+  return bounds.map((below, i) => {
+    const above = i ? TIME_TO_PR_BUCKETS[i - 1] : 0;
+    const label = below === null ? `≥ ${formatDuration(above)}` : i === 0 ? `< ${formatDuration(below)}` : `${formatDuration(above)}–${formatDuration(below)}`;
+    return { label, belowSeconds: below, count: sorted.filter((s) => s >= above && (below === null || s < below)).length };
+  });
+}
+
 /** `GET /v1/reports/compliance` (docs/api.md): what an auditor asks about a period, with the chain verdict. */
 @Injectable()
 export class ComplianceReport {
@@ -21,8 +60,9 @@ export class ComplianceReport {
   ) {}
 
   async build(period: Period): Promise<ComplianceReportView> {
-    const [grants, denials, clocks, violations, controls, reconciled, drift, chain] = await Promise.all([
+    const [grants, perGrant, denials, clocks, violations, controls, reconciled, drift, chain] = await Promise.all([
       this.repository.grantsByTarget(period),
+      this.repository.grants(period),
       this.repository.denialsByReason(period),
       this.repository.clocks(period),
       this.repository.violations(period),
@@ -34,13 +74,11 @@ export class ComplianceReport {
     const now = new Date();
     const retro = clocks.filter((c) => c.kind === 'retro_pr');
     const reviews = clocks.filter((c) => c.kind === 'review');
-    const outcome = (list: typeof clocks) => {
-      const onTime = list.filter((c) => c.state === 'satisfied').length;
-      const late = list.filter((c) => c.state === 'satisfied_late').length;
-      const overdue = list.filter((c) => c.overdue).length;
+    const outcome = (list: ClockRow[]) => {
+      const { onTime, late, overdue, onTimeRate } = judge(list);
       const waived = list.filter((c) => c.state === 'waived').length;
       const pending = list.filter((c) => c.state === 'running' && !c.overdue).length;
-      return { total: list.length, onTime, late, overdue, waived, pending, onTimeRate: rate(onTime, onTime + late + overdue) };
+      return { total: list.length, onTime, late, overdue, waived, pending, onTimeRate, byWeek: byWeek(list) };
     };
     const timeToPr = retro
       .filter((c) => (c.state === 'satisfied' || c.state === 'satisfied_late') && c.resolvedAt)
@@ -51,7 +89,8 @@ export class ComplianceReport {
       generatedAt: now.toISOString(),
       grants: { total: grants.reduce((sum, g) => sum + g.count, 0), byTarget: grants },
       denials: { total: denials.reduce((sum, d) => sum + d.count, 0), byReason: denials },
-      retroPr: { ...outcome(retro), timeToPrSeconds: summary(timeToPr) },
+      perGrant: perGrant.map((g) => ({ ...g, activatedAt: g.activatedAt.toISOString() })),
+      retroPr: { ...outcome(retro), timeToPrSeconds: summary(timeToPr), timeToPrBuckets: buckets(timeToPr) },
       breaches: clocks
         .filter((c) => c.breachedAt)
         .map((c) => ({
@@ -88,91 +127,4 @@ export class ComplianceReport {
       auditChain: chain,
     };
   }
-}
-
-export type ComplianceReportData = ComplianceReportView;
-
-export function reportMarkdown(r: ComplianceReportData): string {
-  const pct = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
-  const table = (header: string[], rows: (string | number | null)[][]) =>
-    rows.length
-      ? [
-          `| ${header.join(' | ')} |`,
-          `| ${header.map(() => '---').join(' | ')} |`,
-          ...rows.map(
-            (row) =>
-              `| ${row
-                .map((cell) =>
-                  String(cell ?? '')
-                    .replace(/\|/g, '\\|')
-                    .replace(/\n/g, ' '),
-                )
-                .join(' | ')} |`,
-          ),
-        ].join('\n')
-      : '_none_';
-  return [
-    `# breakglass compliance report`,
-    '',
-    `Period: ${r.period.from} to ${r.period.to} (grants activated in the period). Generated ${r.generatedAt}.`,
-    '',
-    `Audit chain: **${r.auditChain.valid ? 'valid' : `BROKEN at seq ${r.auditChain.firstInvalidSeq}`}** (${r.auditChain.count} events, head \`${r.auditChain.headHash}\`).`,
-    '',
-    `## Break-glass grants: ${r.grants.total}`,
-    table(
-      ['target', 'environment', 'grants', 'flagged'],
-      r.grants.byTarget.map((g) => [g.target, g.environment, g.count, g.flagged]),
-    ),
-    '',
-    `## Denied requests: ${r.denials.total}`,
-    table(
-      ['reason', 'count'],
-      r.denials.byReason.map((d) => [d.code, d.count]),
-    ),
-    '',
-    '## Retroactive pull requests',
-    `On time ${r.retroPr.onTime}, late ${r.retroPr.late}, overdue ${r.retroPr.overdue}, waived ${r.retroPr.waived}, not yet due ${r.retroPr.pending}: on-time rate **${pct(r.retroPr.onTimeRate)}**.`,
-    `Time to PR: p50 ${r.retroPr.timeToPrSeconds.p50 ?? 'n/a'} s, p90 ${r.retroPr.timeToPrSeconds.p90 ?? 'n/a'} s, max ${r.retroPr.timeToPrSeconds.max ?? 'n/a'} s.`,
-    '',
-    '## SLA breaches',
-    table(
-      ['grant', 'clock', 'due', 'resolved', 'state', 'breach (s)'],
-      r.breaches.map((b) => [b.grant, b.kind, b.dueAt, b.resolvedAt, b.state, b.breachSeconds]),
-    ),
-    '',
-    '## Session reviews',
-    `On time ${r.reviews.onTime}, late ${r.reviews.late}, overdue ${r.reviews.overdue}, waived ${r.reviews.waived}: on-time rate **${pct(r.reviews.onTimeRate)}**.`,
-    '',
-    `## Violations found in review: ${r.violations.length}`,
-    table(
-      ['grant', 'reviewer', 'at', 'notes'],
-      r.violations.map((v) => [v.grant, v.reviewer, v.at, v.notes]),
-    ),
-    '',
-    '## Waived clocks',
-    table(
-      ['grant', 'clock', 'by', 'at', 'reason'],
-      r.waived.map((w) => [w.grant, w.kind, w.by, w.at, w.reason]),
-    ),
-    '',
-    '## GitOps: emergency changes reconciled from Git',
-    `${r.gitops.reconciled.length} grant(s) reached change.reconciled (merged retro PR applied by the reconciler). Time from break-glass to reconciled: p50 ${r.gitops.timeToReconciledSeconds.p50 ?? 'n/a'} s, p90 ${r.gitops.timeToReconciledSeconds.p90 ?? 'n/a'} s, max ${r.gitops.timeToReconciledSeconds.max ?? 'n/a'} s.`,
-    table(
-      ['grant', 'PR', 'commit', 'reconciled', 'from break-glass (s)'],
-      r.gitops.reconciled.map((g) => [g.grant, `${g.repo}#${g.number}`, g.commit.slice(0, 12), g.reconciledAt, g.secondsFromBreakGlass]),
-    ),
-    '',
-    `## Drift: ${r.gitops.driftAttributed.length} attributed to grants, ${r.gitops.driftUnattributed.length} unattributed`,
-    table(
-      ['seq', 'at', 'source', 'object', 'targets'],
-      r.gitops.driftUnattributed.map((d) => [d.seq, d.at, d.source, JSON.stringify(d.object), JSON.stringify(d.targets)]),
-    ),
-    '',
-    '## Audit events per control',
-    table(
-      ['control', 'events'],
-      Object.entries(r.controls).map(([control, count]) => [control, count]),
-    ),
-    '',
-  ].join('\n');
 }

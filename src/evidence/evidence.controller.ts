@@ -6,7 +6,8 @@ import { Caller, Roles } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { Answers, AnswersJsonOr, AnswersText } from '../common/api-schema';
 import { requireTimeRange } from '../common/time-range';
-import { ComplianceReport, reportMarkdown } from './compliance-report';
+import { ComplianceReport } from './compliance-report';
+import { reportHtml, reportMarkdown } from './compliance-report-render';
 import { ExportQuery, ReportQuery } from './evidence.dto';
 import { Evidence } from './evidence.service';
 import { ComplianceReportView, SignedBundle } from './evidence.views';
@@ -44,15 +45,26 @@ export class EvidenceController {
 
   @Get('v1/reports/compliance')
   @Roles('compliance')
-  @ApiOperation({ summary: 'Compliance report for a period (JSON, or format=md for Markdown)' })
-  @AnswersJsonOr(ComplianceReportView, [{ mediaType: 'text/markdown', description: 'format=md' }])
+  @ApiOperation({ summary: 'Compliance report for a period (JSON; format=md for Markdown, format=html for a print-ready page with charts)' })
+  @AnswersJsonOr(ComplianceReportView, [
+    { mediaType: 'text/markdown', description: 'format=md' },
+    { mediaType: 'text/html', description: 'format=html: self-contained, inline SVG charts, no external requests' },
+  ])
   async report(@Query() query: ReportQuery, @Res({ passthrough: true }) res: Response) {
     const to = query.to ?? new Date().toISOString();
     const from = query.from ?? new Date(Date.parse(to) - 30 * 86400_000).toISOString();
     requireTimeRange({ from, to });
     const data = await this.complianceReport.build({ from, to });
-    if (query.format !== 'md') return data;
-    res.type('text/markdown; charset=utf-8');
-    return reportMarkdown(data);
+    if (query.format === 'md') {
+      res.type('text/markdown; charset=utf-8');
+      return reportMarkdown(data);
+    }
+    if (query.format === 'html') {
+      res.type('text/html; charset=utf-8');
+      // Nothing in the page may load from elsewhere: it is evidence, printed and filed as it is.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+      return reportHtml(data);
+    }
+    return data;
   }
 }

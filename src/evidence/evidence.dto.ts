@@ -27,8 +27,8 @@ export class ReportQuery {
   @TimeBound('Grants activated strictly before (ISO-8601); default now')
   to?: string;
 
-  @ApiPropertyOptional({ enum: ['json', 'md'], default: 'json' })
+  @ApiPropertyOptional({ enum: ['json', 'md', 'html'], default: 'json' })
   @IsOptional()
-  @IsIn(['json', 'md'])
-  format?: 'json' | 'md';
+  @IsIn(['json', 'md', 'html'])
+  format?: 'json' | 'md' | 'html';
 }

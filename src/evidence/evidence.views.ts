@@ -13,6 +13,7 @@ import {
   NullableTimestamp,
   OneOf,
   Text,
+  Texts,
   Timestamp,
 } from '../common/api-schema';
 import { CLOCK_KINDS, CLOCK_STATES, type ClockKind, type ClockState } from '../sla/sla.views';
@@ -46,6 +47,29 @@ export class Distribution {
   max: number | null;
 }
 
+/** One week's outcome of one clock kind (weeks start on Monday, 00:00 UTC, by the clock's start). */
+export class WeeklyRate {
+  @Timestamp()
+  weekStart: string;
+  @Int()
+  onTime: number;
+  @Int()
+  late: number;
+  @Int()
+  overdue: number;
+  @NullableNum()
+  onTimeRate: number | null;
+}
+
+export class DurationBucket {
+  @Text({ description: 'e.g. "15m–1h"' })
+  label: string;
+  @NullableInt({ description: 'Upper bound (exclusive) in seconds; null for the last bucket' })
+  belowSeconds: number | null;
+  @Int()
+  count: number;
+}
+
 export class ClockOutcomes {
   @Int()
   total: number;
@@ -61,11 +85,41 @@ export class ClockOutcomes {
   pending: number;
   @NullableNum({ description: 'onTime / (onTime + late + overdue), null when none was judged' })
   onTimeRate: number | null;
+  @ListOf(() => WeeklyRate, { description: 'The same figures per week, oldest first' })
+  byWeek: WeeklyRate[];
 }
 
 export class RetroPrOutcomes extends ClockOutcomes {
   @Nested(() => Distribution, { description: 'From break-glass to the PR that satisfied the clock' })
   timeToPrSeconds: Distribution;
+  @ListOf(() => DurationBucket, { description: 'How many PRs came within each span after break-glass' })
+  timeToPrBuckets: DurationBucket[];
+}
+
+/** One grant of the period, with its clocks' outcome: the population to sample from. */
+export class ReportGrant {
+  @Text()
+  id: string;
+  @Text()
+  target: string;
+  @Text()
+  environment: string;
+  @Text()
+  requester: string;
+  @Text()
+  incident: string;
+  @Text()
+  status: string;
+  @Timestamp()
+  activatedAt: string;
+  @Texts()
+  flags: string[];
+  @NullableText({ description: 'State of the retro-PR clock' })
+  retroPr: ClockState | null;
+  @NullableInt()
+  timeToPrSeconds: number | null;
+  @NullableText({ description: 'State of the review clock' })
+  review: ClockState | null;
 }
 
 export class CountedTotal {
@@ -183,6 +237,8 @@ export class ComplianceReportView {
   denials: DenialCounts;
   @Nested(() => RetroPrOutcomes)
   retroPr: RetroPrOutcomes;
+  @ListOf(() => ReportGrant, { description: 'Every grant of the period, oldest first' })
+  perGrant: ReportGrant[];
   @ListOf(() => Breach)
   breaches: Breach[];
   @Nested(() => ClockOutcomes)
