@@ -106,6 +106,22 @@ describe('grant history and search', () => {
     expect(bad.stderr()).toContain('(HTTP 400, validation_failed)');
   });
 
+  it('breakglass waive finds the clock of the grant and waives it with the reason', async () => {
+    const grant = await breakGlass('INC-7150');
+    const env = { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: compliance };
+    const short = spawnCli(['waive', grant.id, '--reason', 'too short'], env);
+    expect(await short.exited).toBe(1);
+    expect(short.stderr()).toContain('reason must be at least 10 characters');
+    const run = spawnCli(['waive', grant.id, '--clock', 'review', '--reason', 'Read-only look, reviewed in the incident call'], env);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toBe(`${grant.id}: review clock waived by auditor-1 (Read-only look, reviewed in the incident call).\n`);
+    const clocks = (await sut.http.get(`/v1/sla?grant=${grant.id}`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.clocks;
+    expect(Object.fromEntries(clocks.map((c: { kind: string; state: string }) => [c.kind, c.state]))).toEqual({ retro_pr: 'running', review: 'waived' });
+    const unknown = spawnCli(['waive', 'BG-2026-999999', '--reason', 'No such grant, nothing to waive'], env);
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.stderr()).toContain('BG-2026-999999 has no retro_pr clock');
+  });
+
   it('a missing or short reason gets one message that says what is wrong', async () => {
     const grant = await breakGlass('INC-7200');
     const clock = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=retro_pr`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.clocks[0];

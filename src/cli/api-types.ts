@@ -22,3 +22,5 @@ export type ConsistencyProof = Schemas['ConsistencyProof'];
 export type CliLoginConfig = Schemas['CliLoginConfig'];
 export type MeView = Schemas['MeView'];
 export type LinkAnswer = Schemas['LinkAnswer'];
+export type ClockPage = Schemas['ClockPage'];
+export type ClockView = Schemas['ClockView'];

@@ -6,6 +6,7 @@ import type { AuditEvent } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
 import { checkpointView, TransparencyLog } from '../transparency/transparency-log.service';
+import { csvLine } from '../common/csv';
 
 export interface ExportFilter {
   from?: string;
@@ -105,14 +106,5 @@ function csvRow(event: AuditEvent): string {
     event.prevHash,
     event.hash,
   ];
-  return cells.map((cell) => csvCell(String(cell))).join(',');
-}
-
-// OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** RFC 4180 quoting, after neutralising a formula prefix with a leading apostrophe. */
-export function csvCell(text: string): string {
-  const safe = FORMULA_START.test(text) ? `'${text}` : text;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return csvLine(cells);
 }

@@ -35,16 +35,34 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
     get: async (path) => (await call('GET', path)).json(),
     text: async (path) => (await call('GET', path)).text(),
     post: async (path, body) => (await call('POST', path, body ?? {})).json(),
-    async download(path, filename) {
-      const blob = await (await call('GET', path)).blob();
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = filename;
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
-    },
+    download: async (path, filename) => saveFile(await (await call('GET', path)).blob(), filename),
   };
+}
+
+/** Hands `blob` to the browser as a file download. */
+export function saveFile(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/**
+ * Every item of a paged list: follows `next` (passed back as `after`) until there is none, so no
+ * list the dashboard shows or counts stops silently at one page.
+ */
+export async function allPages<P extends { next: string | number | null }, T>(api: Api, path: string, items: (page: P) => T[]): Promise<T[]> {
+  const all: T[] = [];
+  let after: string | number | null = null;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const page: P = await api.get<P>(after === null ? path : `${path}${separator}after=${encodeURIComponent(after)}`);
+    all.push(...items(page));
+    after = page.next;
+  } while (after !== null);
+  return all;
 }
 
 export async function publicJson<T>(path: string, init?: RequestInit): Promise<T> {

@@ -6,22 +6,25 @@ import { Problem } from './components/layout';
 import type { PageProps } from './page-props';
 import { AuditPage } from './pages/audit';
 import { GrantPage } from './pages/grant';
+import { GrantsPage } from './pages/grants';
 import { LivePage } from './pages/live';
 import { ReviewQueuePage } from './pages/reviews';
 import { SignInPage } from './pages/sign-in';
 import { SlaBoardPage } from './pages/sla';
 import type { BrokerRole } from './types';
+import { browserZone, useZone, type Zone } from './util';
 import './styles.css';
 
 // Hash routes: the service serves one index.html at /ui/, the page decides what to show.
 const ROUTES: { path: RegExp; label?: string; roles?: BrokerRole[]; page: (props: PageProps, match: RegExpMatchArray) => preact.JSX.Element }[] = [
   { path: /^#?\/?(live)?$/, label: 'Live', page: (p) => <LivePage {...p} /> },
+  { path: /^#\/grants$/, label: 'Grants', page: (p) => <GrantsPage {...p} /> },
   { path: /^#\/grants\/([A-Za-z0-9-]+)$/, page: (p, m) => <GrantPage {...p} id={m[1]} /> },
   { path: /^#\/sla$/, label: 'SLA board', roles: ['security', 'compliance'], page: (p) => <SlaBoardPage {...p} /> },
   { path: /^#\/reviews$/, label: 'Review queue', roles: ['security', 'compliance'], page: (p) => <ReviewQueuePage {...p} /> },
   { path: /^#\/audit$/, label: 'Audit', roles: ['security', 'compliance'], page: (p) => <AuditPage {...p} /> },
 ];
-const HREFS: Record<string, string> = { Live: '#/live', 'SLA board': '#/sla', 'Review queue': '#/reviews', Audit: '#/audit' };
+const HREFS: Record<string, string> = { Live: '#/live', Grants: '#/grants', 'SLA board': '#/sla', 'Review queue': '#/reviews', Audit: '#/audit' };
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -39,6 +42,8 @@ function App() {
   const [me, setMe] = useState<Me>();
   const [error, setError] = useState<Error>();
   const hash = useHash();
+  // Switching the zone re-renders every page from here: one zone across the page.
+  const [zone, setZone] = useZone();
   const signOut = () => {
     forgetToken();
     setToken(null);
@@ -92,6 +97,13 @@ function App() {
             </a>
           ))}
         </nav>
+        <label class="zone">
+          Times in{' '}
+          <select name="zone" value={zone} onChange={(e) => setZone(e.currentTarget.value as Zone)}>
+            <option value="UTC">UTC</option>
+            <option value="local">{browserZone()} (this browser)</option>
+          </select>
+        </label>
         <span class="who">
           {me.subject} <span class="muted">({me.roles.join(', ')})</span>
           <button type="button" class="link" onClick={signOut}>

@@ -55,4 +55,70 @@ export function timeLeft(until: string | null | undefined, now: number): string 
   return seconds < 0 ? `${sign}${parts} (past)` : parts;
 }
 
-export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+// One time zone across every page, switchable in the header: UTC (the default, what the audit log,
+// the text transcript and the reports use) or the browser's own zone. Kept for the tab's session.
+export type Zone = 'UTC' | 'local';
+const ZONE_KEY = 'breakglass.timeZone';
+const ZONE_CHANGED = 'breakglass:zone';
+let zone: Zone = sessionStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'UTC';
+
+export const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The zone in force, re-rendering the caller when it is switched. */
+export function useZone(): [Zone, (next: Zone) => void] {
+  const [current, setCurrent] = useState(zone);
+  useEffect(() => {
+    const changed = () => setCurrent(zone);
+    addEventListener(ZONE_CHANGED, changed);
+    return () => removeEventListener(ZONE_CHANGED, changed);
+  }, []);
+  const switchTo = (next: Zone) => {
+    zone = next;
+    sessionStorage.setItem(ZONE_KEY, next);
+    dispatchEvent(new Event(ZONE_CHANGED));
+  };
+  return [current, switchTo];
+}
+
+function parts(iso: string): Record<string, string> {
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone === 'UTC' ? 'UTC' : undefined,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  });
+  return Object.fromEntries(format.formatToParts(new Date(iso)).map((part) => [part.type, part.value]));
+}
+
+/** `2026-12-02 16:50:22 UTC` in the zone in force, the zone always named. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const p = parts(iso);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
+}
+
+/** The time of day only (`16:50:22`), for a table whose header names the zone (zoneLabel). */
+export function clockTime(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const p = parts(iso);
+  return `${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** What the zone in force is called for a header: "UTC" or "America/New_York". */
+export const zoneLabel = (): string => (zone === 'UTC' ? 'UTC' : browserZone());
+
+/** 840 ms → "0.8 s", 83 000 ms → "1m23s": durations as people read them. */
+export function elapsed(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return '';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  const seconds = Math.round(ms / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
+}

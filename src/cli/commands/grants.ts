@@ -1,9 +1,10 @@
-import type { GrantCreated, GrantDetail, GrantExtended, GrantPage, GrantView, LinkAnswer, TargetList } from '../api-types';
+import { Option } from 'commander';
+import type { ClockPage, ClockView, GrantCreated, GrantDetail, GrantExtended, GrantPage, GrantView, LinkAnswer, TargetList } from '../api-types';
 import { parseDuration, type Cli } from '../cli-context';
 import { describeCredential, describeGrant, describeNewGrant, grantTable, table, timeLeft } from '../grant-output';
 import { loadGrant, saveGrant, type LocalGrant } from '../local-state';
 
-/** request, targets, status, extend, revoke: breaking the glass and what follows. */
+/** request, targets, status, extend, link-pr, waive, revoke: breaking the glass and what follows. */
 export function registerGrantCommands(cli: Cli): void {
   const { program, client, asJson } = cli;
   program
@@ -98,6 +99,20 @@ export function registerGrantCommands(cli: Cli): void {
         const elsewhere = link.repoMatches ? '' : ' (not the repository the target expects: flagged for security)';
         console.log(`${link.grant}: linked ${link.repo}#${link.number} (${link.state})${elsewhere}${clock}.`);
       }
+    });
+
+  program
+    .command('waive <grant>')
+    .description("waive a grant's running or breached SLA clock, with the reason compliance accepts it (compliance role)")
+    .requiredOption('--reason <text>', 'why the clock does not apply (at least 10 characters)')
+    .addOption(new Option('--clock <kind>', 'which clock').choices(['retro_pr', 'review']).default('retro_pr'))
+    .action(async (grantId: string, options: { reason: string; clock: 'retro_pr' | 'review' }) => {
+      // Clocks are waived by id; the CLI finds the grant's clock of that kind, so nobody copies a UUID.
+      const { clocks } = await client().get<ClockPage>(`v1/sla?grant=${encodeURIComponent(grantId)}&kind=${options.clock}`);
+      const clock = clocks[0];
+      if (!clock) throw new Error(`${grantId} has no ${options.clock} clock (check the grant id with breakglass status)`);
+      const waived = await client().post<ClockView>(`v1/sla/${clock.id}/waive`, { reason: options.reason });
+      console.log(asJson() ? JSON.stringify(waived) : `${grantId}: ${options.clock} clock waived by ${waived.resolvedBy} (${waived.resolution}).`);
     });
 
   program

@@ -103,6 +103,9 @@ export function AuditPage({ api, me }: PageProps) {
           <button type="button" disabled={!compliance} onClick={() => download(`/v1/reports/compliance?${range}&format=md`, `compliance-${from}-${to}.md`)}>
             Compliance report (Markdown)
           </button>
+          <button type="button" disabled={!compliance} onClick={() => download(`/v1/reports/compliance?${range}&format=html`, `compliance-${from}-${to}.html`)}>
+            Compliance report (HTML, prints to PDF)
+          </button>
         </form>
         <Problem error={error} />
       </Section>

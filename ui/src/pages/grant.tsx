@@ -1,10 +1,16 @@
 import { useState } from 'preact/hooks';
-import { ApiError } from '../api';
+import { formatDuration, parseDurationSeconds } from '../../../src/config/duration';
+import { allPages, ApiError } from '../api';
+import { mayOnGrant } from '../auth';
+import { InlineAction } from '../components/inline-action';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { ClockPage, Grant, GrantNotifications, PullRequestLinks, ReviewList, ReviewRecorded, SessionPage, SessionRecord, Verdict } from '../types';
-import { timeLeft, useNow, useResource, when } from '../util';
+import type { ClockPage, Grant, GrantExtended, LinkAnswer, GrantNotifications, PullRequestLinks, ReviewList, ReviewRecorded, SessionPage, SessionRecord, Verdict } from '../types';
+import { outsideWindow, visible } from '../../../src/sessions/record-display';
+import { clockTime, elapsed, timeLeft, useNow, useResource, when, zoneLabel } from '../util';
 import { canRevoke, RevokeButton } from './live';
+
+const KIND_OF_CLOCK = { retro_pr: 'Retroactive PR', review: 'Security review' } as const;
 
 // Who may read every grant's session may also verify it and see its clocks (the same roles gate those endpoints).
 const seesAll = (me: PageProps['me']) => me.grantAccess.anyGrant.includes('session.read');
@@ -12,8 +18,7 @@ const seesAll = (me: PageProps['me']) => me.grantAccess.anyGrant.includes('sessi
 export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   const now = useNow();
   const grant = useResource(() => api.get<Grant>(`/v1/grants/${id}`), [id], 5000);
-  const transcript = useResource(() => api.text(`/v1/grants/${id}/events?format=text`), [id], 3000);
-  const records = useResource(() => api.get<SessionPage>(`/v1/grants/${id}/events?limit=1000`), [id], 3000);
+  const records = useResource(() => allPages(api, `/v1/grants/${id}/events?limit=1000`, (page: SessionPage) => page.events), [id], 3000);
   const verdict = useResource(() => (seesAll(me) ? api.get<Verdict>(`/v1/grants/${id}/events/verify`) : Promise.resolve(undefined)), [id], 5000);
   const prs = useResource(() => api.get<PullRequestLinks>(`/v1/grants/${id}/pull-requests`), [id], 5000);
   const clocks = useResource(
@@ -50,6 +55,31 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
       </h1>
       <div class="actions">
         {canRevoke(me, g) && <RevokeButton api={api} grant={g} onDone={grant.reload} />}
+        {g.status === 'active' && mayOnGrant(me, g, 'grant.extend') && (
+          <InlineAction
+            open="Extend"
+            submitLabel="Extend now"
+            fields={[
+              { name: 'duration', label: 'More time (e.g. 30m or 1h30m)', placeholder: '30m' },
+              { name: 'reason', label: 'Why more time is needed', minLength: 3 },
+            ]}
+            submit={async ({ duration, reason }) => {
+              const extended = await api.post<GrantExtended>(`/v1/grants/${g.id}/extend`, { durationSeconds: parseDurationSeconds(duration), reason });
+              grant.reload();
+              return (
+                <>
+                  Extended: the grant now ends {when(extended.expiresAt)}.
+                  {extended.newCredential && (
+                    <>
+                      {' '}
+                      A new credential was issued (shown once): <code class="secret">{JSON.stringify(extended.newCredential)}</code>
+                    </>
+                  )}
+                </>
+              );
+            }}
+          />
+        )}
         {seesAll(me) && (
           <button type="button" onClick={() => api.download(`/v1/grants/${g.id}/evidence`, `${g.id}-evidence.json`).catch(setDownloadError)}>
             Download signed evidence bundle
@@ -92,7 +122,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             <>
               <dt>Extended</dt>
               <dd>
-                +{e.addedSeconds} s by {e.by} at {when(e.at)}: {e.reason}
+                +{formatDuration(e.addedSeconds)} by {e.by} at {when(e.at)}: {e.reason}
               </dd>
             </>
           ))}
@@ -146,12 +176,11 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             </p>
           )
         )}
-        <Problem error={transcript.error} />
-        <pre class="transcript" aria-label="Recorded commands">
-          {transcript.data ?? 'Loading…'}
-        </pre>
-        <SqlStatements records={records.data?.events ?? []} />
-        <KubernetesRequests records={records.data?.events ?? []} />
+        <Problem error={records.error} />
+        {records.data ? <Transcript records={records.data} grant={g} /> : <p>Loading…</p>}
+        <p class="muted">
+          The same as text, for grep: <code>GET /v1/grants/{g.id}/events?format=text</code> (times in UTC).
+        </p>
       </Section>
       <Section title="Pull requests">
         <Problem error={prs.error} />
@@ -169,6 +198,20 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             p.deliveryId ?? 'by hand',
           ])}
         />
+        {mayOnGrant(me, g, 'pr.link') && (
+          <InlineAction
+            open="Link a pull request"
+            submitLabel="Link"
+            fields={[{ name: 'url', label: 'Pull request URL', placeholder: `https://github.com/${g.retroPr.repo ?? 'acme/infra'}/pull/42` }]}
+            submit={async ({ url }) => {
+              const answer = await api.post<LinkAnswer>(`/v1/grants/${g.id}/pull-requests`, { url: url.trim() });
+              prs.reload();
+              clocks.reload();
+              const link = answer.linked[0];
+              return link ? `Linked ${link.repo}#${link.number}${link.clock ? `: the retroactive-PR clock is ${link.clock.replace('_', ' ')}` : ''}.` : 'Linked.';
+            }}
+          />
+        )}
       </Section>
       {seesAll(me) && (
         <Section title="SLA clocks">
@@ -176,9 +219,27 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
           {(clocks.data?.clocks ?? []).map((c) => (
             <div class="clock">
               <h3>
-                {c.kind === 'retro_pr' ? 'Retroactive PR' : 'Security review'}: <span class={`badge ${c.state}`}>{c.state}</span> due {when(c.dueAt)}
+                {KIND_OF_CLOCK[c.kind]}: <span class={`badge ${c.state}`}>{c.state}</span> due {when(c.dueAt)}
                 {c.state === 'running' && ` (${timeLeft(c.dueAt, now)} left)`}
               </h3>
+              {c.resolvedBy && (
+                <p>
+                  {c.state === 'waived' ? 'Waived' : 'Resolved'} by {c.resolvedBy}
+                  {c.resolution ? `: ${c.resolution}` : ''}
+                </p>
+              )}
+              {me.roles.includes('compliance') && (c.state === 'running' || c.state === 'breached') && (
+                <InlineAction
+                  open={`Waive the ${KIND_OF_CLOCK[c.kind]} clock`}
+                  submitLabel="Waive"
+                  fields={[{ name: 'reason', label: 'Why this clock does not apply (at least 10 characters)', minLength: 10 }]}
+                  submit={async ({ reason }) => {
+                    await api.post(`/v1/sla/${c.id}/waive`, { reason });
+                    clocks.reload();
+                    return 'Waived.';
+                  }}
+                />
+              )}
               <Table
                 caption={`Escalation steps of the ${c.kind} clock`}
                 head={['Step', 'After due', 'Fires at', 'Notify', 'State']}
@@ -262,67 +323,65 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   );
 }
 
-/** What the recording proxy saw: each statement with the server's answer (tag or SQLSTATE, rows, duration). */
-function SqlStatements({ records }: { records: SessionRecord[] }) {
-  const statements = records.filter((r) => r.type === 'sql');
-  if (!statements.length) return null;
-  const results = new Map(records.filter((r) => r.type === 'sql.result').map((r) => [r.detail?.statementSeq, r]));
-  const gaps = records.filter((r) => r.type === 'gap');
-  return (
-    <>
-      {gaps.map((gap) => (
-        <p class="flag">
-          {String(gap.detail?.lost)} records could not be written ({String(gap.detail?.reason)}), {when(gap.startedAt)}
-        </p>
-      ))}
-      <Table
-        caption="SQL statements recorded by the proxy"
-        head={['Seq', 'When', 'Statement', 'Outcome', 'Rows', 'Duration']}
-        rows={statements.map((sql) => {
-          const result = results.get(sql.seq);
-          const d = result?.detail ?? {};
-          const outcome = !result ? (
-            'running…'
-          ) : result.exitCode ? (
-            <span class="flag">
-              ERROR {String(d.sqlstate ?? '')} {String(d.message ?? '')}
-            </span>
-          ) : (
-            String(d.tag ?? 'OK')
-          );
-          return [
-            sql.seq,
-            when(sql.startedAt),
-            <code>{sql.command}</code>,
-            outcome,
-            d.rows === null || d.rows === undefined ? '' : String(d.rows),
-            d.durationMs === undefined ? '' : `${String(d.durationMs)} ms`,
-          ];
-        })}
-      />
-    </>
-  );
-}
+/** The grant's window as the transcript judges stamps against it: activation to end (or expiry). */
+const windowOf = (grant: Grant) => ({ from: new Date(grant.activatedAt), to: new Date(grant.endedAt ?? grant.expiresAt) });
 
-/** What the cluster's audit webhook reported for this grant: each API request with its answer. */
-function KubernetesRequests({ records }: { records: SessionRecord[] }) {
-  const requests = records.filter((r) => r.type === 'k8s');
-  if (!requests.length) return null;
+/**
+ * Every record of the session in one table, in seq order: shell commands, the proxy's SQL statements
+ * (with the server's answer from their `sql.result`), the cluster's requests. Times in the page's zone.
+ */
+function Transcript({ records, grant }: { records: SessionRecord[]; grant: Grant }) {
+  const results = new Map(records.filter((r) => r.type === 'sql.result').map((r) => [r.detail?.statementSeq, r]));
+  const window = windowOf(grant);
+  const shown = records.filter((r) => r.type !== 'sql.result');
+  if (!shown.length) return null;
   return (
     <Table
-      caption="Kubernetes requests from the cluster's audit log"
-      head={['Seq', 'When', 'Cluster', 'Request', 'Object', 'Status', 'From']}
-      rows={requests.map((r) => {
-        const d = r.detail ?? {};
-        const object = [d.namespace, d.resource, d.name, d.subresource]
-          .filter((part) => part !== null && part !== undefined)
-          .map(String)
-          .join('/');
-        const status = r.exitCode === null ? '' : r.exitCode >= 400 ? <span class="flag">{r.exitCode}</span> : String(r.exitCode);
-        return [r.seq, when(r.startedAt), r.cwd ?? '', <code>{r.command}</code>, object, status, `${r.host ?? ''}${r.late ? ' (late)' : ''}`];
+      caption="Recorded commands"
+      head={['Seq', `Time (${zoneLabel()})`, 'Kind', 'Command', 'Outcome', 'Duration', 'Where', 'Notes']}
+      rows={shown.map((record) => {
+        const { outcome, failed, ms } = outcomeOf(record, results.get(record.seq));
+        const stamp = record.startedAt ?? record.receivedAt;
+        const notes = [record.late && 'late', outsideWindow(stamp, window) && 'stamped outside the grant window'].filter(Boolean).join('; ');
+        return [
+          record.seq,
+          <time dateTime={stamp} title={when(stamp)}>
+            {clockTime(stamp)}
+          </time>,
+          KIND_OF_RECORD[record.type] ?? record.type,
+          record.type === 'gap' ? (
+            <span class="flag">
+              {String(record.detail?.lost)} records lost ({String(record.detail?.reason)})
+            </span>
+          ) : (
+            <code>{visible(record.command ?? '')}</code>
+          ),
+          <span class={failed ? 'flag exit-failed' : undefined}>{outcome}</span>,
+          elapsed(ms),
+          record.type === 'k8s' ? `${record.cwd ?? ''} from ${record.host ?? '?'}` : `${record.user ?? '?'}@${record.host ?? '?'} ${record.cwd ?? ''}`,
+          notes ? <span class="flag">{notes}</span> : '',
+        ];
       })}
     />
   );
+}
+
+const KIND_OF_RECORD: Record<string, string> = { command: 'shell', sql: 'SQL', k8s: 'Kubernetes', gap: 'gap', session_start: 'session start', session_end: 'session end', note: 'note' };
+
+/** What came of a record: the exit code, the SQL answer (tag or SQLSTATE), the API status; failures flagged. */
+function outcomeOf(record: SessionRecord, result?: SessionRecord): { outcome: string; failed: boolean; ms: number | null } {
+  const span = record.startedAt && record.finishedAt ? Date.parse(record.finishedAt) - Date.parse(record.startedAt) : null;
+  if (record.type === 'sql') {
+    if (!result) return { outcome: 'running…', failed: false, ms: null };
+    const d = result.detail ?? {};
+    const ms = typeof d.durationMs === 'number' ? d.durationMs : null;
+    if (result.exitCode) return { outcome: visible(`ERROR ${String(d.sqlstate ?? '')} ${String(d.message ?? '')}`.trim()), failed: true, ms };
+    const rows = typeof d.rows === 'number' ? ` (${d.rows} row${d.rows === 1 ? '' : 's'})` : '';
+    return { outcome: `${String(d.tag ?? 'OK')}${rows}`, failed: false, ms };
+  }
+  if (record.exitCode === null) return { outcome: '', failed: false, ms: span };
+  if (record.type === 'k8s') return { outcome: `HTTP ${record.exitCode}`, failed: record.exitCode >= 400, ms: span };
+  return { outcome: `exit ${record.exitCode}`, failed: record.exitCode !== 0, ms: span };
 }
 
 function ReviewForm({ api, grant, chainValid, onDone }: PageProps & { grant: Grant; chainValid: boolean; onDone: () => void }) {

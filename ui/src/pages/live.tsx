@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
-import type { Api } from '../api';
+import { allPages, type Api } from '../api';
 import { mayOnGrant } from '../auth';
+import { InlineAction } from '../components/inline-action';
 import { Problem, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
 import type { GrantPage, GrantSummary } from '../types';
@@ -10,8 +10,8 @@ export const canRevoke = (me: PageProps['me'], grant: GrantSummary) => grant.sta
 
 export function LivePage({ api, me }: PageProps) {
   const now = useNow();
-  const grants = useResource(() => api.get<GrantPage>('/v1/grants?status=active&limit=1000'), [], 2000);
-  const active = (grants.data?.grants ?? []).sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
+  const grants = useResource(() => allPages(api, '/v1/grants?status=active&limit=1000', (page: GrantPage) => page.grants), [], 2000);
+  const active = (grants.data ?? []).sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
   return (
     <>
       <h1>Live: active grants</h1>
@@ -39,38 +39,17 @@ export function LivePage({ api, me }: PageProps) {
 }
 
 export function RevokeButton({ api, grant, onDone }: { api: Api; grant: GrantSummary; onDone: () => void }) {
-  const [open, setOpen] = useState(false);
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<Error>();
-  if (!open) {
-    return (
-      <button type="button" class="danger" onClick={() => setOpen(true)} aria-label={`Revoke ${grant.id}`}>
-        Revoke
-      </button>
-    );
-  }
   return (
-    <form
-      class="inline-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        api.post(`/v1/grants/${grant.id}/revoke`, { reason }).then(() => {
-          setOpen(false);
-          onDone();
-        }, setError);
+    <InlineAction
+      open="Revoke"
+      openAria={`Revoke ${grant.id}`}
+      submitLabel="Revoke now"
+      danger
+      fields={[{ name: 'reason', label: `Reason for revoking ${grant.id}`, minLength: 3 }]}
+      submit={async ({ reason }) => {
+        await api.post(`/v1/grants/${grant.id}/revoke`, { reason });
+        onDone();
       }}
-    >
-      <label>
-        Reason for revoking {grant.id}
-        <input name="reason" required minLength={3} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-      </label>
-      <button type="submit" class="danger">
-        Revoke now
-      </button>
-      <button type="button" class="link" onClick={() => setOpen(false)}>
-        Cancel
-      </button>
-      <Problem error={error} />
-    </form>
+    />
   );
 }

@@ -1,3 +1,4 @@
+import { allPages } from '../api';
 import { Problem, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
 import type { ClockPage } from '../types';
@@ -8,7 +9,7 @@ export function ReviewQueuePage({ api }: PageProps) {
   const queue = useResource(
     async () => {
       const [running, overdue] = await Promise.all(
-        ['running', 'breached'].map((state) => api.get<ClockPage>(`/v1/sla?kind=review&state=${state}&limit=1000`).then((r) => r.clocks)),
+        ['running', 'breached'].map((state) => allPages(api, `/v1/sla?kind=review&state=${state}&limit=1000`, (page: ClockPage) => page.clocks)),
       );
       return [...overdue, ...running.sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt))];
     },

@@ -1,3 +1,4 @@
+import { allPages } from '../api';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
 import type { Clock, ClockPage } from '../types';
@@ -8,16 +9,7 @@ const KIND = { retro_pr: 'Retroactive PR', review: 'Security review' } as const;
 export function SlaBoardPage({ api }: PageProps) {
   const now = useNow();
   // Every page of each state: the rates are over all clocks, not the first thousand.
-  const load = async (state: string) => {
-    const clocks: Clock[] = [];
-    let after: string | null = null;
-    do {
-      const page: ClockPage = await api.get<ClockPage>(`/v1/sla?state=${state}&limit=1000${after ? `&after=${after}` : ''}`);
-      clocks.push(...page.clocks);
-      after = page.next;
-    } while (after);
-    return clocks;
-  };
+  const load = (state: string) => allPages(api, `/v1/sla?state=${state}&limit=1000`, (page: ClockPage) => page.clocks);
   const board = useResource(
     async () => {
       const [running, breached, late, onTime] = await Promise.all([load('running'), load('breached'), load('satisfied_late'), load('satisfied')]);
