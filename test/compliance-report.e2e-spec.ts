@@ -88,7 +88,9 @@ describe('compliance report', () => {
     expect(body.breaches.map((b: { state: string }) => b.state).sort()).toEqual(['satisfied_late', 'waived']);
     expect(body.reviews).toMatchObject({ total: 3, onTime: 1, pending: 2 });
     expect(body.violations).toEqual([expect.objectContaining({ reviewer: 'sec-1', notes: 'Changed a table outside the incident' })]);
-    expect(body.waived).toEqual([expect.objectContaining({ kind: 'retro_pr', by: 'auditor-1', reason: 'Read-only investigation, <b>nothing</b> to document' })]);
+    expect(body.waived).toEqual([
+      expect.objectContaining({ kind: 'retro_pr', by: 'auditor-1', reason: 'Read-only investigation, <b>nothing</b> to document' }),
+    ]);
     expect(body.controls['SOC2:CC8.1']).toBeGreaterThan(0);
     expect(body.auditChain).toMatchObject({ valid: true });
     // The population, one row per grant with its clocks' outcome; the weekly and bucketed figures add up.
@@ -125,7 +127,7 @@ describe('compliance report', () => {
     // Nothing loads from elsewhere: no src/href attributes, no CSS url() or @import, no script.
     expect(html).not.toMatch(/\s(src|href)=|url\(|@import|<script/i);
     expect(html.match(/<svg /g)).toHaveLength(3);
-    const card = (label: string) => new RegExp(`<li>${label}<strong>([^<]*)</strong>`).exec(html)?.[1];
+    const card = (label: string) => new RegExp(`<li><span>${label}</span><strong>([^<]*)</strong>`).exec(html)?.[1];
     expect(card('Grants')).toBe(String(json.grants.total));
     expect(card('Retroactive PR on time')).toBe(`${(json.retroPr.onTimeRate * 100).toFixed(1)} %`);
     expect(card('Denied requests')).toBe(String(json.denials.total));

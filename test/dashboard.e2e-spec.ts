@@ -29,6 +29,22 @@ targets:
   - { name: prod-cluster, environment: production, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443' } }
 `;
 const AUDIT_TOKEN = 'dashboard-kube-audit-token-0123';
+const ROLES = ['engineer', 'security', 'compliance', 'admin'];
+
+/** Signs in with the dev helper as `subject` with exactly `roles`. */
+async function signIn(page: Page, url: string, subject: string, roles: string[]) {
+  await page.goto(`${url}/ui/`);
+  await page.getByLabel('Subject').fill(subject);
+  for (const role of ROLES) await page.getByLabel(role, { exact: true }).setChecked(roles.includes(role));
+  await page.getByRole('button', { name: new RegExp(`Sign in as ${subject}`) }).click();
+  await page.getByText(`${subject} (${roles.join(', ')})`).waitFor();
+}
+
+/** Rows of a CSV file as Python's csv module reads them (an independent reader). */
+async function csvRows(file: string): Promise<string[][]> {
+  const { stdout } = await run('python3', ['-c', 'import csv, json, sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline="")))))', file]);
+  return JSON.parse(stdout);
+}
 
 describeWithBrowser('web dashboard in headless Chromium', () => {
   jest.setTimeout(120_000);
@@ -56,7 +72,8 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     sut = await startTestService({ policyYaml: POLICY, env: { KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN, BREAKGLASS_LOG_ORIGIN: 'breakglass.example.com/audit' } });
     engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    // A zone other than UTC, so switching the dashboard's zone shows a difference.
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 }, timezoneId: 'America/New_York' });
     const origin = new URL(sut.url).origin;
     page.on('request', (request) => {
       const url = request.url();
@@ -110,7 +127,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
       .expect(200);
     await page.getByRole('link', { name: grant.id }).click();
     await page.getByRole('heading', { name: new RegExp(`Grant ${grant.id}`) }).waitFor();
-    const transcript = page.getByLabel('Recorded commands');
+    const transcript = page.getByRole('table', { name: 'Recorded commands' });
     await transcript.getByText(commands[0]).waitFor();
     expect(await transcript.textContent()).toContain(commands[1]);
     await page.getByText(/Chain valid: 2 events/).waitFor();
@@ -138,11 +155,14 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await run('psql', [grant.credential.url, '-XAtc', 'select 1/0']).catch(() => undefined);
     await page.getByRole('link', { name: 'Live' }).click();
     await page.getByRole('link', { name: grant.id }).click();
-    const table = page.getByRole('table', { name: 'SQL statements recorded by the proxy' });
-    await table.getByText('select 1/0').waitFor();
-    await table.getByText('ERROR 22012 division by zero').waitFor();
+    // The proxy's statements in the transcript, each with the server's answer (its sql.result record).
+    const table = page.getByRole('table', { name: 'Recorded commands' });
+    const failed = table.getByRole('row', { name: /select 1\/0/ }).getByText('ERROR 22012 division by zero');
+    await failed.waitFor();
+    expect(await failed.getAttribute('class')).toContain('exit-failed');
     const row = table.getByRole('row', { name: /select 40 \+ 2/ });
-    await row.getByText('SELECT 1').waitFor();
+    await row.getByRole('cell', { name: 'SELECT 1 (1 row)', exact: true }).waitFor();
+    await row.getByRole('cell', { name: 'SQL', exact: true }).waitFor();
     await screenshot('grant-sql');
   });
 
@@ -201,19 +221,15 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
       .expect(200);
     await page.getByRole('link', { name: 'Live' }).click();
     await page.getByRole('link', { name: grant.id }).click();
-    const table = page.getByRole('table', { name: "Kubernetes requests from the cluster's audit log" });
+    const table = page.getByRole('table', { name: 'Recorded commands' });
     await table
       .getByRole('row', { name: /PATCH \/apis\/apps\/v1\/namespaces\/payments\/deployments\/payments-api\/scale/ })
-      .getByRole('cell', { name: 'payments/deployments/payments-api/scale', exact: true })
+      .getByRole('cell', { name: 'HTTP 200', exact: true })
       .waitFor();
-    await table
-      .getByRole('row', { name: /GET \/api\/v1\/namespaces\/payments\/secrets\/ledger-db/ })
-      .getByRole('cell', { name: '403', exact: true })
-      .waitFor();
-    await page
-      .getByLabel('Recorded commands')
-      .getByText(/K8S> PATCH/)
-      .waitFor();
+    const forbidden = table.getByRole('row', { name: /GET \/api\/v1\/namespaces\/payments\/secrets\/ledger-db/ });
+    await forbidden.getByRole('cell', { name: 'HTTP 403', exact: true }).waitFor();
+    await forbidden.getByRole('cell', { name: 'Kubernetes', exact: true }).waitFor();
+    await forbidden.getByText('prod from 10.20.30.40').waitFor();
   });
 
   it('shows the breached retro-PR clock on the SLA board, and the review queue and audit pages', async () => {
@@ -254,6 +270,185 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     const security = await sut.token('sec-1', ['security']);
     const after = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
     expect(after).toMatchObject({ status: 'revoked', endedBy: 'sec-1', endReason: 'Outage over, access no longer needed' });
+  });
+
+  it('shows the transcript as a table in one switchable time zone, failed exits and stamps outside the window flagged', async () => {
+    const grant = await breakGlass('Deploying the hotfix by hand');
+    const started = new Date(Date.now() + 2000);
+    const early = new Date(Date.now() - 2 * 3600_000);
+    const record = (seq: number, command: string, at: Date, seconds: number, exitCode: number) => ({
+      seq,
+      type: 'command',
+      command,
+      cwd: '/srv/payments',
+      user: 'oncall-1',
+      host: 'bastion-1',
+      startedAt: at.toISOString(),
+      finishedAt: new Date(at.getTime() + seconds * 1000).toISOString(),
+      exitCode,
+    });
+    await sut.http
+      .post(`/v1/grants/${grant.id}/events`)
+      .set('Authorization', `Bearer ${grant.sessionToken}`)
+      .send({ events: [record(1, 'make deploy-hotfix', started, 83, 2), record(2, 'echo clock-skewed', early, 0.4, 0)] })
+      .expect(200);
+    await page.evaluate(`location.hash = '#/grants/${grant.id}'`);
+    const table = page.getByRole('table', { name: 'Recorded commands' });
+    await table.getByRole('columnheader', { name: 'Time (UTC)' }).waitFor();
+    const deploy = table.getByRole('row', { name: /make deploy-hotfix/ });
+    await deploy.getByRole('cell', { name: started.toISOString().slice(11, 19), exact: true }).waitFor();
+    await deploy.getByRole('cell', { name: '1m23s', exact: true }).waitFor();
+    expect(await deploy.getByText('exit 2', { exact: true }).getAttribute('class')).toContain('exit-failed');
+    expect(await deploy.getByText('stamped outside the grant window').count()).toBe(0);
+    const skewed = table.getByRole('row', { name: /echo clock-skewed/ });
+    await skewed.getByText('stamped outside the grant window').waitFor();
+    expect(await skewed.getByText('exit 0', { exact: true }).getAttribute('class')).toBeNull();
+    await skewed.getByRole('cell', { name: '0.4 s', exact: true }).waitFor();
+
+    // The browser's zone: every time on the page follows, the header names the zone.
+    await page.getByLabel('Times in').selectOption('local');
+    await table.getByRole('columnheader', { name: 'Time (America/New_York)' }).waitFor();
+    const newYork = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    await deploy.getByRole('cell', { name: newYork.format(started), exact: true }).waitFor();
+    await page.getByText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T to \d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T/).waitFor();
+    expect(await page.getByText(/\d\d:\d\d:\d\d UTC/).count()).toBe(0);
+    await page.getByLabel('Times in').selectOption('UTC');
+    await page.getByText(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to /).waitFor();
+    await screenshot('transcript');
+  });
+
+  it('extends, links a PR and waives a clock from the grant page', async () => {
+    const grant = await breakGlass('Purging a poisoned cache entry');
+    const security = await sut.token('sec-1', ['security']);
+    const before = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+    const requester = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    try {
+      await signIn(requester, sut.url, 'oncall-1', ['engineer']);
+      await requester.evaluate(`location.hash = '#/grants/${grant.id}'`);
+      await requester.getByRole('button', { name: 'Extend', exact: true }).click();
+      await requester.getByLabel('More time (e.g. 30m or 1h30m)').fill('10 minutes');
+      await requester.getByLabel('Why more time is needed').fill('The purge has to wait for the replica');
+      await requester.getByRole('button', { name: 'Extend now' }).click();
+      await requester.getByRole('alert').getByText('"10 minutes" is not a duration like 90s, 30m, 1h30m, 24h or 7d').waitFor();
+      await requester.getByLabel('More time (e.g. 30m or 1h30m)').fill('10m');
+      await requester.getByRole('button', { name: 'Extend now' }).click();
+      await requester.getByText(/^Extended: the grant now ends \d{4}-/).waitFor();
+      const after = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+      expect(Date.parse(after.expiresAt) - Date.parse(before.expiresAt)).toBe(600_000);
+      expect(after.extensions).toEqual([expect.objectContaining({ addedSeconds: 600, by: 'oncall-1', reason: 'The purge has to wait for the replica' })]);
+      await requester.getByText('+10m by oncall-1').waitFor();
+
+      await requester.getByRole('button', { name: 'Link a pull request' }).click();
+      await requester.getByLabel('Pull request URL').fill('https://github.com/acme/infra/pull/4242');
+      await requester.getByRole('button', { name: 'Link', exact: true }).click();
+      await requester.getByText(/^Linked acme\/infra#4242: the retroactive-PR clock is satisfied/).waitFor();
+      await requester.getByRole('table', { name: 'Linked pull requests' }).getByRole('link', { name: 'acme/infra#4242' }).waitFor();
+      // An engineer sees no waive button: that is compliance's.
+      expect(await requester.getByRole('button', { name: /^Waive/ }).count()).toBe(0);
+    } finally {
+      await requester.close();
+    }
+
+    await page.evaluate(`location.hash = '#/grants/${grant.id}'`);
+    await page.getByRole('button', { name: 'Waive the Security review clock' }).click();
+    await page.getByLabel('Why this clock does not apply (at least 10 characters)').fill('Purge only');
+    await page.getByRole('button', { name: 'Waive', exact: true }).click();
+    await page.getByText('Waived.').waitFor();
+    await page.getByText('Waived by sec-1: Purge only').waitFor();
+    const clocks = (await sut.http.get(`/v1/sla?grant=${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body.clocks;
+    expect(Object.fromEntries(clocks.map((c: { kind: string; state: string }) => [c.kind, c.state]))).toEqual({
+      retro_pr: expect.stringMatching(/^satisfied/),
+      review: 'waived',
+    });
+    await screenshot('grant-actions');
+  });
+
+  it('finds a seeded population on the Grants page across pages and downloads all of it as CSV', async () => {
+    const template = await breakGlass('The template of a seeded grant population');
+    // 70 grants of INC-9100 spread over March 2026 and February: what a quarter leaves behind.
+    await sut.dataSource.query(
+      `INSERT INTO grants
+       SELECT (jsonb_populate_record(NULL::grants, to_jsonb(g) || jsonb_build_object(
+                'id', 'BG-2026-' || lpad((200000 + n)::text, 6, '0'), 'incident', 'INC-9100', 'status', 'expired',
+                'activated_at', d, 'expires_at', d + interval '30 minutes', 'ended_at', d + interval '30 minutes', 'ended_by', 'system', 'end_reason', 'expired'))).*
+         FROM grants g, generate_series(1, 70) AS n,
+              LATERAL (SELECT CASE WHEN n % 10 = 0 THEN timestamptz '2026-02-20T12:00:00Z' ELSE timestamptz '2026-03-01T00:00:00Z' + (n % 12) * interval '1 day' END AS d) AS stamp
+        WHERE g.id = $1`,
+      [template.id],
+    );
+    const compliance = await sut.token('auditor-1', ['compliance']);
+    const expected: string[] = [];
+    let after: string | null = null;
+    do {
+      const body: { grants: { id: string }[]; next: string | null } = (
+        await sut.http
+          .get(`/v1/grants?incident=INC-9100&from=2026-03-01T00:00:00Z&to=2026-03-11T00:00:00Z&limit=1000${after ? `&after=${after}` : ''}`)
+          .set('Authorization', `Bearer ${compliance}`)
+          .expect(200)
+      ).body;
+      expected.push(...body.grants.map((g) => g.id));
+      after = body.next;
+    } while (after);
+    expect(expected.length).toBeGreaterThan(50); // more than one dashboard page
+
+    await page.getByRole('link', { name: 'Grants', exact: true }).click();
+    await page.getByLabel('Search (grant or incident id)').fill('inc-9100');
+    await page.getByLabel('From (UTC)').fill('2026-03-01');
+    await page.getByLabel('To (UTC, inclusive)').fill('2026-03-10');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByText('Grants 1–50, more on the next page').waitFor();
+    const table = page.getByRole('table', { name: 'Grants matching the filters' });
+    const shownIds = () => table.locator('tbody tr td:first-child').allTextContents();
+    const firstPage = await shownIds();
+    await screenshot('grants');
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText(`Grants 51–${expected.length}`).waitFor();
+    expect([...firstPage, ...(await shownIds())]).toEqual(expected);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByText('Grants 1–50, more on the next page').waitFor();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download every matching grant (CSV)' }).click()]);
+    const file = path.join(mkdtempSync(path.join(process.env.BREAKGLASS_TEST_ROOT ?? '/tmp', 'grants-csv-')), 'grants.csv');
+    await download.saveAs(file);
+    await page.getByText(`${expected.length} grant(s) downloaded as CSV.`).waitFor();
+    const [header, ...rows] = await csvRows(file);
+    expect(header.slice(0, 6)).toEqual(['id', 'status', 'target', 'environment', 'requester', 'incident']);
+    expect(new Set([header, ...rows].map((row) => row.length))).toEqual(new Set([header.length]));
+    expect(rows.map((row) => row[0])).toEqual(expected);
+    expect(new Set(rows.map((row) => row[5]))).toEqual(new Set(['INC-9100']));
+
+    // A grant id in the search box opens that grant.
+    await page.getByLabel('Search (grant or incident id)').fill(template.id.toLowerCase());
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('heading', { name: new RegExp(`Grant ${template.id}`) }).waitFor();
+  });
+
+  it('renders the compliance report as a print-ready HTML page with the JSON report figures', async () => {
+    const auditor = await sut.token('auditor-1', ['compliance']);
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const json = (await sut.http.get(`/v1/reports/compliance?from=${from}&to=${to}`).set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+    const report = await browser.newPage({ viewport: { width: 1100, height: 900 }, extraHTTPHeaders: { authorization: `Bearer ${auditor}` } });
+    const requests: string[] = [];
+    report.on('request', (request) => requests.push(request.url()));
+    try {
+      await report.goto(`${sut.url}/v1/reports/compliance?format=html&from=${from}&to=${to}`);
+      await report.getByRole('heading', { name: 'breakglass compliance report' }).waitFor();
+      for (const chart of ['On-time rate per week (weeks from Monday, UTC)', 'Time from break-glass to the retroactive PR', 'Grants per target'])
+        expect(await report.getByRole('img', { name: chart }).isVisible()).toBe(true);
+      const figure = (label: string) =>
+        report.getByRole('list', { name: 'Figures of the period' }).getByRole('listitem').filter({ hasText: label }).locator('strong').textContent();
+      const pct = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
+      expect(await figure('Grants')).toBe(String(json.grants.total));
+      expect(await figure('Retroactive PR on time')).toBe(pct(json.retroPr.onTimeRate));
+      expect(await figure('Reviews on time')).toBe(pct(json.reviews.onTimeRate));
+      const grantRows = report.getByRole('table').first().locator('tbody tr');
+      expect(await grantRows.count()).toBe(json.perGrant.length);
+      await report.screenshot({ path: path.join(shots, 'compliance-report.png'), fullPage: true });
+      expect(requests.filter((url) => !url.startsWith(`${sut.url}/`))).toEqual([]);
+    } finally {
+      await report.close();
+    }
   });
 
   it('made no request outside the service', () => {

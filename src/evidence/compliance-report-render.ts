@@ -17,8 +17,7 @@ const chain = (r: Report) =>
   r.auditChain.valid
     ? `valid (${r.auditChain.count} events, head ${r.auditChain.headHash})`
     : `BROKEN at seq ${r.auditChain.firstInvalidSeq} (${r.auditChain.count} events read)`;
-const outcomes = (o: Report['reviews']) =>
-  `On time ${o.onTime}, late ${o.late}, overdue ${o.overdue}, waived ${o.waived}, not yet due ${o.pending}`;
+const outcomes = (o: Report['reviews']) => `On time ${o.onTime}, late ${o.late}, overdue ${o.overdue}, waived ${o.waived}, not yet due ${o.pending}`;
 
 /** The tables both forms show, as header + rows of plain cells. */
 function tables(r: Report): { title: string; head: string[]; rows: Cell[][] }[] {
@@ -77,7 +76,9 @@ const paragraphs = (r: Report, strong: (text: string) => string, code: (text: st
   ],
   retroPr: [`${outcomes(r.retroPr)}: on-time rate ${strong(pct(r.retroPr.onTimeRate))}.`, `Time to PR: ${spread(r.retroPr.timeToPrSeconds)}.`],
   reviews: [`${outcomes(r.reviews)}: on-time rate ${strong(pct(r.reviews.onTimeRate))}.`],
-  gitops: [`${r.gitops.reconciled.length} grant(s) reached change.reconciled. Time from break-glass to reconciled: ${spread(r.gitops.timeToReconciledSeconds)}.`],
+  gitops: [
+    `${r.gitops.reconciled.length} grant(s) reached change.reconciled. Time from break-glass to reconciled: ${spread(r.gitops.timeToReconciledSeconds)}.`,
+  ],
 });
 
 export function reportMarkdown(r: Report): string {
@@ -87,7 +88,9 @@ export function reportMarkdown(r: Report): string {
       .replace(/\n/g, ' ');
   const table = ({ title, head, rows }: { title: string; head: string[]; rows: Cell[][] }) => [
     `## ${title}`,
-    rows.length ? [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join('\n') : '_none_',
+    rows.length
+      ? [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join('\n')
+      : '_none_',
     '',
   ];
   const text = paragraphs(
@@ -141,10 +144,15 @@ function columnChart(title: string, categories: string[], series: Series[], max:
       return `<rect class="series-${j}" x="${x}" y="${top + plot - h}" width="${column - 2}" height="${h}"><title>${escapeHtml(`${category}, ${s.name}: ${format(value)}`)}</title></rect><text class="value" x="${x + column / 2}" y="${top + plot - h - 4}">${escapeHtml(format(value))}</text>`;
     }),
   );
-  const labels = categories.map((category, i) => `<text class="label" x="${left + i * group + group / 2}" y="${height - bottom + 18}">${escapeHtml(category)}</text>`);
+  const labels = categories.map(
+    (category, i) => `<text class="label" x="${left + i * group + group / 2}" y="${height - bottom + 18}">${escapeHtml(category)}</text>`,
+  );
   const legend =
     series.length > 1
-      ? series.map((s, j) => `<rect class="series-${j}" x="${left + j * 180}" y="4" width="12" height="12"/><text x="${left + j * 180 + 18}" y="15">${escapeHtml(s.name)}</text>`)
+      ? series.map(
+          (s, j) =>
+            `<rect class="series-${j}" x="${left + j * 180}" y="4" width="12" height="12"/><text x="${left + j * 180 + 18}" y="15">${escapeHtml(s.name)}</text>`,
+        )
       : [];
   return [
     `<figure><svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}" xmlns="http://www.w3.org/2000/svg">`,
@@ -220,7 +228,7 @@ export function reportHtml(r: Report): string {
         : '<p class="none">None.</p>'
     }</section>`;
   const card = (label: string, value: string, detail: string) =>
-    `<li>${escapeHtml(label)}<strong>${escapeHtml(value)}</strong>${escapeHtml(detail)}</li>`;
+    `<li><span>${escapeHtml(label)}</span><strong>${escapeHtml(value)}</strong><span>${escapeHtml(detail)}</span></li>`;
   const period = `${utc(r.period.from)} to ${utc(r.period.to)}`;
   return [
     '<!doctype html>',

@@ -5,8 +5,8 @@ import { DataSource } from 'typeorm';
 import type { AuditEvent } from '../audit/audit-event';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Principal } from '../auth/principal';
-import { checkpointView, TransparencyLog } from '../transparency/transparency-log.service';
 import { csvLine } from '../common/csv';
+import { checkpointView, TransparencyLog } from '../transparency/transparency-log.service';
 
 export interface ExportFilter {
   from?: string;

@@ -1,5 +1,5 @@
-import type { SessionEvent } from './session-event';
 import { outsideWindow, visible } from './record-display';
+import type { SessionEvent } from './session-event';
 
 /**
  * `timestamp user@host cwd $ command → exit code`, one line per record, for grep and auditors; the

@@ -39,10 +39,15 @@ export function InlineAction({
   if (!open) {
     return (
       <span class="inline-action">
-        <button type="button" class={buttonClass} onClick={() => {
+        <button
+          type="button"
+          class={buttonClass}
+          onClick={() => {
             setOpen(true);
             setResult(undefined);
-          }} aria-label={openAria}>
+          }}
+          aria-label={openAria}
+        >
           {openLabel}
         </button>
         {result && <span role="status">{result}</span>}

@@ -1,12 +1,24 @@
 import { useState } from 'preact/hooks';
 import { formatDuration, parseDurationSeconds } from '../../../src/config/duration';
+import { outsideWindow, visible } from '../../../src/sessions/record-display';
 import { allPages, ApiError } from '../api';
 import { mayOnGrant } from '../auth';
 import { InlineAction } from '../components/inline-action';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { ClockPage, Grant, GrantExtended, LinkAnswer, GrantNotifications, PullRequestLinks, ReviewList, ReviewRecorded, SessionPage, SessionRecord, Verdict } from '../types';
-import { outsideWindow, visible } from '../../../src/sessions/record-display';
+import type {
+  ClockPage,
+  Grant,
+  GrantExtended,
+  LinkAnswer,
+  GrantNotifications,
+  PullRequestLinks,
+  ReviewList,
+  ReviewRecorded,
+  SessionPage,
+  SessionRecord,
+  Verdict,
+} from '../types';
 import { clockTime, elapsed, timeLeft, useNow, useResource, when, zoneLabel } from '../util';
 import { canRevoke, RevokeButton } from './live';
 
@@ -208,7 +220,9 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
               prs.reload();
               clocks.reload();
               const link = answer.linked[0];
-              return link ? `Linked ${link.repo}#${link.number}${link.clock ? `: the retroactive-PR clock is ${link.clock.replace('_', ' ')}` : ''}.` : 'Linked.';
+              return link
+                ? `Linked ${link.repo}#${link.number}${link.clock ? `: the retroactive-PR clock is ${link.clock.replace('_', ' ')}` : ''}.`
+                : 'Linked.';
             }}
           />
         )}
@@ -366,7 +380,15 @@ function Transcript({ records, grant }: { records: SessionRecord[]; grant: Grant
   );
 }
 
-const KIND_OF_RECORD: Record<string, string> = { command: 'shell', sql: 'SQL', k8s: 'Kubernetes', gap: 'gap', session_start: 'session start', session_end: 'session end', note: 'note' };
+const KIND_OF_RECORD: Record<string, string> = {
+  command: 'shell',
+  sql: 'SQL',
+  k8s: 'Kubernetes',
+  gap: 'gap',
+  session_start: 'session start',
+  session_end: 'session end',
+  note: 'note',
+};
 
 /** What came of a record: the exit code, the SQL answer (tag or SQLSTATE), the API status; failures flagged. */
 function outcomeOf(record: SessionRecord, result?: SessionRecord): { outcome: string; failed: boolean; ms: number | null } {

@@ -32,12 +32,46 @@ function query(filters: Filters): string {
   return params.toString();
 }
 
-const CSV_COLUMNS = ['id', 'status', 'target', 'environment', 'requester', 'incident', 'reason', 'role', 'activatedAt', 'expiresAt', 'endedAt', 'endedBy', 'endReason', 'flags', 'retroPrDueAt', 'reviewDueAt'];
+const CSV_COLUMNS = [
+  'id',
+  'status',
+  'target',
+  'environment',
+  'requester',
+  'incident',
+  'reason',
+  'role',
+  'activatedAt',
+  'expiresAt',
+  'endedAt',
+  'endedBy',
+  'endReason',
+  'flags',
+  'retroPrDueAt',
+  'reviewDueAt',
+];
 const csvOf = (grants: GrantSummary[]) =>
   [
     csvLine(CSV_COLUMNS),
     ...grants.map((g) =>
-      csvLine([g.id, g.status, g.target, g.environment, g.requester, g.incident, g.reason, g.role, g.activatedAt, g.expiresAt, g.endedAt, g.endedBy, g.endReason, g.flags.join(' '), g.retroPr.dueAt, g.review.dueAt]),
+      csvLine([
+        g.id,
+        g.status,
+        g.target,
+        g.environment,
+        g.requester,
+        g.incident,
+        g.reason,
+        g.role,
+        g.activatedAt,
+        g.expiresAt,
+        g.endedAt,
+        g.endedBy,
+        g.endReason,
+        g.flags.join(' '),
+        g.retroPr.dueAt,
+        g.review.dueAt,
+      ]),
     ),
   ].join('\r\n') + '\r\n';
 
@@ -68,7 +102,7 @@ export function GrantsPage({ api }: PageProps) {
   return (
     <>
       <h1>Grants</h1>
-      <p class="muted">Every grant, newest first. Dates are whole days in UTC; the range is by activation time.</p>
+      <p class="muted">Every grant, newest first (by grant id). Dates are whole days in UTC; the range is by activation time.</p>
       <form
         class="inline-form filters"
         aria-label="Grant filters"
@@ -129,7 +163,11 @@ export function GrantsPage({ api }: PageProps) {
       </form>
       <Problem error={page.error} />
       <p class="muted" role="status" aria-live="polite">
-        {page.data ? (rows.length ? `Grants ${first}–${first + rows.length - 1}${page.data.next ? ', more on the next page' : ''}` : 'No grant matches.') : 'Loading…'}
+        {page.data
+          ? rows.length
+            ? `Grants ${first}–${first + rows.length - 1}${page.data.next ? ', more on the next page' : ''}`
+            : 'No grant matches.'
+          : 'Loading…'}
       </p>
       <Table
         caption="Grants matching the filters"
