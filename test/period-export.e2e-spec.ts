@@ -127,7 +127,7 @@ describe('period export', () => {
     expect(emittedWhilePaused).toBeGreaterThan(0);
     expect(emittedWhilePaused).toBeLessThan(30_000);
     expect(emitted).toBe(lines);
-  });
+  }, 240_000); // 100,000 events through a paused reader: over a minute on a loaded 2-core machine
 
   it('neutralises formula prefixes in every CSV cell (OWASP CSV injection)', async () => {
     const since = new Date(Date.now() - 1000).toISOString();
