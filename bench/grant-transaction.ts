@@ -67,8 +67,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Replays the captured transaction on `concurrency` connections for `durationMs`. Each replay gets
- * a new grant id and new UUIDs; ids the database returned (clock ids) are mapped to the new ones;
- * audit seqs follow the head the replay locked, so every replay commits a consistent-shaped grant.
+ * a new grant id and new UUIDs; ids the database returned (clock ids) are mapped to the new ones.
+ * The audit entries go in unsequenced, as the broker's do (the running broker's integrator sequences them).
  */
 export async function replayGrantTransaction(
   databaseUrl: string,
@@ -77,8 +77,6 @@ export async function replayGrantTransaction(
   durationMs: number,
 ): Promise<ReplayResult> {
   const grantId = statements.find((s) => /^INSERT INTO grants\b/.test(s.text))!.values[0] as string;
-  const headLock = statements.find((s) => /FROM audit_chain_head FOR UPDATE/.test(s.text))!;
-  const capturedHead = Number(headLock.rows[0].seq);
   let replayCounter = 0;
   const latenciesMs: number[] = [];
   const start = Date.now();
@@ -95,7 +93,6 @@ export async function replayGrantTransaction(
       while (Date.now() - start < durationMs) {
         const began = process.hrtime.bigint();
         const mapping = new Map<string, string>([[grantId, `BG-2099-${String(++replayCounter).padStart(6, '0')}`]]);
-        let headShift = 0;
         const substitute = (value: unknown): unknown => {
           if (typeof value === 'string') {
             if (UUID.test(value) && !mapping.has(value)) mapping.set(value, randomUUID());
@@ -107,13 +104,7 @@ export async function replayGrantTransaction(
         };
         await client.query('BEGIN');
         for (const statement of statements) {
-          let values = statement.values.map(substitute);
-          // The audit append (AuditRepository.insert): rows of 10 values, seq first, then the new head's seq and hash.
-          if (/INSERT INTO audit_events\b/.test(statement.text)) {
-            values = values.map((v, i) => (i % 10 === 0 || i === values.length - 2 ? Number(v) + headShift : v));
-          }
-          const { rows } = await client.query(statement.text, values);
-          if (statement === headLock) headShift = Number(rows[0].seq) - capturedHead;
+          const { rows } = await client.query(statement.text, statement.values.map(substitute));
           statement.rows.forEach((row, i) => typeof row.id === 'string' && rows[i] && mapping.set(row.id, String(rows[i].id)));
         }
         await client.query('COMMIT');

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { auditAppend } from './audit-append';
 import { auditVerify } from './audit-verify';
 import { coldStart } from './cold-start';
 import { escalationLateness } from './escalation-lateness';
@@ -11,6 +12,7 @@ import { transparencyLog } from './transparency';
 
 // `npm run bench -- <name> [--quick]`: each benchmark prints one JSON line and a small table.
 const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'audit-append': auditAppend,
   'audit-verify': auditVerify,
   'cold-start': coldStart,
   'grant-issuance': grantIssuance,

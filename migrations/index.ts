@@ -14,6 +14,7 @@ import { GrantNumberOrder1765200000000 } from './1765200000000-GrantNumberOrder'
 import { TransparencyLog1765300000000 } from './1765300000000-TransparencyLog';
 import { EscalationDelivery1765400000000 } from './1765400000000-EscalationDelivery';
 import { ReviewCoverage1765500000000 } from './1765500000000-ReviewCoverage';
+import { AuditSequencer1765600000000 } from './1765600000000-AuditSequencer';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   TransparencyLog1765300000000,
   EscalationDelivery1765400000000,
   ReviewCoverage1765500000000,
+  AuditSequencer1765600000000,
 ];

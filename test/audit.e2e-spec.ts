@@ -21,6 +21,11 @@ describe('hash-chained audit log', () => {
   let auditor: string;
 
   const append = (...entries: Parameters<AuditLog['append']>[1][]) => sut.dataSource.transaction((tx) => auditLog.append(tx, ...entries));
+  /** Appends, then reads the sequenced events back (append returns entry ids; the integrator assigns seqs). */
+  const appended = async (...entries: Parameters<AuditLog['append']>[1][]) => {
+    const ids = await append(...entries);
+    return Promise.all(ids.map(async (id) => (await auditLog.list({ afterSeq: (await auditLog.seqOfEntry(id)) - 1 }, 1)).events[0]));
+  };
   const get = (url: string) => sut.http.get(url).set('Authorization', `Bearer ${auditor}`);
 
   beforeAll(async () => {
@@ -86,10 +91,10 @@ describe('hash-chained audit log', () => {
   it('adds the controls the policy gives the target (looked up by the log) to the catalogue controls, sorted', async () => {
     // evidence.exported's catalogue entry has no PCI DSS control: it comes from payments-db's
     // `controls` in examples/policy.yaml, which the caller does not pass.
-    const [event] = await append({ actor: 'auditor-1', action: 'evidence.exported', grant: 'BG-2026-999999', target: 'payments-db' });
+    const [event] = await appended({ actor: 'auditor-1', action: 'evidence.exported', grant: 'BG-2026-999999', target: 'payments-db' });
     expect(event.controls).toEqual([...event.controls].sort());
     expect(event.controls).toEqual(expect.arrayContaining(['PCI-DSS-4.0:6.5.1', 'NIST-800-53:CM-3']));
-    const [elsewhere] = await append({ actor: 'auditor-1', action: 'evidence.exported', grant: 'BG-2026-999998', target: 'no-such-target' });
+    const [elsewhere] = await appended({ actor: 'auditor-1', action: 'evidence.exported', grant: 'BG-2026-999998', target: 'no-such-target' });
     expect(elsewhere.controls).not.toContain('PCI-DSS-4.0:6.5.1');
   });
 
@@ -288,6 +293,7 @@ describe('migration AuditDataCanonical (canonical data text from stored jsonb)',
     // jsonb orders keys by length, RFC 8785 by UTF-16 code units: the backfill must canonicalize.
     const samples = [{ zz: 1, a: 'é', ['😀']: [3, { y: null, b: true }] }, { long_key_first: 'x', k: '\u2028"' }, {}];
     for (const data of samples) await sut.dataSource.transaction((tx) => auditLog.append(tx, { actor: 'oncall-1', action: 'grant.requested', data }));
+    await auditLog.settled();
   });
   afterAll(() => sut.close());
 

@@ -157,6 +157,15 @@ targets:
 
       // The audit chain verifies (on either instance).
       expect(await (await fetch(`${bases[0]}/v1/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } })).json()).toMatchObject({ valid: true });
+      // Nothing committed is left unsequenced (the verify waited for the backlog the kills left), and
+      // no entry became two events (audit_events_entry_idx would refuse it).
+      expect(Number((await db.query(`SELECT count(*) FROM audit_pending WHERE created_at < now() - interval '2 seconds'`)).rows[0].count)).toBe(0);
+      const seqs = (
+        await db.query(
+          'SELECT min(seq)::int AS first, max(seq)::int AS last, count(*)::int AS n, count(DISTINCT entry_id)::int AS entries, count(entry_id)::int AS withEntry FROM audit_events',
+        )
+      ).rows[0];
+      expect(seqs).toMatchObject({ first: 1, n: seqs.last, entries: seqs.withentry });
 
       // Every grant is whole and ended exactly once, its access credential revoked (session tokens are
       // never revoked: ingest enforces the end).

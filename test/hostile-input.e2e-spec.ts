@@ -247,7 +247,7 @@ describe('hostile input', () => {
 
   it('refuses a reason or notes of whitespace with 400 wherever one is required, changing nothing', async () => {
     const blank = ' \t\n '.repeat(6);
-    const auditCount = async () => Number((await sut.dataSource.query('SELECT count(*) AS n FROM audit_events'))[0].n);
+    const auditCount = async () => (await sut.auditSettled(), Number((await sut.dataSource.query('SELECT count(*) AS n FROM audit_events'))[0].n));
     const before = await auditCount();
     const clock = (await sut.http.get(`/v1/sla?grant=${grant.id}&kind=retro_pr`).set('Authorization', `Bearer ${compliance}`).expect(200)).body.clocks[0];
     const attempts = [

@@ -28,6 +28,7 @@ describe('rate limits on break-glass requests and webhooks', () => {
     expect(refused.body).toMatchObject({ error: 'rate_limited', details: { limit: 3, windowSeconds: 60, retryAfterSeconds: expect.any(Number) } });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(await grantsOf('alice')).toBe(3);
+    await sut.auditSettled();
     const requested = await sut.dataSource.query(`SELECT count(*) AS n FROM audit_events WHERE action = 'grant.requested' AND actor = 'alice'`);
     expect(Number(requested[0].n)).toBe(3);
 

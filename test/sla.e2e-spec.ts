@@ -191,6 +191,7 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     const delivery = githubDelivery(GITHUB_SECRET, 'pull_request', pr);
     expect((await postGithub(delivery).expect(200)).body.linked).toHaveLength(1);
     expect((await postGithub(delivery).expect(200)).body).toEqual({ duplicate: true, linked: [] });
+    await sut.auditSettled();
     const linked = await sut.dataSource.query(`SELECT count(*) AS n FROM audit_events WHERE grant_id = $1 AND action = 'pr.linked'`, [grant.id]);
     expect(Number(linked[0].n)).toBe(1);
   });
@@ -219,6 +220,7 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     });
     const links = (await sut.http.get(`/v1/grants/${grant.id}/pull-requests`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
     expect(JSON.stringify(links)).toContain('"state":"closed"');
+    await sut.auditSettled();
     const audited = await sut.dataSource.query(
       `SELECT data_canonical::jsonb->>'state' AS state FROM audit_events WHERE grant_id = $1 AND action = 'pr.linked' ORDER BY seq`,
       [grant.id],

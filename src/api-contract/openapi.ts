@@ -907,8 +907,8 @@ export interface components {
             message: string;
             /** @description Targets whose GitOps scope the event concerns */
             targets: string[];
-            /** @description The audit event that records it */
-            auditSeq: number;
+            /** @description The audit event that records it (null for the few milliseconds before it is sequenced) */
+            auditSeq: number | null;
             /** Format: date-time */
             receivedAt: string;
         };

@@ -7,7 +7,8 @@ import { requireTimeRange } from '../common/time-range';
 import { LoadedPolicy } from '../config/config.providers';
 import { findTarget } from '../config/policy';
 import { Metrics } from '../health/metrics.service';
-import { auditEventHash, type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
+import { type AuditEntry, type AuditEvent, type JsonValue } from './audit-event';
+import { AuditIntegrator } from './audit-integrator';
 import { AuditError } from './audit.errors';
 import { AuditRepository, type AuditFilter } from './audit.repository';
 import type { AuditPage } from './audit.views';
@@ -19,17 +20,17 @@ const VERIFY_RANGE_SIZE = 50_000;
 // The hashing runs in PostgreSQL, one backend per concurrent range: one per core (bench/README.md).
 export const VERIFY_CONNECTIONS = Math.min(availableParallelism(), 4);
 
-/**
- * The global hash-chained audit log. Other domains call `append` inside their own transaction,
- * so a state change and its audit event commit together or not at all (fail closed).
- */
 declare module '../common/domain-events' {
   interface CommittedEvents {
-    /** A transaction appended audit events (the SIEM forwarders wake up). */
+    /** Audit events were sequenced into the chain (the SIEM forwarders and the tree follower wake up). */
     'audit.appended': true;
   }
 }
 
+/**
+ * The global hash-chained audit log. Other domains call `append` inside their own transaction,
+ * so a state change and its audit entry commit together or not at all (fail closed).
+ */
 @Injectable()
 export class AuditLog {
   constructor(
@@ -37,14 +38,17 @@ export class AuditLog {
     private readonly metrics: Metrics,
     private readonly policy: LoadedPolicy,
     private readonly events: DomainEventBus,
+    private readonly integrator: AuditIntegrator,
   ) {}
 
-  async append(tx: EntityManager, ...entries: AuditEntry[]): Promise<AuditEvent[]> {
+  /**
+   * Adds entries to the log inside the caller's transaction, unsequenced: they commit with the
+   * state change or not at all (fail closed), and the integrator gives them their seq, time and
+   * hashes within milliseconds (audit-integrator.ts). Returns the entries' ids (`seqOfEntry`).
+   */
+  async append(tx: EntityManager, ...entries: AuditEntry[]): Promise<number[]> {
     if (!entries.length) return [];
-    const head = await this.repository.lockHead(tx);
-    let { seq, hash: prevHash } = head;
-    const at = head.now.toISOString();
-    const stored = entries.map((entry) => {
+    const pending = entries.map((entry) => {
       for (const [name, text] of [
         ['actor', entry.actor],
         ['target', entry.target],
@@ -53,27 +57,44 @@ export class AuditLog {
         const problem = text ? unstorableTextProblem(text) : undefined;
         if (problem) throw new AuditError('unhashable_audit_data', `Audit ${name} for ${entry.action} ${problem}`);
       }
-      const fields = {
-        seq: ++seq,
-        at,
+      return {
         actor: entry.actor,
         action: entry.action,
         grant: entry.grant ?? null,
         target: entry.target ?? null,
-        data: toHashableObject(entry.data ?? {}, entry.action),
+        dataCanonical: canonicalJson(toHashableObject(entry.data ?? {}, entry.action)),
         controls: controlsFor(entry.action, this.targetControls(entry)),
       };
-      const dataCanonical = canonicalJson(fields.data);
-      const hash = auditEventHash(prevHash, fields, dataCanonical);
-      const event: AuditEvent = { ...fields, prevHash, hash };
-      prevHash = hash;
-      return { event, dataCanonical };
     });
-    await this.repository.insert(tx, stored);
-    const events = stored.map(({ event }) => event);
-    for (const event of events) this.metrics.auditEvents.inc({ action: event.action });
-    this.events.publishAfterCommit(tx, 'audit.appended');
-    return events;
+    const ids = await this.repository.insertPending(tx, pending);
+    for (const entry of pending) this.metrics.auditEvents.inc({ action: entry.action });
+    this.events.publishAfterCommit(tx, 'audit.pending');
+    return ids;
+  }
+
+  /**
+   * Read-your-writes: waits until every entry committed before the call is sequenced, so a list,
+   * export or verdict read afterwards includes what the caller (or anyone) just did. A 503
+   * `audit_sequencing_behind` when the integrator cannot catch up within `timeoutMs`.
+   */
+  async settled(timeoutMs = 5000): Promise<void> {
+    const { newestId } = await this.repository.backlog();
+    if (newestId === null) return;
+    this.integrator.wake();
+    const deadline = Date.now() + timeoutMs;
+    for (let pause = 2; !(await this.repository.sequencedThrough(newestId)); pause = Math.min(pause * 2, 50)) {
+      if (Date.now() > deadline)
+        throw new AuditError('audit_sequencing_behind', `Audit entries committed before this request are not sequenced yet (after ${timeoutMs} ms); try again`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  /** The seq an entry from `append` got; waits for it to be sequenced. */
+  async seqOfEntry(entryId: number): Promise<number> {
+    await this.settled();
+    const seq = await this.repository.seqOfEntry(entryId);
+    if (seq === null) throw new AuditError('audit_sequencing_behind', `Audit entry ${entryId} has no seq yet`);
+    return seq;
   }
 
   /** Events after `afterSeq`, in seq order (forwarders read from their cursor). */
@@ -83,12 +104,14 @@ export class AuditLog {
 
   async list(filter: AuditFilter, limit: number): Promise<AuditPage> {
     requireTimeRange(filter);
+    await this.settled();
     const events = await this.repository.page(filter, limit);
     return { events, next: events.length === limit ? events[events.length - 1].seq : null };
   }
 
   /** Every audit event about one grant, in seq order. */
   async forGrant(grantId: string): Promise<AuditEvent[]> {
+    await this.settled();
     const events: AuditEvent[] = [];
     for (;;) {
       const page = await this.repository.page({ grant: grantId, afterSeq: events.at(-1)?.seq }, 1000);
@@ -97,11 +120,13 @@ export class AuditLog {
     }
   }
 
-  stream(filter: Omit<AuditFilter, 'afterSeq'>, emit: (event: AuditEvent) => void | Promise<void>): Promise<number> {
+  async stream(filter: Omit<AuditFilter, 'afterSeq'>, emit: (event: AuditEvent) => void | Promise<void>): Promise<number> {
+    await this.settled();
     return this.repository.stream(filter, emit);
   }
 
-  head(): Promise<{ seq: number; hash: string }> {
+  async head(): Promise<{ seq: number; hash: string }> {
+    await this.settled();
     return this.repository.head();
   }
 
@@ -110,6 +135,7 @@ export class AuditLog {
    * The chain is checked by seq ranges, several at a time (range-verify.ts).
    */
   async verify(parallelism: { connections?: number; rangeSize?: number } = {}): Promise<ChainVerdict> {
+    await this.settled();
     const head = await this.repository.headForVerification();
     const ranges = splitIntoRanges(head.seq, parallelism.rangeSize ?? VERIFY_RANGE_SIZE);
     const verdicts = await verifyRanges(this.repository.arrayRowQuery, ranges, parallelism.connections ?? VERIFY_CONNECTIONS);

@@ -60,6 +60,7 @@ export class ComplianceReport {
   ) {}
 
   async build(period: Period): Promise<ComplianceReportView> {
+    await this.auditLog.settled(); // the report counts audit events: everything committed so far
     const [grants, perGrant, denials, clocks, violations, controls, reconciled, drift, chain] = await Promise.all([
       this.repository.grantsByTarget(period),
       this.repository.grants(period),

@@ -12,11 +12,11 @@ export interface GrantInScope {
 }
 
 const EVENT_COLUMNS = `e.id, e.source, e.kind, json_build_object('kind', e.object_kind, 'namespace', e.object_ns, 'name', e.object_name) AS object,
-  e.cluster, e.revision, e.commit_sha AS commit, e.resources, e.reason, e.message, e.targets, e.audit_seq AS "auditSeq", e.received_at AS "receivedAt"`;
+  e.cluster, e.revision, e.commit_sha AS commit, e.resources, e.reason, e.message, e.targets, coalesce(e.audit_seq, (SELECT x.seq FROM audit_events x WHERE x.entry_id = e.audit_entry)) AS "auditSeq", e.received_at AS "receivedAt"`;
 
 /** pg gives bigint as a string; audit seqs stay far below 2^53. */
 function withNumericSeq(row: StoredGitopsEvent): StoredGitopsEvent {
-  return { ...row, id: String(row.id), auditSeq: Number(row.auditSeq) };
+  return { ...row, id: String(row.id), auditSeq: row.auditSeq === null ? null : Number(row.auditSeq) };
 }
 
 /** The only code that reads or writes the GitOps tables. */
@@ -42,9 +42,10 @@ export class GitopsRepository {
     return row?.revision ?? null;
   }
 
-  async insertEvent(tx: EntityManager, event: ReconcilerEvent, targets: string[], auditSeq: number): Promise<string> {
+  /** `auditEntry`: the event's audit entry (its seq is known once the integrator has sequenced it). */
+  async insertEvent(tx: EntityManager, event: ReconcilerEvent, targets: string[], auditEntry: number): Promise<string> {
     const [row] = await tx.query(
-      `INSERT INTO gitops_events (source, kind, object_kind, object_ns, object_name, cluster, revision, commit_sha, resources, reason, message, targets, audit_seq)
+      `INSERT INTO gitops_events (source, kind, object_kind, object_ns, object_name, cluster, revision, commit_sha, resources, reason, message, targets, audit_entry)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
       [
         event.source,
@@ -59,7 +60,7 @@ export class GitopsRepository {
         event.reason,
         event.message,
         targets,
-        auditSeq,
+        auditEntry,
       ],
     );
     return String(row.id);

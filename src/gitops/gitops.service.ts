@@ -104,7 +104,7 @@ export class Gitops {
       const merged = event.kind === 'reconciled' && event.commit && targetNames.length ? await this.pullRequests.mergedAt(tx, targetNames, event.commit) : [];
 
       const [first] = await this.auditLog.append(tx, ...entries);
-      const eventId = await this.repository.insertEvent(tx, event, targetNames, first.seq);
+      const eventId = await this.repository.insertEvent(tx, event, targetNames, first);
       for (const row of explaining) await this.repository.attribute(tx, eventId, row.grant.id);
       if (event.kind === 'drift' && !explaining.length) await this.notifySecurity(tx, eventId, event, targetNames);
       if (event.kind === 'reconciled') {
@@ -116,6 +116,7 @@ export class Gitops {
   }
 
   async forGrant(grantId: string): Promise<GrantGitops> {
+    await this.auditLog.settled(); // auditSeq of just-received events
     const [drift, reconciled, pause] = await Promise.all([
       this.repository.driftOf(grantId),
       this.repository.reconciliationOf(grantId),

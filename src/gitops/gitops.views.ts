@@ -1,4 +1,4 @@
-import { Bool, Int, ListOf, Nested, NullableNested, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
+import { Bool, Int, ListOf, Nested, NullableInt, NullableNested, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
 
 // What the GitOps endpoints answer, and what the grant view shows of the reconcilers.
 
@@ -40,8 +40,8 @@ export class StoredGitopsEvent {
   message: string;
   @Texts({ description: 'Targets whose GitOps scope the event concerns' })
   targets: string[];
-  @Int({ description: 'The audit event that records it' })
-  auditSeq: number;
+  @NullableInt({ description: 'The audit event that records it (null for the few milliseconds before it is sequenced)' })
+  auditSeq: number | null;
   @Timestamp()
   receivedAt: Date;
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import request from 'supertest';
+import { AuditLog } from '../../src/audit/audit-log.service';
 import { DevIssuer } from '../../src/auth/dev-issuer';
 import type { BrokerRole } from '../../src/config/policy.schema';
 import { startService, type RunningService } from '../../src/service';
@@ -17,6 +18,8 @@ export interface TestService extends RunningService {
   contract: ResponseContract;
   /** A dev-issuer bearer token for this service. */
   token(subject: string, roles: BrokerRole[], email?: string): Promise<string>;
+  /** Waits until every audit entry committed so far is sequenced (before reading audit_events in SQL). */
+  auditSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export async function startTestService(
     contract,
     http: request(server),
     token: (subject, roles, email) => issuer.mint({ subject, roles, email }),
+    auditSettled: () => service.app.get(AuditLog).settled(),
     async close() {
       await service.stop();
       if (!options.alongside) {
@@ -70,7 +74,8 @@ export async function startTestService(
   };
 }
 
-/** Rows in a table of the service's database (to show a refused or ignored request stored nothing). */
-export async function countRows(sut: Pick<TestService, 'dataSource'>, table: string): Promise<number> {
+/** Rows in a table of the service's database (to show a refused or ignored request stored nothing); audit entries counted once sequenced. */
+export async function countRows(sut: Pick<TestService, 'dataSource' | 'auditSettled'>, table: string): Promise<number> {
+  if (table === 'audit_events') await sut.auditSettled();
   return Number((await sut.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
 }

@@ -1,0 +1,72 @@
+import { AuditLog } from '../src/audit/audit-log.service';
+import { createDataSource } from '../src/database/data-source';
+import { Metrics } from '../src/health/metrics.service';
+import { percentile, report, startBenchService } from './harness';
+
+// Target (bench/README.md, P2.5): 64 concurrent writers, one audit event per transaction, >= 20,000
+// events/s. The writers call the product's AuditLog.append on a pool of their own (64 connections),
+// like the writers of another instance: the running service's integrator sequences what they commit
+// (it polls for entries it was not woken for). Afterwards the backlog is drained and the chain verified.
+
+const WRITERS = 64;
+
+export async function auditAppend(): Promise<void> {
+  const bench = await startBenchService('targets:\n  - { name: cluster, environment: production, credential: { type: jwt, audience: kubernetes } }\n');
+  const writers = createDataSource(bench.databaseUrl, WRITERS);
+  try {
+    await writers.initialize();
+    const auditLog = bench.service.app.get(AuditLog);
+    const durationMs = bench.quick ? 5_000 : 20_000;
+    const latenciesMs: number[] = [];
+    const start = Date.now();
+    await Promise.all(
+      Array.from({ length: WRITERS }, async (_, writer) => {
+        for (let n = 0; Date.now() - start < durationMs; n++) {
+          const began = process.hrtime.bigint();
+          await writers.transaction((tx) =>
+            auditLog.append(tx, { actor: `oncall-${writer}`, action: 'grant.requested', target: 'cluster', data: { writer, n } }),
+          );
+          latenciesMs.push(Number(process.hrtime.bigint() - began) / 1e6);
+        }
+      }),
+    );
+    const seconds = (Date.now() - start) / 1000;
+    const loadEnded = Date.now();
+    await auditLog.settled(120_000);
+    const drainMs = Date.now() - loadEnded;
+    const verdict = await auditLog.verify();
+    const lag = await sequencingLag(bench.service.app.get(Metrics));
+    latenciesMs.sort((a, b) => a - b);
+    report(
+      'audit-append',
+      {
+        writers: WRITERS,
+        seconds: Math.round(seconds * 10) / 10,
+        events: latenciesMs.length,
+        eventsPerSecond: Math.round(latenciesMs.length / seconds),
+        appendP50Ms: Math.round(percentile(latenciesMs, 50) * 10) / 10,
+        appendP99Ms: Math.round(percentile(latenciesMs, 99) * 10) / 10,
+        sequencingLagP50Ms: lag.p50,
+        sequencingLagP99Ms: lag.p99,
+        drainAfterLoadMs: drainMs,
+        chainValid: verdict.valid,
+        chainEvents: verdict.count,
+      },
+      { eventsPerSecond: '>= 20,000', sequencingLagP99Ms: '<= 100' },
+    );
+  } finally {
+    await writers.destroy().catch(() => undefined);
+    await bench.close();
+  }
+}
+
+/** p50/p99 of the integrator's lag histogram, as the upper bound of the bucket they fall in (ms). */
+async function sequencingLag(metrics: Metrics): Promise<{ p50: number; p99: number }> {
+  const metric = await metrics.registry.getSingleMetric('breakglass_audit_sequencing_lag_seconds')!.get();
+  const buckets = metric.values
+    .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'))
+    .map((v) => ({ le: Number(v.labels.le), count: v.value }));
+  const total = buckets.at(-1)?.count ?? 0;
+  const at = (p: number) => Math.round((buckets.find((b) => b.count >= (p / 100) * total)?.le ?? NaN) * 1000);
+  return { p50: at(50), p99: at(99) };
+}

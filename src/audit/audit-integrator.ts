@@ -1,0 +1,122 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Histogram } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { DomainEventBus } from '../common/domain-events';
+import { DueWorkLoop } from '../common/due-work-loop';
+import { Metrics } from '../health/metrics.service';
+import { ReadinessChecks } from '../health/readiness';
+import { auditEventHash, type AuditEvent } from './audit-event';
+import { AuditRepository } from './audit.repository';
+
+/** Entries sequenced per transaction: big enough to amortise the commit, small enough to keep the lag low. */
+const BATCH = 2000;
+/** How often an instance looks for entries committed by another instance's writers (its own wake it at once). */
+const POLL_MS = 20;
+/** The oldest unsequenced entry older than this makes /readyz say the sequencer is behind. */
+const DEGRADED_AFTER_SECONDS = 5;
+
+declare module '../common/domain-events' {
+  interface CommittedEvents {
+    /** A transaction added unsequenced audit entries (the integrator wakes up). */
+    'audit.pending': true;
+  }
+}
+
+/**
+ * The audit log's sequencer (docs/decisions.md, "Audit appends without a global lock"): callers'
+ * transactions add entries unsequenced; this integrator, on whichever instance holds the advisory
+ * lock for a batch, gives committed entries their seq, at, prevHash and hash exactly as the Part 1
+ * formula says, in batches, in the order they became visible (commit order, batch by batch). `at`
+ * never goes backwards along seq. A batch is one transaction: killed mid-batch, nothing of it stays,
+ * and the next integrator (any instance, within POLL_MS) takes the same entries.
+ */
+@Injectable()
+export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly loop = new DueWorkLoop('audit-integrator', { processDue: () => this.integrate(), millisUntilNext: () => this.untilNext() }, POLL_MS);
+  private readonly lag: Histogram;
+  private behind = 'ok';
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repository: AuditRepository,
+    private readonly events: DomainEventBus,
+    metrics: Metrics,
+    readiness: ReadinessChecks,
+  ) {
+    this.lag = new Histogram({
+      name: 'breakglass_audit_sequencing_lag_seconds',
+      help: 'Time from an audit entry being added (unsequenced) to it being sequenced into the chain, by this instance',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [metrics.registry],
+    });
+    metrics.observe('breakglass_audit_unsequenced', 'Audit entries committed but not yet sequenced', [], async () => [
+      { value: (await repository.backlog()).count },
+    ]);
+    metrics.observe('breakglass_audit_unsequenced_oldest_seconds', 'Age of the oldest unsequenced audit entry', [], async () => [
+      { value: (await repository.backlog()).oldestAgeSeconds },
+    ]);
+    readiness.add('auditSequencer', () => this.behind);
+    this.events.onCommitted('audit.pending', () => this.loop.wake());
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** Sequences batches until nothing committed is left (or another instance holds the claim). */
+  private async integrate(): Promise<void> {
+    while ((await this.sequenceBatch()) === BATCH);
+  }
+
+  private sequenceBatch(): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      const head = await this.repository.claimHead(tx);
+      if (!head) return 0;
+      const pending = await this.repository.pendingBatch(tx, BATCH);
+      if (!pending.length) return 0;
+      // One time for the batch, never before the last event's: `at` does not go backwards along seq.
+      const at = new Date(Math.max(head.now.getTime(), head.lastAt?.getTime() ?? 0)).toISOString();
+      let { seq, hash: prevHash } = head;
+      const sequenced = pending.map((entry) => {
+        // `data` stays as the stored canonical text: the hash and the row both take dataCanonical.
+        const fields = {
+          seq: ++seq,
+          at,
+          actor: entry.actor,
+          action: entry.action,
+          grant: entry.grant,
+          target: entry.target,
+          data: {},
+          controls: entry.controls,
+        };
+        const hash = auditEventHash(prevHash, fields, entry.dataCanonical);
+        const event: AuditEvent = { ...fields, prevHash, hash };
+        prevHash = hash;
+        return { event, dataCanonical: entry.dataCanonical, entryId: entry.id };
+      });
+      await this.repository.sequence(tx, sequenced);
+      const nowMs = head.now.getTime();
+      for (const entry of pending) this.lag.observe(Math.max(0, nowMs - entry.createdAt.getTime()) / 1000);
+      this.events.publishAfterCommit(tx, 'audit.appended');
+      return pending.length;
+    });
+  }
+
+  /** 0 while entries wait (another instance may hold the claim: look again soon), else sleep until woken or polled. */
+  private async untilNext(): Promise<number | null> {
+    const backlog = await this.repository.backlog();
+    this.behind =
+      backlog.oldestAgeSeconds > DEGRADED_AFTER_SECONDS
+        ? `degraded: ${backlog.count} audit entries wait to be sequenced, the oldest for ${backlog.oldestAgeSeconds.toFixed(1)} s`
+        : 'ok';
+    return backlog.count ? POLL_MS : null;
+  }
+}
