@@ -13,7 +13,7 @@ describe('operations surface', () => {
   it('answers liveness and readiness without a token', async () => {
     await sut.http.get('/healthz').expect(200, { status: 'ok' });
     const ready = await sut.http.get('/readyz').expect(200);
-    expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', pgProxy: 'ok' } });
+    expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', pgProxy: 'ok', auditSequencer: 'ok' } });
   });
 
   it('reports not ready when a migration is missing', async () => {

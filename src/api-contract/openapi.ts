@@ -1105,12 +1105,13 @@ export interface components {
             }[];
         };
         WeeklyRate: {
-            /** Format: date-time */
-            weekStart: string;
             onTime: number;
             late: number;
             overdue: number;
+            /** @description onTime / (onTime + late + overdue), null when none was judged */
             onTimeRate: number | null;
+            /** Format: date-time */
+            weekStart: string;
         };
         Distribution: {
             p50: number | null;
@@ -1125,14 +1126,14 @@ export interface components {
             count: number;
         };
         RetroPrOutcomes: {
-            total: number;
             onTime: number;
             late: number;
             overdue: number;
-            waived: number;
-            pending: number;
             /** @description onTime / (onTime + late + overdue), null when none was judged */
             onTimeRate: number | null;
+            total: number;
+            waived: number;
+            pending: number;
             /** @description The same figures per week, oldest first */
             byWeek: components["schemas"]["WeeklyRate"][];
             /** @description From break-glass to the PR that satisfied the clock */
@@ -1141,14 +1142,17 @@ export interface components {
             timeToPrBuckets: components["schemas"]["DurationBucket"][];
         };
         ReportGrant: {
+            /** @example BG-2026-000042 */
             id: string;
+            /** @enum {string} */
+            status: "active" | "expired" | "revoked";
             target: string;
             environment: string;
             requester: string;
             incident: string;
-            status: string;
             /** Format: date-time */
             activatedAt: string;
+            /** @description e.g. off_call_override, on_call_unverified */
             flags: string[];
             /** @description State of the retro-PR clock */
             retroPr: string | null;
@@ -1170,14 +1174,14 @@ export interface components {
             breachSeconds: number;
         };
         ClockOutcomes: {
-            total: number;
             onTime: number;
             late: number;
             overdue: number;
-            waived: number;
-            pending: number;
             /** @description onTime / (onTime + late + overdue), null when none was judged */
             onTimeRate: number | null;
+            total: number;
+            waived: number;
+            pending: number;
             /** @description The same figures per week, oldest first */
             byWeek: components["schemas"]["WeeklyRate"][];
         };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { GrantStatus } from '../grants/grants.repository';
 import type { ClockKind, ClockState } from '../sla/sla-clocks.repository';
 
 export interface Period {
@@ -26,7 +27,7 @@ export interface GrantRow {
   environment: string;
   requester: string;
   incident: string;
-  status: string;
+  status: GrantStatus;
   activatedAt: Date;
   flags: string[];
   retroPr: ClockState | null;

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 import { ChainVerdict } from '../audit/audit.views';
 import {
   AnyValue,
@@ -13,9 +13,9 @@ import {
   NullableTimestamp,
   OneOf,
   Text,
-  Texts,
   Timestamp,
 } from '../common/api-schema';
+import { GrantView } from '../grants/grant-views';
 import { CLOCK_KINDS, CLOCK_STATES, type ClockKind, type ClockState } from '../sla/sla.views';
 
 /** GET /v1/grants/:id/evidence (docs/formats.md, "Evidence bundle"). */
@@ -47,18 +47,22 @@ export class Distribution {
   max: number | null;
 }
 
-/** One week's outcome of one clock kind (weeks start on Monday, 00:00 UTC, by the clock's start). */
-export class WeeklyRate {
-  @Timestamp()
-  weekStart: string;
+/** The clocks whose outcome is judged: on time, late, overdue (waived and not-yet-due ones are not). */
+class JudgedClocks {
   @Int()
   onTime: number;
   @Int()
   late: number;
   @Int()
   overdue: number;
-  @NullableNum()
+  @NullableNum({ description: 'onTime / (onTime + late + overdue), null when none was judged' })
   onTimeRate: number | null;
+}
+
+/** One week's outcome of one clock kind (weeks start on Monday, 00:00 UTC, by the clock's start). */
+export class WeeklyRate extends JudgedClocks {
+  @Timestamp()
+  weekStart: string;
 }
 
 export class DurationBucket {
@@ -70,21 +74,13 @@ export class DurationBucket {
   count: number;
 }
 
-export class ClockOutcomes {
+export class ClockOutcomes extends JudgedClocks {
   @Int()
   total: number;
-  @Int()
-  onTime: number;
-  @Int()
-  late: number;
-  @Int()
-  overdue: number;
   @Int()
   waived: number;
   @Int()
   pending: number;
-  @NullableNum({ description: 'onTime / (onTime + late + overdue), null when none was judged' })
-  onTimeRate: number | null;
   @ListOf(() => WeeklyRate, { description: 'The same figures per week, oldest first' })
   byWeek: WeeklyRate[];
 }
@@ -97,23 +93,7 @@ export class RetroPrOutcomes extends ClockOutcomes {
 }
 
 /** One grant of the period, with its clocks' outcome: the population to sample from. */
-export class ReportGrant {
-  @Text()
-  id: string;
-  @Text()
-  target: string;
-  @Text()
-  environment: string;
-  @Text()
-  requester: string;
-  @Text()
-  incident: string;
-  @Text()
-  status: string;
-  @Timestamp()
-  activatedAt: string;
-  @Texts()
-  flags: string[];
+export class ReportGrant extends PickType(GrantView, ['id', 'target', 'environment', 'requester', 'incident', 'status', 'activatedAt', 'flags'] as const) {
   @NullableText({ description: 'State of the retro-PR clock' })
   retroPr: ClockState | null;
   @NullableInt()
