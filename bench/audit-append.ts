@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { createDataSource } from '../src/database/data-source';
 import { Metrics } from '../src/health/metrics.service';
@@ -37,6 +38,7 @@ export async function auditAppend(): Promise<void> {
     const verdict = await auditLog.verify();
     const lag = await sequencingLag(bench.service.app.get(Metrics));
     latenciesMs.sort((a, b) => a - b);
+    const raw = await rawInserts(bench.databaseUrl, durationMs);
     report(
       'audit-append',
       {
@@ -51,6 +53,8 @@ export async function auditAppend(): Promise<void> {
         drainAfterLoadMs: drainMs,
         chainValid: verdict.valid,
         chainEvents: verdict.count,
+        rawInsertTransactionsPerSecond: Math.round(raw),
+        appendOverRawInsert: Math.round((latenciesMs.length / seconds / raw) * 1000) / 1000,
       },
       { eventsPerSecond: '>= 20,000', sequencingLagP99Ms: '<= 100' },
     );
@@ -58,6 +62,42 @@ export async function auditAppend(): Promise<void> {
     await writers.destroy().catch(() => undefined);
     await bench.close();
   }
+}
+
+/**
+ * The yardstick: 64 `pg` clients each committing one single-row INSERT per transaction into a copy
+ * of audit_pending (no trigger, no integrator), as fast as PostgreSQL and the protocol allow here.
+ */
+async function rawInserts(databaseUrl: string, durationMs: number): Promise<number> {
+  const setup = new Client({ connectionString: databaseUrl });
+  await setup.connect();
+  await setup.query('CREATE TABLE audit_pending_yardstick (LIKE audit_pending INCLUDING DEFAULTS)');
+  await setup.end();
+  const clients = await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      const client = new Client({ connectionString: databaseUrl });
+      await client.connect();
+      return client;
+    }),
+  );
+  let committed = 0;
+  const start = Date.now();
+  await Promise.all(
+    clients.map(async (client, writer) => {
+      for (let n = 0; Date.now() - start < durationMs; n++) {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO audit_pending_yardstick (actor, action, grant_id, target, data_canonical, controls) VALUES ($1, 'grant.requested', NULL, 'cluster', $2, $3)`,
+          [`oncall-${writer}`, JSON.stringify({ n, writer }), ['SOC2:CC8.1', 'NIST-800-53:CM-3']],
+        );
+        await client.query('COMMIT');
+        committed++;
+      }
+    }),
+  );
+  const seconds = (Date.now() - start) / 1000;
+  await Promise.all(clients.map((client) => client.end()));
+  return committed / seconds;
 }
 
 /** p50/p99 of the integrator's lag histogram, as the upper bound of the bucket they fall in (ms). */

@@ -35,6 +35,8 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly loop = new DueWorkLoop('audit-integrator', { processDue: () => this.integrate(), millisUntilNext: () => this.untilNext() }, POLL_MS);
   private readonly lag: Histogram;
   private behind = 'ok';
+  /** Whether this instance held the claim for its last batch (then it goes on at once while entries wait). */
+  private claimed = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -79,6 +81,7 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
   private sequenceBatch(): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
       const head = await this.repository.claimHead(tx);
+      this.claimed = head !== null;
       if (!head) return 0;
       const pending = await this.repository.pendingBatch(tx, BATCH);
       if (!pending.length) return 0;
@@ -110,13 +113,17 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
     });
   }
 
-  /** 0 while entries wait (another instance may hold the claim: look again soon), else sleep until woken or polled. */
+  /**
+   * While entries wait: at once if this instance holds the claim (they came in during its batch),
+   * after POLL_MS if another instance does. Nothing waiting: sleep until woken or polled.
+   */
   private async untilNext(): Promise<number | null> {
     const backlog = await this.repository.backlog();
     this.behind =
       backlog.oldestAgeSeconds > DEGRADED_AFTER_SECONDS
         ? `degraded: ${backlog.count} audit entries wait to be sequenced, the oldest for ${backlog.oldestAgeSeconds.toFixed(1)} s`
         : 'ok';
-    return backlog.count ? POLL_MS : null;
+    if (!backlog.count) return null;
+    return this.claimed ? 0 : POLL_MS;
   }
 }
