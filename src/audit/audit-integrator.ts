@@ -35,8 +35,8 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly loop = new DueWorkLoop('audit-integrator', { processDue: () => this.integrate(), millisUntilNext: () => this.untilNext() }, POLL_MS);
   private readonly lag: Histogram;
   private behind = 'ok';
-  /** Whether this instance held the claim for its last batch (then it goes on at once while entries wait). */
-  private claimed = false;
+  /** Entries were left waiting at the last look (another instance holds the claim, or they came in since). */
+  private waiting = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -73,15 +73,25 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
     this.loop.wake();
   }
 
-  /** Sequences batches until nothing committed is left (or another instance holds the claim). */
+  /**
+   * Sequences batches until nothing committed is left, or another instance holds the claim. Idle,
+   * a look is one small query: no transaction, no lock on the head.
+   */
   private async integrate(): Promise<void> {
-    while ((await this.sequenceBatch()) === BATCH);
+    for (;;) {
+      const backlog = await this.repository.backlog();
+      this.behind =
+        backlog.oldestAgeSeconds > DEGRADED_AFTER_SECONDS
+          ? `degraded: ${backlog.count} audit entries wait to be sequenced, the oldest for ${backlog.oldestAgeSeconds.toFixed(1)} s`
+          : 'ok';
+      this.waiting = backlog.count > 0;
+      if (!this.waiting || !(await this.sequenceBatch())) return;
+    }
   }
 
   private sequenceBatch(): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
       const head = await this.repository.claimHead(tx);
-      this.claimed = head !== null;
       if (!head) return 0;
       const pending = await this.repository.pendingBatch(tx, BATCH);
       if (!pending.length) return 0;
@@ -113,17 +123,8 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
     });
   }
 
-  /**
-   * While entries wait: at once if this instance holds the claim (they came in during its batch),
-   * after POLL_MS if another instance does. Nothing waiting: sleep until woken or polled.
-   */
+  /** Entries left waiting: look again after POLL_MS (the claim may be another instance's); none: sleep until woken or polled. */
   private async untilNext(): Promise<number | null> {
-    const backlog = await this.repository.backlog();
-    this.behind =
-      backlog.oldestAgeSeconds > DEGRADED_AFTER_SECONDS
-        ? `degraded: ${backlog.count} audit entries wait to be sequenced, the oldest for ${backlog.oldestAgeSeconds.toFixed(1)} s`
-        : 'ok';
-    if (!backlog.count) return null;
-    return this.claimed ? 0 : POLL_MS;
+    return this.waiting ? POLL_MS : null;
   }
 }

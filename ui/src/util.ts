@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { formatDuration } from '../../src/config/duration';
 
 /** The current time, re-rendering every second (countdowns). */
 export function useNow(): number {
@@ -112,13 +113,9 @@ export function clockTime(iso: string | null | undefined): string {
 /** What the zone in force is called for a header: "UTC" or "America/New_York". */
 export const zoneLabel = (): string => (zone === 'UTC' ? 'UTC' : browserZone());
 
-/** 840 ms → "0.8 s", 83 000 ms → "1m23s": durations as people read them. */
+/** 840 ms → "0.8 s"; from a minute on as policy durations read (83 000 ms → "1m23s"). */
 export function elapsed(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '';
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  const seconds = Math.round(ms / 1000);
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
+  return formatDuration(Math.round(ms / 1000));
 }
