@@ -15,6 +15,7 @@ import { TransparencyLog1765300000000 } from './1765300000000-TransparencyLog';
 import { EscalationDelivery1765400000000 } from './1765400000000-EscalationDelivery';
 import { ReviewCoverage1765500000000 } from './1765500000000-ReviewCoverage';
 import { AuditSequencer1765600000000 } from './1765600000000-AuditSequencer';
+import { Drills1765700000000 } from './1765700000000-Drills';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   EscalationDelivery1765400000000,
   ReviewCoverage1765500000000,
   AuditSequencer1765600000000,
+  Drills1765700000000,
 ];

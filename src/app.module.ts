@@ -12,6 +12,7 @@ import { LoadedPolicy, ServiceConfig } from './config/config.providers';
 import type { AppConfig } from './config/env';
 import type { Policy } from './config/policy';
 import { BrokerDatabaseServer } from './database/broker-database-server';
+import { DrillsModule } from './drills/drills.module';
 import { EvidenceModule } from './evidence/evidence.module';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
@@ -46,6 +47,7 @@ export class AppModule {
         EvidenceModule,
         ProxyModule,
         TransparencyModule,
+        DrillsModule,
       ],
       providers: [
         { provide: ServiceConfig, useValue: config },

@@ -363,6 +363,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/drills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The policy's drills, each target's last (and last passed) drill, and the history of runs, newest first */
+        get: operations["DrillsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/drills/{name}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a drill now; answers the finished run (passed or failed, with every step) */
+        post: operations["DrillsController_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -802,6 +836,10 @@ export interface components {
             /** Format: date-time */
             dueAt: string | null;
         };
+        GrantDrillView: {
+            name: string;
+            run: number;
+        };
         GrantCreated: {
             /** @example BG-2026-000042 */
             id: string;
@@ -831,6 +869,8 @@ export interface components {
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
             review: components["schemas"]["ReviewDue"];
+            /** @description Set on the grants of break-glass drills, null on real ones */
+            drill: components["schemas"]["GrantDrillView"] | null;
             /** @description The secret credential (shown once) */
             credential: components["schemas"]["JwtCredential"] | components["schemas"]["PostgresCredential"] | components["schemas"]["ProxyPostgresCredential"];
             /** @description Authenticates the session recorder for this grant only (shown once) */
@@ -881,6 +921,8 @@ export interface components {
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
             review: components["schemas"]["ReviewDue"];
+            /** @description Set on the grants of break-glass drills, null on real ones */
+            drill: components["schemas"]["GrantDrillView"] | null;
         };
         GrantPage: {
             grants: components["schemas"]["GrantView"][];
@@ -977,6 +1019,8 @@ export interface components {
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
             review: components["schemas"]["ReviewDue"];
+            /** @description Set on the grants of break-glass drills, null on real ones */
+            drill: components["schemas"]["GrantDrillView"] | null;
             gitops: components["schemas"]["GrantGitops"];
             /** @description The current review verdict (the latest review), or null before any review */
             verdict: components["schemas"]["ReviewVerdict"] | null;
@@ -1069,6 +1113,8 @@ export interface components {
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
             review: components["schemas"]["ReviewDue"];
+            /** @description Set on the grants of break-glass drills, null on real ones */
+            drill: components["schemas"]["GrantDrillView"] | null;
             /** @description Shown once */
             newCredential?: components["schemas"]["JwtCredential"] | components["schemas"]["PostgresCredential"] | components["schemas"]["ProxyPostgresCredential"];
         };
@@ -1324,6 +1370,75 @@ export interface components {
         };
         AnchorStatusList: {
             anchors: components["schemas"]["AnchorStatus"][];
+        };
+        DrillDefinition: {
+            name: string;
+            targets: string[];
+            /** @description Cron, evaluated in timeZone */
+            schedule: string;
+            timeZone: string;
+            /** @description Channels of the [DRILL] notices (null: each target’s notifyOnUse) */
+            notify: string[] | null;
+            timeoutSeconds: number;
+            /** Format: date-time */
+            nextRunAt: string;
+        };
+        DrillStepView: {
+            /** @description The target, or `*` for the steps over the whole drill (notifications) */
+            target: string;
+            /** @enum {string} */
+            step: "policy" | "credential" | "login" | "recorded" | "revoke" | "dead" | "notifications" | "evidence" | "cleanup" | "internal";
+            /** @enum {string} */
+            outcome: "passed" | "failed";
+            /** Format: date-time */
+            startedAt: string;
+            ms: number;
+            /** @description What the step established (never a secret) */
+            detail: {
+                [key: string]: unknown;
+            };
+            error: string | null;
+        };
+        DrillRunView: {
+            id: number;
+            drill: string;
+            /** @enum {string} */
+            trigger: "schedule" | "catch_up" | "manual";
+            /**
+             * Format: date-time
+             * @description The cron fire time this run answers (null for a manual run)
+             */
+            scheduledFor: string | null;
+            requestedBy: string;
+            targets: string[];
+            /** @enum {string} */
+            status: "running" | "passed" | "failed";
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            /** @description The step that failed (or `abandoned`: the instance running it stopped) */
+            failedStep: string | null;
+            failedTarget: string | null;
+            error: string | null;
+            steps: components["schemas"]["DrillStepView"][];
+            /** @description The grants the drill made (each has an evidence bundle) */
+            grants: string[];
+        };
+        TargetDrillState: {
+            target: string;
+            /** @description The latest finished run that included the target */
+            last: components["schemas"]["DrillRunView"] | null;
+            /** @description The latest passed run that included the target */
+            lastPassed: components["schemas"]["DrillRunView"] | null;
+        };
+        DrillOverview: {
+            drills: components["schemas"]["DrillDefinition"][];
+            targets: components["schemas"]["TargetDrillState"][];
+            /** @description Runs, newest first */
+            runs: components["schemas"]["DrillRunView"][];
+            /** @description Pass as `after` for the next page of runs */
+            next: string | null;
         };
         JwkSet: {
             /** @description RFC 7517 JWKs, each with kid, alg and use */
@@ -2295,6 +2410,69 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description An error: the one error shape of every endpoint */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    DrillsController_list: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Only the runs of this drill */
+                drill?: string;
+                /** @description The `next` value of the previous page (a run id) */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrillOverview"];
+                };
+            };
+            /** @description An error: the one error shape of every endpoint */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    DrillsController_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrillRunView"];
                 };
             };
             /** @description An error: the one error shape of every endpoint */

@@ -23,6 +23,9 @@ const TEST_GITOPS =
 const TEST_MONITORING =
   'Check that flagged grants, review violations and SLA breaches produced notifications with delivery attempts (evidence bundle `notifications`), and that reviews happened within the review window.';
 
+const TEST_DRILL =
+  'List drills for the period (GET /v1/drills, compliance report `drills`); check every target had a passed drill within the expected interval, each drill.passed shows every step (credential proven to work, recorded, revoked, proven dead, notices delivered, evidence bundle), and every drill.failed notified security.';
+
 export const CONTROLS = {
   'SOC2:CC6.1': { title: 'Logical access security: software, infrastructure and architectures', test: TEST_ACCESS },
   'SOC2:CC6.2': { title: 'Registration and authorization of users before access is issued', test: TEST_ACCESS },
@@ -46,6 +49,14 @@ export const CONTROLS = {
     title: 'Incident handling',
     test: 'Check each grant names an incident matching the policy pattern, and that escalations reached the incident responders (PagerDuty attempts in the bundle).',
   },
+  'NIST-800-53:CP-4': {
+    title: 'Contingency plan testing',
+    test: TEST_DRILL,
+  },
+  'NIST-800-53:IR-3': { title: 'Incident response testing', test: TEST_DRILL },
+  'SOC2:CC7.5': { title: 'Activities to recover from identified security incidents are developed, implemented and tested', test: TEST_DRILL },
+  'SOC2:CC9.1': { title: 'Risk mitigation activities for business disruptions are identified, selected and developed', test: TEST_DRILL },
+  'ISO27001-2022:A.5.30': { title: 'ICT readiness for business continuity', test: TEST_DRILL },
   'ISO27001-2022:A.5.15': { title: 'Access control', test: TEST_ACCESS },
   'ISO27001-2022:A.8.2': { title: 'Privileged access rights', test: TEST_ACCESS },
   'ISO27001-2022:A.8.9': { title: 'Configuration management', test: TEST_GITOPS },
@@ -79,6 +90,7 @@ const ACCESS_ISSUED: ControlId[] = [
 const CHANGE_CONTROL: ControlId[] = ['SOC2:CC8.1', 'NIST-800-53:CM-3', 'ISO27001-2022:A.8.32', 'ISO27001-2013:A.12.1.2', 'PCI-DSS-4.0:6.5.1'];
 const LOGGING: ControlId[] = ['NIST-800-53:AU-2', 'ISO27001-2022:A.8.15', 'PCI-DSS-4.0:10.2.1'];
 const CONFIGURATION: ControlId[] = ['SOC2:CC7.1', 'NIST-800-53:CM-6', 'ISO27001-2022:A.8.9'];
+const DRILL_TESTING: ControlId[] = ['NIST-800-53:CP-4', 'NIST-800-53:IR-3', 'SOC2:CC7.5', 'SOC2:CC9.1', 'ISO27001-2022:A.5.30'];
 const LOG_INTEGRITY: ControlId[] = ['NIST-800-53:AU-9', 'NIST-800-53:AU-10', 'ISO27001-2013:A.12.4.2'];
 
 interface ActionDefinition {
@@ -144,6 +156,19 @@ export const AUDIT_ACTIONS = {
   'proxy.login_refused': {
     description: 'A login at the PostgreSQL proxy was refused (unknown login, grant ended, wrong password).',
     controls: ['SOC2:CC6.1', 'NIST-800-53:AC-2', 'PCI-DSS-4.0:8.2', ...LOGGING],
+  },
+  'drill.started': {
+    description: 'A break-glass drill began (scheduled, caught up after downtime, or run by an admin): the targets it will exercise.',
+    controls: [...DRILL_TESTING, ...LOGGING],
+  },
+  'drill.passed': {
+    description:
+      "A drill proved the emergency path on its targets: policy, credential issued and used, a recorded statement, revocation, the credential refused, [DRILL] notices delivered, evidence bundle verified; each step's timing.",
+    controls: [...DRILL_TESTING, ...LOGGING],
+  },
+  'drill.failed': {
+    description: 'A drill stopped at a failing (or timed-out) step, its grants revoked; security was notified with the failing step.',
+    controls: [...DRILL_TESTING, 'SOC2:CC7.2', ...LOGGING],
   },
   'k8s.unattributed': {
     description:

@@ -24,3 +24,5 @@ export type MeView = Schemas['MeView'];
 export type LinkAnswer = Schemas['LinkAnswer'];
 export type ClockPage = Schemas['ClockPage'];
 export type ClockView = Schemas['ClockView'];
+export type DrillOverview = Schemas['DrillOverview'];
+export type DrillRunView = Schemas['DrillRunView'];

@@ -4,6 +4,7 @@ import { ApiClient, ApiError } from './api-client';
 import type { Cli } from './cli-context';
 import { registerAuthCommands } from './commands/auth';
 import { registerCompletionCommands } from './commands/completion';
+import { registerDrillCommands } from './commands/drills';
 import { registerEvidenceCommands } from './commands/evidence';
 import { registerGitopsCommands } from './commands/gitops';
 import { registerGrantCommands } from './commands/grants';
@@ -63,6 +64,7 @@ registerKeyCommands(cli);
 registerKubernetesCommands(cli);
 registerGitopsCommands(cli);
 registerEvidenceCommands(cli);
+registerDrillCommands(cli);
 registerCompletionCommands(cli);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

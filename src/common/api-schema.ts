@@ -30,6 +30,7 @@ export const Num = (options?: FieldOptions) => property({ type: 'number' }, opti
 export const NullableNum = (options?: FieldOptions) => property({ type: 'number', nullable: true }, options);
 export const Bool = (options?: FieldOptions) => property({ type: 'boolean' }, options);
 export const Texts = (options?: FieldOptions) => property({ type: 'array', items: { type: 'string' } }, options);
+export const NullableTexts = (options?: FieldOptions) => property({ type: 'array', items: { type: 'string' }, nullable: true }, options);
 export const Ints = (options?: FieldOptions) => property({ type: 'array', items: { type: 'integer' } }, options);
 /** A JSON object whose keys are not fixed here (audit data, session detail, policy snapshots). */
 export const FreeObject = (options?: FieldOptions) => property({ type: 'object', additionalProperties: true }, options);

@@ -3,12 +3,15 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { validateCronExpression } from 'cron';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDurationSeconds } from './duration';
 import {
   DEFAULT_ANCHOR_ALERT_AFTER_SECONDS,
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+  DEFAULT_DRILL_TIMEOUT_SECONDS,
   type AnchorPolicy,
+  type DrillPolicy,
   DEFAULT_KUBERNETES_USERNAME_PREFIX,
   DOCUMENTATION_ENTERPRISE_NUMBER,
   REQUESTER_CHANNEL,
@@ -24,6 +27,7 @@ import {
   CHANNEL_NAME,
   ChannelSpec,
   type AnchorSpec,
+  type DrillSpec,
   type IncidentRuleSpec,
   type LimitsSpec,
   PolicySpec,
@@ -171,6 +175,7 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     if (anchorNames.has(anchor.name)) report(['audit', 'anchors', index, 'name'], `anchor name "${anchor.name}" is used twice`);
     anchorNames.add(anchor.name);
   });
+  const drills = readDrills(spec.drills ?? [], targets, checkChannelRefs, report);
   if (problems.length) throw new PolicyError(file, problems);
 
   return {
@@ -186,7 +191,44 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     notify: { security: spec.notify?.security ?? [], compliance: spec.notify?.compliance ?? [] },
     channels,
     targets,
+    drills,
   };
+}
+
+/** Drills as run: each names existing targets, a cron schedule the scheduler accepts, known channels. */
+function readDrills(
+  specs: DrillSpec[],
+  targets: TargetPolicy[],
+  checkChannelRefs: (names: string[] | undefined, at: PathSegment[]) => void,
+  report: (segments: PathSegment[], message: string) => void,
+): DrillPolicy[] {
+  const names = new Set<string>();
+  return specs.map((spec, index) => {
+    const at: PathSegment[] = ['drills', index];
+    if (names.has(spec.name)) report([...at, 'name'], `drill name "${spec.name}" is used twice`);
+    names.add(spec.name);
+    spec.targets.forEach((name, targetIndex) => {
+      if (!targets.some((target) => target.name === name)) {
+        const known = targets.map((target) => target.name).join(', ');
+        report([...at, 'targets', targetIndex], `target "${name}" is not defined under targets${known ? ` (${known})` : ''}`);
+      }
+    });
+    const cron = validateCronExpression(spec.schedule);
+    if (!cron.valid) {
+      report(
+        [...at, 'schedule'],
+        `is not a cron expression (${cron.error?.message ?? 'unreadable'}): 5 fields from minute (e.g. '0 9 * * 1', Mondays 09:00 UTC) or 6 from second`,
+      );
+    }
+    checkChannelRefs(spec.notify, [...at, 'notify']);
+    return {
+      name: spec.name,
+      targets: [...new Set(spec.targets)],
+      schedule: spec.schedule.trim(),
+      notify: spec.notify ?? null,
+      timeoutSeconds: spec.timeout ? parseDurationSeconds(spec.timeout) : DEFAULT_DRILL_TIMEOUT_SECONDS,
+    };
+  });
 }
 
 /**

@@ -434,6 +434,33 @@ export class AuditSpec {
   anchorAlertAfter?: string;
 }
 
+/** `drills[]`: a scheduled proof that the break-glass path of some targets works (docs/drills.md). */
+export class DrillSpec {
+  @Matches(TARGET_NAME, { message: 'must be lower-case letters, digits and dashes (at most 63)' })
+  name: string;
+
+  @IsArray({ message: 'must list the targets the drill breaks the glass on' })
+  @ArrayMinSize(1, { message: 'must list at least one target' })
+  @IsString({ each: true })
+  targets: string[];
+
+  /** Cron, 5 fields (minute first) or 6 (seconds first), in UTC; checked by the loader. */
+  @IsString({ message: "must be a cron expression such as '0 9 * * 1'" })
+  @MinLength(1, { message: "must be a cron expression such as '0 9 * * 1'" })
+  schedule: string;
+
+  /** Channels the drill's [DRILL] notices go to (default: each target's notifyOnUse). */
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  notify?: string[];
+
+  /** The whole drill must finish within this (default 2m); also the drill grant's duration cap. */
+  @IsOptional()
+  @Matches(POSITIVE_DURATION, durationMessage)
+  timeout?: string;
+}
+
 export class PolicySpec {
   @IsOptional()
   roles?: Record<string, string[]>;
@@ -465,4 +492,10 @@ export class PolicySpec {
   @ValidateNested()
   @Type(() => AuditSpec)
   audit?: AuditSpec;
+
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => DrillSpec)
+  drills?: DrillSpec[];
 }

@@ -96,9 +96,24 @@ export interface Policy {
   targets: TargetPolicy[];
   /** SIEM forwarders: every audit event, in order, at least once. */
   forwarders: ForwarderPolicy[];
+  /** Scheduled break-glass drills (docs/drills.md). */
+  drills: DrillPolicy[];
   /** The audit log as a transparency log (docs/transparency.md). */
   audit: { checkpointIntervalSeconds: number; anchors: AnchorPolicy[]; anchorAlertAfterSeconds: number };
 }
+
+export interface DrillPolicy {
+  name: string;
+  targets: string[];
+  /** Cron (5 or 6 fields), evaluated in UTC. */
+  schedule: string;
+  /** Channels of the [DRILL] notices; null: each target's notifyOnUse. */
+  notify: string[] | null;
+  timeoutSeconds: number;
+}
+
+/** `drills[].timeout` when the policy does not say. */
+export const DEFAULT_DRILL_TIMEOUT_SECONDS = 120;
 
 /** Where checkpoints are published (`audit.anchors`); `name` keys its delivery state. */
 export type AnchorPolicy =

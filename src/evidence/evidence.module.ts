@@ -20,6 +20,7 @@ import { SiemForwarderRepository } from './siem-forwarder.repository';
   imports: [AuditModule, CredentialsModule, GitopsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule, TransparencyModule],
   controllers: [EvidenceController],
   providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository, SiemForwarder, SiemForwarderRepository],
+  exports: [Evidence],
 })
 export class EvidenceModule implements OnModuleInit {
   constructor(

@@ -66,6 +66,14 @@ export class ReviewDue {
   dueAt: string | null;
 }
 
+/** The drill run a grant was made by (docs/drills.md); drills start no SLA clocks. */
+export class GrantDrillView {
+  @Text()
+  name: string;
+  @Int()
+  run: number;
+}
+
 /** A grant as the API shows it: everything but secrets. */
 export class GrantView {
   @Text({ example: 'BG-2026-000042' })
@@ -108,6 +116,8 @@ export class GrantView {
   retroPr: RetroPrDue;
   @Nested(() => ReviewDue)
   review: ReviewDue;
+  @NullableNested(() => GrantDrillView, { description: 'Set on the grants of break-glass drills, null on real ones' })
+  drill: GrantDrillView | null;
 }
 
 /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it. */
@@ -181,5 +191,6 @@ export function grantView(grant: GrantRecord, credentials: CredentialRecord[], e
     })),
     retroPr: { reference: grant.id, dueAt: grant.retroPrDueAt?.toISOString() ?? null, repo: grant.retroPrRepo },
     review: { dueAt: grant.reviewDueAt?.toISOString() ?? null },
+    drill: grant.drill ? { name: grant.drill.name, run: Number(grant.drill.run) } : null,
   };
 }

@@ -17,7 +17,7 @@ import { TargetsController } from './targets.controller';
   imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule],
   controllers: [TargetsController, GrantsController],
   providers: [Grants, GrantsRepository, PagerDutyOnCall],
-  exports: [Grants],
+  exports: [Grants, PagerDutyOnCall],
 })
 export class GrantsModule implements OnModuleInit {
   constructor(

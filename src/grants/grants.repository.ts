@@ -30,6 +30,15 @@ export interface GrantRecord {
   flags: string[];
   retroPrDueAt: Date | null;
   reviewDueAt: Date | null;
+  /** A drill's grant: which run made it, and who its notices go to (docs/drills.md). */
+  drill: GrantDrill | null;
+}
+
+export interface GrantDrill {
+  run: number;
+  name: string;
+  /** The drill's audience: channels of its [DRILL] notices. */
+  notify: string[];
 }
 
 export interface GrantExtension {
@@ -58,7 +67,8 @@ const COLUMNS = `g.id, g.status, g.target, g.environment, g.credential_type AS "
   g.activated_at AS "activatedAt", g.expires_at AS "expiresAt", g.ended_at AS "endedAt", g.ended_by AS "endedBy",
   g.end_reason AS "endReason", g.retro_pr_repo AS "retroPrRepo", g.on_call AS "onCall", g.flags,
   (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'retro_pr') AS "retroPrDueAt",
-  (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'review') AS "reviewDueAt"`;
+  (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'review') AS "reviewDueAt",
+  CASE WHEN g.drill_run IS NOT NULL THEN json_build_object('run', g.drill_run, 'name', g.drill_name, 'notify', g.drill_notify) END AS drill`;
 
 /** The number of a grant id (`BG-<year>-<number>`): ids sort by it, not as text (7 digits after 999999). */
 const GRANT_NUMBER = (id: string) => `split_part(${id}, '-', 3)::bigint`;
@@ -87,8 +97,8 @@ export class GrantsRepository {
   async insert(tx: EntityManager, grant: Omit<GrantRecord, 'status' | 'endedAt' | 'endedBy' | 'endReason' | 'retroPrDueAt' | 'reviewDueAt'>): Promise<void> {
     await tx.query(
       `INSERT INTO grants (id, status, target, environment, credential_type, role, requester, requester_email, incident, reason,
-                           requested_seconds, activated_at, expires_at, retro_pr_repo, on_call, flags)
-       VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+                           requested_seconds, activated_at, expires_at, retro_pr_repo, on_call, flags, drill_run, drill_name, drill_notify)
+       VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
       [
         grant.id,
         grant.target,
@@ -105,6 +115,9 @@ export class GrantsRepository {
         grant.retroPrRepo,
         grant.onCall ? JSON.stringify(grant.onCall) : null,
         grant.flags,
+        grant.drill?.run ?? null,
+        grant.drill?.name ?? null,
+        grant.drill?.notify ?? null,
       ],
     );
   }

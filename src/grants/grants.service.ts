@@ -25,7 +25,7 @@ import { SlaClocks } from '../sla/sla-clocks.service';
 import type { PullRequestLinks } from '../sla/sla.views';
 import { grantView, type GrantCreated, type GrantDetail, type GrantExtended, type GrantPage, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
-import { GrantsRepository, type GrantRecord, type OnCallRecord } from './grants.repository';
+import { GrantsRepository, type GrantDrill, type GrantRecord, type OnCallRecord } from './grants.repository';
 import { closestNames, effectiveRequest, extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
 
 const EXPIRY_BATCH = 20;
@@ -111,7 +111,30 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
       if ('refusal' in decision) return deny(decision.refusal.code, decision.refusal.message, decision.refusal.details);
       ({ onCall, flags } = decision);
     }
-    return this.activate(caller, asked, target, onCall, flags);
+    return this.activate(caller, asked, target, onCall, flags, null);
+  }
+
+  /**
+   * A drill breaks the glass on a target through the same path as a person: the target's rules
+   * (duration, reason; a drill answers to no incident), credential, session, notices and audit, a
+   * refusal audited as grant.denied. What differs: no SLA clocks, and the notices say [DRILL] and go
+   * to the drill's audience. The drill's own steps (on-call reachability, proofs) are in src/drills.
+   */
+  async requestForDrill(drill: GrantDrill, request: { target: string; incident: string; reason: string; durationSeconds: number }): Promise<GrantCreated> {
+    const caller = DRILL_REQUESTER;
+    const target = findTarget(this.policy, request.target);
+    if (!target) return this.deny(caller, request, undefined, 'target_unknown', `No target named "${request.target}" in the policy`);
+    const refusal = requestRefusal(target, { ...request, incident: null });
+    if (refusal) return this.deny(caller, request, target, refusal.code, refusal.message, refusal.details);
+    return this.activate(caller, request, target, null, [], drill);
+  }
+
+  /** Ends a drill's grant as a revocation by the drill (its proof that revocation works). */
+  async revokeForDrill(id: string, reason: string): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const grant = await this.lockActive(tx, id);
+      await this.end(tx, grant, { status: 'revoked', actor: DRILL_REQUESTER.subject, reason });
+    });
   }
 
   private async activate(
@@ -120,6 +143,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     target: TargetPolicy,
     onCall: OnCallRecord | null,
     flags: string[],
+    drill: GrantDrill | null,
   ): Promise<GrantCreated> {
     const activatedAt = await this.repository.now();
     const expiresAt = new Date(activatedAt.getTime() + body.durationSeconds * 1000);
@@ -140,15 +164,24 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
           retroPrRepo: target.retroPr.repo,
           onCall,
           flags,
+          drill,
         });
         await this.credentials.record(tx, issued.records);
         await this.sessions.open(tx, id);
-        const started = await this.clocks.startFor(tx, subject, target);
-        const facts: GrantFacts = { ...subject, environment: target.environment, requesterEmail: caller.email, incident: body.incident, reason: body.reason };
+        // A drill proves the path, it owes no retroactive PR and no review.
+        const started = drill ? null : await this.clocks.startFor(tx, subject, target);
+        const facts: GrantFacts = {
+          ...subject,
+          environment: target.environment,
+          requesterEmail: caller.email,
+          incident: body.incident,
+          reason: body.reason,
+          drill: drill?.name ?? null,
+        };
         await this.notifications.notify(tx, {
           kind: 'glass_broken',
           grant: facts,
-          channels: target.notifyOnUse,
+          channels: drill ? drill.notify : target.notifyOnUse,
           key: `${id}:glass_broken`,
           facts: { durationSeconds: body.durationSeconds, flags: flags.join(', ') || null },
         });
@@ -175,12 +208,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
               role: body.role ?? null,
               requesterEmail: caller.email,
               onCall: onCall?.status ?? 'not_required',
+              ...(drill ? { drill: { name: drill.name, run: drill.run } } : {}),
             },
           },
           {
             ...about,
             action: 'grant.activated',
-            data: { activatedAt, expiresAt, retroPrDueAt: started.retroPrDueAt, reviewDueAt: started.reviewDueAt, flags },
+            data: { activatedAt, expiresAt, retroPrDueAt: started?.retroPrDueAt ?? null, reviewDueAt: started?.reviewDueAt ?? null, flags },
           },
           ...issued.records.map((record) => ({ ...about, action: 'credential.issued' as const, data: credentialFacts(record) })),
         );
@@ -211,15 +245,16 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
       credential: issued.credential,
       extensions: [],
       sessionToken: issued.sessionToken,
-      retroPr: { reference: id, dueAt: clocks.retroPrDueAt.toISOString(), repo: target.retroPr.repo },
-      review: { dueAt: clocks.reviewDueAt.toISOString() },
+      retroPr: { reference: id, dueAt: clocks?.retroPrDueAt.toISOString() ?? null, repo: target.retroPr.repo },
+      review: { dueAt: clocks?.reviewDueAt.toISOString() ?? null },
+      drill: drill ? { name: drill.name, run: drill.run } : null,
     };
   }
 
   /** Every refused attempt is evidence too: audited in its own transaction, then refused. */
   private async deny(
     caller: Principal,
-    body: RequestGrantBody,
+    body: Pick<RequestGrantBody, 'target' | 'incident' | 'reason' | 'durationSeconds' | 'role'>,
     target: TargetPolicy | undefined,
     code: DenialCode,
     message: string,
@@ -377,7 +412,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     await this.notifications.notify(tx, {
       kind: ending.status === 'expired' ? 'grant_expired' : 'grant_revoked',
       grant: factsOf(grant),
-      channels: target?.notifyOnUse ?? [],
+      channels: grant.drill ? grant.drill.notify : (target?.notifyOnUse ?? []),
       key: `${grant.id}:${ending.status}`,
       facts: {
         by: ending.actor,
@@ -420,9 +455,12 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
+/** Who breaks the glass in a drill: no person, so no email, no on-call duty and no SLA to answer. */
+export const DRILL_REQUESTER: Principal = { subject: 'system:drill', email: null, roles: [] };
+
 function factsOf(grant: GrantRecord): GrantFacts {
   const { id, target, environment, requester, requesterEmail, incident, reason, activatedAt, expiresAt } = grant;
-  return { id, target, environment, requester, requesterEmail, incident, reason, activatedAt, expiresAt };
+  return { id, target, environment, requester, requesterEmail, incident, reason, activatedAt, expiresAt, drill: grant.drill?.name ?? null };
 }
 
 /** What the audit log keeps about a credential: never the secret, only facts and a fingerprint. */

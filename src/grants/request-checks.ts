@@ -13,7 +13,8 @@ export interface Refusal {
   details?: Record<string, unknown>;
 }
 
-type RequestFacts = { role?: string; durationSeconds: number; reason: string; incident: string };
+/** `incident` null: a drill's request, which answers to no incident (docs/drills.md). */
+type RequestFacts = { role?: string; durationSeconds: number; reason: string; incident: string | null };
 
 /**
  * The request as the rules see it: the target's defaultDuration when none was asked for, and an
@@ -48,7 +49,7 @@ export function requestRefusal(target: TargetPolicy, request: RequestFacts): Ref
   }
   const reason = reasonRefusal(target, request.reason);
   if (reason) return reason;
-  if (!new RegExp(target.incidentPattern).test(request.incident)) {
+  if (request.incident !== null && !new RegExp(target.incidentPattern).test(request.incident)) {
     const expected = target.incidentExample ? `an incident id like ${target.incidentExample}` : `an incident id matching ${target.incidentPattern}`;
     return {
       code: 'incident_invalid',

@@ -18,7 +18,10 @@ export type NoticeKind =
   | 'review_violation';
 
 /** Notices about no particular grant, to a standing audience. */
-export type AudienceNoticeKind = 'drift_unattributed' | 'k8s_unattributed' | 'anchor_overdue';
+export type AudienceNoticeKind = 'drift_unattributed' | 'k8s_unattributed' | 'anchor_overdue' | 'drill_failed';
+
+/** What every notice of a drill carries in its subject and summary, so no one mistakes it for a real break-glass. */
+export const DRILL_MARK = '[DRILL]';
 
 /** The facts about a grant every notice carries (who, what, why, when). */
 export interface GrantFacts {
@@ -31,6 +34,8 @@ export interface GrantFacts {
   reason: string;
   activatedAt: Date;
   expiresAt: Date;
+  /** The drill whose grant this is (its notices say [DRILL]); null or absent for real grants. */
+  drill?: string | null;
 }
 
 export interface NoticeMessage {
@@ -95,8 +100,10 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
   // requester sees their grant there, security and compliance also download the evidence bundle.
   const grantUrl = dashboardGrantUrl(publicUrl, grant.id);
   const facts = context.facts ?? {};
+  const drill = grant.drill ? `${DRILL_MARK} ` : '';
   const text = [
-    `${grant.id}: ${headline}.`,
+    `${drill}${grant.id}: ${headline}.`,
+    ...(grant.drill ? [`This is break-glass drill ${grant.drill}, a scheduled test of the emergency path: no action is needed.`] : []),
     '',
     `Who:      ${grant.requester}${grant.requesterEmail ? ` <${grant.requesterEmail}>` : ''}`,
     `What:     ${grant.target} (${grant.environment})`,
@@ -112,9 +119,9 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
   return {
     notice: kind,
     at: new Date().toISOString(),
-    subject: asciiSubject(`[breakglass] ${grant.id} ${headline}`),
+    subject: asciiSubject(`[breakglass] ${drill}${grant.id} ${headline}`),
     text,
-    summary: `[breakglass] ${grant.id} ${headline}`.slice(0, 1024),
+    summary: `[breakglass] ${drill}${grant.id} ${headline}`.slice(0, 1024),
     severity: SEVERITY[kind],
     details: {
       grant: grant.id,
@@ -125,6 +132,7 @@ export function renderNotice(kind: NoticeKind, context: NoticeContext): NoticeMe
       reason: grant.reason,
       activatedAt: iso(grant.activatedAt),
       expiresAt: iso(grant.expiresAt),
+      ...(grant.drill ? { drill: grant.drill } : {}),
       ...facts,
     },
     links: [{ href: grantUrl, text: `Grant ${grant.id} in the breakglass dashboard` }],
@@ -162,6 +170,7 @@ const AUDIENCE_SEVERITY: Record<AudienceNoticeKind, NoticeMessage['severity']> =
   drift_unattributed: 'critical',
   k8s_unattributed: 'critical',
   anchor_overdue: 'error',
+  drill_failed: 'error',
 };
 
 /** `key:   value` lines aligned like the fixed ones; a long key still gets a space, null reads as "none". */

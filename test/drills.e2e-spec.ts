@@ -1,0 +1,234 @@
+import canonicalize from 'canonicalize';
+import { compactVerify, createLocalJWKSet } from 'jose';
+import { freePort } from './support/ports';
+import { runCli } from './support/service-process';
+import { recomputeSessionChain } from './support/session-chain';
+import { SmtpSink } from './support/smtp-sink';
+import { startTestService, type TestService } from './support/test-service';
+import { sleep, until } from './support/until';
+
+// Break-glass drills (docs/drills.md) against the broker's own PostgreSQL server as the target,
+// through the recording proxy, with a real SMTP server receiving the [DRILL] notices.
+
+type Step = { target: string; step: string; outcome: string; ms: number; detail: Record<string, unknown>; error: string | null };
+type Run = {
+  id: number;
+  drill: string;
+  trigger: string;
+  scheduledFor: string | null;
+  status: string;
+  failedStep: string | null;
+  steps: Step[];
+  grants: string[];
+};
+type AuditEvent = {
+  seq: number;
+  action: string;
+  actor: string;
+  grant: string | null;
+  target: string | null;
+  data: Record<string, unknown>;
+  controls: string[];
+};
+
+const policyYaml = (schedule: string, extra = '') => `
+notify: { security: [security-mail] }
+channels:
+  drill-mail: { type: email, to: [drills@example.com] }
+  security-mail: { type: email, to: [security@example.com] }
+  ops-mail: { type: email, to: [ops@example.com] }
+targets:
+  - name: ledger-db
+    environment: production
+    credential: { type: postgres, adminUrl: embedded, grantRoles: [drill_ledger_rw] }
+    notifyOnUse: [ops-mail]
+${extra}
+drills:
+  - name: ledger-weekly
+    targets: [ledger-db]
+    schedule: '${schedule}'
+    notify: [drill-mail]
+    timeout: 30s
+`;
+
+describe('break-glass drills', () => {
+  jest.setTimeout(120_000);
+  let smtp: SmtpSink;
+
+  beforeAll(async () => {
+    smtp = new SmtpSink(await freePort());
+    await smtp.start();
+  });
+  afterAll(() => smtp.stop());
+
+  const env = () => ({ SMTP_URL: smtp.url, SMTP_FROM: 'breakglass <breakglass@example.com>' });
+  const mailsTo = (address: string) => smtp.received.filter((mail) => mail.to.includes(address));
+
+  async function auditOf(sut: TestService, token: string, query: string): Promise<AuditEvent[]> {
+    return (await sut.http.get(`/v1/audit?${query}&limit=1000`).set('Authorization', `Bearer ${token}`).expect(200)).body.events;
+  }
+
+  it('runs on a 2 s schedule: every step audited, the login worked during and was refused after, [DRILL] mail to the drill audience, no clocks, a bundle that verifies', async () => {
+    const sut = await startTestService({ policyYaml: policyYaml('*/2 * * * * *'), env: env() });
+    try {
+      const security = await sut.token('sec-1', ['security']);
+      const passed: Run = await until(
+        'a passed scheduled drill',
+        async () => {
+          const overview = (await sut.http.get('/v1/drills').set('Authorization', `Bearer ${security}`).expect(200)).body;
+          return (overview.runs as Run[]).find((run) => run.status === 'passed');
+        },
+        60_000,
+      );
+      expect(passed).toMatchObject({ drill: 'ledger-weekly', trigger: 'schedule', failedStep: null });
+      expect(new Date(passed.scheduledFor!).getUTCSeconds() % 2).toBe(0);
+      expect(passed.steps.map((s) => `${s.target}:${s.step}:${s.outcome}`)).toEqual([
+        'ledger-db:policy:passed',
+        'ledger-db:credential:passed',
+        'ledger-db:login:passed',
+        'ledger-db:recorded:passed',
+        'ledger-db:revoke:passed',
+        'ledger-db:dead:passed',
+        '*:notifications:passed',
+        'ledger-db:evidence:passed',
+      ]);
+      expect(passed.steps.find((s) => s.step === 'dead')!.detail.refused).toBe('28P01');
+      const [grantId] = passed.grants;
+
+      // Audited: started and passed with the testing controls, each step's timing in the event.
+      const drillEvents = [...(await auditOf(sut, security, 'action=drill.started')), ...(await auditOf(sut, security, 'action=drill.passed'))].filter(
+        (e) => e.data.run === passed.id,
+      );
+      expect(drillEvents.map((e) => e.action)).toEqual(['drill.started', 'drill.passed']);
+      for (const event of drillEvents)
+        expect(event.controls).toEqual(expect.arrayContaining(['NIST-800-53:CP-4', 'NIST-800-53:IR-3', 'SOC2:CC7.5', 'SOC2:CC9.1', 'ISO27001-2022:A.5.30']));
+      expect((drillEvents[1].data.steps as Step[]).map((s) => s.step)).toEqual(passed.steps.map((s) => s.step));
+
+      // The proxy saw the login work, and refused it after the revocation (its own audit events).
+      const grant = (await sut.http.get(`/v1/grants/${grantId}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+      expect(grant).toMatchObject({ requester: 'system:drill', status: 'revoked', endedBy: 'system:drill', drill: { name: 'ledger-weekly', run: passed.id } });
+      expect(grant.retroPr.dueAt).toBeNull();
+      const grantEvents = await auditOf(sut, security, `grant=${grantId}`);
+      const actions = grantEvents.map((e) => e.action);
+      expect(actions).toEqual(
+        expect.arrayContaining(['grant.requested', 'grant.activated', 'credential.issued', 'proxy.session_opened', 'grant.revoked', 'session.sealed']),
+      );
+      const opened = grantEvents.find((e) => e.action === 'proxy.session_opened')!;
+      const revoked = grantEvents.find((e) => e.action === 'grant.revoked')!;
+      expect(opened.seq).toBeLessThan(revoked.seq);
+      const refused = (await auditOf(sut, security, 'action=proxy.login_refused')).filter((e) => e.data.username === grant.credential.username);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(refused[0].seq).toBeGreaterThan(revoked.seq);
+
+      // No SLA clocks for a drill.
+      await sut.auditSettled();
+      const [clocks] = await sut.dataSource.query(`SELECT count(*)::int AS n FROM sla_clocks WHERE grant_id = ANY($1)`, [passed.grants]);
+      expect(clocks.n).toBe(0);
+
+      // [DRILL] notices to the drill's audience, none to the target's real one.
+      const drillMails = mailsTo('drills@example.com').filter((mail) => mail.subject.includes(grantId));
+      expect(drillMails.map((mail) => mail.subject)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^\[breakglass\] \[DRILL\] .*glass broken/),
+          expect.stringMatching(/^\[breakglass\] \[DRILL\] .*revoked/),
+        ]),
+      );
+      expect(mailsTo('ops@example.com').filter((mail) => mail.subject.includes(grantId))).toEqual([]);
+
+      // The drill's evidence bundle verifies, checked here with code of our own.
+      const compliance = await sut.token('aud-1', ['compliance']);
+      const file = (await sut.http.get(`/v1/grants/${grantId}/evidence`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+      const jwks = (await sut.http.get('/.well-known/jwks.json').expect(200)).body;
+      const { payload } = await compactVerify(file.jws, createLocalJWKSet(jwks));
+      expect(new TextDecoder().decode(payload)).toBe(canonicalize(file.bundle));
+      const statement = file.bundle.session.events.find((e: { type: string }) => e.type === 'sql');
+      expect(statement.command).toBe('select 1 as breakglass_drill');
+      expect(recomputeSessionChain(file.bundle.session.events)).toBe(file.bundle.session.headHash);
+      expect(file.bundle.sla).toEqual([]);
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('fails at the credential step when the admin URL is wrong: security told once, no grant and no role left', async () => {
+    const broken = `
+  - name: broken-db
+    environment: production
+    credential: { type: postgres, adminUrl: 'postgres://postgres:wrong-password@127.0.0.1:1/postgres', grantRoles: [drill_ledger_rw] }
+    notifyOnUse: [ops-mail]`;
+    const yaml = policyYaml('0 0 1 1 *', broken).replace('targets: [ledger-db]', 'targets: [broken-db]');
+    const sut = await startTestService({ policyYaml: yaml, env: env() });
+    try {
+      const rolesBefore = (await sut.dataSource.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`))[0].n;
+      const admin = await sut.token('admin-1', ['admin']);
+      const cli = await runCli(['drill', 'run', 'ledger-weekly'], { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: admin });
+      expect(cli.code).toBe(2);
+      expect(cli.stdout).toMatch(/FAILED at credential on broken-db/);
+      const security = await sut.token('sec-1', ['security']);
+      const [run] = (await sut.http.get('/v1/drills').set('Authorization', `Bearer ${security}`).expect(200)).body.runs as Run[];
+      expect(run).toMatchObject({ trigger: 'manual', status: 'failed', failedStep: 'credential', grants: [] });
+      expect(run.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['policy:passed', 'credential:failed']);
+
+      const failedEvents = (await auditOf(sut, security, 'action=drill.failed')).filter((e) => e.data.run === run.id);
+      expect(failedEvents).toHaveLength(1);
+      expect(failedEvents[0].data).toMatchObject({ failedStep: 'credential', failedTarget: 'broken-db' });
+      await until('the security notice', () =>
+        mailsTo('security@example.com').some((mail) => mail.subject.includes(`run`) || mail.subject.includes('broken-db')),
+      );
+      await sleep(1500);
+      const notices = mailsTo('security@example.com').filter((mail) =>
+        /\[DRILL\] drill ledger-weekly failed at step credential on broken-db/.test(mail.subject),
+      );
+      expect(notices).toHaveLength(1);
+
+      expect((await sut.dataSource.query(`SELECT count(*)::int AS n FROM grants WHERE drill_run = $1`, [run.id]))[0].n).toBe(0);
+      expect((await sut.dataSource.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`))[0].n).toBe(rolesBefore);
+
+      // Only admins run drills; an unknown drill is a 404 that runs nothing.
+      await sut.http.post('/v1/drills/ledger-weekly/run').set('Authorization', `Bearer ${security}`).expect(403);
+      const unknown = await sut.http.post('/v1/drills/nightly/run').set('Authorization', `Bearer ${admin}`).expect(404);
+      expect(unknown.body.error).toBe('drill_unknown');
+      expect((await sut.dataSource.query(`SELECT count(*)::int AS n FROM drill_runs`))[0].n).toBe(1);
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('two instances: each scheduled fire time runs once', async () => {
+    const first = await startTestService({ policyYaml: policyYaml('*/2 * * * * *'), env: env() });
+    const second = await startTestService({ policyYaml: policyYaml('*/2 * * * * *'), env: env(), alongside: first });
+    try {
+      await until(
+        'three finished scheduled runs',
+        async () => (await first.dataSource.query(`SELECT count(*)::int AS n FROM drill_runs WHERE status <> 'running'`))[0].n >= 3,
+        60_000,
+      );
+    } finally {
+      await second.close();
+    }
+    try {
+      await first.auditSettled();
+      const runs: { id: number; scheduledFor: Date; status: string }[] = await first.dataSource.query(
+        `SELECT id::int, scheduled_for AS "scheduledFor", status FROM drill_runs WHERE trigger = 'schedule' ORDER BY id`,
+      );
+      const fireTimes = runs.map((run) => run.scheduledFor.toISOString());
+      expect(new Set(fireTimes).size).toBe(fireTimes.length);
+      // The first instance goes on drilling: compare what existed at the first read.
+      const seen = runs.map((run) => run.id);
+      const started = await first.dataSource.query(
+        `SELECT (data_canonical::jsonb->>'run')::int AS run FROM audit_events WHERE action = 'drill.started' AND (data_canonical::jsonb->>'run')::int <= $1 ORDER BY seq`,
+        [Math.max(...seen)],
+      );
+      expect(started.map((row: { run: number }) => row.run).sort((a: number, b: number) => a - b)).toEqual(seen);
+      const passed = runs.filter((run) => run.status === 'passed').map((run) => run.id);
+      expect(passed.length).toBeGreaterThanOrEqual(2);
+      const grantsPerRun = await first.dataSource.query(
+        `SELECT drill_run::int AS run, count(*)::int AS n FROM grants WHERE drill_run = ANY($1) GROUP BY 1 ORDER BY 1`,
+        [passed],
+      );
+      expect(grantsPerRun).toEqual(passed.map((run) => ({ run, n: 1 })));
+    } finally {
+      await first.close();
+    }
+  });
+});
