@@ -27,6 +27,8 @@ targets:
   - { name: payments-db, environment: production, credential: { type: jwt, audience: payments }, repo: acme/infra, notifyOnUse: [audit-log] }
   - { name: ledger-db, environment: production, credential: { type: postgres, adminUrl: embedded, grantRoles: [dashboard_rw] } }
   - { name: prod-cluster, environment: production, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443' } }
+drills:
+  - { name: ledger-yearly, targets: [ledger-db], schedule: '0 9 1 1 *' }
 `;
 const AUDIT_TOKEN = 'dashboard-kube-audit-token-0123';
 const ROLES = ['engineer', 'security', 'compliance', 'admin'];
@@ -246,8 +248,22 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByRole('heading', { name: 'Review queue' }).waitFor();
     await screenshot('review-queue');
 
+    // A drill an admin runs now: the Audit page shows it as ledger-db's last (and last passed) drill.
+    const admin = await sut.token('admin-1', ['admin']);
+    const drill = (await sut.http.post('/v1/drills/ledger-yearly/run').set('Authorization', `Bearer ${admin}`).expect(200)).body;
+    expect(drill.status).toBe('passed');
+
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByText(/^Valid: \d+ events/).waitFor();
+    const drills = page.getByRole('table', { name: /Last drill per target/ });
+    const ledger = drills.getByRole('row').filter({ hasText: 'ledger-db' });
+    await ledger.getByText('passed', { exact: true }).waitFor();
+    await ledger.getByText(`ledger-yearly #${drill.id}`, { exact: false }).waitFor();
+    expect(await ledger.getByRole('link').textContent()).toContain(drill.grants[0]);
+    await page
+      .getByRole('table', { name: /Scheduled drills/ })
+      .getByText('0 9 1 1 * (UTC)')
+      .waitFor();
     // A checkpoint the API signed, as the page shows it (tree size, origin, root), and the key that verifies it.
     const auditor = await sut.token('auditor-1', ['compliance']);
     const shown = (await page.getByText(/^Latest checkpoint: \d+ events? of /).textContent())!;

@@ -69,7 +69,13 @@ describe('break-glass drills', () => {
   }
 
   it('runs on a 2 s schedule: every step audited, the login worked during and was refused after, [DRILL] mail to the drill audience, no clocks, a bundle that verifies', async () => {
-    const sut = await startTestService({ policyYaml: policyYaml('*/2 * * * * *'), env: env() });
+    const cluster = `
+  - name: ops-cluster
+    environment: production
+    credential: { type: jwt, audience: kubernetes, groups: [breakglass-admins] }
+    notifyOnUse: [ops-mail]`;
+    const yaml = policyYaml('*/2 * * * * *', cluster).replace('targets: [ledger-db]', 'targets: [ledger-db, ops-cluster]');
+    const sut = await startTestService({ policyYaml: yaml, env: env() });
     try {
       const security = await sut.token('sec-1', ['security']);
       const passed: Run = await until(
@@ -89,10 +95,22 @@ describe('break-glass drills', () => {
         'ledger-db:recorded:passed',
         'ledger-db:revoke:passed',
         'ledger-db:dead:passed',
+        'ops-cluster:policy:passed',
+        'ops-cluster:credential:passed',
+        'ops-cluster:login:passed',
+        'ops-cluster:recorded:passed',
+        'ops-cluster:revoke:passed',
+        'ops-cluster:dead:passed',
         '*:notifications:passed',
         'ledger-db:evidence:passed',
+        'ops-cluster:evidence:passed',
       ]);
-      expect(passed.steps.find((s) => s.step === 'dead')!.detail.refused).toBe('28P01');
+      const detailOf = (target: string, step: string) => passed.steps.find((s) => s.target === target && s.step === step)!.detail;
+      expect(detailOf('ledger-db', 'dead').refused).toBe('28P01');
+      // The token was checked against the published JWKS (RS256, the default) and by introspection, then refused by it.
+      expect(detailOf('ops-cluster', 'login')).toMatchObject({ alg: 'RS256', introspection: 'active' });
+      expect(detailOf('ops-cluster', 'dead')).toEqual({ introspection: 'inactive' });
+      expect(passed.grants).toHaveLength(2);
       const [grantId] = passed.grants;
 
       // Audited: started and passed with the testing controls, each step's timing in the event.
@@ -145,6 +163,19 @@ describe('break-glass drills', () => {
       expect(statement.command).toBe('select 1 as breakglass_drill');
       expect(recomputeSessionChain(file.bundle.session.events)).toBe(file.bundle.session.headHash);
       expect(file.bundle.sla).toEqual([]);
+
+      // The compliance report lists the period's drills and each target's last passed one; drill grants are not counted as grants.
+      const range = `from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date(Date.now() + 3600_000).toISOString()}`;
+      const report = (await sut.http.get(`/v1/reports/compliance?${range}`).set('Authorization', `Bearer ${compliance}`).expect(200)).body;
+      expect(report.grants.total).toBe(0);
+      expect(report.perGrant).toEqual([]);
+      expect(report.drills.runs.map((r: Run) => r.id)).toContain(passed.id);
+      expect(report.drills.passed).toBeGreaterThanOrEqual(1);
+      expect(report.drills.lastPassedByTarget.map((t: { target: string; run: number | null }) => t.target)).toEqual(['ledger-db', 'ops-cluster']);
+      expect(report.drills.lastPassedByTarget.every((t: { run: number | null }) => t.run !== null && t.run >= passed.id)).toBe(true);
+      const html = (await sut.http.get(`/v1/reports/compliance?${range}&format=html`).set('Authorization', `Bearer ${compliance}`).expect(200)).text;
+      expect(html).toContain('Last passed drill per target');
+      expect(html).toMatch(new RegExp(`<td>${passed.id}</td><td>ledger-weekly</td><td>schedule</td>`));
     } finally {
       await sut.close();
     }
@@ -194,6 +225,57 @@ describe('break-glass drills', () => {
     }
   });
 
+  it('times out at the step that hangs (a notice that cannot be delivered), revokes its grant and tells security which step', async () => {
+    const yaml = policyYaml('0 0 1 1 *')
+      .replace(
+        '  ops-mail: { type: email, to: [ops@example.com] }',
+        "  ops-mail: { type: email, to: [ops@example.com] }\n  dead-hook: { type: webhook, url: 'http://127.0.0.1:9/drills' }",
+      )
+      .replace('notify: [drill-mail]', 'notify: [dead-hook]')
+      .replace('timeout: 30s', 'timeout: 4s');
+    const sut = await startTestService({ policyYaml: yaml, env: env() });
+    try {
+      const admin = await sut.token('admin-1', ['admin']);
+      const run: Run = (await sut.http.post('/v1/drills/ledger-weekly/run').set('Authorization', `Bearer ${admin}`).expect(200)).body;
+      expect(run).toMatchObject({ status: 'failed', failedStep: 'notifications' });
+      expect(run.steps.find((s) => s.step === 'notifications')!.error).toMatch(/not delivered in time: glass_broken to dead-hook/);
+      const security = await sut.token('sec-1', ['security']);
+      const grant = (await sut.http.get(`/v1/grants/${run.grants[0]}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+      expect(grant).toMatchObject({ status: 'revoked', endedBy: 'system:drill' });
+      await until('the security notice', () => mailsTo('security@example.com').find((mail) => mail.subject.includes('failed at step notifications')));
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('runs a fire time missed while every instance was down once at start, and not again', async () => {
+    // Yearly (1 January, 00:00 UTC): no fire time falls inside the test itself.
+    const yaml = policyYaml('0 0 1 1 *');
+    const first = await startTestService({ policyYaml: yaml, env: env() });
+    const instances = [first];
+    try {
+      await sleep(500);
+      expect((await first.dataSource.query(`SELECT count(*)::int AS n FROM drill_runs`))[0].n).toBe(0);
+      // As if the drill had been in the policy for two years, with no instance up at the fire times.
+      await first.dataSource.query(`UPDATE drill_schedules SET registered_at = now() - interval '2 years'`);
+      instances.push(await startTestService({ policyYaml: yaml, env: env(), alongside: first }));
+      const security = await first.token('sec-1', ['security']);
+      const caughtUp: Run = await until(
+        'the catch-up run',
+        async () =>
+          ((await first.http.get('/v1/drills').set('Authorization', `Bearer ${security}`).expect(200)).body.runs as Run[]).find((r) => r.status !== 'running'),
+        30_000,
+      );
+      const lastFire = `${new Date().getUTCFullYear()}-01-01T00:00:00.000Z`;
+      expect(caughtUp).toMatchObject({ trigger: 'catch_up', scheduledFor: lastFire, status: 'passed' });
+      instances.push(await startTestService({ policyYaml: yaml, env: env(), alongside: first }));
+      await sleep(1500);
+      expect((await first.dataSource.query(`SELECT count(*)::int AS n FROM drill_runs`))[0].n).toBe(1);
+    } finally {
+      for (const instance of instances.reverse()) await instance.close();
+    }
+  });
+
   it('two instances: each scheduled fire time runs once', async () => {
     const first = await startTestService({ policyYaml: policyYaml('*/2 * * * * *'), env: env() });
     const second = await startTestService({ policyYaml: policyYaml('*/2 * * * * *'), env: env(), alongside: first });
@@ -227,6 +309,11 @@ describe('break-glass drills', () => {
         [passed],
       );
       expect(grantsPerRun).toEqual(passed.map((run) => ({ run, n: 1 })));
+      // A run cut short by its instance stopping revoked its grant: none is left active but the current run's.
+      const leftActive = await first.dataSource.query(
+        `SELECT g.id FROM grants g JOIN drill_runs r ON r.id = g.drill_run WHERE g.status = 'active' AND r.status <> 'running'`,
+      );
+      expect(leftActive).toEqual([]);
     } finally {
       await first.close();
     }

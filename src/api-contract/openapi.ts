@@ -1298,6 +1298,37 @@ export interface components {
             driftAttributed: components["schemas"]["AttributedDrift"][];
             driftUnattributed: components["schemas"]["UnattributedDrift"][];
         };
+        ReportDrillRun: {
+            id: number;
+            drill: string;
+            /** @description schedule, catch_up or manual */
+            trigger: string;
+            targets: string[];
+            /** @description running, passed or failed */
+            status: string;
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            failedStep: string | null;
+            error: string | null;
+            grants: string[];
+        };
+        ReportTargetDrill: {
+            target: string;
+            drill: string | null;
+            run: number | null;
+            /** Format: date-time */
+            lastPassedAt: string | null;
+        };
+        DrillSummary: {
+            total: number;
+            passed: number;
+            failed: number;
+            /** @description Drill runs started in the period, oldest first */
+            runs: components["schemas"]["ReportDrillRun"][];
+            lastPassedByTarget: components["schemas"]["ReportTargetDrill"][];
+        };
         ComplianceReportView: {
             period: components["schemas"]["ReportPeriod"];
             /** Format: date-time */
@@ -1313,6 +1344,8 @@ export interface components {
             violations: components["schemas"]["Violation"][];
             waived: components["schemas"]["Waiver"][];
             gitops: components["schemas"]["GitopsSummary"];
+            /** @description Break-glass drills: the tested emergency path (drill grants are not counted as grants) */
+            drills: components["schemas"]["DrillSummary"];
             /** @description Audit events per control id in the period */
             controls: {
                 [key: string]: number;

@@ -278,6 +278,35 @@ audit:
     ]);
   });
 
+  it('reads drills with their defaults, and names each problem with one: bad cron, unknown target or channel, twice the same name', () => {
+    const drills = (yaml: string) => parsePolicy(`${minimalTarget}\nchannels: { drills: { type: log } }\ndrills:\n${yaml}`, '/p.yaml', {}, 'sha').drills;
+    expect(drills("  - { name: weekly, targets: [prod-cluster], schedule: '0 9 * * 1' }\n")).toEqual([
+      { name: 'weekly', targets: ['prod-cluster'], schedule: '0 9 * * 1', notify: null, timeoutSeconds: 120 },
+    ]);
+    expect(drills("  - { name: fast, targets: [prod-cluster], schedule: '*/2 * * * * *', notify: [drills], timeout: 30s }\n")[0]).toMatchObject({
+      notify: ['drills'],
+      timeoutSeconds: 30,
+    });
+    const described = (yaml: string) => problemsOf(`${minimalTarget}\ndrills:\n${yaml}`).map((p) => `${p.location} ${p.field}: ${p.message}`);
+    const problems = described(
+      [
+        "  - { name: weekly, targets: [prod-clustr], schedule: '0 9 * * 1' }",
+        "  - { name: weekly, targets: [prod-cluster], schedule: '61 * * * *', notify: [nowhere] }",
+        "  - { name: Bad_Name, targets: [], schedule: 'every monday', timeout: soon }",
+        '',
+      ].join('\n'),
+    );
+    expect(problems).toEqual([
+      '/etc/bg/policy.yaml:8:31 drills[0].targets[0]: target "prod-clustr" is not defined under targets (prod-cluster)',
+      '/etc/bg/policy.yaml:9:13 drills[1].name: drill name "weekly" is used twice',
+      "/etc/bg/policy.yaml:9:56 drills[1].schedule: is not a cron expression (Field value (61) is out of range): 5 fields from minute (e.g. '0 9 * * 1', Mondays 09:00 UTC) or 6 from second",
+      '/etc/bg/policy.yaml:9:79 drills[1].notify[0]: channel "nowhere" is not defined under channels',
+      '/etc/bg/policy.yaml:10:13 drills[2].name: must be lower-case letters, digits and dashes (at most 63)',
+      '/etc/bg/policy.yaml:10:32 drills[2].targets: must list at least one target',
+      '/etc/bg/policy.yaml:10:71 drills[2].timeout: must be a duration like 90s, 30m, 1h30m, 24h or 7d',
+    ]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const problems = problemsOf('targets:\n  - name: [unclosed\n');
     expect(problems[0]).toMatchObject({ field: '(yaml)', location: expect.stringMatching(/:\d+:\d+$/) });

@@ -27,7 +27,7 @@ import {
   CHANNEL_NAME,
   ChannelSpec,
   type AnchorSpec,
-  type DrillSpec,
+  DrillSpec,
   type IncidentRuleSpec,
   type LimitsSpec,
   PolicySpec,
@@ -150,6 +150,8 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     if (target) targets.push(target);
   });
   checkClustersAgree(targets, targetSpecs, report);
+  const targetNames = asList(document.targets).map((target) => asRecord(target).name);
+  const drills = readDrills(asList(document.drills), targetNames, checkChannelRefs, report);
   if (problems.length || !spec) throw new PolicyError(file, problems);
 
   const forwarders = (spec.forwarders ?? []).map((f): ForwarderPolicy =>
@@ -175,7 +177,6 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
     if (anchorNames.has(anchor.name)) report(['audit', 'anchors', index, 'name'], `anchor name "${anchor.name}" is used twice`);
     anchorNames.add(anchor.name);
   });
-  const drills = readDrills(spec.drills ?? [], targets, checkChannelRefs, report);
   if (problems.length) throw new PolicyError(file, problems);
 
   return {
@@ -197,19 +198,21 @@ export function parsePolicy(text: string, file: string, environment: NodeJS.Proc
 
 /** Drills as run: each names existing targets, a cron schedule the scheduler accepts, known channels. */
 function readDrills(
-  specs: DrillSpec[],
-  targets: TargetPolicy[],
+  raw: unknown[],
+  targetNames: unknown[],
   checkChannelRefs: (names: string[] | undefined, at: PathSegment[]) => void,
   report: (segments: PathSegment[], message: string) => void,
 ): DrillPolicy[] {
   const names = new Set<string>();
-  return specs.map((spec, index) => {
+  return raw.flatMap((drill, index) => {
     const at: PathSegment[] = ['drills', index];
+    const spec = validateSpec(DrillSpec, drill, at, report);
+    if (!spec) return [];
     if (names.has(spec.name)) report([...at, 'name'], `drill name "${spec.name}" is used twice`);
     names.add(spec.name);
     spec.targets.forEach((name, targetIndex) => {
-      if (!targets.some((target) => target.name === name)) {
-        const known = targets.map((target) => target.name).join(', ');
+      if (!targetNames.includes(name)) {
+        const known = targetNames.filter((known) => typeof known === 'string').join(', ');
         report([...at, 'targets', targetIndex], `target "${name}" is not defined under targets${known ? ` (${known})` : ''}`);
       }
     });
@@ -221,13 +224,15 @@ function readDrills(
       );
     }
     checkChannelRefs(spec.notify, [...at, 'notify']);
-    return {
-      name: spec.name,
-      targets: [...new Set(spec.targets)],
-      schedule: spec.schedule.trim(),
-      notify: spec.notify ?? null,
-      timeoutSeconds: spec.timeout ? parseDurationSeconds(spec.timeout) : DEFAULT_DRILL_TIMEOUT_SECONDS,
-    };
+    return [
+      {
+        name: spec.name,
+        targets: [...new Set(spec.targets)],
+        schedule: spec.schedule.trim(),
+        notify: spec.notify ?? null,
+        timeoutSeconds: spec.timeout ? parseDurationSeconds(spec.timeout) : DEFAULT_DRILL_TIMEOUT_SECONDS,
+      },
+    ];
   });
 }
 

@@ -493,9 +493,8 @@ export class PolicySpec {
   @Type(() => AuditSpec)
   audit?: AuditSpec;
 
+  /** Each drill is validated on its own by the loader, like targets. */
   @IsOptional()
   @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => DrillSpec)
-  drills?: DrillSpec[];
+  drills?: unknown[];
 }

@@ -24,6 +24,7 @@ const DRILL_EVIDENCE_READER: Principal = { subject: 'system:drill', email: null,
 /** Asked of PagerDuty to prove it answers: no such user exists, so "not on call" is the healthy answer. */
 const DRILL_ON_CALL_EMAIL = 'breakglass-drill@breakglass.invalid';
 const POLL_MS = 100;
+const CLEANUP_TIMEOUT_MS = 10_000;
 
 /** A step that did not finish: where the drill stopped, and why. */
 class StepFailure extends Error {
@@ -70,13 +71,15 @@ export class DrillRunner {
 
     const step = async (target: string, name: string, work: (remainingMs: number) => Promise<ProofDetail>): Promise<ProofDetail> => {
       const startedAt = new Date();
-      const remainingMs = deadline - Date.now();
+      // Cleanup runs whatever happened before: stopping or past the timeout, with a bound of its own.
+      const cleanup = name === 'cleanup';
+      const remainingMs = cleanup ? CLEANUP_TIMEOUT_MS : deadline - Date.now();
       const record = (outcome: DrillStep['outcome'], detail: ProofDetail, error: string | null) =>
         steps.push({ target, step: name, outcome, startedAt: startedAt.toISOString(), ms: Date.now() - startedAt.getTime(), detail, error });
       try {
-        if (stopping()) throw new Error('the service is stopping');
+        if (!cleanup && stopping()) throw new Error('the service is stopping');
         if (remainingMs <= 0) throw new Error(`the drill's ${drill.timeoutSeconds}s timeout passed before this step`);
-        const detail = await withTimeout(work(remainingMs), remainingMs, `timed out (the drill's timeout is ${drill.timeoutSeconds}s)`);
+        const detail = await withTimeout(work(remainingMs), remainingMs, cleanup ? 'timed out' : `timed out (the drill's timeout is ${drill.timeoutSeconds}s)`);
         record('passed', detail, null);
         return detail;
       } catch (error) {

@@ -65,6 +65,24 @@ function tables(r: Report): { title: string; head: string[]; rows: Cell[][] }[] 
       head: ['seq', 'at', 'source', 'object', 'targets'],
       rows: r.gitops.driftUnattributed.map((d) => [d.seq, utc(d.at), d.source, JSON.stringify(d.object), JSON.stringify(d.targets)]),
     },
+    {
+      title: `Break-glass drills: ${r.drills.total} (passed ${r.drills.passed}, failed ${r.drills.failed})`,
+      head: ['run', 'drill', 'trigger', 'started', 'targets', 'result', 'grants'],
+      rows: r.drills.runs.map((d) => [
+        d.id,
+        d.drill,
+        d.trigger,
+        utc(d.startedAt),
+        d.targets.join(', '),
+        d.status === 'failed' ? `failed at ${d.failedStep}: ${d.error}` : d.status,
+        d.grants.join(', '),
+      ]),
+    },
+    {
+      title: 'Last passed drill per target',
+      head: ['target', 'last passed', 'drill'],
+      rows: r.drills.lastPassedByTarget.map((t) => [t.target, t.lastPassedAt ? utc(t.lastPassedAt) : 'never', t.drill ? `${t.drill} #${t.run}` : '']),
+    },
     { title: 'Audit events per control', head: ['control', 'events'], rows: Object.entries(r.controls) },
   ];
 }

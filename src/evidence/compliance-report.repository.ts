@@ -43,7 +43,7 @@ export class ComplianceReportRepository {
   grantsByTarget(period: Period): Promise<{ target: string; environment: string; count: number; flagged: number }[]> {
     return this.dataSource.query(
       `SELECT target, environment, count(*)::int AS count, count(*) FILTER (WHERE cardinality(flags) > 0)::int AS flagged
-         FROM grants WHERE activated_at >= $1 AND activated_at < $2 GROUP BY target, environment ORDER BY target`,
+         FROM grants WHERE activated_at >= $1 AND activated_at < $2 AND drill_run IS NULL GROUP BY target, environment ORDER BY target`,
       [period.from, period.to],
     );
   }
@@ -51,7 +51,7 @@ export class ComplianceReportRepository {
   denialsByReason(period: Period): Promise<{ code: string; count: number }[]> {
     return this.dataSource.query(
       `SELECT data_canonical::jsonb->>'code' AS code, count(*)::int AS count FROM audit_events
-        WHERE action = 'grant.denied' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1`,
+        WHERE action = 'grant.denied' AND actor <> 'system:drill' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1`,
       [period.from, period.to],
     );
   }
@@ -75,8 +75,40 @@ export class ComplianceReportRepository {
          FROM grants g
          LEFT JOIN sla_clocks r ON r.grant_id = g.id AND r.kind = 'retro_pr'
          LEFT JOIN sla_clocks v ON v.grant_id = g.id AND v.kind = 'review'
-        WHERE g.activated_at >= $1 AND g.activated_at < $2 ORDER BY g.activated_at, g.id`,
+        WHERE g.activated_at >= $1 AND g.activated_at < $2 AND g.drill_run IS NULL ORDER BY g.activated_at, g.id`,
       [period.from, period.to],
+    );
+  }
+
+  /** Drill runs started in the period (drill grants are left out of the grant figures above). */
+  drillRuns(period: Period): Promise<
+    {
+      id: number;
+      drill: string;
+      trigger: string;
+      targets: string[];
+      status: string;
+      startedAt: Date;
+      finishedAt: Date | null;
+      failedStep: string | null;
+      error: string | null;
+      grants: string[];
+    }[]
+  > {
+    return this.dataSource.query(
+      `SELECT id::int, drill, trigger, targets, status, started_at AS "startedAt", finished_at AS "finishedAt", failed_step AS "failedStep", error, grants
+         FROM drill_runs WHERE started_at >= $1 AND started_at < $2 ORDER BY id`,
+      [period.from, period.to],
+    );
+  }
+
+  /** Per target, the last drill that passed before the period's end. */
+  lastPassedDrills(period: Period): Promise<{ target: string; drill: string; run: number; finishedAt: Date }[]> {
+    return this.dataSource.query(
+      `SELECT DISTINCT ON (target) target, drill, id::int AS run, finished_at AS "finishedAt"
+         FROM drill_runs, unnest(targets) AS target
+        WHERE status = 'passed' AND finished_at < $1 ORDER BY target, finished_at DESC`,
+      [period.to],
     );
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.service';
+import { LoadedPolicy } from '../config/config.providers';
 import { formatDuration } from '../config/duration';
 import { ComplianceReportRepository, type Period } from './compliance-report.repository';
 import type { ComplianceReportView } from './evidence.views';
@@ -57,11 +58,12 @@ export class ComplianceReport {
   constructor(
     private readonly repository: ComplianceReportRepository,
     private readonly auditLog: AuditLog,
+    private readonly policy: LoadedPolicy,
   ) {}
 
   async build(period: Period): Promise<ComplianceReportView> {
     await this.auditLog.settled(); // the report counts audit events: everything committed so far
-    const [grants, perGrant, denials, clocks, violations, controls, reconciled, drift, chain] = await Promise.all([
+    const [grants, perGrant, denials, clocks, violations, controls, reconciled, drift, drillRuns, lastPassed, chain] = await Promise.all([
       this.repository.grantsByTarget(period),
       this.repository.grants(period),
       this.repository.denialsByReason(period),
@@ -70,8 +72,11 @@ export class ComplianceReport {
       this.repository.controlCounts(period),
       this.repository.reconciledChanges(period),
       this.repository.drift(period),
+      this.repository.drillRuns(period),
+      this.repository.lastPassedDrills(period),
       this.auditLog.verify(),
     ]);
+    const passedByTarget = new Map(lastPassed.map((row) => [row.target, row]));
     const now = new Date();
     const retro = clocks.filter((c) => c.kind === 'retro_pr');
     const reviews = clocks.filter((c) => c.kind === 'review');
@@ -123,6 +128,16 @@ export class ComplianceReport {
         driftUnattributed: drift
           .filter((d) => d.action === 'drift.unattributed')
           .map((d) => ({ seq: d.seq, at: d.at.toISOString(), source: d.source, object: d.object, resources: d.resources, targets: d.targets })),
+      },
+      drills: {
+        total: drillRuns.length,
+        passed: drillRuns.filter((run) => run.status === 'passed').length,
+        failed: drillRuns.filter((run) => run.status === 'failed').length,
+        runs: drillRuns.map((run) => ({ ...run, startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt?.toISOString() ?? null })),
+        lastPassedByTarget: this.policy.targets.map(({ name }) => {
+          const last = passedByTarget.get(name);
+          return { target: name, drill: last?.drill ?? null, run: last?.run ?? null, lastPassedAt: last?.finishedAt.toISOString() ?? null };
+        }),
       },
       controls: Object.fromEntries(controls.map((c) => [c.control, c.count])),
       auditChain: chain,

@@ -13,6 +13,7 @@ import {
   NullableTimestamp,
   OneOf,
   Text,
+  Texts,
   Timestamp,
 } from '../common/api-schema';
 import { GrantView } from '../grants/grant-views';
@@ -205,6 +206,55 @@ export class GitopsSummary {
   driftUnattributed: UnattributedDrift[];
 }
 
+/** A drill run of the period (docs/drills.md): what was tested, and where it failed. */
+export class ReportDrillRun {
+  @Int()
+  id: number;
+  @Text()
+  drill: string;
+  @Text({ description: 'schedule, catch_up or manual' })
+  trigger: string;
+  @Texts()
+  targets: string[];
+  @Text({ description: 'running, passed or failed' })
+  status: string;
+  @Timestamp()
+  startedAt: string;
+  @NullableTimestamp()
+  finishedAt: string | null;
+  @NullableText()
+  failedStep: string | null;
+  @NullableText()
+  error: string | null;
+  @Texts()
+  grants: string[];
+}
+
+/** Per policy target: its last passed drill before the period's end (null: never drilled successfully). */
+export class ReportTargetDrill {
+  @Text()
+  target: string;
+  @NullableText()
+  drill: string | null;
+  @NullableInt()
+  run: number | null;
+  @NullableTimestamp()
+  lastPassedAt: string | null;
+}
+
+export class DrillSummary {
+  @Int()
+  total: number;
+  @Int()
+  passed: number;
+  @Int()
+  failed: number;
+  @ListOf(() => ReportDrillRun, { description: 'Drill runs started in the period, oldest first' })
+  runs: ReportDrillRun[];
+  @ListOf(() => ReportTargetDrill)
+  lastPassedByTarget: ReportTargetDrill[];
+}
+
 /** GET /v1/reports/compliance (JSON). */
 export class ComplianceReportView {
   @Nested(() => ReportPeriod)
@@ -229,6 +279,8 @@ export class ComplianceReportView {
   waived: Waiver[];
   @Nested(() => GitopsSummary)
   gitops: GitopsSummary;
+  @Nested(() => DrillSummary, { description: 'Break-glass drills: the tested emergency path (drill grants are not counted as grants)' })
+  drills: DrillSummary;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Audit events per control id in the period' })
   controls: Record<string, number>;
   @Nested(() => ChainVerdict)

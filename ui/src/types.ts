@@ -29,3 +29,4 @@ export type ReviewList = Schemas['ReviewList'];
 export type ReviewRecorded = Schemas['ReviewRecorded'];
 export type BrokerRole = Me['roles'][number];
 export type AnchorStatusList = Schemas['AnchorStatusList'];
+export type DrillOverview = Schemas['DrillOverview'];

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
-import type { AnchorStatusList, Verdict } from '../types';
+import type { AnchorStatusList, DrillOverview, Verdict } from '../types';
 import { useResource, when } from '../util';
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -19,6 +19,7 @@ export function AuditPage({ api, me }: PageProps) {
   const latest = checkpoint.data ? checkpointLines(checkpoint.data) : null;
   const logKey = useResource(() => api.text('/v1/audit/log-key'), []);
   const anchors = useResource(() => api.get<AnchorStatusList>('/v1/audit/anchors'), [], 10_000);
+  const drills = useResource(() => api.get<DrillOverview>('/v1/drills?limit=1'), [], 10_000);
   const [from, setFrom] = useState(day(-30));
   const [to, setTo] = useState(day(1));
   const [error, setError] = useState<Error>();
@@ -81,6 +82,41 @@ export function AuditPage({ api, me }: PageProps) {
             ])}
             empty="No anchors configured (policy audit.anchors): checkpoints stay in the broker until someone keeps a copy."
           />
+        )}
+      </Section>
+      <Section title="Drills">
+        <Problem error={drills.error} />
+        {drills.data && (
+          <>
+            <Table
+              caption="Last drill per target: proof that the emergency path works"
+              head={['Target', 'Last drill', 'Result', 'Last passed', 'Grant']}
+              rows={drills.data.targets.map((t) => [
+                t.target,
+                t.last ? `${t.last.drill} #${t.last.id}, ${when(t.last.finishedAt ?? t.last.startedAt)}` : 'never',
+                t.last ? (
+                  <span class={t.last.status === 'passed' ? 'ok' : 'problem'}>
+                    {t.last.status === 'passed' ? 'passed' : `${t.last.status}${t.last.failedStep ? ` at ${t.last.failedStep}: ${t.last.error}` : ''}`}
+                  </span>
+                ) : (
+                  ''
+                ),
+                t.lastPassed ? when(t.lastPassed.finishedAt ?? t.lastPassed.startedAt) : 'never',
+                t.last?.grants.map((id) => (
+                  <a key={id} href={`#/grants/${id}`}>
+                    {id}{' '}
+                  </a>
+                )) ?? '',
+              ])}
+              empty="No drill has run yet."
+            />
+            <Table
+              caption="Scheduled drills (policy drills)"
+              head={['Drill', 'Targets', 'Schedule', 'Next run']}
+              rows={drills.data.drills.map((d) => [d.name, d.targets.join(', '), `${d.schedule} (${d.timeZone})`, when(d.nextRunAt)])}
+              empty="The policy schedules no drills (docs/drills.md): an untested break-glass path fails on the night it is needed."
+            />
+          </>
         )}
       </Section>
       <Section title="Exports">

@@ -124,6 +124,14 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
               </dd>
             </>
           )}
+          {g.drill && (
+            <>
+              <dt>Drill</dt>
+              <dd class="flag">
+                DRILL {g.drill.name} #{g.drill.run}: a scheduled test of the emergency path, with no retroactive PR or review due
+              </dd>
+            </>
+          )}
           {g.flags.length > 0 && (
             <>
               <dt>Flags</dt>

@@ -181,7 +181,7 @@ export function GrantsPage({ api }: PageProps) {
           g.requester,
           g.incident,
           g.reason,
-          g.flags.length ? <span class="flag">{g.flags.join(', ')}</span> : '',
+          g.drill || g.flags.length ? <span class="flag">{[...(g.drill ? [`DRILL ${g.drill.name}`] : []), ...g.flags].join(', ')}</span> : '',
         ])}
       />
       <div class="actions">
