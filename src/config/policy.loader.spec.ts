@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { testCertificate } from '../../test/support/test-certificate';
 import { parseDurationSeconds, formatDuration } from './duration';
@@ -304,6 +305,14 @@ audit:
       '/etc/bg/policy.yaml:10:13 drills[2].name: must be lower-case letters, digits and dashes (at most 63)',
       '/etc/bg/policy.yaml:10:32 drills[2].targets: must list at least one target',
       '/etc/bg/policy.yaml:10:71 drills[2].timeout: must be a duration like 90s, 30m, 1h30m, 24h or 7d',
+    ]);
+  });
+
+  it("keeps the example policy's commented drill valid once uncommented", () => {
+    const uncommented = readFileSync(EXAMPLE, 'utf8').replace(/^# ( *(drills:|- name: weekly|targets:|schedule:|notify:))/gm, '$1');
+    expect(uncommented).toMatch(/^drills:$/m);
+    expect(parsePolicy(uncommented, EXAMPLE, {}, 'sha').drills).toEqual([
+      { name: 'weekly', targets: ['payments-db', 'prod-cluster'], schedule: '0 9 * * 1', notify: ['audit-log'], timeoutSeconds: 120 },
     ]);
   });
 
