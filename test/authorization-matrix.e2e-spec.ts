@@ -45,6 +45,8 @@ const MATRIX: Endpoint[] = [
   { method: 'get', path: '/v1/evidence/export', allowed: ['compliance'] },
   { method: 'get', path: '/v1/reports/compliance', allowed: ['compliance'] },
   { method: 'post', path: '/v1/keys/rotate', allowed: ['admin'] },
+  // POST /v1/drills/:name/run (admin) runs a whole drill: test/drills.e2e-spec.ts checks who may.
+  { method: 'get', path: '/v1/drills', allowed: ['security', 'compliance', 'admin'] },
   { method: 'get', path: '/v1/me', allowed: ['owner', 'other', 'security', 'compliance', 'admin'] },
   { method: 'get', path: '/v1/grants/:id/pull-requests', allowed: ['owner', 'security', 'compliance'] },
   { method: 'get', path: '/v1/grants/:id/notifications', allowed: ['owner', 'security', 'compliance'] },

@@ -216,7 +216,12 @@ describe('break-glass drills', () => {
       expect((await sut.dataSource.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'bg\\_%'`))[0].n).toBe(rolesBefore);
 
       // Only admins run drills; an unknown drill is a 404 that runs nothing.
-      await sut.http.post('/v1/drills/ledger-weekly/run').set('Authorization', `Bearer ${security}`).expect(403);
+      for (const role of ['security', 'compliance', 'engineer'] as const) {
+        const caller = await sut.token(`${role}-1`, [role]);
+        expect((await sut.http.post('/v1/drills/ledger-weekly/run').set('Authorization', `Bearer ${caller}`).expect(403)).body.error).toBe('forbidden_role');
+      }
+      const engineer = await sut.token('oncall-1', ['engineer']);
+      await sut.http.get('/v1/drills').set('Authorization', `Bearer ${engineer}`).expect(403);
       const unknown = await sut.http.post('/v1/drills/nightly/run').set('Authorization', `Bearer ${admin}`).expect(404);
       expect(unknown.body.error).toBe('drill_unknown');
       expect((await sut.dataSource.query(`SELECT count(*)::int AS n FROM drill_runs`))[0].n).toBe(1);
