@@ -88,6 +88,7 @@ export function AuditPage({ api, me }: PageProps) {
         <Problem error={drills.error} />
         {drills.data && (
           <>
+            <h3>Last drill per target</h3>
             <Table
               caption="Last drill per target: proof that the emergency path works"
               head={['Target', 'Last drill', 'Result', 'Last passed', 'Grant']}
@@ -110,6 +111,7 @@ export function AuditPage({ api, me }: PageProps) {
               ])}
               empty="No drill has run yet."
             />
+            <h3>Scheduled drills</h3>
             <Table
               caption="Scheduled drills (policy drills)"
               head={['Drill', 'Targets', 'Schedule', 'Next run']}
