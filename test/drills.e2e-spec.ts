@@ -70,11 +70,16 @@ describe('break-glass drills', () => {
 
   it('runs on a 2 s schedule: every step audited, the login worked during and was refused after, [DRILL] mail to the drill audience, no clocks, a bundle that verifies', async () => {
     const cluster = `
+  - name: ledger-direct
+    environment: production
+    credential: { type: postgres, adminUrl: embedded, grantRoles: [drill_ledger_rw] }
+    access: direct
+    notifyOnUse: [ops-mail]
   - name: ops-cluster
     environment: production
     credential: { type: jwt, audience: kubernetes, groups: [breakglass-admins] }
     notifyOnUse: [ops-mail]`;
-    const yaml = policyYaml('*/2 * * * * *', cluster).replace('targets: [ledger-db]', 'targets: [ledger-db, ops-cluster]');
+    const yaml = policyYaml('*/2 * * * * *', cluster).replace('targets: [ledger-db]', 'targets: [ledger-db, ledger-direct, ops-cluster]');
     const sut = await startTestService({ policyYaml: yaml, env: env() });
     try {
       const security = await sut.token('sec-1', ['security']);
@@ -95,6 +100,12 @@ describe('break-glass drills', () => {
         'ledger-db:recorded:passed',
         'ledger-db:revoke:passed',
         'ledger-db:dead:passed',
+        'ledger-direct:policy:passed',
+        'ledger-direct:credential:passed',
+        'ledger-direct:login:passed',
+        'ledger-direct:recorded:passed',
+        'ledger-direct:revoke:passed',
+        'ledger-direct:dead:passed',
         'ops-cluster:policy:passed',
         'ops-cluster:credential:passed',
         'ops-cluster:login:passed',
@@ -103,14 +114,20 @@ describe('break-glass drills', () => {
         'ops-cluster:dead:passed',
         '*:notifications:passed',
         'ledger-db:evidence:passed',
+        'ledger-direct:evidence:passed',
         'ops-cluster:evidence:passed',
       ]);
       const detailOf = (target: string, step: string) => passed.steps.find((s) => s.target === target && s.step === step)!.detail;
+      expect(detailOf('ledger-db', 'login')).toMatchObject({ access: 'proxy' });
       expect(detailOf('ledger-db', 'dead').refused).toBe('28P01');
+      // A direct login is the target's own role: the drill records its statement as the CLI would, and the dropped role is refused.
+      expect(detailOf('ledger-direct', 'login')).toMatchObject({ access: 'direct' });
+      expect(detailOf('ledger-direct', 'recorded')).toMatchObject({ by: 'drill', type: 'command' });
+      expect(detailOf('ledger-direct', 'dead').refused).toMatch(/^28/);
       // The token was checked against the published JWKS (RS256, the default) and by introspection, then refused by it.
       expect(detailOf('ops-cluster', 'login')).toMatchObject({ alg: 'RS256', introspection: 'active' });
       expect(detailOf('ops-cluster', 'dead')).toEqual({ introspection: 'inactive' });
-      expect(passed.grants).toHaveLength(2);
+      expect(passed.grants).toHaveLength(3);
       const [grantId] = passed.grants;
 
       // Audited: started and passed with the testing controls, each step's timing in the event.
@@ -171,7 +188,11 @@ describe('break-glass drills', () => {
       expect(report.perGrant).toEqual([]);
       expect(report.drills.runs.map((r: Run) => r.id)).toContain(passed.id);
       expect(report.drills.passed).toBeGreaterThanOrEqual(1);
-      expect(report.drills.lastPassedByTarget.map((t: { target: string; run: number | null }) => t.target)).toEqual(['ledger-db', 'ops-cluster']);
+      expect(report.drills.lastPassedByTarget.map((t: { target: string; run: number | null }) => t.target)).toEqual([
+        'ledger-db',
+        'ledger-direct',
+        'ops-cluster',
+      ]);
       expect(report.drills.lastPassedByTarget.every((t: { run: number | null }) => t.run !== null && t.run >= passed.id)).toBe(true);
       const html = (await sut.http.get(`/v1/reports/compliance?${range}&format=html`).set('Authorization', `Bearer ${compliance}`).expect(200)).text;
       expect(html).toContain('Last passed drill per target');
@@ -222,6 +243,11 @@ describe('break-glass drills', () => {
       }
       const engineer = await sut.token('oncall-1', ['engineer']);
       await sut.http.get('/v1/drills').set('Authorization', `Bearer ${engineer}`).expect(403);
+      const listed = await runCli(['drill', 'list'], { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: security });
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/ledger-weekly +0 0 1 1 \* +\(UTC\) +next \d{4}-01-01T00:00:00\.000Z +targets: broken-db/);
+      expect(listed.stdout).toMatch(new RegExp(`broken-db +last failed .*\\(ledger-weekly #${run.id}\\); last passed never`));
+      expect(listed.stdout).toMatch(new RegExp(`#${run.id} +ledger-weekly +manual .* failed at credential: `));
       const unknown = await sut.http.post('/v1/drills/nightly/run').set('Authorization', `Bearer ${admin}`).expect(404);
       expect(unknown.body.error).toBe('drill_unknown');
       expect((await sut.dataSource.query(`SELECT count(*)::int AS n FROM drill_runs`))[0].n).toBe(1);

@@ -119,7 +119,12 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     expect(email.raw).toContain('Who:      oncall-1 <oncall-1@example.com>');
     // A page a browser can open (the body is quoted-printable: soft line breaks undone).
     expect(email.raw.replace(/=\r?\n/g, '')).toContain(`/ui/#/grants/${grant.id}`);
-    expect(await clock(grant.id)).toMatchObject({
+    // The stand-ins answered; the outbox marks a step fired once it has recorded that answer (a moment later under load).
+    const fired = await until('both steps fired', async () => {
+      const current = await clock(grant.id);
+      return current.steps.every((step: { state: string }) => step.state !== 'delivering') && current;
+    });
+    expect(fired).toMatchObject({
       state: 'breached',
       steps: [
         { step: 1, after: '-2s', state: 'fired' },

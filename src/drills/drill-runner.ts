@@ -74,20 +74,19 @@ export class DrillRunner {
       // Cleanup runs whatever happened before: stopping or past the timeout, with a bound of its own.
       const cleanup = name === 'cleanup';
       const remainingMs = cleanup ? CLEANUP_TIMEOUT_MS : deadline - Date.now();
-      const record = (outcome: DrillStep['outcome'], detail: ProofDetail, error: string | null) =>
-        steps.push({ target, step: name, outcome, startedAt: startedAt.toISOString(), ms: Date.now() - startedAt.getTime(), detail, error });
+      const record = (step: string, outcome: DrillStep['outcome'], detail: ProofDetail, error: string | null) =>
+        steps.push({ target, step, outcome, startedAt: startedAt.toISOString(), ms: Date.now() - startedAt.getTime(), detail, error });
       try {
         if (!cleanup && stopping()) throw new Error('the service is stopping');
         if (remainingMs <= 0) throw new Error(`the drill's ${drill.timeoutSeconds}s timeout passed before this step`);
         const detail = await withTimeout(work(remainingMs), remainingMs, cleanup ? 'timed out' : `timed out (the drill's timeout is ${drill.timeoutSeconds}s)`);
-        record('passed', detail, null);
+        record(name, 'passed', detail, null);
         return detail;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         // A step may name another as the one that failed (a refusal while issuing is the policy's).
         const failed = error instanceof StepFailure ? error.step : name;
-        record('failed', {}, message);
-        steps[steps.length - 1].step = failed;
+        record(failed, 'failed', {}, message);
         throw new StepFailure(failed, target, message);
       }
     };
@@ -132,7 +131,16 @@ export class DrillRunner {
       for (const entry of issued) await step(entry.target.name, 'evidence', () => this.bundle(entry.grant.id));
     } catch (error) {
       failure = error instanceof StepFailure ? error : new StepFailure('internal', '*', (error as Error).message);
-      // Nothing stays behind: a grant the drill made is revoked whatever step failed.
+      // Nothing stays behind: a grant the drill made is revoked whatever step failed. A grant whose
+      // issuing outlived a timed-out credential step is found by its run; one that completes even
+      // later expires by itself within the drill's timeout (its duration).
+      const known = new Set(issued.map((entry) => entry.grant.id));
+      for (const { id } of await this.repository.activeGrantsOf(run.id)) {
+        if (known.has(id)) continue;
+        await this.grants
+          .revokeForDrill(id, `drill ${drill.name} failed at ${failure.step}: revoking its grant`)
+          .catch((cleanupError: Error) => this.logger.error(`drill ${drill.name} run ${run.id}: could not revoke ${id}: ${cleanupError.message}`));
+      }
       for (const entry of issued.filter((e) => !e.revoked)) {
         await step(entry.target.name, 'cleanup', async () => {
           await this.grants.revokeForDrill(entry.grant.id, `drill ${drill.name} failed at ${failure!.step}: revoking its grant`);

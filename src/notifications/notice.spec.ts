@@ -75,3 +75,31 @@ describe('notice text', () => {
     expect(notice.details).toMatchObject({ durationSeconds: 600 }); // machines keep the raw facts
   });
 });
+
+describe('drill notices', () => {
+  const grant = {
+    id: 'BG-2026-000007',
+    target: 'payments-db',
+    environment: 'production',
+    requester: 'system:drill',
+    requesterEmail: null,
+    incident: 'DRILL-3',
+    reason: 'Break-glass drill weekly',
+    activatedAt: new Date('2026-12-07T09:00:00Z'),
+    expiresAt: new Date('2026-12-07T09:02:00Z'),
+  };
+
+  it('say [DRILL] in the subject, the PagerDuty summary, the body and the details; real ones do not', () => {
+    const drill = renderNotice('glass_broken', { grant: { ...grant, drill: 'weekly' }, publicUrl: 'http://bg' });
+    expect(drill.subject).toBe('[breakglass] [DRILL] BG-2026-000007 glass broken on payments-db by system:drill');
+    expect(drill.summary).toBe(drill.subject);
+    expect(drill.text.split('\n').slice(0, 2)).toEqual([
+      '[DRILL] BG-2026-000007: glass broken on payments-db by system:drill.',
+      'This is break-glass drill weekly, a scheduled test of the emergency path: no action is needed.',
+    ]);
+    expect(drill.details.drill).toBe('weekly');
+    const real = renderNotice('glass_broken', { grant: { ...grant, drill: null }, publicUrl: 'http://bg' });
+    expect(`${real.subject} ${real.summary} ${real.text}`).not.toContain('DRILL]');
+    expect(real.details).not.toHaveProperty('drill');
+  });
+});
