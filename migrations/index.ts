@@ -16,6 +16,7 @@ import { EscalationDelivery1765400000000 } from './1765400000000-EscalationDeliv
 import { ReviewCoverage1765500000000 } from './1765500000000-ReviewCoverage';
 import { AuditSequencer1765600000000 } from './1765600000000-AuditSequencer';
 import { Drills1765700000000 } from './1765700000000-Drills';
+import { IncidentEvidence1765800000000 } from './1765800000000-IncidentEvidence';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   ReviewCoverage1765500000000,
   AuditSequencer1765600000000,
   Drills1765700000000,
+  IncidentEvidence1765800000000,
 ];

@@ -10,6 +10,9 @@ export const DENIAL_CODES = [
   'requester_overdue',
   'incident_invalid',
   'reason_too_short',
+  'incident_not_open',
+  'incident_unknown',
+  'not_incident_responder',
 ] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];
 
@@ -21,6 +24,9 @@ export class GrantError extends defineDomainErrors({
   requester_overdue: HttpStatus.FORBIDDEN,
   incident_invalid: HttpStatus.FORBIDDEN,
   reason_too_short: HttpStatus.FORBIDDEN,
+  incident_not_open: HttpStatus.FORBIDDEN,
+  incident_unknown: HttpStatus.FORBIDDEN,
+  not_incident_responder: HttpStatus.FORBIDDEN,
   grant_not_found: HttpStatus.NOT_FOUND,
   not_your_grant: HttpStatus.FORBIDDEN,
   grant_not_active: HttpStatus.CONFLICT,

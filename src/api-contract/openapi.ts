@@ -210,6 +210,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/pagerduty": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** PagerDuty Webhooks v3 (X-PagerDuty-Signature): incident.resolved applies onIncidentResolved to the incident’s grants */
+        post: operations["PagerDutyWebhookController_receive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/grants/{id}/evidence": {
         parameters: {
             query?: never;
@@ -866,6 +883,10 @@ export interface components {
             onCall: {
                 [key: string]: unknown;
             } | null;
+            /** @description Targets with incident.pagerduty: the PagerDuty incident as checked at request time (id, status, title, urgency, service, assignees, escalationPolicy, htmlUrl), or { status: unavailable, error } */
+            incidentEvidence: {
+                [key: string]: unknown;
+            } | null;
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
             review: components["schemas"]["ReviewDue"];
@@ -915,6 +936,10 @@ export interface components {
             flags: string[];
             /** @description The PagerDuty on-call evidence checked at request time */
             onCall: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Targets with incident.pagerduty: the PagerDuty incident as checked at request time (id, status, title, urgency, service, assignees, escalationPolicy, htmlUrl), or { status: unavailable, error } */
+            incidentEvidence: {
                 [key: string]: unknown;
             } | null;
             credential: components["schemas"]["CredentialSummary"] | null;
@@ -1015,6 +1040,10 @@ export interface components {
             onCall: {
                 [key: string]: unknown;
             } | null;
+            /** @description Targets with incident.pagerduty: the PagerDuty incident as checked at request time (id, status, title, urgency, service, assignees, escalationPolicy, htmlUrl), or { status: unavailable, error } */
+            incidentEvidence: {
+                [key: string]: unknown;
+            } | null;
             credential: components["schemas"]["CredentialSummary"] | null;
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
@@ -1109,6 +1138,10 @@ export interface components {
             onCall: {
                 [key: string]: unknown;
             } | null;
+            /** @description Targets with incident.pagerduty: the PagerDuty incident as checked at request time (id, status, title, urgency, service, assignees, escalationPolicy, htmlUrl), or { status: unavailable, error } */
+            incidentEvidence: {
+                [key: string]: unknown;
+            } | null;
             credential: components["schemas"]["CredentialSummary"] | null;
             extensions: components["schemas"]["GrantExtensionView"][];
             retroPr: components["schemas"]["RetroPrDue"];
@@ -1121,6 +1154,19 @@ export interface components {
         RevokeGrantBody: {
             /** @example Incident resolved */
             reason: string;
+        };
+        IncidentResolvedGrant: {
+            id: string;
+            /** @enum {string} */
+            action: "notify" | "shorten" | "revoke";
+        };
+        PagerDutyWebhookAnswer: {
+            /** @description The active grants of the resolved incident and what was done to each */
+            grants: components["schemas"]["IncidentResolvedGrant"][];
+            /** @description The event id was delivered before: nothing was done again */
+            duplicate?: boolean;
+            /** @description An event type other than incident.resolved, acknowledged and ignored */
+            ignored?: string;
         };
         SignedBundle: {
             /** @description The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, clocks, notifications, audit events */
@@ -2155,6 +2201,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GrantView"];
+                };
+            };
+            /** @description An error: the one error shape of every endpoint */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    PagerDutyWebhookController_receive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagerDutyWebhookAnswer"];
                 };
             };
             /** @description An error: the one error shape of every endpoint */

@@ -128,6 +128,10 @@ export const AUDIT_ACTIONS = {
     description: 'The access window ended.',
     controls: [...ACCESS_ISSUED, ...LOGGING],
   },
+  'grant.incident_resolved': {
+    description: "PagerDuty reported the grant's incident resolved (webhook): the target's onIncidentResolved applied (notify, shorten the window, or revoke).",
+    controls: [...ACCESS_ISSUED, 'SOC2:CC7.2', 'NIST-800-53:IR-4', ...LOGGING],
+  },
   'credential.issued': {
     description: 'A time-boxed credential was issued (fingerprint only; the secret is never stored).',
     controls: ['SOC2:CC6.1', ...ACCESS_ISSUED, ...LOGGING],

@@ -245,6 +245,13 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'must be at least 16 characters' })
   ARGOCD_WEBHOOK_TOKEN?: string;
 
+  /** The signing secret of the PagerDuty Webhooks v3 subscription (P2.6); unset = the webhook answers 503. */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  PAGERDUTY_WEBHOOK_SECRET?: string;
+
   /** Bearer token kube-apiserver's audit webhook sends (P2.3); unset = the webhook answers 503. */
   @Transform(trimmedOrUndefined)
   @IsOptional()

@@ -18,6 +18,7 @@ import {
   type ChannelPolicy,
   type CredentialPolicy,
   type ForwarderPolicy,
+  type IncidentResolvedAction,
   type KubernetesCluster,
   type Policy,
   type TargetPolicy,
@@ -69,6 +70,7 @@ const BUILT_IN_LIMITS = {
   review: { window: '72h' },
   escalation: [] as { after: string; notify: string[] }[],
   blockRequesterWhenOverdue: true,
+  onIncidentResolved: 'notify',
 };
 
 // `${VAR}` or `${VAR:-fallback}`; `$${` escapes a literal `${`.
@@ -346,14 +348,26 @@ const DEFAULT_REQUEST_SECONDS = 1800;
  * A target's incident rule over the defaults'. The built-in example belongs to the built-in pattern:
  * a policy that sets its own pattern shows its own example, or none.
  */
-function incidentRule(defaults: IncidentRuleSpec | undefined, spec: IncidentRuleSpec | undefined): { pattern: string; example?: string } {
-  let rule: { pattern: string; example?: string } = BUILT_IN_LIMITS.incident;
+function incidentRule(
+  defaults: IncidentRuleSpec | undefined,
+  spec: IncidentRuleSpec | undefined,
+): { pattern: string; example?: string; pagerduty?: IncidentRuleSpec['pagerduty'] } {
+  let rule: { pattern: string; example?: string; pagerduty?: IncidentRuleSpec['pagerduty'] } = BUILT_IN_LIMITS.incident;
   for (const layer of [defaults, spec]) {
     if (!layer) continue;
     const samePattern = layer.pattern === undefined || layer.pattern === rule.pattern;
-    rule = { pattern: layer.pattern ?? rule.pattern, example: layer.example ?? (samePattern ? rule.example : undefined) };
+    rule = {
+      pattern: layer.pattern ?? rule.pattern,
+      example: layer.example ?? (samePattern ? rule.example : undefined),
+      pagerduty: layer.pagerduty ? { ...rule.pagerduty, ...definedOnly(layer.pagerduty) } : rule.pagerduty,
+    };
   }
   return rule;
+}
+
+function incidentResolvedAction(text: string): IncidentResolvedAction {
+  if (text.startsWith('shorten:')) return { action: 'shorten', seconds: parseDurationSeconds(text.slice('shorten:'.length)) };
+  return { action: text as 'notify' | 'revoke' };
 }
 
 function effectiveTarget(
@@ -373,6 +387,7 @@ function effectiveTarget(
     review: { ...BUILT_IN_LIMITS.review, ...definedOnly(defaults.review), ...definedOnly(spec.review) },
     escalation: spec.escalation ?? defaults.escalation ?? BUILT_IN_LIMITS.escalation,
     blockRequesterWhenOverdue: spec.blockRequesterWhenOverdue ?? defaults.blockRequesterWhenOverdue ?? BUILT_IN_LIMITS.blockRequesterWhenOverdue,
+    onIncidentResolved: spec.onIncidentResolved ?? defaults.onIncidentResolved ?? BUILT_IN_LIMITS.onIncidentResolved,
   };
   let failures = 0;
   const fail = (segments: PathSegment[], message: string) => {
@@ -419,6 +434,8 @@ function effectiveTarget(
     defaultDurationSeconds,
     incidentPattern: merged.incident.pattern,
     incidentExample: merged.incident.example ?? null,
+    incidentPagerDuty: merged.incident.pagerduty ? { requesterMustBeResponder: merged.incident.pagerduty.requesterMustBeResponder ?? false } : null,
+    onIncidentResolved: incidentResolvedAction(merged.onIncidentResolved),
     connectHost: spec.connectHost ?? null,
     retroPr: { windowSeconds: parseDurationSeconds(merged.retroPr.window), satisfiedBy: merged.retroPr.satisfiedBy, repo: spec.repo ?? null },
     review: { windowSeconds: parseDurationSeconds(merged.review.window) },

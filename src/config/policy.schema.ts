@@ -40,6 +40,18 @@ export class ReasonRuleSpec {
   minLength: number;
 }
 
+/** `incident.pagerduty`: the incident id is looked up in PagerDuty and must be open (docs/incidents.md). */
+export class IncidentPagerDutySpec {
+  @IsOptional()
+  @IsIn(['open'], { message: 'must be "open" (triggered or acknowledged)' })
+  require?: 'open';
+
+  /** The requester must be assigned to the incident or on call for its escalation policy. */
+  @IsOptional()
+  @IsBoolean()
+  requesterMustBeResponder?: boolean;
+}
+
 export class IncidentRuleSpec {
   @IsOptional()
   @IsString()
@@ -51,6 +63,11 @@ export class IncidentRuleSpec {
   @IsString()
   @MaxLength(128)
   example?: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => IncidentPagerDutySpec)
+  pagerduty?: IncidentPagerDutySpec;
 }
 
 export class RetroPrRuleSpec {
@@ -123,6 +140,11 @@ export class LimitsSpec {
   @IsOptional()
   @IsBoolean()
   blockRequesterWhenOverdue?: boolean;
+
+  /** What a PagerDuty `incident.resolved` webhook does to the incident's active grants. */
+  @IsOptional()
+  @Matches(/^(notify|revoke|shorten:\d+[smhd](\d+[smhd])*)$/, { message: 'must be notify, revoke or shorten:<duration> (e.g. shorten:15m)' })
+  onIncidentResolved?: string;
 }
 
 export class CredentialSpec {

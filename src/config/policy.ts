@@ -39,6 +39,10 @@ export interface TargetPolicy {
   incidentPattern: string;
   /** An incident id that matches, for messages (null: the policy gave none for its own pattern). */
   incidentExample: string | null;
+  /** `incident.pagerduty`: the incident must be open in PagerDuty (null: only the pattern is checked). */
+  incidentPagerDuty: { requesterMustBeResponder: boolean } | null;
+  /** What PagerDuty's `incident.resolved` does to the incident's active grants (docs/incidents.md). */
+  onIncidentResolved: IncidentResolvedAction;
   /** postgres, direct access: `host[:port]` credentials tell clients instead of the admin URL's. */
   connectHost: string | null;
   retroPr: { windowSeconds: number; satisfiedBy: 'opened' | 'merged'; repo: string | null };
@@ -53,6 +57,8 @@ export interface TargetPolicy {
   /** jwt targets: the cluster that trusts the tokens (null: not a Kubernetes target). */
   kubernetes: KubernetesCluster | null;
 }
+
+export type IncidentResolvedAction = { action: 'notify' } | { action: 'revoke' } | { action: 'shorten'; seconds: number };
 
 export interface KubernetesCluster {
   cluster: string;

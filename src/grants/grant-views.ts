@@ -17,7 +17,7 @@ import { ISSUED_CREDENTIAL_TYPES, type IssuedCredential } from '../credentials/c
 import type { CredentialRecord } from '../credentials/credentials.repository';
 import { GrantGitops } from '../gitops/gitops.views';
 import { ReviewVerdict } from '../sessions/sessions.views';
-import { GRANT_STATUSES, type GrantExtension, type GrantRecord, type GrantStatus, type OnCallRecord } from './grants.repository';
+import { GRANT_STATUSES, type GrantExtension, type GrantRecord, type GrantStatus, type IncidentRecord, type OnCallRecord } from './grants.repository';
 
 /** What is stored of the grant's access credential: never the secret itself. */
 export class CredentialSummary {
@@ -108,6 +108,11 @@ export class GrantView {
   flags: string[];
   @NullableFreeObject({ description: 'The PagerDuty on-call evidence checked at request time' })
   onCall: OnCallRecord | null;
+  @NullableFreeObject({
+    description:
+      'Targets with incident.pagerduty: the PagerDuty incident as checked at request time (id, status, title, urgency, service, assignees, escalationPolicy, htmlUrl), or { status: unavailable, error }',
+  })
+  incidentEvidence: IncidentRecord | null;
   @NullableNested(() => CredentialSummary)
   credential: CredentialSummary | null;
   @ListOf(() => GrantExtensionView)
@@ -170,6 +175,7 @@ export function grantView(grant: GrantRecord, credentials: CredentialRecord[], e
     endReason: grant.endReason,
     flags: grant.flags,
     onCall: grant.onCall,
+    incidentEvidence: grant.incidentEvidence,
     credential: access
       ? {
           type: access.type,

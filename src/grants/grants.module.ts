@@ -4,7 +4,9 @@ import { LoadedPolicy } from '../config/config.providers';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { GitopsModule } from '../gitops/gitops.module';
 import { Metrics } from '../health/metrics.service';
+import { PagerDutyIncidents } from '../integrations/pagerduty/incidents';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
+import { PagerDutyApi } from '../integrations/pagerduty/pagerduty-api';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
@@ -16,7 +18,7 @@ import { TargetsController } from './targets.controller';
 @Module({
   imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule],
   controllers: [TargetsController, GrantsController],
-  providers: [Grants, GrantsRepository, PagerDutyOnCall],
+  providers: [Grants, GrantsRepository, PagerDutyApi, PagerDutyOnCall, PagerDutyIncidents],
   exports: [Grants, PagerDutyOnCall],
 })
 export class GrantsModule implements OnModuleInit {

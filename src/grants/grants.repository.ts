@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { IncidentEvidence } from '../integrations/pagerduty/incidents';
 import type { OnCallEvidence } from '../integrations/pagerduty/on-call';
 
 /** The on-call check as kept on the grant: PagerDuty's answer, or why it could not be had. */
 export type OnCallRecord = ({ status: 'on_call' } & OnCallEvidence) | { status: 'unavailable'; checkedAt: string; error: string };
+
+/** The incident check as kept on the grant: PagerDuty's incident, or why it could not be had. */
+export type IncidentRecord = IncidentEvidence | { status: 'unavailable'; id: string; checkedAt: string; error: string };
 
 export const GRANT_STATUSES = ['active', 'expired', 'revoked'] as const;
 export type GrantStatus = (typeof GRANT_STATUSES)[number];
@@ -27,6 +31,8 @@ export interface GrantRecord {
   endReason: string | null;
   retroPrRepo: string | null;
   onCall: OnCallRecord | null;
+  /** What PagerDuty said about the incident (targets with incident.pagerduty), or why it could not be asked. */
+  incidentEvidence: IncidentRecord | null;
   flags: string[];
   retroPrDueAt: Date | null;
   reviewDueAt: Date | null;
@@ -65,7 +71,7 @@ export interface GrantFilter {
 const COLUMNS = `g.id, g.status, g.target, g.environment, g.credential_type AS "credentialType", g.role, g.requester,
   g.requester_email AS "requesterEmail", g.incident, g.reason, g.requested_seconds AS "requestedSeconds",
   g.activated_at AS "activatedAt", g.expires_at AS "expiresAt", g.ended_at AS "endedAt", g.ended_by AS "endedBy",
-  g.end_reason AS "endReason", g.retro_pr_repo AS "retroPrRepo", g.on_call AS "onCall", g.flags,
+  g.end_reason AS "endReason", g.retro_pr_repo AS "retroPrRepo", g.on_call AS "onCall", g.incident_evidence AS "incidentEvidence", g.flags,
   (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'retro_pr') AS "retroPrDueAt",
   (SELECT due_at FROM sla_clocks WHERE grant_id = g.id AND kind = 'review') AS "reviewDueAt",
   CASE WHEN g.drill_run IS NOT NULL THEN json_build_object('run', g.drill_run, 'name', g.drill_name, 'notify', g.drill_notify) END AS drill`;
@@ -97,8 +103,8 @@ export class GrantsRepository {
   async insert(tx: EntityManager, grant: Omit<GrantRecord, 'status' | 'endedAt' | 'endedBy' | 'endReason' | 'retroPrDueAt' | 'reviewDueAt'>): Promise<void> {
     await tx.query(
       `INSERT INTO grants (id, status, target, environment, credential_type, role, requester, requester_email, incident, reason,
-                           requested_seconds, activated_at, expires_at, retro_pr_repo, on_call, flags, drill_run, drill_name, drill_notify)
-       VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+                           requested_seconds, activated_at, expires_at, retro_pr_repo, on_call, flags, drill_run, drill_name, drill_notify, incident_evidence)
+       VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
       [
         grant.id,
         grant.target,
@@ -118,6 +124,7 @@ export class GrantsRepository {
         grant.drill?.run ?? null,
         grant.drill?.name ?? null,
         grant.drill?.notify ?? null,
+        grant.incidentEvidence ? JSON.stringify(grant.incidentEvidence) : null,
       ],
     );
   }
@@ -180,6 +187,20 @@ export class GrantsRepository {
       extension.reason,
       extension.newExpiresAt,
     ]);
+  }
+
+  /** Active grants tied to a PagerDuty incident (`PD-<id>`, `PD<id>` or the bare id, any case), locked. */
+  lockActiveForIncident(tx: EntityManager, pagerDutyIncidentId: string): Promise<GrantRecord[]> {
+    return tx.query(
+      `SELECT ${COLUMNS} FROM grants g
+        WHERE g.status = 'active' AND upper(g.incident) IN (upper($1), 'PD-' || upper($1), 'PD' || upper($1))
+        ORDER BY g.id FOR UPDATE OF g`,
+      [pagerDutyIncidentId],
+    );
+  }
+
+  async shorten(tx: EntityManager, id: string, expiresAt: Date): Promise<void> {
+    await tx.query(`UPDATE grants SET expires_at = $2 WHERE id = $1 AND expires_at > $2`, [id, expiresAt]);
   }
 
   async end(tx: EntityManager, id: string, ending: { status: 'expired' | 'revoked'; by: string; reason: string }): Promise<Date> {

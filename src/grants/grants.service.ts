@@ -10,10 +10,13 @@ import { DomainEventBus } from '../common/domain-events';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { requireTimeRange } from '../common/time-range';
 import { LoadedPolicy } from '../config/config.providers';
-import { findTarget, type TargetPolicy } from '../config/policy';
+import { formatDuration } from '../config/duration';
+import { findTarget, REQUESTER_CHANNEL, type TargetPolicy } from '../config/policy';
 import type { IssuedCredential } from '../credentials/credential.types';
 import { Credentials } from '../credentials/credentials.service';
+import { afterCommit } from '../database/after-commit';
 import { Gitops } from '../gitops/gitops.service';
+import { PagerDutyIncidents } from '../integrations/pagerduty/incidents';
 import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
@@ -25,8 +28,15 @@ import { SlaClocks } from '../sla/sla-clocks.service';
 import type { PullRequestLinks } from '../sla/sla.views';
 import { grantView, type GrantCreated, type GrantDetail, type GrantExtended, type GrantPage, type GrantView } from './grant-views';
 import type { ExtendGrantBody, GrantsQuery, RequestGrantBody } from './grants.dto';
-import { GrantsRepository, type GrantDrill, type GrantRecord, type OnCallRecord } from './grants.repository';
-import { closestNames, effectiveRequest, extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
+import { GrantsRepository, type GrantDrill, type GrantRecord, type IncidentRecord, type OnCallRecord } from './grants.repository';
+import { closestNames, effectiveRequest, extensionRefusal, incidentDecision, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
+
+/** What the request's checks found, kept on the grant: on-call and incident evidence, flags for security. */
+interface RequestChecks {
+  onCall: OnCallRecord | null;
+  incident: IncidentRecord | null;
+  flags: string[];
+}
 
 const EXPIRY_BATCH = 20;
 
@@ -58,6 +68,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly auditLog: AuditLog,
     private readonly clocks: SlaClocks,
     private readonly onCall: PagerDutyOnCall,
+    private readonly incidents: PagerDutyIncidents,
     private readonly notifications: Notifications,
     private readonly sessions: Sessions,
     private readonly gitops: Gitops,
@@ -103,15 +114,22 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
         );
       }
     }
-    let flags: string[] = [];
-    let onCall: OnCallRecord | null = null;
+    const checks: RequestChecks = { onCall: null, incident: null, flags: [] };
+    if (target.incidentPagerDuty) {
+      const verdict = await this.incidents.check(asked.incident, caller.email, target.incidentPagerDuty.requesterMustBeResponder);
+      const decision = incidentDecision(verdict, new Date());
+      if ('refusal' in decision) return deny(decision.refusal.code, decision.refusal.message, decision.refusal.details);
+      checks.incident = decision.incident;
+      checks.flags.push(...decision.flags);
+    }
     if (target.onCall) {
       const verdict = await this.onCall.check(caller.email, target.onCall.pagerdutyScheduleIds);
       const decision = onCallDecision({ name: target.name, onCall: target.onCall }, verdict, new Date());
       if ('refusal' in decision) return deny(decision.refusal.code, decision.refusal.message, decision.refusal.details);
-      ({ onCall, flags } = decision);
+      checks.onCall = decision.onCall;
+      checks.flags.push(...decision.flags);
     }
-    return this.activate(caller, asked, target, onCall, flags, null);
+    return this.activate(caller, asked, target, checks, null);
   }
 
   /**
@@ -126,7 +144,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     if (!target) return this.deny(caller, request, undefined, 'target_unknown', `No target named "${request.target}" in the policy`);
     const refusal = requestRefusal(target, { ...request, incident: null });
     if (refusal) return this.deny(caller, request, target, refusal.code, refusal.message, refusal.details);
-    return this.activate(caller, request, target, null, [], drill);
+    return this.activate(caller, request, target, { onCall: null, incident: null, flags: [] }, drill);
   }
 
   /** Ends a drill's grant as a revocation by the drill (its proof that revocation works). */
@@ -141,8 +159,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     caller: Principal,
     body: RequestGrantBody & { durationSeconds: number },
     target: TargetPolicy,
-    onCall: OnCallRecord | null,
-    flags: string[],
+    { onCall, incident, flags }: RequestChecks,
     drill: GrantDrill | null,
   ): Promise<GrantCreated> {
     const activatedAt = await this.repository.now();
@@ -163,6 +180,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
           requestedSeconds: body.durationSeconds,
           retroPrRepo: target.retroPr.repo,
           onCall,
+          incidentEvidence: incident,
           flags,
           drill,
         });
@@ -191,7 +209,11 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
             grant: facts,
             channels: this.policy.notify.security,
             key: `${id}:flagged`,
-            facts: { flags: flags.join(', '), onCall: onCall?.status === 'unavailable' ? `PagerDuty unavailable: ${onCall.error}` : null },
+            facts: {
+              flags: flags.join(', '),
+              onCall: onCall?.status === 'unavailable' ? `PagerDuty unavailable: ${onCall.error}` : null,
+              incidentCheck: incident && 'error' in incident ? `PagerDuty unavailable: ${incident.error}` : null,
+            },
           });
         }
         // Last: appending takes the audit chain's head lock, held until commit.
@@ -208,6 +230,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
               role: body.role ?? null,
               requesterEmail: caller.email,
               onCall: onCall?.status ?? 'not_required',
+              incidentCheck: incident?.status ?? 'not_required',
               ...(drill ? { drill: { name: drill.name, run: drill.run } } : {}),
             },
           },
@@ -242,6 +265,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
       endReason: null,
       flags,
       onCall,
+      incidentEvidence: incident,
       credential: issued.credential,
       extensions: [],
       sessionToken: issued.sessionToken,
@@ -384,6 +408,49 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     return this.view((await this.repository.find(id))!);
   }
 
+  /**
+   * PagerDuty resolved an incident (its `incident.resolved` webhook, once per event id): each active
+   * grant tied to it follows its target's `onIncidentResolved` — `notify` (the requester and the
+   * target's audience are told; access stays), `shorten:<duration>` (the window ends at most that
+   * long from now) or `revoke` — audited `grant.incident_resolved`, all in one transaction.
+   */
+  async incidentResolved(event: { id: string; type: string }, pagerDutyIncidentId: string): Promise<IncidentResolution> {
+    return this.dataSource.transaction(async (tx) => {
+      if (!(await this.pullRequests.recordDelivery(tx, 'pagerduty', event.id, event.type))) return { duplicate: true, grants: [] };
+      const grants = await this.repository.lockActiveForIncident(tx, pagerDutyIncidentId);
+      const outcomes: IncidentResolution['grants'] = [];
+      for (const grant of grants) {
+        const target = findTarget(this.policy, grant.target);
+        const rule = target?.onIncidentResolved ?? { action: 'notify' as const };
+        const now = await this.repository.now();
+        const about = { actor: 'system:pagerduty', grant: grant.id, target: grant.target };
+        const data: Record<string, unknown> = { incident: pagerDutyIncidentId, pagerdutyEvent: event.id, action: rule.action, expiresAt: grant.expiresAt };
+        let outcome = `access stays until ${grant.expiresAt.toISOString()}`;
+        if (rule.action === 'shorten') {
+          const shortened = new Date(Math.min(grant.expiresAt.getTime(), now.getTime() + rule.seconds * 1000));
+          await this.repository.shorten(tx, grant.id, shortened);
+          Object.assign(data, { previousExpiresAt: grant.expiresAt, expiresAt: shortened });
+          outcome = `access shortened to end at ${shortened.toISOString()} (${formatDuration(rule.seconds)} after the resolution)`;
+          afterCommit(tx, () => this.expiry.wakeIfDueBefore(shortened));
+        }
+        await this.auditLog.append(tx, { ...about, action: 'grant.incident_resolved', data });
+        if (rule.action === 'revoke') {
+          await this.end(tx, grant, { status: 'revoked', actor: about.actor, reason: `PagerDuty incident ${pagerDutyIncidentId} was resolved` });
+        } else {
+          await this.notifications.notify(tx, {
+            kind: 'incident_resolved',
+            grant: { ...factsOf(grant), expiresAt: (data.expiresAt as Date) ?? grant.expiresAt },
+            channels: [REQUESTER_CHANNEL, ...(target?.notifyOnUse ?? [])],
+            key: `${grant.id}:incident_resolved:${event.id}`,
+            facts: { outcome, pagerdutyEvent: event.id },
+          });
+        }
+        outcomes.push({ id: grant.id, action: rule.action });
+      }
+      return { grants: outcomes };
+    });
+  }
+
   /** Ends every grant past its expiry; rows are claimed with SKIP LOCKED, so instances share. */
   async expireDue(): Promise<void> {
     for (;;) {
@@ -453,6 +520,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     const [credentials, extensions] = await Promise.all([this.credentials.ofGrant(grant.id), this.repository.extensions(grant.id)]);
     return grantView(grant, credentials, extensions);
   }
+}
+
+/** What a PagerDuty incident.resolved delivery did. */
+export interface IncidentResolution {
+  /** The event id was seen before: nothing was done again. */
+  duplicate?: true;
+  grants: { id: string; action: 'notify' | 'shorten' | 'revoke' }[];
 }
 
 /** Who breaks the glass in a drill: no person, so no email, no on-call duty and no SLA to answer. */

@@ -1,8 +1,9 @@
 import type { DenialCode } from '../access/grant.errors';
 import { formatDuration } from '../config/duration';
 import type { TargetPolicy } from '../config/policy';
+import type { IncidentVerdict } from '../integrations/pagerduty/incidents';
 import type { OnCallVerdict } from '../integrations/pagerduty/on-call';
-import type { OnCallRecord } from './grants.repository';
+import type { IncidentRecord, OnCallRecord } from './grants.repository';
 
 // The policy's rules for a break-glass request, as pure functions: what the target allows, and what
 // an on-call check means for it. Grants applies them and audits every refusal (grant.denied).
@@ -126,4 +127,33 @@ export function onCallDecision(
     };
   }
   return { onCall: { status: 'unavailable', checkedAt: now.toISOString(), error: verdict.error }, flags: ['on_call_unverified'] };
+}
+
+export type IncidentDecision = { refusal: Refusal } | { incident: IncidentRecord; flags: string[] };
+
+/**
+ * What PagerDuty's answer about the request's incident means (targets with `incident.pagerduty`):
+ * resolved or unknown incidents are refused, as is a requester who is not a responder when the
+ * target asks; when PagerDuty cannot answer, break glass must still work: granted, flagged
+ * `incident_unverified` for security (as with the on-call check).
+ */
+export function incidentDecision(verdict: IncidentVerdict, now: Date): IncidentDecision {
+  switch (verdict.outcome) {
+    case 'open':
+      return { incident: verdict.evidence, flags: [] };
+    case 'not_open':
+      return {
+        refusal: {
+          code: 'incident_not_open',
+          message: `PagerDuty incident ${verdict.evidence.id} is ${verdict.evidence.status}: break-glass needs an open (triggered or acknowledged) incident`,
+          details: { incident: verdict.evidence },
+        },
+      };
+    case 'unknown':
+      return { refusal: { code: 'incident_unknown', message: `PagerDuty has no incident ${verdict.id}`, details: { incident: verdict.id } } };
+    case 'not_responder':
+      return { refusal: { code: 'not_incident_responder', message: verdict.why, details: { incident: verdict.evidence } } };
+    case 'unavailable':
+      return { incident: { status: 'unavailable', id: verdict.id, checkedAt: now.toISOString(), error: verdict.error }, flags: ['incident_unverified'] };
+  }
 }

@@ -9,6 +9,7 @@ export type NoticeKind =
   | 'grant_extended'
   | 'grant_revoked'
   | 'grant_expired'
+  | 'incident_resolved'
   | 'sla_reminder'
   | 'sla_breached'
   | 'sla_satisfied_late'
@@ -69,6 +70,7 @@ const HEADLINES: Record<NoticeKind, (c: NoticeContext) => string> = {
   grant_extended: (c) => `access to ${c.grant.target} extended until ${iso(c.grant.expiresAt)}`,
   grant_revoked: (c) => `access to ${c.grant.target} revoked by ${c.facts?.by ?? 'someone'}`,
   grant_expired: (c) => `access to ${c.grant.target} expired`,
+  incident_resolved: (c) => `incident ${c.grant.incident} resolved in PagerDuty: ${c.facts?.outcome}`,
   sla_reminder: (c) => `retroactive PR due ${c.facts?.dueAt}: link a PR mentioning ${c.grant.id}`,
   sla_breached: (c) => `retroactive PR overdue since ${c.facts?.dueAt}`,
   sla_satisfied_late: (c) => `${c.facts?.kind === 'review' ? 'security review' : 'retroactive PR'} provided late (due ${c.facts?.dueAt})`,
@@ -84,6 +86,7 @@ const SEVERITY: Record<NoticeKind, NoticeMessage['severity']> = {
   grant_extended: 'info',
   grant_revoked: 'warning',
   grant_expired: 'info',
+  incident_resolved: 'warning',
   sla_reminder: 'info',
   sla_breached: 'error',
   sla_satisfied_late: 'info',

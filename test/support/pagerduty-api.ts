@@ -4,11 +4,14 @@ export interface PagerDutyDirectory {
   users: { id: string; name: string; email: string }[];
   /** user id → schedule ids they are on call for now */
   onCall: Record<string, string[]>;
+  /** incident id → the incident (`GET /incidents/{id}`); user id → escalation policies they are on call for */
+  incidents?: Record<string, { status: 'triggered' | 'acknowledged' | 'resolved'; title: string; assignees: string[]; escalationPolicy: string }>;
+  escalationOnCall?: Record<string, string[]>;
 }
 
 /**
- * A local stand-in for the PagerDuty REST API answering `/users` and `/oncalls` in PagerDuty's
- * documented response formats (offset pagination envelope, schedule/escalation_policy references).
+ * A local stand-in for the PagerDuty REST API answering `/users`, `/oncalls` and `/incidents/{id}` in
+ * PagerDuty's documented response formats (offset pagination envelope, references, the incident object).
  */
 export class FakePagerDutyApi {
   private server?: Server;
@@ -33,6 +36,53 @@ export class FakePagerDutyApi {
           .filter((u) => u.email.toLowerCase().includes(query) || u.name.toLowerCase().includes(query))
           .map((u) => ({ id: u.id, type: 'user', summary: u.name, name: u.name, email: u.email, time_zone: 'UTC', role: 'user' }));
         res.end(JSON.stringify({ users, limit: 25, offset: 0, total: null, more: false }));
+        return;
+      }
+      const incident = /^\/incidents\/([^/]+)$/.exec(url.pathname);
+      if (incident) {
+        const found = this.directory.incidents?.[decodeURIComponent(incident[1])];
+        if (!found) {
+          res.statusCode = 404;
+          res.end(JSON.stringify({ error: { message: 'Not Found', code: 2100, errors: ['Incident Not Found'] } }));
+          return;
+        }
+        const id = decodeURIComponent(incident[1]);
+        const reference = (type: string, refId: string, summary: string) => ({ id: refId, type, summary, self: `https://api.pagerduty.com/${type}s/${refId}` });
+        res.end(
+          JSON.stringify({
+            incident: {
+              id,
+              type: 'incident',
+              summary: `[#1234] ${found.title}`,
+              incident_number: 1234,
+              title: found.title,
+              status: found.status,
+              urgency: 'high',
+              html_url: `https://acme.pagerduty.com/incidents/${id}`,
+              service: reference('service_reference', 'PSVC001', 'Payments API'),
+              escalation_policy: reference('escalation_policy_reference', found.escalationPolicy, 'Payments escalation'),
+              assignments: found.assignees.map((userId) => ({ at: new Date().toISOString(), assignee: reference('user_reference', userId, userId) })),
+              created_at: new Date(Date.now() - 600_000).toISOString(),
+            },
+          }),
+        );
+        return;
+      }
+      if (url.pathname === '/oncalls' && url.searchParams.getAll('escalation_policy_ids[]').length) {
+        const policies = url.searchParams.getAll('escalation_policy_ids[]');
+        const oncalls = url.searchParams.getAll('user_ids[]').flatMap((userId) =>
+          (this.directory.escalationOnCall?.[userId] ?? [])
+            .filter((policy) => policies.includes(policy))
+            .map((policy) => ({
+              escalation_policy: { id: policy, type: 'escalation_policy_reference', summary: 'Payments escalation' },
+              escalation_level: 1,
+              schedule: null,
+              user: { id: userId, type: 'user_reference', summary: userId },
+              start: null,
+              end: null,
+            })),
+        );
+        res.end(JSON.stringify({ oncalls, limit: 25, offset: 0, more: false, total: null }));
         return;
       }
       if (url.pathname === '/oncalls') {

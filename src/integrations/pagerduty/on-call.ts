@@ -1,8 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { api } from '@pagerduty/pdjs';
-import { ServiceConfig } from '../../config/config.providers';
-
-const REQUEST_TIMEOUT_MS = 5000;
+import { PagerDutyApi } from './pagerduty-api';
 
 /** What PagerDuty said, kept on the grant as evidence. */
 export interface OnCallEvidence {
@@ -24,11 +21,6 @@ export type OnCallVerdict =
   | { outcome: 'not_on_call'; evidence: OnCallEvidence; why: string }
   | { outcome: 'unavailable'; error: string };
 
-interface PagerDutyUser {
-  id: string;
-  name?: string;
-  email?: string;
-}
 interface PagerDutyOnCallEntry {
   schedule?: { id: string; summary?: string } | null;
   escalation_policy?: { id?: string; summary?: string } | null;
@@ -43,21 +35,21 @@ interface PagerDutyOnCallEntry {
  */
 @Injectable()
 export class PagerDutyOnCall {
-  constructor(private readonly config: ServiceConfig) {}
+  constructor(private readonly pagerDuty: PagerDutyApi) {}
 
   async check(email: string | null, scheduleIds: string[], now = new Date()): Promise<OnCallVerdict> {
-    const token = this.config.env.PAGERDUTY_API_TOKEN;
-    if (!token) return { outcome: 'unavailable', error: 'PAGERDUTY_API_TOKEN is not set' };
+    const unconfigured = this.pagerDuty.unconfigured();
+    if (unconfigured) return { outcome: 'unavailable', error: unconfigured };
     const evidence: OnCallEvidence = { checkedAt: now.toISOString(), email: email ?? '', scheduleIds, user: null, entries: [] };
     if (!email) return { outcome: 'not_on_call', evidence, why: 'the caller has no email claim to match a PagerDuty user' };
     try {
-      const users = (await this.get('users', { query: email })).users as PagerDutyUser[];
-      const user = users?.find((candidate) => candidate.email?.toLowerCase() === email.toLowerCase());
+      const user = await this.pagerDuty.userByEmail(email);
       if (!user) return { outcome: 'not_on_call', evidence, why: `no PagerDuty user has the email ${email}` };
-      evidence.user = { id: user.id, name: user.name ?? null };
+      evidence.user = user;
       const instant = now.toISOString();
-      const oncalls = (await this.get('oncalls', { 'user_ids[]': [user.id], 'schedule_ids[]': scheduleIds, since: instant, until: instant, time_zone: 'UTC' }))
-        .oncalls as PagerDutyOnCallEntry[];
+      const oncalls = (
+        await this.pagerDuty.get('oncalls', { 'user_ids[]': [user.id], 'schedule_ids[]': scheduleIds, since: instant, until: instant, time_zone: 'UTC' })
+      ).oncalls as PagerDutyOnCallEntry[];
       evidence.entries = (oncalls ?? [])
         .filter((entry) => entry.schedule && scheduleIds.includes(entry.schedule.id))
         .filter((entry) => (!entry.start || Date.parse(entry.start) <= now.getTime()) && (!entry.end || Date.parse(entry.end) > now.getTime()))
@@ -74,30 +66,5 @@ export class PagerDutyOnCall {
     } catch (error) {
       return { outcome: 'unavailable', error: (error as Error).message };
     }
-  }
-
-  private async get(resource: string, queryParameters: Record<string, string | string[]>): Promise<Record<string, unknown>> {
-    // pdjs: a full `url` works for any server; its requestTimeout does nothing, so abort ourselves;
-    // it resolves on HTTP errors, so check the status; `resource` is null off *.com, use `data`.
-    const base = this.config.env.PAGERDUTY_API_URL.replace(/\/+$/, '');
-    let response;
-    try {
-      response = await api({
-        url: `${base}/${resource}`,
-        token: this.config.env.PAGERDUTY_API_TOKEN,
-        queryParameters,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) as never,
-      });
-    } catch (failure) {
-      const status = (failure as { status?: number })?.status;
-      throw new Error(
-        status
-          ? `PagerDuty ${resource} answered HTTP ${status} with a body that is not JSON`
-          : `PagerDuty ${resource} unreachable: ${(failure as Error)?.message ?? failure}`,
-        { cause: failure },
-      );
-    }
-    if (!response.ok) throw new Error(`PagerDuty ${resource} answered HTTP ${response.status}`);
-    return response.data as Record<string, unknown>;
   }
 }
