@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FakeOidcProvider } from './support/oidc-provider';
+import { FakePagerDutyApi } from './support/pagerduty-api';
 import { startTestService, type TestService } from './support/test-service';
+import { until } from './support/until';
 
 // The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core) against
 // the running service. SCREENSHOTS_DIR=docs/screenshots (npm run screenshots) keeps the pictures.
@@ -27,6 +29,10 @@ targets:
   - { name: payments-db, environment: production, credential: { type: jwt, audience: payments }, repo: acme/infra, notifyOnUse: [audit-log] }
   - { name: ledger-db, environment: production, credential: { type: postgres, adminUrl: embedded, grantRoles: [dashboard_rw] } }
   - { name: prod-cluster, environment: production, credential: { type: jwt, audience: kubernetes }, kubernetes: { cluster: prod, server: 'https://k8s.example.com:6443' } }
+  - name: incident-cluster
+    environment: production
+    credential: { type: jwt, audience: incidents }
+    incident: { pattern: '^PD-[A-Z0-9]+$', example: PD-Q1W2E3, pagerduty: { require: open } }
 drills:
   - { name: ledger-yearly, targets: [ledger-db], schedule: '0 9 1 1 *' }
 `;
@@ -54,6 +60,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
   let engineer: string;
+  let pagerDuty: FakePagerDutyApi;
   const outside: string[] = [];
   const shots = process.env.SCREENSHOTS_DIR
     ? path.resolve(process.env.SCREENSHOTS_DIR)
@@ -71,7 +78,20 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    sut = await startTestService({ policyYaml: POLICY, env: { KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN, BREAKGLASS_LOG_ORIGIN: 'breakglass.example.com/audit' } });
+    pagerDuty = new FakePagerDutyApi({
+      users: [],
+      onCall: {},
+      incidents: { Q7PAY: { status: 'acknowledged', title: 'Card payments failing', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' } },
+    });
+    sut = await startTestService({
+      policyYaml: POLICY,
+      env: {
+        KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN,
+        BREAKGLASS_LOG_ORIGIN: 'breakglass.example.com/audit',
+        PAGERDUTY_API_URL: await pagerDuty.start(),
+        PAGERDUTY_API_TOKEN: 'dashboard-pd-token',
+      },
+    });
     engineer = await sut.token('oncall-1', ['engineer'], 'oncall-1@example.com');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     // A zone other than UTC, so switching the dashboard's zone shows a difference.
@@ -85,6 +105,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await sut?.close();
+    await pagerDuty?.stop();
   });
 
   it('signs in with the dev "sign in as" helper', async () => {
@@ -98,6 +119,34 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     // The token lives in the tab's session storage only (the test's tsconfig has no DOM types: strings).
     expect(await page.evaluate('Object.keys(localStorage).length')).toBe(0);
     expect(await page.evaluate("sessionStorage.getItem('breakglass.token')?.split('.').length")).toBe(3);
+  });
+
+  it('shows the PagerDuty incident a grant was checked against on Live and the grant page, linked to PagerDuty', async () => {
+    const grant = (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target: 'incident-cluster', incident: 'PD-Q7PAY', reason: 'Card payments failing since the deploy', durationSeconds: 600 })
+        .expect(201)
+    ).body;
+    const row = page.getByRole('table', { name: 'Active grants' }).getByRole('row').filter({ hasText: grant.id });
+    const link = row.getByRole('link', { name: 'PD-Q7PAY' });
+    await link.waitFor({ timeout: 10_000 });
+    expect(await link.getAttribute('href')).toBe('https://acme.pagerduty.com/incidents/Q7PAY');
+    await row.getByText('acknowledged: Card payments failing').waitFor();
+    await page.getByRole('link', { name: grant.id }).click();
+    await page.getByRole('heading', { name: new RegExp(`Grant ${grant.id}`) }).waitFor();
+    const facts = page.getByLabel('PagerDuty incident');
+    await facts.waitFor();
+    expect(await facts.textContent()).toMatch(
+      /^PagerDuty incident Q7PAY was acknowledged at .* \(high urgency\), service Payments API, assigned to PUSER01, escalation policy Payments escalation\.$/,
+    );
+    await page.getByRole('link', { name: 'Live' }).click();
+    await sut.http
+      .post(`/v1/grants/${grant.id}/revoke`)
+      .set('Authorization', `Bearer ${engineer}`)
+      .send({ reason: 'dashboard incident check done' })
+      .expect(200);
   });
 
   it('shows a new grant on Live with a live countdown, and its recorded commands on the grant page', async () => {
@@ -443,6 +492,14 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     const auditor = await sut.token('auditor-1', ['compliance']);
     const to = new Date(Date.now() + 60_000).toISOString();
     const from = new Date(Date.now() - 3600_000).toISOString();
+    // The rates count a clock as overdue the moment it is past due: with 3 s retro-PR windows, wait
+    // until none is still within time, so the JSON and the page are made from the same figures.
+    await until(
+      'every retro-PR clock past due',
+      async () =>
+        (await sut.dataSource.query(`SELECT count(*)::int AS n FROM sla_clocks WHERE kind = 'retro_pr' AND state = 'running' AND due_at > now()`))[0].n === 0,
+      10_000,
+    );
     const json = (await sut.http.get(`/v1/reports/compliance?from=${from}&to=${to}`).set('Authorization', `Bearer ${auditor}`).expect(200)).body;
     const report = await browser.newPage({ viewport: { width: 1100, height: 900 }, extraHTTPHeaders: { authorization: `Bearer ${auditor}` } });
     const requests: string[] = [];

@@ -308,6 +308,27 @@ audit:
     ]);
   });
 
+  it('reads PagerDuty incident checks and onIncidentResolved, merging defaults into targets, and refuses bad values', () => {
+    const policy = parsePolicy(
+      `defaults:\n  incident: { pagerduty: { require: open } }\n  onIncidentResolved: 'shorten:15m'\n${minimalTarget}  - name: strict\n    environment: production\n    credential: { type: jwt, audience: k }\n    incident: { pagerduty: { requesterMustBeResponder: true } }\n    onIncidentResolved: revoke\n`,
+      '/p.yaml',
+      {},
+      'sha',
+    );
+    expect(policy.targets.map((t) => [t.name, t.incidentPagerDuty, t.onIncidentResolved, t.incidentPattern])).toEqual([
+      ['prod-cluster', { requesterMustBeResponder: false }, { action: 'shorten', seconds: 900 }, '^(INC|PD)-?[A-Z0-9]+$'],
+      ['strict', { requesterMustBeResponder: true }, { action: 'revoke' }, '^(INC|PD)-?[A-Z0-9]+$'],
+    ]);
+    expect(parsePolicy(minimalTarget, '/p.yaml', {}, 'sha').targets[0]).toMatchObject({ incidentPagerDuty: null, onIncidentResolved: { action: 'notify' } });
+    const described = problemsOf(`defaults:\n  incident: { pagerduty: { require: closed } }\n  onIncidentResolved: 'shorten:soon'\n${minimalTarget}`).map(
+      (p) => `${p.field}: ${p.message}`,
+    );
+    expect(described).toEqual([
+      'defaults.incident.pagerduty.require: must be "open" (triggered or acknowledged)',
+      'defaults.onIncidentResolved: must be notify, revoke or shorten:<duration> (e.g. shorten:15m)',
+    ]);
+  });
+
   it("keeps the example policy's commented drill valid once uncommented", () => {
     const uncommented = readFileSync(EXAMPLE, 'utf8').replace(/^# ( *(drills:|- name: weekly|targets:|schedule:|notify:))/gm, '$1');
     expect(uncommented).toMatch(/^drills:$/m);

@@ -3,6 +3,7 @@ import { formatDuration, parseDurationSeconds } from '../../../src/config/durati
 import { outsideWindow, visible } from '../../../src/sessions/record-display';
 import { allPages, ApiError } from '../api';
 import { mayOnGrant } from '../auth';
+import { IncidentFacts, IncidentLabel } from '../components/incident';
 import { InlineAction } from '../components/inline-action';
 import { Problem, Section, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
@@ -108,7 +109,10 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             {g.target} ({g.environment}){g.role ? `, role ${g.role}` : ''}
           </dd>
           <dt>Incident</dt>
-          <dd>{g.incident}</dd>
+          <dd>
+            <IncidentLabel grant={g} />
+            <IncidentFacts grant={g} />
+          </dd>
           <dt>Reason</dt>
           <dd>{g.reason}</dd>
           <dt>Window</dt>

@@ -1,5 +1,6 @@
 import { allPages, type Api } from '../api';
 import { mayOnGrant } from '../auth';
+import { IncidentLabel } from '../components/incident';
 import { InlineAction } from '../components/inline-action';
 import { Problem, Table } from '../components/layout';
 import type { PageProps } from '../page-props';
@@ -27,7 +28,7 @@ export function LivePage({ api, me }: PageProps) {
           <a href={`#/grants/${g.id}`}>{g.id}</a>,
           g.requester,
           `${g.target} (${g.environment})`,
-          g.incident,
+          <IncidentLabel grant={g} />,
           <span class="countdown" data-grant={g.id}>
             {timeLeft(g.expiresAt, now)}
           </span>,
