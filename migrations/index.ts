@@ -17,6 +17,7 @@ import { ReviewCoverage1765500000000 } from './1765500000000-ReviewCoverage';
 import { AuditSequencer1765600000000 } from './1765600000000-AuditSequencer';
 import { Drills1765700000000 } from './1765700000000-Drills';
 import { IncidentEvidence1765800000000 } from './1765800000000-IncidentEvidence';
+import { SlackThreads1765900000000 } from './1765900000000-SlackThreads';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AuditSequencer1765600000000,
   Drills1765700000000,
   IncidentEvidence1765800000000,
+  SlackThreads1765900000000,
 ];

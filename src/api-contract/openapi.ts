@@ -1090,7 +1090,7 @@ export interface components {
             /** @description The policy channel name */
             channel: string;
             /** @enum {string} */
-            channelType: "email" | "pagerduty" | "webhook" | "log";
+            channelType: "email" | "pagerduty" | "webhook" | "log" | "slack" | "teams";
             /** @description The SLA clock of an escalation */
             clock: string | null;
             subject: string;

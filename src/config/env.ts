@@ -193,6 +193,12 @@ export class EnvironmentVariables {
   @IsString()
   PAGERDUTY_API_TOKEN?: string;
 
+  /** Base of the Slack Web API (slack channels); a stand-in's in tests. */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  SLACK_API_URL: string = 'https://slack.com/api/';
+
   /** PEM file of extra CAs trusted for the Events API (a private CA, or a test receiver). */
   @Transform(trimmedOrUndefined)
   @IsOptional()

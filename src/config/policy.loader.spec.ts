@@ -329,6 +329,27 @@ audit:
     ]);
   });
 
+  it('reads Slack and Teams channels, naming what each lacks', () => {
+    const channels = (yaml: string) => parsePolicy(`${minimalTarget}channels:\n${yaml}`, '/p.yaml', { SLACK_BOT_TOKEN: 'xoxb-1' }, 'sha').channels;
+    expect(
+      channels(
+        "  chat: { type: slack, token: '${SLACK_BOT_TOKEN}', channel: '#sec-alerts' }\n  teams: { type: teams, url: 'https://prod.example/workflows/1' }\n",
+      ),
+    ).toEqual({
+      chat: { type: 'slack', token: 'xoxb-1', channel: '#sec-alerts' },
+      teams: { type: 'teams', url: 'https://prod.example/workflows/1' },
+    });
+    const described = problemsOf(
+      `${minimalTarget}channels:\n  a: { type: slack, channel: 'sec alerts' }\n  b: { type: teams }\n  c: { type: slack, token: t }\n`,
+    ).map((p) => `${p.field}: ${p.message}`);
+    expect(described).toEqual([
+      'channels.a.token: is required for a slack channel: the bot token',
+      'channels.a.channel: is required for a slack channel: #name or a conversation id such as C0123456789',
+      'channels.b.url: is required for a webhook or teams channel: an http:// or https:// URL',
+      'channels.c.channel: is required for a slack channel: #name or a conversation id such as C0123456789',
+    ]);
+  });
+
   it("keeps the example policy's commented drill valid once uncommented", () => {
     const uncommented = readFileSync(EXAMPLE, 'utf8').replace(/^# ( *(drills:|- name: weekly|targets:|schedule:|notify:))/gm, '$1');
     expect(uncommented).toMatch(/^drills:$/m);

@@ -335,6 +335,12 @@ function readChannels(raw: unknown, report: (segments: PathSegment[], message: s
       case 'log':
         channels[name] = { type: 'log' };
         break;
+      case 'slack':
+        channels[name] = { type: 'slack', token: spec.token!, channel: spec.channel! };
+        break;
+      case 'teams':
+        channels[name] = { type: 'teams', url: spec.url! };
+        break;
     }
   }
   return channels;

@@ -315,7 +315,7 @@ export class TargetSpec extends LimitsSpec {
   recordParameters?: boolean;
 }
 
-export const CHANNEL_TYPES = ['email', 'pagerduty', 'webhook', 'log'] as const;
+export const CHANNEL_TYPES = ['email', 'pagerduty', 'webhook', 'log', 'slack', 'teams'] as const;
 
 export class ChannelSpec {
   @IsIn(CHANNEL_TYPES, { message: `must be one of ${CHANNEL_TYPES.join(', ')}` })
@@ -336,13 +336,24 @@ export class ChannelSpec {
   @IsIn(['critical', 'error', 'warning', 'info'], { message: 'must be one of critical, error, warning, info' })
   severity?: 'critical' | 'error' | 'warning' | 'info';
 
-  @ValidateIf((c: ChannelSpec) => c.type === 'webhook' || c.url !== undefined)
-  @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook channel: an http:// or https:// URL' })
+  @ValidateIf((c: ChannelSpec) => c.type === 'webhook' || c.type === 'teams' || c.url !== undefined)
+  @Matches(/^https?:\/\/\S+$/, { message: 'is required for a webhook or teams channel: an http:// or https:// URL' })
   url?: string;
 
   @IsOptional()
   @IsString()
   secret?: string;
+
+  /** slack: the bot token (xoxb-…, scope chat:write), usually `${SLACK_BOT_TOKEN}`. */
+  @ValidateIf((c: ChannelSpec) => c.type === 'slack' || c.token !== undefined)
+  @IsString({ message: 'is required for a slack channel: the bot token' })
+  @MinLength(1, { message: 'is required for a slack channel: the bot token' })
+  token?: string;
+
+  /** slack: the conversation to post in (#name or its id). */
+  @ValidateIf((c: ChannelSpec) => c.type === 'slack' || c.channel !== undefined)
+  @Matches(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,})$/, { message: 'is required for a slack channel: #name or a conversation id such as C0123456789' })
+  channel?: string;
 }
 
 export class ForwarderSpec {

@@ -25,7 +25,9 @@ export type ChannelPolicy =
   | { type: 'email'; to: string[] }
   | { type: 'pagerduty'; routingKey: string; severity: 'critical' | 'error' | 'warning' | 'info' }
   | { type: 'webhook'; url: string; secret?: string }
-  | { type: 'log' };
+  | { type: 'log' }
+  | { type: 'slack'; token: string; channel: string }
+  | { type: 'teams'; url: string };
 
 export interface TargetPolicy {
   name: string;

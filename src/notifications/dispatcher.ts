@@ -8,6 +8,8 @@ import type { Channel, DeliveryOutcome } from './channels/channel';
 import { EmailChannel } from './channels/email.channel';
 import { LogChannel } from './channels/log.channel';
 import { PagerDutyChannel } from './channels/pagerduty.channel';
+import { SlackChannel } from './channels/slack.channel';
+import { TeamsChannel } from './channels/teams.channel';
 import { WebhookChannel } from './channels/webhook.channel';
 import { NotificationsRepository, type OutboxRow } from './notifications.repository';
 import { Notifications } from './notifications.service';
@@ -40,8 +42,10 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     pagerDuty: PagerDutyChannel,
     webhook: WebhookChannel,
     log: LogChannel,
+    slack: SlackChannel,
+    teams: TeamsChannel,
   ) {
-    this.channels = { email, pagerduty: pagerDuty, webhook, log } as Record<ChannelPolicy['type'], Channel>;
+    this.channels = { email, pagerduty: pagerDuty, webhook, log, slack, teams } as Record<ChannelPolicy['type'], Channel>;
   }
 
   onApplicationBootstrap(): void {
@@ -65,7 +69,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
         for (const [index, row] of due.entries()) {
           const { outcome, durationMs } = outcomes[index];
           const attempt = row.attempts + 1;
-          const retryInMs = outcome.outcome === 'failed' && attempt < MAX_ATTEMPTS ? this.backoff(attempt) : null;
+          const retryInMs = outcome.outcome === 'failed' && attempt < MAX_ATTEMPTS ? (outcome.retryAfterMs ?? this.backoff(attempt)) : null;
           await this.repository.recordAttempt(
             tx,
             row,
@@ -92,7 +96,13 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     if (!resolved) outcome = { outcome: 'undeliverable', error: `channel ${row.channel} is no longer in the policy` };
     else {
       try {
-        outcome = await this.channels[resolved.policy.type].deliver(row.message, resolved.policy, row.id);
+        outcome = await this.channels[resolved.policy.type].deliver(row.message, resolved.policy, row.id, {
+          notificationId: row.id,
+          grantId: row.grantId,
+          channel: row.channel,
+          notice: row.notice,
+          createdAt: row.createdAt,
+        });
       } catch (error) {
         outcome = { outcome: 'failed', error: (error as Error).message };
       }

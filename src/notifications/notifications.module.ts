@@ -5,13 +5,15 @@ import { Metrics } from '../health/metrics.service';
 import { EmailChannel } from './channels/email.channel';
 import { LogChannel } from './channels/log.channel';
 import { PagerDutyChannel } from './channels/pagerduty.channel';
+import { SlackChannel } from './channels/slack.channel';
+import { TeamsChannel } from './channels/teams.channel';
 import { WebhookChannel } from './channels/webhook.channel';
 import { Dispatcher } from './dispatcher';
 import { NotificationsRepository } from './notifications.repository';
 import { Notifications } from './notifications.service';
 
 @Module({
-  providers: [Notifications, NotificationsRepository, Dispatcher, EmailChannel, PagerDutyChannel, WebhookChannel, LogChannel],
+  providers: [Notifications, NotificationsRepository, Dispatcher, EmailChannel, PagerDutyChannel, WebhookChannel, LogChannel, SlackChannel, TeamsChannel],
   exports: [Notifications, NotificationsRepository],
 })
 export class NotificationsModule implements OnModuleInit {

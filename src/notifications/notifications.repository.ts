@@ -94,6 +94,40 @@ export class NotificationsRepository {
     );
   }
 
+  /** The Slack message a grant's later notices in this channel are threaded under, or undefined. */
+  async slackThread(grantId: string, channel: string): Promise<{ slackChannel: string; ts: string } | undefined> {
+    const [row] = await this.dataSource.query(`SELECT slack_channel AS "slackChannel", ts FROM slack_threads WHERE grant_id = $1 AND channel = $2`, [
+      grantId,
+      channel,
+    ]);
+    return row;
+  }
+
+  /** The first message of the grant in the channel starts its thread (a second, concurrent first keeps the first). */
+  async startSlackThread(grantId: string, channel: string, slackChannel: string, ts: string): Promise<void> {
+    await this.dataSource.query(`INSERT INTO slack_threads (grant_id, channel, slack_channel, ts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [
+      grantId,
+      channel,
+      slackChannel,
+      ts,
+    ]);
+  }
+
+  /**
+   * Whether a notice of the grant to this channel that comes before this one is still waiting (it
+   * opens the thread): earlier written, or written together and glass-broken (the usual thread root).
+   */
+  async earlierPending(context: { grantId: string; channel: string; createdAt: Date; notice: string; notificationId: string }): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `SELECT 1 FROM notifications
+        WHERE grant_id = $1 AND channel = $2 AND status = 'pending' AND id <> $5
+          AND (created_at, CASE WHEN notice = 'glass_broken' THEN 0 ELSE 1 END, id::text) < ($3, CASE WHEN $4 = 'glass_broken' THEN 0 ELSE 1 END, $5::text)
+        LIMIT 1`,
+      [context.grantId, context.channel, context.createdAt, context.notice, context.notificationId],
+    );
+    return rows.length > 0;
+  }
+
   async millisUntilNext(): Promise<number | null> {
     const [row] = await this.dataSource.query(
       `SELECT extract(epoch FROM (min(next_attempt_at) - clock_timestamp())) * 1000 AS ms FROM notifications WHERE status = 'pending'`,
