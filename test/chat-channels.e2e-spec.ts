@@ -1,10 +1,13 @@
-import { createServer, type Server } from 'node:http';
-import { startTestService, type TestService } from './support/test-service';
+import { type Server } from 'node:http';
+import { createServer } from 'node:https';
+import { startChildService, type ChildService } from './support/service-child';
+import { testCertificate } from './support/test-certificate';
 import { until } from './support/until';
 
-// Slack and Microsoft Teams channels (docs/notifications.md) against local stand-ins that speak the
-// documented formats: Slack's Web API `chat.postMessage` (form-encoded request, `{ ok, channel, ts }`
-// answer, `ok: false` errors, 429 with Retry-After) and a Teams Workflows webhook (an Adaptive Card).
+// Slack and Microsoft Teams channels (docs/notifications.md) against local HTTPS stand-ins that speak
+// the documented formats: Slack's Web API `chat.postMessage` (form-encoded request, `{ ok, channel,
+// ts }` answer, `ok: false` errors, 429 with Retry-After) and a Teams Workflows webhook (an Adaptive
+// Card). The service runs as its own process, trusting the stand-ins' test certificate.
 
 interface Posted {
   token: string | undefined;
@@ -23,7 +26,7 @@ class SlackStandIn {
   private counter = 0;
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    this.server = createServer(testCertificate(), (req, res) => {
       let raw = '';
       req.on('data', (chunk) => (raw += chunk));
       req.on('end', () => {
@@ -62,7 +65,7 @@ class SlackStandIn {
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/api/`;
+    return `https://127.0.0.1:${(this.server.address() as { port: number }).port}/api/`;
   }
 
   stop(): Promise<unknown> {
@@ -75,7 +78,7 @@ class TeamsStandIn {
   private server?: Server;
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    this.server = createServer(testCertificate(), (req, res) => {
       let raw = '';
       req.on('data', (chunk) => (raw += chunk));
       req.on('end', () => {
@@ -85,7 +88,7 @@ class TeamsStandIn {
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/workflows/abc/triggers/manual/paths/invoke`;
+    return `https://127.0.0.1:${(this.server.address() as { port: number }).port}/workflows/abc/triggers/manual/paths/invoke`;
   }
 
   stop(): Promise<unknown> {
@@ -97,7 +100,7 @@ describe('Slack and Teams channels', () => {
   jest.setTimeout(60_000);
   const slack = new SlackStandIn();
   const teams = new TeamsStandIn();
-  let sut: TestService;
+  let sut: ChildService;
   let engineer: string;
   let security: string;
 
@@ -122,7 +125,7 @@ describe('Slack and Teams channels', () => {
   beforeAll(async () => {
     const slackUrl = await slack.start();
     const teamsUrl = await teams.start();
-    sut = await startTestService({
+    sut = await startChildService({
       policyYaml: `
 channels:
   slack-sec: { type: slack, token: '\${SLACK_BOT_TOKEN}', channel: '#sec-alerts' }
@@ -178,7 +181,7 @@ targets:
       '*Reason*\nCheckout failing after the TLS rotation',
       expect.stringMatching(/^\*Expires\*\n\d{4}-\d\d-\d\dT/),
     ]);
-    expect(root.blocks.find((b) => b.type === 'actions')!.elements![0].url).toBe(`${sut.config.publicUrl}/ui/#/grants/${grant.id}`);
+    expect(root.blocks.find((b) => b.type === 'actions')!.elements![0].url).toBe(`${sut.url}/ui/#/grants/${grant.id}`);
     // Later notices go into the thread of the first, in the conversation Slack answered with.
     for (const message of later) expect(message).toMatchObject({ channel: 'C0SECALERTS', threadTs: root.ts });
     expect(later.map((m) => m.text)).toEqual([expect.stringContaining('extended until'), expect.stringContaining('revoked by oncall-1')]);
@@ -196,7 +199,7 @@ targets:
     expect(delivered.attempts).toBe(2);
     expect(slack.answers.slice(answered)).toEqual([429, 200]);
     expect(slack.posted.filter((p) => p.text.includes(grant.id))).toHaveLength(1);
-    const attempts: { outcome: string; error: string | null; at: Date }[] = await sut.dataSource.query(
+    const attempts: { outcome: string; error: string | null; at: Date }[] = await sut.query(
       `SELECT outcome, error, at FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt`,
       [delivered.id],
     );
@@ -239,7 +242,7 @@ targets:
     ]);
     for (const block of content.body) for (const fact of block.facts ?? []) expect(typeof fact.value).toBe('string');
     expect(content.actions).toEqual([
-      { type: 'Action.OpenUrl', title: `Grant ${grant.id} in the breakglass dashboard`, url: `${sut.config.publicUrl}/ui/#/grants/${grant.id}` },
+      { type: 'Action.OpenUrl', title: `Grant ${grant.id} in the breakglass dashboard`, url: `${sut.url}/ui/#/grants/${grant.id}` },
     ]);
     await until('the Teams delivery recorded', async () => (await notifications(grant.id)).find((n) => n.channel === 'teams-sec' && n.status === 'delivered'));
   });

@@ -1,13 +1,16 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { FakePagerDutyApi } from './support/pagerduty-api';
 import { freePort } from './support/ports';
+import { startChildService, type ChildService } from './support/service-child';
 import { SmtpSink } from './support/smtp-sink';
-import { countRows, startTestService, type TestService } from './support/test-service';
+import { testCertificate } from './support/test-certificate';
+import { startTestService } from './support/test-service';
 import { until } from './support/until';
 
 // Incident-aware access (docs/incidents.md): the incident a request names is looked up in PagerDuty
-// (a local stand-in of its REST API, in PagerDuty's documented formats), and PagerDuty's Webhooks v3
-// `incident.resolved` applies the target's onIncidentResolved to the incident's grants.
+// (a local HTTPS stand-in of its REST API, in PagerDuty's documented formats; the service runs as its
+// own process trusting its certificate), and PagerDuty's Webhooks v3 `incident.resolved` applies the
+// target's onIncidentResolved to the incident's grants.
 
 const SECRET = 'pagerduty-webhook-secret-0123456789';
 const REASON = 'Card payments failing; inspecting ledger locks';
@@ -38,7 +41,7 @@ targets:
 
 describe('incident-aware access (PagerDuty)', () => {
   jest.setTimeout(60_000);
-  let sut: TestService;
+  let sut: ChildService;
   let pagerDuty: FakePagerDutyApi;
   let smtp: SmtpSink;
   let engineer: string;
@@ -61,27 +64,38 @@ describe('incident-aware access (PagerDuty)', () => {
     });
   const deliver = (body: string, signature = sign(body)) =>
     sut.http.post('/v1/webhooks/pagerduty').set('Content-Type', 'application/json').set('X-PagerDuty-Signature', signature).send(body);
+  /** Rows of a table; audit entries counted whether sequenced yet or not. */
+  const countRows = async (table: string) => {
+    const sql =
+      table === 'audit_events'
+        ? `SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM audit_pending) AS n`
+        : `SELECT count(*) AS n FROM ${table}`;
+    return Number((await sut.query<{ n: string }>(sql))[0].n);
+  };
   const introspect = async (token: string) =>
     (await sut.http.post('/v1/credentials/introspect').set('Authorization', `Bearer ${security}`).send({ token }).expect(200)).body;
 
   beforeAll(async () => {
     smtp = new SmtpSink(await freePort());
     await smtp.start();
-    pagerDuty = new FakePagerDutyApi({
-      users: [
-        { id: 'PUSER01', name: 'On Call', email: 'oncall-1@example.com' },
-        { id: 'PUSER02', name: 'Escalation', email: 'oncall-2@example.com' },
-        { id: 'PUSER03', name: 'Bystander', email: 'bystander@example.com' },
-      ],
-      onCall: {},
-      incidents: {
-        Q1OPEN: { status: 'triggered', title: 'Payments API 5xx', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' },
-        Q2ACK: { status: 'acknowledged', title: 'Ledger lag', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' },
-        Q3DONE: { status: 'resolved', title: 'Old outage', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' },
+    pagerDuty = new FakePagerDutyApi(
+      {
+        users: [
+          { id: 'PUSER01', name: 'On Call', email: 'oncall-1@example.com' },
+          { id: 'PUSER02', name: 'Escalation', email: 'oncall-2@example.com' },
+          { id: 'PUSER03', name: 'Bystander', email: 'bystander@example.com' },
+        ],
+        onCall: {},
+        incidents: {
+          Q1OPEN: { status: 'triggered', title: 'Payments API 5xx', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' },
+          Q2ACK: { status: 'acknowledged', title: 'Ledger lag', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' },
+          Q3DONE: { status: 'resolved', title: 'Old outage', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' },
+        },
+        escalationOnCall: { PUSER02: ['PEP0001'] },
       },
-      escalationOnCall: { PUSER02: ['PEP0001'] },
-    });
-    sut = await startTestService({
+      testCertificate(),
+    );
+    sut = await startChildService({
       policyYaml: POLICY,
       env: {
         PAGERDUTY_API_URL: await pagerDuty.start(),
@@ -119,14 +133,14 @@ describe('incident-aware access (PagerDuty)', () => {
     // A bare id works too.
     await request('reporting', 'Q2ACK').expect(201);
 
-    const rows = await countRows(sut, 'grants');
+    const rows = await countRows('grants');
     const deniedBefore = (await sut.http.get('/v1/audit?action=grant.denied&limit=1000').set('Authorization', `Bearer ${security}`).expect(200)).body.events
       .length;
     const resolvedAnswer = (await request('reporting', 'PD-Q3DONE').expect(403)).body;
     expect(resolvedAnswer).toMatchObject({ error: 'incident_not_open', message: expect.stringContaining('Q3DONE is resolved') });
     const unknown = (await request('reporting', 'PD-NOSUCH').expect(403)).body;
     expect(unknown).toMatchObject({ error: 'incident_unknown', message: 'PagerDuty has no incident NOSUCH' });
-    expect(await countRows(sut, 'grants')).toBe(rows);
+    expect(await countRows('grants')).toBe(rows);
     const denied = (await sut.http.get('/v1/audit?action=grant.denied&limit=1000').set('Authorization', `Bearer ${security}`).expect(200)).body.events;
     expect(denied.slice(deniedBefore).map((e: { data: { code: string } }) => e.data.code)).toEqual(['incident_not_open', 'incident_unknown']);
   });
@@ -202,22 +216,22 @@ describe('incident-aware access (PagerDuty)', () => {
     expect(events[0].controls).toContain('NIST-800-53:IR-4');
 
     // The same event again (PagerDuty retries): acknowledged, nothing done twice.
-    const auditRows = await countRows(sut, 'audit_events');
+    const auditRows = await countRows('audit_events');
     expect((await deliver(body).expect(200)).body).toEqual({ duplicate: true, grants: [] });
-    expect(await countRows(sut, 'audit_events')).toBe(auditRows);
+    expect(await countRows('audit_events')).toBe(auditRows);
   });
 
   it('checks the signature (one of several may match), answers 503 without a secret, ignores other event types', async () => {
     pagerDuty.directory.incidents!.Q5SIG = { status: 'triggered', title: 'Search slow', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' };
     const grant = (await request('payments', 'PD-Q5SIG').expect(201)).body;
     const body = resolved('Q5SIG');
-    const auditRows = await countRows(sut, 'audit_events');
-    const deliveries = await countRows(sut, 'webhook_deliveries');
+    const auditRows = await countRows('audit_events');
+    const deliveries = await countRows('webhook_deliveries');
     expect((await deliver(body, sign(body, 'another-secret-0123456789')).expect(401)).body.error).toBe('invalid_signature');
     expect((await deliver(body, 'v1=00').expect(401)).body.error).toBe('invalid_signature');
     await sut.http.post('/v1/webhooks/pagerduty').set('Content-Type', 'application/json').send(body).expect(401);
-    expect(await countRows(sut, 'audit_events')).toBe(auditRows);
-    expect(await countRows(sut, 'webhook_deliveries')).toBe(deliveries);
+    expect(await countRows('audit_events')).toBe(auditRows);
+    expect(await countRows('webhook_deliveries')).toBe(deliveries);
     expect((await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body.status).toBe('active');
 
     // During PagerDuty's secret rotation the header carries several signatures: one matching is enough.

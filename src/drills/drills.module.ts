@@ -5,6 +5,7 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { EvidenceModule } from '../evidence/evidence.module';
 import { GrantsModule } from '../grants/grants.module';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { PagerDutyModule } from '../pagerduty/pagerduty.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { CredentialProofs } from './credential-proofs';
 import { DrillRunner } from './drill-runner';
@@ -13,7 +14,7 @@ import { DrillsRepository } from './drills.repository';
 import { Drills } from './drills.service';
 
 @Module({
-  imports: [ScheduleModule.forRoot(), AuditModule, CredentialsModule, EvidenceModule, GrantsModule, NotificationsModule, SessionsModule],
+  imports: [ScheduleModule.forRoot(), AuditModule, CredentialsModule, EvidenceModule, GrantsModule, NotificationsModule, PagerDutyModule, SessionsModule],
   controllers: [DrillsController],
   providers: [Drills, DrillRunner, DrillsRepository, CredentialProofs],
 })

@@ -4,10 +4,8 @@ import { LoadedPolicy } from '../config/config.providers';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { GitopsModule } from '../gitops/gitops.module';
 import { Metrics } from '../health/metrics.service';
-import { PagerDutyIncidents } from '../integrations/pagerduty/incidents';
-import { PagerDutyOnCall } from '../integrations/pagerduty/on-call';
-import { PagerDutyApi } from '../integrations/pagerduty/pagerduty-api';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { PagerDutyModule } from '../pagerduty/pagerduty.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { SlaModule } from '../sla/sla.module';
 import { GrantsController } from './grants.controller';
@@ -16,10 +14,10 @@ import { Grants } from './grants.service';
 import { TargetsController } from './targets.controller';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule],
+  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule, PagerDutyModule],
   controllers: [TargetsController, GrantsController],
-  providers: [Grants, GrantsRepository, PagerDutyApi, PagerDutyOnCall, PagerDutyIncidents],
-  exports: [Grants, PagerDutyOnCall],
+  providers: [Grants, GrantsRepository],
+  exports: [Grants],
 })
 export class GrantsModule implements OnModuleInit {
   constructor(

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { IncidentEvidence } from '../integrations/pagerduty/incidents';
-import type { OnCallEvidence } from '../integrations/pagerduty/on-call';
+import type { IncidentEvidence } from '../pagerduty/incidents';
+import type { OnCallEvidence } from '../pagerduty/on-call';
 
 /** The on-call check as kept on the grant: PagerDuty's answer, or why it could not be had. */
 export type OnCallRecord = ({ status: 'on_call' } & OnCallEvidence) | { status: 'unavailable'; checkedAt: string; error: string };

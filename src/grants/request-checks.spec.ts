@@ -1,5 +1,5 @@
 import { parsePolicy } from '../config/policy.loader';
-import type { OnCallEvidence } from '../integrations/pagerduty/on-call';
+import type { OnCallEvidence } from '../pagerduty/on-call';
 import { closestNames, effectiveRequest, extensionRefusal, onCallDecision, reasonRefusal, requestRefusal } from './request-checks';
 
 const [cluster, database] = parsePolicy(

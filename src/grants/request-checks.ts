@@ -1,8 +1,8 @@
 import type { DenialCode } from '../access/grant.errors';
 import { formatDuration } from '../config/duration';
 import type { TargetPolicy } from '../config/policy';
-import type { IncidentVerdict } from '../integrations/pagerduty/incidents';
-import type { OnCallVerdict } from '../integrations/pagerduty/on-call';
+import type { IncidentVerdict } from '../pagerduty/incidents';
+import type { OnCallVerdict } from '../pagerduty/on-call';
 import type { IncidentRecord, OnCallRecord } from './grants.repository';
 
 // The policy's rules for a break-glass request, as pure functions: what the target allows, and what

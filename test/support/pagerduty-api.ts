@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface PagerDutyDirectory {
   users: { id: string; name: string; email: string }[];
@@ -18,10 +19,14 @@ export class FakePagerDutyApi {
   mode: 'normal' | 'error' = 'normal';
   readonly requests: { path: string; query: URLSearchParams; authorization?: string }[] = [];
 
-  constructor(public directory: PagerDutyDirectory) {}
+  /** With `tls`, the stand-in speaks HTTPS with that certificate (the service must trust it). */
+  constructor(
+    public directory: PagerDutyDirectory,
+    private readonly tls?: { cert: Buffer; key: Buffer },
+  ) {}
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       this.requests.push({ path: url.pathname, query: url.searchParams, authorization: req.headers.authorization });
       res.setHeader('content-type', 'application/json');
@@ -107,9 +112,10 @@ export class FakePagerDutyApi {
       }
       res.statusCode = 404;
       res.end(JSON.stringify({ error: { message: 'Not Found', code: 2100 } }));
-    });
+    };
+    this.server = this.tls ? createHttpsServer(this.tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 
   async stop(): Promise<void> {

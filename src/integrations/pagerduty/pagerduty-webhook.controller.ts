@@ -9,8 +9,8 @@ import { WebhookRateLimit } from '../../common/rate-limit';
 import { constantTimeEquals } from '../../common/signatures';
 import { ServiceConfig } from '../../config/config.providers';
 import { Grants } from '../../grants/grants.service';
+import { pagerDutyIncidentId } from '../../pagerduty/incidents';
 import { WebhookError } from '../webhook.errors';
-import { pagerDutyIncidentId } from './incidents';
 import { PagerDutyWebhookAnswer } from './pagerduty-webhook.views';
 
 /** A PagerDuty Webhooks v3 delivery: one event (docs/incidents.md). */

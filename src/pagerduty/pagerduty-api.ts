@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { api } from '@pagerduty/pdjs';
-import { ServiceConfig } from '../../config/config.providers';
+import { ServiceConfig } from '../config/config.providers';
 
 const REQUEST_TIMEOUT_MS = 5000;
 
