@@ -179,6 +179,20 @@ targets:
       statements: 1,
       reason: 'client terminated the session',
     });
+
+    // What the session changed (parsed with PostgreSQL's parser): the COPY into ledger and the two
+    // updates that went through, not the reads, not the COPY out, not the update the target refused.
+    await run('psql', [credential.url, '-XAtc', "update ledger set amount = amount + 1; update ledger set amount = 'x'"]);
+    await run('psql', [credential.url, '-XAtc', '/* fix */ UPDATE ledger SET amount = 7 WHERE id = 1']);
+    await run('psql', [credential.url, '-XAtc', 'UPDATE public.ledger SET amount = 8 WHERE id = 2']);
+    await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 9);
+    const detail = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+    const at = expect.stringMatching(/^\d{4}-/);
+    expect(detail.changes).toEqual([
+      { object: 'ledger', operation: 'COPY FROM', count: 1, firstAt: at, lastAt: at },
+      { object: 'ledger', operation: 'UPDATE', count: 1, firstAt: at, lastAt: at },
+      { object: 'public.ledger', operation: 'UPDATE', count: 1, firstAt: at, lastAt: at },
+    ]);
   });
 
   it('records prepared statements of node-postgres per Execute, with parameter values only when the policy says so', async () => {

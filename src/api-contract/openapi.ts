@@ -954,6 +954,17 @@ export interface components {
             /** @description Pass as `after` for the next page */
             next: string | null;
         };
+        SessionChangeView: {
+            /** @description `schema.table` (or `table`), or `resource/namespace/name` for Kubernetes */
+            object: string;
+            /** @description UPDATE, INSERT, DELETE, MERGE, COPY FROM, CREATE TABLE, … or a Kubernetes write verb (PATCH, …) */
+            operation: string;
+            count: number;
+            /** Format: date-time */
+            firstAt: string;
+            /** Format: date-time */
+            lastAt: string;
+        };
         ObjectRef: {
             kind: string;
             namespace: string | null;
@@ -1050,6 +1061,8 @@ export interface components {
             review: components["schemas"]["ReviewDue"];
             /** @description Set on the grants of break-glass drills, null on real ones */
             drill: components["schemas"]["GrantDrillView"] | null;
+            /** @description What the session changed: statements that write (the proxy’s sql records, parsed) and Kubernetes writes, per object and operation */
+            changes: components["schemas"]["SessionChangeView"][];
             gitops: components["schemas"]["GrantGitops"];
             /** @description The current review verdict (the latest review), or null before any review */
             verdict: components["schemas"]["ReviewVerdict"] | null;

@@ -10,6 +10,7 @@ import { Gitops } from '../gitops/gitops.service';
 import { Grants } from '../grants/grants.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
 import { Reviews } from '../sessions/reviews.service';
+import { sessionChanges } from '../sessions/session-changes';
 import { Sessions } from '../sessions/sessions.service';
 import { PullRequests } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
@@ -73,6 +74,7 @@ export class Evidence {
         sealedHash: session.head?.sealedHash ?? null,
         gaps: session.head?.gaps ?? [],
         events: session.events,
+        changes: await sessionChanges(session.events),
       },
       reviews,
       violations: reviews.filter((review) => review.outcome === 'violation').map((review) => review.id),

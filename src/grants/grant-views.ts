@@ -125,8 +125,26 @@ export class GrantView {
   drill: GrantDrillView | null;
 }
 
+/** One thing the session changed (P2.7): what the retroactive PR should cover. */
+export class SessionChangeView {
+  @Text({ description: '`schema.table` (or `table`), or `resource/namespace/name` for Kubernetes' })
+  object: string;
+  @Text({ description: 'UPDATE, INSERT, DELETE, MERGE, COPY FROM, CREATE TABLE, … or a Kubernetes write verb (PATCH, …)' })
+  operation: string;
+  @Int()
+  count: number;
+  @Timestamp()
+  firstAt: string;
+  @Timestamp()
+  lastAt: string;
+}
+
 /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it. */
 export class GrantDetail extends GrantView {
+  @ListOf(() => SessionChangeView, {
+    description: 'What the session changed: statements that write (the proxy’s sql records, parsed) and Kubernetes writes, per object and operation',
+  })
+  changes: SessionChangeView[];
   @Nested(() => GrantGitops)
   gitops: GrantGitops;
   @NullableNested(() => ReviewVerdict, { description: 'The current review verdict (the latest review), or null before any review' })

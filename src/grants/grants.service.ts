@@ -323,8 +323,8 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it (drift, the closed loop). */
   async getWithGitops(caller: Principal, id: string): Promise<GrantDetail> {
     const view = await this.get(caller, id);
-    const [gitops, verdict] = await Promise.all([this.gitops.forGrant(id), this.reviews.verdictOf(id)]);
-    return { ...view, gitops, verdict };
+    const [gitops, verdict, changes] = await Promise.all([this.gitops.forGrant(id), this.reviews.verdictOf(id), this.sessions.changes(id)]);
+    return { ...view, gitops, verdict, changes };
   }
 
   async pullRequestsOf(caller: Principal, id: string): Promise<PullRequestLinks> {

@@ -9,6 +9,7 @@ import { canonicalJson, ChainVerifier, type ChainVerdict } from '../audit/chain'
 import type { Principal } from '../auth/principal';
 import { afterCommit } from '../database/after-commit';
 import { DatabaseClock } from '../database/database-clock';
+import { sessionChanges, type SessionChange } from './session-changes';
 import {
   clientContent,
   sealAnchors,
@@ -252,6 +253,11 @@ export class Sessions {
   }
 
   /** Recomputes the chain, which must end at the stored head and pass through every seal in the audit log. */
+  /** What the session changed: writing statements and Kubernetes writes, per object and operation (P2.7). */
+  async changes(grantId: string): Promise<SessionChange[]> {
+    return sessionChanges((await this.everything(grantId)).events);
+  }
+
   async verify(grantId: string): Promise<ChainVerdict> {
     const head = await this.repository.head(grantId);
     if (!head) throw new GrantError('grant_not_found', `No grant ${grantId}`);
