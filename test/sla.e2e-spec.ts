@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../src/audit/audit-log.service';
+import { Sessions } from '../src/sessions/sessions.service';
 import { githubDelivery, githubPullRequestEvent, gitlabMergeRequestEvent } from './support/forges';
 import { PagerDutyEventsReceiver } from './support/pagerduty-events';
 import { freePort } from './support/ports';
@@ -35,6 +36,12 @@ targets:
     credential: { type: jwt, audience: kubernetes }
     repo: acme/infra
     retroPr: { window: 1h, satisfiedBy: merged }
+  - name: covered
+    environment: production
+    credential: { type: jwt, audience: kubernetes }
+    repo: acme/infra
+    retroPr: { window: 4s }
+    escalation: [ { after: -1s, notify: [requester] } ]
   - name: quiet
     environment: production
     credential: { type: jwt, audience: kubernetes }
@@ -151,6 +158,37 @@ describe('retroactive-PR SLA, escalation and notifications', () => {
     await until('satisfied-late email', () => mailsAbout(grant.id, /provided late/)[0]);
     expect(await clock(grant.id)).toMatchObject({ state: 'satisfied_late', resolvedBy: 'github:oncall-1' });
     expect(await sut.app.get(AuditLog).verify()).toMatchObject({ valid: true });
+  });
+
+  it('names in the reminder what the session changed, as the PR should cover it', async () => {
+    // Another requester: this grant's PR is left overdue, which would block oncall-1 in later tests.
+    const grant = await breakGlass('covered', await sut.token('oncall-7', ['engineer'], 'oncall-7@example.com'));
+    // As the proxy and the audit webhook record them (server-side records of the grant's session).
+    const now = new Date().toISOString();
+    const record = (fields: { type: string; command: string; cwd?: string; exitCode?: number; detail?: Record<string, string> }) => ({
+      cwd: 'payments',
+      user: 'oncall-7',
+      host: '127.0.0.1:5000',
+      startedAt: now,
+      finishedAt: now,
+      exitCode: 0,
+      detail: null,
+      ...fields,
+    });
+    await sut.app.get(Sessions).record(grant.id, [
+      record({ type: 'sql', command: 'UPDATE payments.ledger SET amount = 0 WHERE id = 1' }),
+      record({ type: 'sql', command: 'update payments.ledger set amount = 1 where id = 2' }),
+      record({ type: 'sql', command: 'SELECT * FROM payments.ledger' }),
+      record({
+        type: 'k8s',
+        command: 'PATCH /apis/apps/v1/namespaces/payments/deployments/api',
+        cwd: 'prod',
+        exitCode: 200,
+        detail: { verb: 'patch', resource: 'deployments', namespace: 'payments', name: 'api' },
+      }),
+    ]);
+    const reminder = await until('reminder to the requester', () => mailsAbout(grant.id, /retroactive PR due/)[0], 10_000);
+    expect(reminder.raw.replace(/=\r?\n/g, '')).toContain('UPDATE payments.ledger =C3=972, PATCH deployments/payments/api (your PR should cover them)');
   });
 
   it('a PR before due satisfies the clock and nothing escalates; merged-only policy waits for the merge', async () => {

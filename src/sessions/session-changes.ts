@@ -107,3 +107,8 @@ export async function sessionChanges(events: readonly SessionEvent[]): Promise<S
   }
   return [...grouped.values()];
 }
+
+/** `UPDATE payments.ledger ×3, PATCH deployments/payments/api`: the changes as a reminder names them. */
+export function describeChanges(changes: readonly SessionChange[]): string {
+  return changes.map((change) => `${change.operation} ${change.object}${change.count > 1 ? ` ×${change.count}` : ''}`).join(', ');
+}
