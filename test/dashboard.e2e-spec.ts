@@ -204,6 +204,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
       .expect(201);
     await run('psql', [grant.credential.url, '-XAtc', 'select 40 + 2']);
     await run('psql', [grant.credential.url, '-XAtc', 'select 1/0']).catch(() => undefined);
+    await run('psql', [grant.credential.url, '-XAtc', 'create temp table scratch (a int)']);
     await page.getByRole('link', { name: 'Live' }).click();
     await page.getByRole('link', { name: grant.id }).click();
     // The proxy's statements in the transcript, each with the server's answer (its sql.result record).
@@ -214,6 +215,10 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     const row = table.getByRole('row', { name: /select 40 \+ 2/ });
     await row.getByRole('cell', { name: 'SELECT 1 (1 row)', exact: true }).waitFor();
     await row.getByRole('cell', { name: 'SQL', exact: true }).waitFor();
+    // What the session changed: the DDL, not the reads nor the failed division.
+    const changes = page.getByRole('table', { name: 'What the session changed' });
+    await changes.getByRole('row', { name: /scratch CREATE TABLE 1/ }).waitFor({ timeout: 10_000 });
+    expect(await changes.locator('tbody tr').count()).toBe(1);
     await screenshot('grant-sql');
   });
 

@@ -205,6 +205,12 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
         <p class="muted">
           The same as text, for grep: <code>GET /v1/grants/{g.id}/events?format=text</code> (times in UTC).
         </p>
+        <Table
+          caption="What the session changed"
+          head={['Changed', 'Operation', 'Times', 'First', 'Last']}
+          rows={g.changes.map((c) => [c.object, c.operation, String(c.count), when(c.firstAt), when(c.lastAt)])}
+          empty="No change recorded: no statement that writes, no Kubernetes write. The retroactive PR should cover every change listed here."
+        />
       </Section>
       <Section title="Pull requests">
         <Problem error={prs.error} />
