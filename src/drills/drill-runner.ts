@@ -66,7 +66,7 @@ export class DrillRunner {
   async run(drill: DrillPolicy, run: DrillRunRecord, stopping: () => boolean): Promise<DrillRunRecord> {
     const deadline = Date.now() + drill.timeoutSeconds * 1000;
     const steps: DrillStep[] = [];
-    const issued: { target: TargetPolicy; grant: GrantCreated; revoked: boolean }[] = [];
+    const issued: { target: TargetPolicy; grant: GrantCreated }[] = [];
     let failure: StepFailure | null = null;
 
     const step = async (target: string, name: string, work: (remainingMs: number) => Promise<ProofDetail>): Promise<ProofDetail> => {
@@ -115,13 +115,12 @@ export class DrillRunner {
           }
           return { grant: created.id, credential: created.credential.type, expiresAt: created.expiresAt };
         });
-        const entry = { target, grant: created!, revoked: false };
+        const entry = { target, grant: created! };
         issued.push(entry);
         await step(name, 'login', (remainingMs) => this.proofs.works(target, entry.grant.id, entry.grant.credential, Math.min(remainingMs, 10_000)));
         await step(name, 'recorded', () => this.recorded(target, entry.grant, drill, run.id));
         await step(name, 'revoke', async () => {
           await this.grants.revokeForDrill(entry.grant.id, `drill ${drill.name}: proving that revocation works`);
-          entry.revoked = true;
           return { by: 'system:drill' };
         });
         await step(name, 'dead', (remainingMs) => this.proofs.dead(entry.grant.credential, Math.min(remainingMs, 10_000)));
@@ -134,19 +133,12 @@ export class DrillRunner {
       // Nothing stays behind: a grant the drill made is revoked whatever step failed. A grant whose
       // issuing outlived a timed-out credential step is found by its run; one that completes even
       // later expires by itself within the drill's timeout (its duration).
-      const known = new Set(issued.map((entry) => entry.grant.id));
+      const targetOf = new Map(issued.map((entry) => [entry.grant.id, entry.target.name]));
       for (const { id } of await this.repository.activeGrantsOf(run.id)) {
-        if (known.has(id)) continue;
-        await this.grants
-          .revokeForDrill(id, `drill ${drill.name} failed at ${failure.step}: revoking its grant`)
-          .catch((cleanupError: Error) => this.logger.error(`drill ${drill.name} run ${run.id}: could not revoke ${id}: ${cleanupError.message}`));
-      }
-      for (const entry of issued.filter((e) => !e.revoked)) {
-        await step(entry.target.name, 'cleanup', async () => {
-          await this.grants.revokeForDrill(entry.grant.id, `drill ${drill.name} failed at ${failure!.step}: revoking its grant`);
-          entry.revoked = true;
-          return { revoked: entry.grant.id };
-        }).catch((cleanupError: Error) => this.logger.error(`drill ${drill.name} run ${run.id}: could not revoke ${entry.grant.id}: ${cleanupError.message}`));
+        await step(targetOf.get(id) ?? '*', 'cleanup', async () => {
+          await this.grants.revokeForDrill(id, `drill ${drill.name} failed at ${failure!.step}: revoking its grant`);
+          return { revoked: id };
+        }).catch((cleanupError: Error) => this.logger.error(`drill ${drill.name} run ${run.id}: could not revoke ${id}: ${cleanupError.message}`));
       }
     }
     return this.finish(drill, run, {
