@@ -18,6 +18,7 @@ import { AuditSequencer1765600000000 } from './1765600000000-AuditSequencer';
 import { Drills1765700000000 } from './1765700000000-Drills';
 import { IncidentEvidence1765800000000 } from './1765800000000-IncidentEvidence';
 import { SlackThreads1765900000000 } from './1765900000000-SlackThreads';
+import { ForgeEvidence1766000000000 } from './1766000000000-ForgeEvidence';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   Drills1765700000000,
   IncidentEvidence1765800000000,
   SlackThreads1765900000000,
+  ForgeEvidence1766000000000,
 ];

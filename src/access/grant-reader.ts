@@ -31,6 +31,12 @@ export class GrantReader {
     return row;
   }
 
+  /** Who asked for the grant, as their identity may appear elsewhere (a forge login, an e-mail). */
+  async requesterOf(tx: EntityManager, id: string): Promise<{ requester: string; requesterEmail: string | null; target: string } | undefined> {
+    const [row] = await tx.query(`SELECT requester, requester_email AS "requesterEmail", target FROM grants WHERE id = $1`, [id]);
+    return row;
+  }
+
   /** Those of `ids` that exist, locked in id order (so two transactions never deadlock on them). */
   lockMany(tx: EntityManager, ids: string[]): Promise<GrantOwnership[]> {
     return tx.query(`SELECT id, requester, target, status FROM grants WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);

@@ -203,6 +203,15 @@ export const AUDIT_ACTIONS = {
     description: 'Compliance waived an SLA clock, with a justification.',
     controls: [...CHANGE_CONTROL, ...LOGGING],
   },
+  'pr.verified': {
+    description:
+      'The forge was asked about a merged retro PR: approvals by someone other than the requester, the merge commit signature, branch protection, check conclusions, and what retroPr.require found missing.',
+    controls: [...CHANGE_CONTROL, 'NIST-800-53:CM-5', ...LOGGING],
+  },
+  'sla.pr_noncompliant': {
+    description: 'A merged retro PR missed a policy requirement (retroPr.require): the clock was not satisfied; the requester and compliance were told what is missing.',
+    controls: [...CHANGE_CONTROL, 'SOC2:CC7.2', ...LOGGING],
+  },
   'pr.linked': {
     description: 'A pull/merge request documenting the emergency change was linked to the grant.',
     controls: [...CHANGE_CONTROL, 'NIST-800-53:CM-5', ...LOGGING],

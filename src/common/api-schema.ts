@@ -29,6 +29,7 @@ export const NullableInt = (options?: FieldOptions) => property({ type: 'integer
 export const Num = (options?: FieldOptions) => property({ type: 'number' }, options);
 export const NullableNum = (options?: FieldOptions) => property({ type: 'number', nullable: true }, options);
 export const Bool = (options?: FieldOptions) => property({ type: 'boolean' }, options);
+export const NullableBool = (options?: FieldOptions) => property({ type: 'boolean', nullable: true }, options);
 export const Texts = (options?: FieldOptions) => property({ type: 'array', items: { type: 'string' } }, options);
 export const NullableTexts = (options?: FieldOptions) => property({ type: 'array', items: { type: 'string' }, nullable: true }, options);
 export const Ints = (options?: FieldOptions) => property({ type: 'array', items: { type: 'integer' } }, options);
@@ -43,6 +44,7 @@ export const AnyValue = (options?: FieldOptions) => property({ oneOf: ANY_JSON, 
 export const Nested = (of: () => Class, options?: FieldOptions) => property({ type: () => of() }, options);
 export const NullableNested = (of: () => Class, options?: FieldOptions) => property({ type: () => of(), nullable: true }, options);
 export const ListOf = (of: () => Class, options?: FieldOptions) => property({ type: () => of(), isArray: true }, options);
+export const NullableListOf = (of: () => Class, options?: FieldOptions) => property({ type: () => of(), isArray: true, nullable: true }, options);
 /** One of several shapes; the class holding the field needs `@ApiExtraModels(...types)` so they are in the document. */
 export const OneOfShapes = (types: Class[], options?: FieldOptions) =>
   property({ oneOf: types.map((type) => ({ $ref: getSchemaPath(type as never) })) }, options);

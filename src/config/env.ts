@@ -227,6 +227,30 @@ export class EnvironmentVariables {
   @Min(0, { message: 'must be 0 (no limit) or more' })
   BREAKGLASS_RATE_LIMIT_WEBHOOKS: number = 600;
 
+  /** Token for GitHub's REST API (retro-PR verification, docs/forge-evidence.md). */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  GITHUB_TOKEN?: string;
+
+  /** GitHub's REST API base (GitHub Enterprise: https://HOST/api/v3); unset: https://api.github.com. */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  GITHUB_API_URL?: string;
+
+  /** Token for GitLab's REST API (read_api scope). */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @IsString()
+  GITLAB_TOKEN?: string;
+
+  /** The GitLab server (https://gitlab.example.com, with or without /api/v4); unset: https://gitlab.com. */
+  @Transform(trimmedOrUndefined)
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' })
+  GITLAB_API_URL?: string;
+
   @Transform(trimmedOrUndefined)
   @IsOptional()
   @IsString()

@@ -21,6 +21,7 @@ import {
   type IncidentResolvedAction,
   type KubernetesCluster,
   type Policy,
+  type RetroPrRequirements,
   type TargetPolicy,
 } from './policy';
 import {
@@ -32,6 +33,7 @@ import {
   type IncidentRuleSpec,
   type LimitsSpec,
   PolicySpec,
+  type RetroPrRequirementsSpec,
   TargetSpec,
   type BrokerRole,
 } from './policy.schema';
@@ -371,6 +373,11 @@ function incidentRule(
   return rule;
 }
 
+function retroPrRequirements(spec: RetroPrRequirementsSpec | undefined): RetroPrRequirements | null {
+  if (!spec) return null;
+  return { approvals: spec.approvals ?? 0, signedCommits: spec.signedCommits ?? false, protectedBranch: spec.protectedBranch ?? false, checks: spec.checks ?? [] };
+}
+
 function incidentResolvedAction(text: string): IncidentResolvedAction {
   if (text.startsWith('shorten:')) return { action: 'shorten', seconds: parseDurationSeconds(text.slice('shorten:'.length)) };
   return { action: text as 'notify' | 'revoke' };
@@ -426,6 +433,10 @@ function effectiveTarget(
       `maxDuration (${merged.maxDuration}) exceeds maxTotalDuration (${merged.maxTotalDuration})`,
     );
   }
+  const retroPrRequire = retroPrRequirements(merged.retroPr.require);
+  // Requirements are checked on the merged PR: an opened one cannot satisfy the clock.
+  if (retroPrRequire && (spec.retroPr?.satisfiedBy ?? defaults.retroPr?.satisfiedBy) === 'opened')
+    fail([...at, 'retroPr', 'satisfiedBy'], 'must be "merged" (or left out) when retroPr.require is set: requirements are checked on the merged PR');
   const credential = credentialPolicy(spec, [...at, 'credential'], fail);
   const kubernetes = kubernetesCluster(spec, [...at, 'kubernetes'], fail);
   if (failures || !credential) return undefined;
@@ -443,7 +454,12 @@ function effectiveTarget(
     incidentPagerDuty: merged.incident.pagerduty ? { requesterMustBeResponder: merged.incident.pagerduty.requesterMustBeResponder ?? false } : null,
     onIncidentResolved: incidentResolvedAction(merged.onIncidentResolved),
     connectHost: spec.connectHost ?? null,
-    retroPr: { windowSeconds: parseDurationSeconds(merged.retroPr.window), satisfiedBy: merged.retroPr.satisfiedBy, repo: spec.repo ?? null },
+    retroPr: {
+      windowSeconds: parseDurationSeconds(merged.retroPr.window),
+      satisfiedBy: retroPrRequire ? 'merged' : merged.retroPr.satisfiedBy,
+      repo: spec.repo ?? null,
+      require: retroPrRequire,
+    },
     review: { windowSeconds: parseDurationSeconds(merged.review.window) },
     escalation: merged.escalation
       .map((step) => ({ afterSeconds: parseDurationSeconds(step.after), notify: step.notify }))

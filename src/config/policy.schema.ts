@@ -70,6 +70,29 @@ export class IncidentRuleSpec {
   pagerduty?: IncidentPagerDutySpec;
 }
 
+/** What a merged retro PR must show at the forge to satisfy the clock (docs/forge-evidence.md). */
+export class RetroPrRequirementsSpec {
+  @IsOptional()
+  @Min(0)
+  @Max(10)
+  @IsInt({ message: 'must be a whole number of approvals' })
+  approvals?: number;
+
+  @IsOptional()
+  @IsBoolean()
+  signedCommits?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  protectedBranch?: boolean;
+
+  @IsOptional()
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @IsArray()
+  checks?: string[];
+}
+
 export class RetroPrRuleSpec {
   @IsOptional()
   @Matches(POSITIVE_DURATION, durationMessage)
@@ -78,6 +101,11 @@ export class RetroPrRuleSpec {
   @IsOptional()
   @IsIn(['opened', 'merged'], { message: 'must be "opened" or "merged"' })
   satisfiedBy?: 'opened' | 'merged';
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RetroPrRequirementsSpec)
+  require?: RetroPrRequirementsSpec;
 }
 
 export class ReviewRuleSpec {

@@ -29,6 +29,21 @@ export type ChannelPolicy =
   | { type: 'slack'; token: string; channel: string }
   | { type: 'teams'; url: string };
 
+/**
+ * `retroPr.require`: what a merged retro PR must show at the forge (docs/forge-evidence.md). When set,
+ * only a merged PR verified against these satisfies the clock.
+ */
+export interface RetroPrRequirements {
+  /** Approvals by someone other than the requester (and the PR's author). */
+  approvals: number;
+  /** The merge commit's signature verified by the forge. */
+  signedCommits: boolean;
+  /** The base branch protected at the forge. */
+  protectedBranch: boolean;
+  /** Checks (check runs or commit statuses) that must have concluded successfully. */
+  checks: string[];
+}
+
 export interface TargetPolicy {
   name: string;
   environment: string;
@@ -47,7 +62,7 @@ export interface TargetPolicy {
   onIncidentResolved: IncidentResolvedAction;
   /** postgres, direct access: `host[:port]` credentials tell clients instead of the admin URL's. */
   connectHost: string | null;
-  retroPr: { windowSeconds: number; satisfiedBy: 'opened' | 'merged'; repo: string | null };
+  retroPr: { windowSeconds: number; satisfiedBy: 'opened' | 'merged'; repo: string | null; require: RetroPrRequirements | null };
   review: { windowSeconds: number };
   escalation: EscalationStep[];
   blockRequesterWhenOverdue: boolean;

@@ -56,6 +56,18 @@ function tables(r: Report): { title: string; head: string[]; rows: Cell[][] }[] 
     },
     { title: 'Waived clocks', head: ['grant', 'clock', 'by', 'at', 'reason'], rows: r.waived.map((w) => [w.grant, KIND[w.kind], w.by, utc(w.at), w.reason]) },
     {
+      title: `Retro PRs verified at the forge: ${r.retroPr.forge.compliant} of ${r.retroPr.forge.verified} met every requirement`,
+      head: ['control', 'verified', 'compliant', 'rate'],
+      rows: r.retroPr.forge.byControl.map((c) => [c.control, c.verified, c.compliant, pct(c.compliantRate)]),
+    },
+    {
+      title: 'Retro PRs that missed a requirement',
+      head: ['grant', 'PR', 'verified', 'missing'],
+      rows: r.retroPr.forge.pullRequests
+        .filter((p) => !p.compliant)
+        .map((p) => [p.grant, p.pr, utc(p.at), p.missing.map((m) => `${m.requirement}: ${m.detail}`).join('; ')]),
+    },
+    {
       title: 'GitOps: emergency changes reconciled from Git',
       head: ['grant', 'PR', 'commit', 'reconciled', 'from break-glass'],
       rows: r.gitops.reconciled.map((g) => [g.grant, `${g.repo}#${g.number}`, g.commit.slice(0, 12), utc(g.reconciledAt), duration(g.secondsFromBreakGlass)]),
@@ -92,7 +104,11 @@ const paragraphs = (r: Report, strong: (text: string) => string, code: (text: st
     `Period: ${utc(r.period.from)} to ${utc(r.period.to)} (grants activated in the period). Generated ${utc(r.generatedAt)}.`,
     `Audit chain: ${strong(r.auditChain.valid ? 'valid' : `BROKEN at seq ${r.auditChain.firstInvalidSeq}`)} (${r.auditChain.count} events, head ${code(r.auditChain.headHash)}).`,
   ],
-  retroPr: [`${outcomes(r.retroPr)}: on-time rate ${strong(pct(r.retroPr.onTimeRate))}.`, `Time to PR: ${spread(r.retroPr.timeToPrSeconds)}.`],
+  retroPr: [
+    `${outcomes(r.retroPr)}: on-time rate ${strong(pct(r.retroPr.onTimeRate))}.`,
+    `Time to PR: ${spread(r.retroPr.timeToPrSeconds)}.`,
+    `Verified at the forge against retroPr.require: ${r.retroPr.forge.verified}, of which ${strong(pct(r.retroPr.forge.compliantRate))} met every requirement.`,
+  ],
   reviews: [`${outcomes(r.reviews)}: on-time rate ${strong(pct(r.reviews.onTimeRate))}.`],
   gitops: [
     `${r.gitops.reconciled.length} grant(s) reached change.reconciled. Time from break-glass to reconciled: ${spread(r.gitops.timeToReconciledSeconds)}.`,

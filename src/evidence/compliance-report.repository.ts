@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { GrantStatus } from '../grants/grants.repository';
 import type { ClockKind, ClockState } from '../sla/sla-clocks.repository';
+import type { MissingRequirementView } from '../sla/sla.views';
 
 export interface Period {
   from: string;
@@ -59,7 +60,7 @@ export class ComplianceReportRepository {
   clocks(period: Period): Promise<ClockRow[]> {
     return this.dataSource.query(
       `SELECT c.grant_id AS "grant", c.kind, c.state, c.started_at AS "startedAt", c.due_at AS "dueAt", c.breached_at AS "breachedAt",
-              c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", (c.state IN ('running', 'breached') AND c.due_at < now()) AS overdue
+              c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", (c.state IN ('running', 'pr_noncompliant', 'breached') AND c.due_at < now()) AS overdue
          FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
         WHERE g.activated_at >= $1 AND g.activated_at < $2 ORDER BY c.due_at`,
       [period.from, period.to],
@@ -140,6 +141,19 @@ export class ComplianceReportRepository {
   }
 
   /** Drift seen in the period: attributed drift events per grant, and every unattributed one. */
+  /** Retro PRs verified at the forge against retroPr.require in the period (pr.verified with a verdict). */
+  verifiedPullRequests(
+    period: Period,
+  ): Promise<{ seq: number; at: Date; grant: string; repo: string; number: number; compliant: boolean; missing: MissingRequirementView[]; controls: string[] }[]> {
+    return this.dataSource.query(
+      `SELECT seq::float8 AS seq, at, grant_id AS "grant", data->>'repo' AS repo, (data->>'number')::int AS number, (data->>'compliant')::boolean AS compliant,
+              data->'missing' AS missing, controls
+         FROM (SELECT *, data_canonical::jsonb AS data FROM audit_events WHERE action = 'pr.verified' AND at >= $1 AND at < $2) AS events
+        WHERE jsonb_typeof(data->'compliant') = 'boolean' ORDER BY seq`,
+      [period.from, period.to],
+    );
+  }
+
   drift(period: Period): Promise<
     {
       seq: number;

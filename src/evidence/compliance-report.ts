@@ -52,6 +52,38 @@ function buckets(sorted: number[]) {
   });
 }
 
+type VerifiedRow = Awaited<ReturnType<ComplianceReportRepository['verifiedPullRequests']>>[number];
+
+/** The share of retro PRs that met every retroPr.require requirement, overall and per control. */
+function forgeOutcomes(rows: VerifiedRow[]) {
+  const perControl = new Map<string, { verified: number; compliant: number }>();
+  for (const row of rows) {
+    for (const control of row.controls) {
+      const counts = perControl.get(control) ?? { verified: 0, compliant: 0 };
+      counts.verified++;
+      if (row.compliant) counts.compliant++;
+      perControl.set(control, counts);
+    }
+  }
+  const compliant = rows.filter((row) => row.compliant).length;
+  return {
+    verified: rows.length,
+    compliant,
+    compliantRate: rate(compliant, rows.length),
+    byControl: [...perControl]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([control, counts]) => ({ control, ...counts, compliantRate: rate(counts.compliant, counts.verified) })),
+    pullRequests: rows.map((row) => ({
+      seq: row.seq,
+      at: row.at.toISOString(),
+      grant: row.grant,
+      pr: `${row.repo}#${row.number}`,
+      compliant: row.compliant,
+      missing: row.missing ?? [],
+    })),
+  };
+}
+
 /** `GET /v1/reports/compliance` (docs/api.md): what an auditor asks about a period, with the chain verdict. */
 @Injectable()
 export class ComplianceReport {
@@ -63,7 +95,7 @@ export class ComplianceReport {
 
   async build(period: Period): Promise<ComplianceReportView> {
     await this.auditLog.settled(); // the report counts audit events: everything committed so far
-    const [grants, perGrant, denials, clocks, violations, controls, reconciled, drift, drillRuns, lastPassed, chain] = await Promise.all([
+    const [grants, perGrant, denials, clocks, violations, controls, reconciled, drift, drillRuns, lastPassed, verifiedPrs, chain] = await Promise.all([
       this.repository.grantsByTarget(period),
       this.repository.grants(period),
       this.repository.denialsByReason(period),
@@ -74,6 +106,7 @@ export class ComplianceReport {
       this.repository.drift(period),
       this.repository.drillRuns(period),
       this.repository.lastPassedDrills(period),
+      this.repository.verifiedPullRequests(period),
       this.auditLog.verify(),
     ]);
     const passedByTarget = new Map(lastPassed.map((row) => [row.target, row]));
@@ -83,7 +116,7 @@ export class ComplianceReport {
     const outcome = (list: ClockRow[]) => {
       const { onTime, late, overdue, onTimeRate } = judge(list);
       const waived = list.filter((c) => c.state === 'waived').length;
-      const pending = list.filter((c) => c.state === 'running' && !c.overdue).length;
+      const pending = list.filter((c) => (c.state === 'running' || c.state === 'pr_noncompliant') && !c.overdue).length;
       return { total: list.length, onTime, late, overdue, waived, pending, onTimeRate, byWeek: byWeek(list) };
     };
     const timeToPr = retro
@@ -96,7 +129,7 @@ export class ComplianceReport {
       grants: { total: grants.reduce((sum, g) => sum + g.count, 0), byTarget: grants },
       denials: { total: denials.reduce((sum, d) => sum + d.count, 0), byReason: denials },
       perGrant: perGrant.map((g) => ({ ...g, activatedAt: g.activatedAt.toISOString() })),
-      retroPr: { ...outcome(retro), timeToPrSeconds: summary(timeToPr), timeToPrBuckets: buckets(timeToPr) },
+      retroPr: { ...outcome(retro), timeToPrSeconds: summary(timeToPr), timeToPrBuckets: buckets(timeToPr), forge: forgeOutcomes(verifiedPrs) },
       breaches: clocks
         .filter((c) => c.breachedAt)
         .map((c) => ({

@@ -2,6 +2,7 @@ import { Module, type OnModuleInit } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { DomainEventBus } from '../common/domain-events';
 import { CredentialsModule } from '../credentials/credentials.module';
+import { ForgeModule } from '../forge/forge.module';
 import { GitopsModule } from '../gitops/gitops.module';
 import { GrantsModule } from '../grants/grants.module';
 import { NotificationsModule } from '../notifications/notifications.module';
@@ -17,7 +18,7 @@ import { SiemForwarder } from './siem-forwarder';
 import { SiemForwarderRepository } from './siem-forwarder.repository';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, GitopsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule, TransparencyModule],
+  imports: [AuditModule, CredentialsModule, ForgeModule, GitopsModule, GrantsModule, NotificationsModule, SessionsModule, SlaModule, TransparencyModule],
   controllers: [EvidenceController],
   providers: [Evidence, PeriodExport, ComplianceReport, ComplianceReportRepository, SiemForwarder, SiemForwarderRepository],
   exports: [Evidence],

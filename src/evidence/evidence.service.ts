@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal';
 import { ServiceConfig } from '../config/config.providers';
 import { Credentials } from '../credentials/credentials.service';
 import { KeyStore } from '../credentials/key-store.service';
+import { PrVerifications } from '../forge/pr-verifications.service';
 import { Gitops } from '../gitops/gitops.service';
 import { Grants } from '../grants/grants.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
@@ -31,6 +32,7 @@ export class Evidence {
     private readonly sessions: Sessions,
     private readonly reviews: Reviews,
     private readonly pullRequests: PullRequests,
+    private readonly forge: PrVerifications,
     private readonly gitops: Gitops,
     private readonly clocks: SlaClocks,
     private readonly outbox: NotificationsRepository,
@@ -43,12 +45,13 @@ export class Evidence {
 
   async bundleFor(caller: Principal, grantId: string): Promise<SignedBundle> {
     const grant = await this.grants.get(caller, grantId);
-    const [credentials, session, verdict, reviews, pullRequests, clocks, notifications, attempts, audit, gitops] = await Promise.all([
+    const [credentials, session, verdict, reviews, pullRequests, forge, clocks, notifications, attempts, audit, gitops] = await Promise.all([
       this.credentials.ofGrant(grantId),
       this.sessions.everything(grantId),
       this.sessions.verify(grantId),
       this.reviews.forGrant(grantId),
       this.pullRequests.forGrant(grantId),
+      this.forge.forGrant(grantId),
       this.clocks.list({ grant: grantId }, 10),
       this.outbox.forGrant(grantId),
       this.outbox.attemptsForGrant(grantId),
@@ -79,6 +82,9 @@ export class Evidence {
       reviews,
       violations: reviews.filter((review) => review.outcome === 'violation').map((review) => review.id),
       pullRequests,
+      // Per retro PR: what the forge said (approvals, signature, branch protection, checks) and what
+      // retroPr.require found missing.
+      forge,
       gitops: {
         driftAttributed: gitops.drift,
         reconciled: gitops.reconciled,

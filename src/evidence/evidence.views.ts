@@ -2,6 +2,7 @@ import { ApiProperty, PickType } from '@nestjs/swagger';
 import { ChainVerdict } from '../audit/audit.views';
 import {
   AnyValue,
+  Bool,
   FreeObject,
   FreeObjects,
   Int,
@@ -17,12 +18,12 @@ import {
   Timestamp,
 } from '../common/api-schema';
 import { GrantView } from '../grants/grant-views';
-import { CLOCK_KINDS, CLOCK_STATES, type ClockKind, type ClockState } from '../sla/sla.views';
+import { CLOCK_KINDS, CLOCK_STATES, MissingRequirementView, type ClockKind, type ClockState } from '../sla/sla.views';
 
 /** GET /v1/grants/:id/evidence (docs/formats.md, "Evidence bundle"). */
 export class SignedBundle {
   @FreeObject({
-    description: 'The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, clocks, notifications, audit events',
+    description: 'The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, forge facts per PR, clocks, notifications, audit events',
   })
   bundle: Record<string, unknown>;
   @Text({
@@ -86,7 +87,49 @@ export class ClockOutcomes extends JudgedClocks {
   byWeek: WeeklyRate[];
 }
 
+export class ControlCompliance {
+  @Text()
+  control: string;
+  @Int({ description: 'Retro PRs verified against retroPr.require whose pr.verified carries this control' })
+  verified: number;
+  @Int()
+  compliant: number;
+  @NullableNum({ description: 'compliant / verified (null when none)' })
+  compliantRate: number | null;
+}
+
+export class VerifiedPullRequest {
+  @Int()
+  seq: number;
+  @Timestamp()
+  at: string;
+  @Text()
+  grant: string;
+  @Text({ description: '`repo#number`' })
+  pr: string;
+  @Bool()
+  compliant: boolean;
+  @ListOf(() => MissingRequirementView)
+  missing: MissingRequirementView[];
+}
+
+/** Retro PRs the forge was asked about (pr.verified) on targets with retroPr.require. */
+export class ForgeOutcomes {
+  @Int()
+  verified: number;
+  @Int({ description: 'Met every requirement' })
+  compliant: number;
+  @NullableNum()
+  compliantRate: number | null;
+  @ListOf(() => ControlCompliance, { description: 'The share of compliant retro PRs per control' })
+  byControl: ControlCompliance[];
+  @ListOf(() => VerifiedPullRequest)
+  pullRequests: VerifiedPullRequest[];
+}
+
 export class RetroPrOutcomes extends ClockOutcomes {
+  @Nested(() => ForgeOutcomes, { description: 'What the forge showed about merged retro PRs (retroPr.require)' })
+  forge: ForgeOutcomes;
   @Nested(() => Distribution, { description: 'From break-glass to the PR that satisfied the clock' })
   timeToPrSeconds: Distribution;
   @ListOf(() => DurationBucket, { description: 'How many PRs came within each span after break-glass' })

@@ -15,6 +15,7 @@ import {
 } from '../common/api-schema';
 import { ISSUED_CREDENTIAL_TYPES, type IssuedCredential } from '../credentials/credential.types';
 import type { CredentialRecord } from '../credentials/credentials.repository';
+import { ForgeVerificationView } from '../forge/forge.views';
 import { GrantGitops } from '../gitops/gitops.views';
 import { ReviewVerdict } from '../sessions/sessions.views';
 import { GRANT_STATUSES, type GrantExtension, type GrantRecord, type GrantStatus, type IncidentRecord, type OnCallRecord } from './grants.repository';
@@ -149,6 +150,10 @@ export class GrantDetail extends GrantView {
   gitops: GrantGitops;
   @NullableNested(() => ReviewVerdict, { description: 'The current review verdict (the latest review), or null before any review' })
   verdict: ReviewVerdict | null;
+  @ListOf(() => ForgeVerificationView, {
+    description: 'Per merged retro PR, what the forge said (docs/forge-evidence.md); `status: pending` while verification is pending',
+  })
+  forge: ForgeVerificationView[];
 }
 
 /** The answer to breaking the glass: the credential and the session token, shown this once. */

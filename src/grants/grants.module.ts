@@ -2,6 +2,7 @@ import { Module, type OnModuleInit } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { LoadedPolicy } from '../config/config.providers';
 import { CredentialsModule } from '../credentials/credentials.module';
+import { ForgeModule } from '../forge/forge.module';
 import { GitopsModule } from '../gitops/gitops.module';
 import { Metrics } from '../health/metrics.service';
 import { NotificationsModule } from '../notifications/notifications.module';
@@ -14,7 +15,7 @@ import { Grants } from './grants.service';
 import { TargetsController } from './targets.controller';
 
 @Module({
-  imports: [AuditModule, CredentialsModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule, PagerDutyModule],
+  imports: [AuditModule, CredentialsModule, ForgeModule, SlaModule, NotificationsModule, SessionsModule, GitopsModule, PagerDutyModule],
   controllers: [TargetsController, GrantsController],
   providers: [Grants, GrantsRepository],
   exports: [Grants],

@@ -148,7 +148,7 @@ export class GrantsRepository {
           AND ($3::text IS NULL OR g.requester = $3)
           AND ($4::boolean IS NOT TRUE OR EXISTS (
                 SELECT 1 FROM sla_clocks c WHERE c.grant_id = g.id AND c.kind = 'retro_pr'
-                   AND c.state IN ('running', 'breached') AND c.due_at < now()))
+                   AND c.state IN ('running', 'pr_noncompliant', 'breached') AND c.due_at < now()))
           AND ($5::text IS NULL OR ${GRANT_NUMBER('g.id')} < ${GRANT_NUMBER('$5')})
           AND ($7::timestamptz IS NULL OR g.activated_at >= $7)
           AND ($8::timestamptz IS NULL OR g.activated_at < $8)

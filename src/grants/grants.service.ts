@@ -15,6 +15,7 @@ import { findTarget, REQUESTER_CHANNEL, type TargetPolicy } from '../config/poli
 import type { IssuedCredential } from '../credentials/credential.types';
 import { Credentials } from '../credentials/credentials.service';
 import { afterCommit } from '../database/after-commit';
+import { PrVerifications } from '../forge/pr-verifications.service';
 import { Gitops } from '../gitops/gitops.service';
 import type { GrantFacts } from '../notifications/notice';
 import { Notifications } from '../notifications/notifications.service';
@@ -73,6 +74,7 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly sessions: Sessions,
     private readonly gitops: Gitops,
     private readonly pullRequests: PullRequests,
+    private readonly forge: PrVerifications,
     private readonly policy: LoadedPolicy,
     private readonly dataSource: DataSource,
     private readonly events: DomainEventBus,
@@ -323,8 +325,13 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
   /** GET /v1/grants/:id: the grant with what the GitOps reconcilers showed about it (drift, the closed loop). */
   async getWithGitops(caller: Principal, id: string): Promise<GrantDetail> {
     const view = await this.get(caller, id);
-    const [gitops, verdict, changes] = await Promise.all([this.gitops.forGrant(id), this.reviews.verdictOf(id), this.sessions.changes(id)]);
-    return { ...view, gitops, verdict, changes };
+    const [gitops, verdict, changes, forge] = await Promise.all([
+      this.gitops.forGrant(id),
+      this.reviews.verdictOf(id),
+      this.sessions.changes(id),
+      this.forge.forGrant(id),
+    ]);
+    return { ...view, gitops, verdict, changes, forge };
   }
 
   async pullRequestsOf(caller: Principal, id: string): Promise<PullRequestLinks> {

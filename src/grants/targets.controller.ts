@@ -41,6 +41,7 @@ function describeTarget(target: TargetPolicy): TargetView {
       windowSeconds: target.retroPr.windowSeconds,
       satisfiedBy: target.retroPr.satisfiedBy,
       repo: target.retroPr.repo,
+      require: target.retroPr.require,
     },
     review: { window: formatDuration(target.review.windowSeconds), windowSeconds: target.review.windowSeconds },
     onCallRequired: target.onCall !== null,

@@ -2,6 +2,17 @@ import { Bool, Int, ListOf, Nested, NullableNested, NullableText, OneOf, Text, T
 
 // GET /v1/targets: what a requester may know about a target — limits and rules, never connection secrets.
 
+export class RetroPrRequirementsView {
+  @Int({ description: 'Approvals by someone other than the requester' })
+  approvals: number;
+  @Bool({ description: 'The merge commit’s signature verified by the forge' })
+  signedCommits: boolean;
+  @Bool()
+  protectedBranch: boolean;
+  @Texts({ description: 'Checks that must have concluded successfully on the PR' })
+  checks: string[];
+}
+
 export class RetroPrRules {
   @Text({ example: '24h' })
   window: string;
@@ -11,6 +22,8 @@ export class RetroPrRules {
   satisfiedBy: 'opened' | 'merged';
   @NullableText({ description: 'owner/name the retro PR is expected in' })
   repo: string | null;
+  @NullableNested(() => RetroPrRequirementsView, { description: 'What a merged retro PR must show at the forge; null: any linked PR counts' })
+  require: RetroPrRequirementsView | null;
 }
 
 export class ReviewRules {

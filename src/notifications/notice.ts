@@ -14,6 +14,7 @@ export type NoticeKind =
   | 'sla_breached'
   | 'sla_satisfied_late'
   | 'sla_waived'
+  | 'pr_noncompliant'
   | 'review_reminder'
   | 'review_overdue'
   | 'review_violation';
@@ -75,6 +76,7 @@ const HEADLINES: Record<NoticeKind, (c: NoticeContext) => string> = {
   sla_breached: (c) => `retroactive PR overdue since ${c.facts?.dueAt}`,
   sla_satisfied_late: (c) => `${c.facts?.kind === 'review' ? 'security review' : 'retroactive PR'} provided late (due ${c.facts?.dueAt})`,
   sla_waived: (c) => `${c.facts?.kind} clock waived by ${c.facts?.by}`,
+  pr_noncompliant: (c) => `retroactive PR ${c.facts?.pr} does not meet the policy: the clock is not satisfied`,
   review_reminder: (c) => `security review of the session log due ${c.facts?.dueAt}`,
   review_overdue: (c) => `security review of the session log overdue since ${c.facts?.dueAt}`,
   review_violation: (c) => `security review found a violation on ${c.grant.target}`,
@@ -91,6 +93,7 @@ const SEVERITY: Record<NoticeKind, NoticeMessage['severity']> = {
   sla_breached: 'error',
   sla_satisfied_late: 'info',
   sla_waived: 'info',
+  pr_noncompliant: 'warning',
   review_reminder: 'info',
   review_overdue: 'error',
   review_violation: 'critical',

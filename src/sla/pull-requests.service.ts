@@ -35,15 +35,32 @@ export interface PullRequestEvent {
 export interface MergedPullRequest {
   grantId: string;
   target: string;
+  /** The forge that hosts it (a hand-linked PR: read from its URL); null when the URL says neither. */
+  forge: Forge | null;
   repo: string;
   number: number;
+  url: string;
   mergeCommitSha: string;
+}
+
+export type Forge = 'github' | 'gitlab';
+
+/** A PR linked by a person: only the forge can tell whether it is merged. */
+export interface HandLinkedPullRequest {
+  grantId: string;
+  target: string;
+  forge: Forge | null;
+  repo: string;
+  number: number;
+  url: string;
 }
 
 declare module '../common/domain-events' {
   interface TransactionEvents {
     /** In the transaction that recorded the merge (GitOps closes the loop if the commit is already reconciled). */
     'pull-request.merged': MergedPullRequest;
+    /** In the transaction that recorded a link made by hand (`POST /v1/grants/:id/prs`). */
+    'pull-request.linked-by-hand': HandLinkedPullRequest;
   }
 }
 
@@ -90,13 +107,29 @@ export class PullRequests {
     return this.dataSource.transaction(async (tx) => {
       const [grant] = await this.grants.lockMany(tx, [grantId]);
       requireGrantAccess(caller, grant, grantId, 'pr.link');
+      const { forge, ...pr } = parsed;
       const linked = await this.link(
         tx,
-        { provider: 'manual', ...parsed, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null, mergeCommitSha: null },
+        { provider: 'manual', ...pr, url, title: null, texts: [], state: 'open', actor: caller.subject, deliveryId: null, mergeCommitSha: null },
         [grantId],
       );
+      if (linked.length && !linked[0].stale) await this.events.publish(tx, 'pull-request.linked-by-hand', { grantId, target: grant.target, forge, ...pr, url });
       return { linked };
     });
+  }
+
+  find(tx: EntityManager, grantId: string, repo: string, number: number): Promise<PrLink | undefined> {
+    return this.repository.find(tx, grantId, repo, number);
+  }
+
+  /** The forge says a linked PR is merged (a hand-linked one, say): recorded as a merge like a webhook's. */
+  async recordForgeMerge(tx: EntityManager, link: PrLink, merge: { mergeCommitSha: string | null; mergedAt: Date | null }): Promise<void> {
+    const { provider, repo, number, url, title } = link;
+    await this.link(
+      tx,
+      { provider, repo, number, url, title, texts: [], state: 'merged', actor: 'system:forge', deliveryId: null, mergeCommitSha: merge.mergeCommitSha, sourceUpdatedAt: merge.mergedAt },
+      [link.grantId],
+    );
   }
 
   forGrant(grantId: string): Promise<PrLink[]> {
@@ -157,14 +190,17 @@ export class PullRequests {
           await this.events.publish(tx, 'pull-request.merged', {
             grantId: grant.id,
             target: grant.target,
+            forge: event.provider === 'manual' ? forgeOfUrl(event.url) : event.provider,
             repo: event.repo,
             number: event.number,
+            url: event.url,
             mergeCommitSha,
           });
         }
       }
       const satisfiedBy = target?.retroPr.satisfiedBy ?? 'opened';
-      const satisfies = event.state === 'merged' || (satisfiedBy === 'opened' && event.state === 'open');
+      // With retroPr.require only a verified merge satisfies the clock (forge/pr-verifications.service.ts).
+      const satisfies = !target?.retroPr.require && (event.state === 'merged' || (satisfiedBy === 'opened' && event.state === 'open'));
       const clock = satisfies
         ? await this.clocks.satisfy(
             tx,
@@ -202,13 +238,24 @@ export function mentionedGrantIds(texts: (string | null | undefined)[]): string[
   return [...ids];
 }
 
+const PULL_REQUEST_PATH = /^\/(.+?)(?:\/-)?\/(pull|pulls|merge_requests)\/(\d+)\/?$/;
+
 /** `https://github.com/acme/infra/pull/42` or `https://gitlab.example.com/group/app/-/merge_requests/7`. */
-function parsePullRequestUrl(url: string): { repo: string; number: number } {
-  const { pathname } = new URL(url);
-  const match = /^\/(.+?)(?:\/-)?\/(?:pull|pulls|merge_requests)\/(\d+)\/?$/.exec(pathname);
+function parsePullRequestUrl(url: string): { repo: string; number: number; forge: Forge } {
+  const match = PULL_REQUEST_PATH.exec(new URL(url).pathname);
   if (!match)
     throw new CommonError('validation_failed', `Cannot read a repository and number from ${url}`, [
       { field: 'url', problems: ['not a pull or merge request URL'] },
     ]);
-  return { repo: match[1], number: Number(match[2]) };
+  return { repo: match[1], number: Number(match[3]), forge: match[2] === 'merge_requests' ? 'gitlab' : 'github' };
+}
+
+/** GitLab's merge requests live under `/-/merge_requests/`, GitHub's pulls under `/pull/`. */
+function forgeOfUrl(url: string): Forge | null {
+  try {
+    const match = PULL_REQUEST_PATH.exec(new URL(url).pathname);
+    return match ? (match[2] === 'merge_requests' ? 'gitlab' : 'github') : null;
+  } catch {
+    return null;
+  }
 }

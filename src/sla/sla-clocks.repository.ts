@@ -4,7 +4,7 @@ import type { EscalationStep } from '../config/policy';
 import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
 
-import type { ClockKind, ClockState } from './sla.views';
+import type { ClockKind, ClockState, NoncomplianceView } from './sla.views';
 
 export type { ClockKind, ClockState } from './sla.views';
 
@@ -20,6 +20,7 @@ export interface ClockRecord {
   resolvedAt: Date | null;
   resolution: string | null;
   resolvedBy: string | null;
+  noncompliance: NoncomplianceView | null;
   target: string;
 }
 
@@ -58,14 +59,17 @@ export interface ClockFilter {
 }
 
 const CLOCK_COLUMNS = `c.id, c.grant_id AS "grantId", c.kind, c.state, c.requester, c.started_at AS "startedAt", c.due_at AS "dueAt",
-  c.breached_at AS "breachedAt", c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", g.target`;
+  c.breached_at AS "breachedAt", c.resolved_at AS "resolvedAt", c.resolution, c.resolved_by AS "resolvedBy", c.noncompliance, g.target`;
+/** Not yet satisfied or waived (OPEN_CLOCK_STATES); `pr_noncompliant` escalates and breaches like `running`. */
+const OPEN = `('running', 'pr_noncompliant', 'breached')`;
+const WITHIN_TIME = `('running', 'pr_noncompliant')`;
 @Injectable()
 export class SlaClocksRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Clocks still open (running or breached), by kind and state. */
+  /** Clocks still open (running, pr_noncompliant or breached), by kind and state. */
   openByState(): Promise<{ kind: string; state: string; count: number }[]> {
-    return this.dataSource.query(`SELECT kind, state, count(*)::int AS count FROM sla_clocks WHERE state IN ('running', 'breached') GROUP BY kind, state`);
+    return this.dataSource.query(`SELECT kind, state, count(*)::int AS count FROM sla_clocks WHERE state IN ${OPEN} GROUP BY kind, state`);
   }
 
   async start(
@@ -95,18 +99,18 @@ export class SlaClocksRepository {
   async overdueRetroPrGrants(requester: string): Promise<string[]> {
     const rows: { grant_id: string }[] = await this.dataSource.query(
       `SELECT grant_id FROM sla_clocks
-        WHERE requester = $1 AND kind = 'retro_pr' AND state IN ('running', 'breached') AND due_at < now()
+        WHERE requester = $1 AND kind = 'retro_pr' AND state IN ${OPEN} AND due_at < now()
         ORDER BY due_at`,
       [requester],
     );
     return rows.map((row) => row.grant_id);
   }
 
-  /** Running clocks past due, locked for this transaction (others skip them). */
+  /** Clocks within time (running, pr_noncompliant) past due, locked for this transaction (others skip them). */
   claimBreached(tx: EntityManager, limit: number): Promise<ClockRecord[]> {
     return tx.query(
       `SELECT ${CLOCK_COLUMNS} FROM sla_clocks c JOIN grants g ON g.id = c.grant_id
-        WHERE c.state = 'running' AND c.due_at <= now()
+        WHERE c.state IN ${WITHIN_TIME} AND c.due_at <= now()
         ORDER BY c.due_at LIMIT $1
         FOR UPDATE OF c SKIP LOCKED`,
       [limit],
@@ -124,7 +128,7 @@ export class SlaClocksRepository {
         `SELECT s.clock_id AS "clockId", s.step, s.after_seconds AS "afterSeconds", s.fire_at AS "fireAt", s.notify, s.state, s.fired_at AS "firedAt",
               c.kind, c.due_at AS "dueAt", ${GRANT_FACTS_COLUMN}
          FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id JOIN grants g ON g.id = c.grant_id
-        WHERE s.state = 'pending' AND s.fire_at <= now() AND c.state IN ('running', 'breached')
+        WHERE s.state = 'pending' AND s.fire_at <= now() AND c.state IN ${OPEN}
         ORDER BY s.fire_at LIMIT $1
         FOR UPDATE OF s SKIP LOCKED`,
         [limit],
@@ -144,9 +148,9 @@ export class SlaClocksRepository {
   async millisUntilNext(): Promise<number | null> {
     const [row] = await this.dataSource.query(
       `SELECT extract(epoch FROM (least(
-                (SELECT min(due_at) FROM sla_clocks WHERE state = 'running'),
+                (SELECT min(due_at) FROM sla_clocks WHERE state IN ${WITHIN_TIME}),
                 (SELECT min(s.fire_at) FROM sla_steps s JOIN sla_clocks c ON c.id = s.clock_id
-                  WHERE s.state = 'pending' AND c.state IN ('running', 'breached'))
+                  WHERE s.state = 'pending' AND c.state IN ${OPEN})
               ) - clock_timestamp())) * 1000 AS ms`,
     );
     return row.ms === null ? null : Math.ceil(Number(row.ms));
@@ -180,6 +184,16 @@ export class SlaClocksRepository {
       resolution.note,
     ]);
     await tx.query(`UPDATE sla_steps SET state = 'cancelled' WHERE clock_id = $1 AND state = 'pending'`, [id]);
+  }
+
+  /** Records what the latest merged PR missed; a clock within its time shows `pr_noncompliant`. */
+  async markNoncompliant(tx: EntityManager, id: string, noncompliance: NoncomplianceView): Promise<ClockState> {
+    // TypeORM answers UPDATE … RETURNING as [rows, affectedCount].
+    const [[row]] = await tx.query(
+      `UPDATE sla_clocks SET noncompliance = $2, state = CASE WHEN state = 'running' THEN 'pr_noncompliant' ELSE state END WHERE id = $1 RETURNING state`,
+      [id, JSON.stringify(noncompliance)],
+    );
+    return row.state;
   }
 
   list(filter: ClockFilter, limit: number): Promise<ClockRecord[]> {

@@ -6,7 +6,7 @@ import { DomainEventBus } from '../common/domain-events';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { LoadedPolicy } from '../config/config.providers';
 import { formatDuration } from '../config/duration';
-import { findTarget, type TargetPolicy } from '../config/policy';
+import { findTarget, REQUESTER_CHANNEL, type TargetPolicy } from '../config/policy';
 import { afterCommit } from '../database/after-commit';
 import type { NoticeKind } from '../notifications/notice';
 import { NotificationsRepository } from '../notifications/notifications.repository';
@@ -14,7 +14,7 @@ import { Notifications } from '../notifications/notifications.service';
 import { closingAudience, dedupKeyOf, stepNoticeKind } from './escalation-notices';
 import { SlaClocksRepository, type ClockFilter, type ClockKind, type ClockRecord, type DueStep, type StepWithDelivery } from './sla-clocks.repository';
 import { SlaError } from './sla.errors';
-import type { ClockPage, ClockView, EscalationStepView } from './sla.views';
+import { OPEN_CLOCK_STATES, type ClockPage, type ClockState, type ClockView, type EscalationStepView, type NoncomplianceView } from './sla.views';
 
 const BATCH = 100;
 
@@ -145,7 +145,7 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async satisfy(tx: EntityManager, grantId: string, kind: ClockKind, by: string, note: string): Promise<ClockRecord['state'] | null> {
     const clock = await this.repository.lockByGrant(tx, grantId, kind);
-    if (!clock || (clock.state !== 'running' && clock.state !== 'breached')) return null;
+    if (!clock || !isOpen(clock.state)) return null;
     const late = clock.state === 'breached' || clock.pastDue;
     const state = late ? 'satisfied_late' : 'satisfied';
     await this.repository.resolve(tx, clock.id, { state, by, note });
@@ -154,11 +154,35 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     return state;
   }
 
+  /**
+   * A merged PR missed `retroPr.require`: the open retro-PR clock keeps escalating and shows what is
+   * missing (`pr_noncompliant` while within time). Null when the clock is not open.
+   */
+  async markNoncompliant(tx: EntityManager, grantId: string, by: string, noncompliance: NoncomplianceView): Promise<ClockState | null> {
+    const clock = await this.repository.lockByGrant(tx, grantId, 'retro_pr');
+    if (!clock || !isOpen(clock.state)) return null;
+    const state = await this.repository.markNoncompliant(tx, clock.id, noncompliance);
+    await this.auditLog.append(
+      tx,
+      this.clockEvent('sla.pr_noncompliant', by, clock, { dueAt: clock.dueAt, state, previousState: clock.state, pr: noncompliance.pr, missing: noncompliance.missing }),
+    );
+    // Once per PR (the key): a second verification of the same PR tells no one again.
+    await this.notifications.notify(tx, {
+      kind: 'pr_noncompliant',
+      grant: clock.grant,
+      channels: [REQUESTER_CHANNEL, ...this.policy.notify.compliance],
+      key: `${clock.id}:pr_noncompliant:${noncompliance.pr}`,
+      clockId: clock.id,
+      facts: { pr: noncompliance.pr, url: noncompliance.url, missing: describeMissing(noncompliance.missing), dueAt: clock.dueAt.toISOString() },
+    });
+    return state;
+  }
+
   async waive(actor: string, clockId: string, reason: string): Promise<ClockView> {
     await this.dataSource.transaction(async (tx) => {
       const clock = await this.repository.lock(tx, clockId);
       if (!clock) throw new SlaError('clock_not_found', `No SLA clock ${clockId}`);
-      if (clock.state !== 'running' && clock.state !== 'breached') throw new SlaError('clock_not_open', `The clock is already ${clock.state}`);
+      if (!isOpen(clock.state)) throw new SlaError('clock_not_open', `The clock is already ${clock.state}`);
       await this.repository.resolve(tx, clock.id, { state: 'waived', by: actor, note: reason });
       await this.auditLog.append(tx, this.clockEvent('sla.waived', actor, clock, { reason, dueAt: clock.dueAt, previousState: clock.state }));
       await this.closeEscalation(tx, clock, 'sla_waived', { by: actor, note: reason });
@@ -229,6 +253,7 @@ function clockView(clock: ClockRecord, steps: StepWithDelivery[]): ClockView {
     resolvedAt: clock.resolvedAt?.toISOString() ?? null,
     resolvedBy: clock.resolvedBy,
     resolution: clock.resolution,
+    noncompliance: clock.noncompliance,
     steps: steps.map((s) => ({
       step: s.step,
       after: formatDuration(s.afterSeconds),
@@ -241,6 +266,15 @@ function clockView(clock: ClockRecord, steps: StepWithDelivery[]): ClockView {
       lastError: s.failing ? s.lastError : null,
     })),
   };
+}
+
+/** One line for notices: `approvals: 0 of 1 …; checks: policy-gate concluded failure`. */
+function describeMissing(missing: NoncomplianceView['missing']): string {
+  return missing.map((m) => `${m.requirement}: ${m.detail}`).join('; ');
+}
+
+function isOpen(state: ClockState): boolean {
+  return (OPEN_CLOCK_STATES as readonly ClockState[]).includes(state);
 }
 
 /** A step counts as fired only once its notifications were delivered: a failing channel must not look done. */

@@ -2,12 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../audit/audit.dto';
 import { RequiredText } from '../common/required-text';
+import { CLOCK_STATES, type ClockState } from './sla.views';
 
 export class SlaQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: ['running', 'satisfied', 'satisfied_late', 'breached', 'waived'] })
+  @ApiPropertyOptional({ enum: CLOCK_STATES })
   @IsOptional()
-  @IsIn(['running', 'satisfied', 'satisfied_late', 'breached', 'waived'])
-  state?: 'running' | 'satisfied' | 'satisfied_late' | 'breached' | 'waived';
+  @IsIn(CLOCK_STATES)
+  state?: ClockState;
 
   @ApiPropertyOptional({ enum: ['retro_pr', 'review'] })
   @IsOptional()

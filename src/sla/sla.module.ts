@@ -7,7 +7,7 @@ import { PullRequests } from './pull-requests.service';
 import { SlaClocksRepository } from './sla-clocks.repository';
 import { SlaClocks } from './sla-clocks.service';
 import { SlaController } from './sla.controller';
-import { CLOCK_KINDS } from './sla.views';
+import { CLOCK_KINDS, OPEN_CLOCK_STATES } from './sla.views';
 
 @Module({
   imports: [AuditModule, NotificationsModule],
@@ -22,10 +22,10 @@ export class SlaModule implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.metrics.observe('breakglass_sla_clocks', 'Open SLA clocks, by kind (retro_pr, review) and state (running, breached)', ['kind', 'state'], async () => {
+    this.metrics.observe('breakglass_sla_clocks', 'Open SLA clocks, by kind (retro_pr, review) and state (running, pr_noncompliant, breached)', ['kind', 'state'], async () => {
       const rows = await this.repository.openByState();
       return CLOCK_KINDS.flatMap((kind) =>
-        (['running', 'breached'] as const).map((state) => ({
+        OPEN_CLOCK_STATES.map((state) => ({
           labels: { kind, state },
           value: rows.find((row) => row.kind === kind && row.state === state)?.count ?? 0,
         })),

@@ -1,10 +1,13 @@
-import { Bool, Int, ListOf, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
+import { Bool, Int, ListOf, NullableNested, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
 
 // What the SLA and pull-request endpoints answer.
 
 export const CLOCK_KINDS = ['retro_pr', 'review'] as const;
 export type ClockKind = (typeof CLOCK_KINDS)[number];
-export const CLOCK_STATES = ['running', 'satisfied', 'satisfied_late', 'breached', 'waived'] as const;
+/** `pr_noncompliant`: within its time, and the latest merged PR missed a `retroPr.require` requirement. */
+export const CLOCK_STATES = ['running', 'pr_noncompliant', 'satisfied', 'satisfied_late', 'breached', 'waived'] as const;
+/** States of a clock not yet satisfied or waived: still escalating. */
+export const OPEN_CLOCK_STATES = ['running', 'pr_noncompliant', 'breached'] as const;
 export type ClockState = (typeof CLOCK_STATES)[number];
 /**
  * `fired`: every notification of the step was delivered; `delivering`: sent for delivery, none failed
@@ -34,6 +37,25 @@ export class EscalationStepView {
   lastError: string | null;
 }
 
+export class MissingRequirementView {
+  @OneOf(['approvals', 'signedCommits', 'protectedBranch', 'checks', 'merged'])
+  requirement: 'approvals' | 'signedCommits' | 'protectedBranch' | 'checks' | 'merged';
+  @Text({ description: 'What the forge showed, e.g. `policy-gate concluded failure`' })
+  detail: string;
+}
+
+/** What the latest merged PR verified for a retro-PR clock missed (kept after a breach). */
+export class NoncomplianceView {
+  @Text({ description: '`repo#number`' })
+  pr: string;
+  @Text()
+  url: string;
+  @ListOf(() => MissingRequirementView)
+  missing: MissingRequirementView[];
+  @Timestamp()
+  at: string;
+}
+
 export class ClockView {
   @Text()
   id: string;
@@ -59,6 +81,8 @@ export class ClockView {
   resolvedBy: string | null;
   @NullableText()
   resolution: string | null;
+  @NullableNested(() => NoncomplianceView, { description: 'retro_pr with retroPr.require: what the latest merged PR missed; null when none missed anything' })
+  noncompliance: NoncomplianceView | null;
   @ListOf(() => EscalationStepView)
   steps: EscalationStepView[];
 }
