@@ -50,6 +50,8 @@ export class ForgeEvidence1766000000000 implements MigrationInterface {
     await db.query(`CREATE INDEX sla_clocks_due_idx ON sla_clocks (due_at) WHERE state = 'running'`);
     await db.query(`ALTER TABLE sla_clocks DROP COLUMN noncompliance`);
     await db.query(`ALTER TABLE sla_clocks DROP CONSTRAINT sla_clocks_state_check`);
-    await db.query(`ALTER TABLE sla_clocks ADD CONSTRAINT sla_clocks_state_check CHECK (state IN ('running', 'satisfied', 'satisfied_late', 'breached', 'waived'))`);
+    await db.query(
+      `ALTER TABLE sla_clocks ADD CONSTRAINT sla_clocks_state_check CHECK (state IN ('running', 'satisfied', 'satisfied_late', 'breached', 'waived'))`,
+    );
   }
 }

@@ -188,6 +188,11 @@ targets:
     });
     const transcript = (await sut.http.get(`/v1/grants/${g.id}/events?format=text`).set('Authorization', `Bearer ${security}`).expect(200)).text;
     expect(transcript).toContain('breakglass:oncall-1@10.20.30.40 prod K8S> PATCH /apis/apps/v1/namespaces/payments/deployments/payments-api/scale → 200');
+
+    // What the session changed: the PATCH, not the LIST, not the GET the cluster refused.
+    const detail = (await sut.http.get(`/v1/grants/${g.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
+    const at = new Date(t[1].requestReceivedTimestamp).toISOString();
+    expect(detail.changes).toEqual([{ object: 'deployments/payments/payments-api/scale', operation: 'PATCH', count: 1, firstAt: at, lastAt: at }]);
   });
 
   it('attributes by username to the grant active at the request time, on that cluster only', async () => {

@@ -75,7 +75,11 @@ targets:
       db.query(`CREATE TABLE ledger (id serial PRIMARY KEY, amount int);
                 GRANT USAGE ON SCHEMA public TO payments_rw;
                 GRANT ALL ON ledger TO payments_rw;
-                GRANT USAGE ON SEQUENCE ledger_id_seq TO payments_rw`),
+                GRANT USAGE ON SEQUENCE ledger_id_seq TO payments_rw;
+                CREATE SCHEMA payments AUTHORIZATION payments_rw;
+                CREATE TABLE payments.ledger (id int PRIMARY KEY, amount int);
+                INSERT INTO payments.ledger VALUES (1, 10);
+                ALTER TABLE payments.ledger OWNER TO payments_rw`),
     );
     const init = await run('pgbench', ['-i', '-s', '1', '-q', target.urlOf('payments')]);
     expect(init.code).toBe(0);
@@ -185,13 +189,25 @@ targets:
     await run('psql', [credential.url, '-XAtc', "update ledger set amount = amount + 1; update ledger set amount = 'x'"]);
     await run('psql', [credential.url, '-XAtc', '/* fix */ UPDATE ledger SET amount = 7 WHERE id = 1']);
     await run('psql', [credential.url, '-XAtc', 'UPDATE public.ledger SET amount = 8 WHERE id = 2']);
-    await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 9);
+    // The issue's session: UPDATE payments.ledger ×3 and an ALTER TABLE, with a read between.
+    for (const sql of [
+      'UPDATE payments.ledger SET amount = amount + 1 WHERE id = 1',
+      'SELECT amount FROM payments.ledger',
+      'UPDATE payments.ledger SET amount = amount + 1 WHERE id = 1',
+      'ALTER TABLE payments.ledger ADD COLUMN note text',
+      'UPDATE payments.ledger SET note = $$fixed$$ WHERE id = 1',
+    ]) {
+      expect((await run('psql', [credential.url, '-XAtc', sql])).code).toBe(0);
+    }
+    await settled(grant.id, (r) => r.filter((x) => x.type === 'sql.result').length >= 14);
     const detail = (await sut.http.get(`/v1/grants/${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body;
     const at = expect.stringMatching(/^\d{4}-/);
     expect(detail.changes).toEqual([
       { object: 'ledger', operation: 'COPY FROM', count: 1, firstAt: at, lastAt: at },
       { object: 'ledger', operation: 'UPDATE', count: 1, firstAt: at, lastAt: at },
       { object: 'public.ledger', operation: 'UPDATE', count: 1, firstAt: at, lastAt: at },
+      { object: 'payments.ledger', operation: 'UPDATE', count: 3, firstAt: at, lastAt: at },
+      { object: 'payments.ledger', operation: 'ALTER TABLE', count: 1, firstAt: at, lastAt: at },
     ]);
   });
 

@@ -707,6 +707,15 @@ export interface components {
             /** @description A head recorded elsewhere that the chain does not pass through; a consistently rehashed chain is bounded this way (firstInvalidSeq is then the first seq after the last anchor that matched) */
             brokenAnchor?: components["schemas"]["BrokenAnchor"];
         };
+        RetroPrRequirementsView: {
+            /** @description Approvals by someone other than the requester */
+            approvals: number;
+            /** @description The merge commit’s signature verified by the forge */
+            signedCommits: boolean;
+            protectedBranch: boolean;
+            /** @description Checks that must have concluded successfully on the PR */
+            checks: string[];
+        };
         RetroPrRules: {
             /** @example 24h */
             window: string;
@@ -715,6 +724,8 @@ export interface components {
             satisfiedBy: "opened" | "merged";
             /** @description owner/name the retro PR is expected in */
             repo: string | null;
+            /** @description What a merged retro PR must show at the forge; null: any linked PR counts */
+            require: components["schemas"]["RetroPrRequirementsView"] | null;
         };
         ReviewRules: {
             window: string;
@@ -1025,6 +1036,48 @@ export interface components {
             /** @description Not final: made while the grant was active or covering less than the sealed head */
             interim: boolean;
         };
+        MissingRequirementView: {
+            /** @enum {string} */
+            requirement: "approvals" | "signedCommits" | "protectedBranch" | "checks" | "merged";
+            /** @description What the forge showed, e.g. `policy-gate concluded failure` */
+            detail: string;
+        };
+        ForgeVerificationView: {
+            /** @description `repo#number` */
+            pr: string;
+            /** @enum {string} */
+            provider: "github" | "gitlab";
+            repo: string;
+            number: number;
+            /**
+             * @description `pending`: verification pending (the forge is asked, retried with backoff while it fails); `not_merged`: a hand-linked PR the forge says is not merged yet
+             * @enum {string}
+             */
+            status: "pending" | "verified" | "not_merged";
+            /** @description Times the forge was asked */
+            attempts: number;
+            /** @description Why the last attempt failed (while pending) */
+            lastError: string | null;
+            /** Format: date-time */
+            lastAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the forge is asked next (pending only)
+             */
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            verifiedAt: string | null;
+            /** @description Met every retroPr.require requirement; null when the target requires nothing (facts are evidence only) */
+            compliant: boolean | null;
+            /** @description What retroPr.require found missing; null when the target requires nothing */
+            missing: components["schemas"]["MissingRequirementView"][] | null;
+            /** @description The forge’s facts as recorded in pr.verified: approvals (by whom, when; the requester’s and author’s own in ignoredApprovals), signature {verified, reason, signer}, protectedBranch, requiredChecks, checks [{name, conclusion}], merge commit, base branch */
+            facts: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: date-time */
+            requestedAt: string;
+        };
         GrantDetail: {
             /** @example BG-2026-000042 */
             id: string;
@@ -1066,6 +1119,8 @@ export interface components {
             gitops: components["schemas"]["GrantGitops"];
             /** @description The current review verdict (the latest review), or null before any review */
             verdict: components["schemas"]["ReviewVerdict"] | null;
+            /** @description Per merged retro PR, what the forge said (docs/forge-evidence.md); `status: pending` while verification is pending */
+            forge: components["schemas"]["ForgeVerificationView"][];
         };
         PrLink: {
             grantId: string;
@@ -1182,7 +1237,7 @@ export interface components {
             ignored?: string;
         };
         SignedBundle: {
-            /** @description The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, clocks, notifications, audit events */
+            /** @description The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, forge facts per PR, clocks, notifications, audit events */
             bundle: {
                 [key: string]: unknown;
             };
@@ -1218,6 +1273,33 @@ export interface components {
             /** Format: date-time */
             weekStart: string;
         };
+        ControlCompliance: {
+            control: string;
+            /** @description Retro PRs verified against retroPr.require whose pr.verified carries this control */
+            verified: number;
+            compliant: number;
+            /** @description compliant / verified (null when none) */
+            compliantRate: number | null;
+        };
+        VerifiedPullRequest: {
+            seq: number;
+            /** Format: date-time */
+            at: string;
+            grant: string;
+            /** @description `repo#number` */
+            pr: string;
+            compliant: boolean;
+            missing: components["schemas"]["MissingRequirementView"][];
+        };
+        ForgeOutcomes: {
+            verified: number;
+            /** @description Met every requirement */
+            compliant: number;
+            compliantRate: number | null;
+            /** @description The share of compliant retro PRs per control */
+            byControl: components["schemas"]["ControlCompliance"][];
+            pullRequests: components["schemas"]["VerifiedPullRequest"][];
+        };
         Distribution: {
             p50: number | null;
             p90: number | null;
@@ -1241,6 +1323,8 @@ export interface components {
             pending: number;
             /** @description The same figures per week, oldest first */
             byWeek: components["schemas"]["WeeklyRate"][];
+            /** @description What the forge showed about merged retro PRs (retroPr.require) */
+            forge: components["schemas"]["ForgeOutcomes"];
             /** @description From break-glass to the PR that satisfied the clock */
             timeToPrSeconds: components["schemas"]["Distribution"];
             /** @description How many PRs came within each span after break-glass */
@@ -1274,7 +1358,7 @@ export interface components {
             /** Format: date-time */
             resolvedAt: string | null;
             /** @enum {string} */
-            state: "running" | "satisfied" | "satisfied_late" | "breached" | "waived";
+            state: "running" | "pr_noncompliant" | "satisfied" | "satisfied_late" | "breached" | "waived";
             /** @description From the due time to resolution (or now) */
             breachSeconds: number;
         };
@@ -1583,6 +1667,14 @@ export interface components {
             /** @description The new key of every algorithm in use */
             keys: components["schemas"]["SigningKeyRef"][];
         };
+        NoncomplianceView: {
+            /** @description `repo#number` */
+            pr: string;
+            url: string;
+            missing: components["schemas"]["MissingRequirementView"][];
+            /** Format: date-time */
+            at: string;
+        };
         EscalationStepView: {
             step: number;
             /** @description The step’s delay after the due time, as written in the policy (e.g. 4h) */
@@ -1613,7 +1705,7 @@ export interface components {
             /** @enum {string} */
             kind: "retro_pr" | "review";
             /** @enum {string} */
-            state: "running" | "satisfied" | "satisfied_late" | "breached" | "waived";
+            state: "running" | "pr_noncompliant" | "satisfied" | "satisfied_late" | "breached" | "waived";
             requester: string;
             target: string;
             /** Format: date-time */
@@ -1626,6 +1718,8 @@ export interface components {
             resolvedAt: string | null;
             resolvedBy: string | null;
             resolution: string | null;
+            /** @description retro_pr with retroPr.require: what the latest merged PR missed; null when none missed anything */
+            noncompliance: components["schemas"]["NoncomplianceView"] | null;
             steps: components["schemas"]["EscalationStepView"][];
         };
         ClockPage: {
@@ -2755,7 +2849,7 @@ export interface operations {
             query?: {
                 /** @description Page size */
                 limit?: number;
-                state?: "running" | "satisfied" | "satisfied_late" | "breached" | "waived";
+                state?: "running" | "pr_noncompliant" | "satisfied" | "satisfied_late" | "breached" | "waived";
                 kind?: "retro_pr" | "review";
                 grant?: string;
                 /** @description The `next` value of the previous page (a clock id) */

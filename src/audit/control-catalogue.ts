@@ -209,7 +209,8 @@ export const AUDIT_ACTIONS = {
     controls: [...CHANGE_CONTROL, 'NIST-800-53:CM-5', ...LOGGING],
   },
   'sla.pr_noncompliant': {
-    description: 'A merged retro PR missed a policy requirement (retroPr.require): the clock was not satisfied; the requester and compliance were told what is missing.',
+    description:
+      'A merged retro PR missed a policy requirement (retroPr.require): the clock was not satisfied; the requester and compliance were told what is missing.',
     controls: [...CHANGE_CONTROL, 'SOC2:CC7.2', ...LOGGING],
   },
   'pr.linked': {

@@ -375,7 +375,12 @@ function incidentRule(
 
 function retroPrRequirements(spec: RetroPrRequirementsSpec | undefined): RetroPrRequirements | null {
   if (!spec) return null;
-  return { approvals: spec.approvals ?? 0, signedCommits: spec.signedCommits ?? false, protectedBranch: spec.protectedBranch ?? false, checks: spec.checks ?? [] };
+  return {
+    approvals: spec.approvals ?? 0,
+    signedCommits: spec.signedCommits ?? false,
+    protectedBranch: spec.protectedBranch ?? false,
+    checks: spec.checks ?? [],
+  };
 }
 
 function incidentResolvedAction(text: string): IncidentResolvedAction {

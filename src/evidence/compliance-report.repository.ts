@@ -144,7 +144,9 @@ export class ComplianceReportRepository {
   /** Retro PRs verified at the forge against retroPr.require in the period (pr.verified with a verdict). */
   verifiedPullRequests(
     period: Period,
-  ): Promise<{ seq: number; at: Date; grant: string; repo: string; number: number; compliant: boolean; missing: MissingRequirementView[]; controls: string[] }[]> {
+  ): Promise<
+    { seq: number; at: Date; grant: string; repo: string; number: number; compliant: boolean; missing: MissingRequirementView[]; controls: string[] }[]
+  > {
     return this.dataSource.query(
       `SELECT seq::float8 AS seq, at, grant_id AS "grant", data->>'repo' AS repo, (data->>'number')::int AS number, (data->>'compliant')::boolean AS compliant,
               data->'missing' AS missing, controls

@@ -23,7 +23,8 @@ import { CLOCK_KINDS, CLOCK_STATES, MissingRequirementView, type ClockKind, type
 /** GET /v1/grants/:id/evidence (docs/formats.md, "Evidence bundle"). */
 export class SignedBundle {
   @FreeObject({
-    description: 'The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, forge facts per PR, clocks, notifications, audit events',
+    description:
+      'The evidence bundle (format breakglass-evidence/1): grant, credentials, session, reviews, PRs, forge facts per PR, clocks, notifications, audit events',
   })
   bundle: Record<string, unknown>;
   @Text({

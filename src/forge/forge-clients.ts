@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
 import { Gitlab } from '@gitbeaker/rest';
+import { Injectable } from '@nestjs/common';
 import { Octokit } from '@octokit/rest';
 import { ServiceConfig } from '../config/config.providers';
 import type { ForgeApproval, ForgeFacts } from './forge-facts';
@@ -98,7 +98,8 @@ export class GitLabForge implements ForgeClient {
   constructor(private readonly options: { token?: string; apiUrl?: string }) {
     this.api = new Gitlab({
       host: (options.apiUrl ?? 'https://gitlab.com').replace(/\/+$/, '').replace(/\/api\/v4$/, ''),
-      token: options.token ?? '',
+      // Without a token gitbeaker sends no auth header (public projects).
+      ...((options.token ? { token: options.token } : {}) as { token: string }),
       queryTimeout: REQUEST_TIMEOUT_MS,
     });
   }
@@ -150,7 +151,8 @@ export class GitLabForge implements ForgeClient {
     return {
       verified: signature.verification_status === 'verified',
       reason: String(signature.verification_status),
-      signer: (signature.gpg_key_user_email as string | undefined) ?? x509?.email ?? key?.user_name ?? (signature.gpg_key_user_name as string | undefined) ?? null,
+      signer:
+        (signature.gpg_key_user_email as string | undefined) ?? x509?.email ?? key?.user_name ?? (signature.gpg_key_user_name as string | undefined) ?? null,
     };
   }
 }

@@ -84,7 +84,10 @@ export function missingRequirements(facts: ForgeFacts, require: RetroPrRequireme
     });
   }
   if (require.signedCommits && !facts.signature.verified) {
-    missing.push({ requirement: 'signedCommits', detail: `merge commit ${facts.mergeCommitSha?.slice(0, 12) ?? '(none)'} signature not verified (${facts.signature.reason})` });
+    missing.push({
+      requirement: 'signedCommits',
+      detail: `merge commit ${facts.mergeCommitSha?.slice(0, 12) ?? '(none)'} signature not verified (${facts.signature.reason})`,
+    });
   }
   if (require.protectedBranch && !facts.protectedBranch) {
     missing.push({ requirement: 'protectedBranch', detail: `base branch ${facts.baseBranch} is not protected` });

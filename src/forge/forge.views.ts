@@ -14,7 +14,8 @@ export class ForgeVerificationView {
   @Int()
   number: number;
   @OneOf(['pending', 'verified', 'not_merged'], {
-    description: '`pending`: verification pending (the forge is asked, retried with backoff while it fails); `not_merged`: a hand-linked PR the forge says is not merged yet',
+    description:
+      '`pending`: verification pending (the forge is asked, retried with backoff while it fails); `not_merged`: a hand-linked PR the forge says is not merged yet',
   })
   status: VerificationRecord['status'];
   @Int({ description: 'Times the forge was asked' })

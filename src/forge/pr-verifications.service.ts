@@ -9,8 +9,8 @@ import { afterCommit } from '../database/after-commit';
 import { PullRequests, type Forge } from '../sla/pull-requests.service';
 import { SlaClocks } from '../sla/sla-clocks.service';
 import { ForgeClients, type RawForgeFacts } from './forge-clients';
-import { forgeVerificationView, type ForgeVerificationView } from './forge.views';
 import { missingRequirements, requesterIdentities, sortApprovals } from './forge-facts';
+import { forgeVerificationView, type ForgeVerificationView } from './forge.views';
 import { PrVerificationsRepository, type PrKey, type VerificationRecord } from './pr-verifications.repository';
 
 const BATCH = 10;
@@ -68,7 +68,7 @@ export class PrVerifications implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async processDue(): Promise<void> {
-    for (let claimed = BATCH; claimed === BATCH; ) {
+    for (let claimed = BATCH; claimed === BATCH;) {
       const due = await this.repository.claimDue(BATCH, LEASE_MS);
       claimed = due.length;
       await Promise.all(due.map((verification) => this.verify(verification)));
@@ -120,7 +120,13 @@ export class PrVerifications implements OnApplicationBootstrap, OnModuleDestroy 
     });
     if (!requirements) return;
     if (compliant) {
-      await this.clocks.satisfy(tx, claimed.grantId, 'retro_pr', `system:${claimed.provider}`, `${claimed.provider} ${pr} merged and verified against retroPr.require`);
+      await this.clocks.satisfy(
+        tx,
+        claimed.grantId,
+        'retro_pr',
+        `system:${claimed.provider}`,
+        `${claimed.provider} ${pr} merged and verified against retroPr.require`,
+      );
     } else {
       await this.clocks.markNoncompliant(tx, claimed.grantId, `system:${claimed.provider}`, { pr, url: link.url, missing, at: new Date().toISOString() });
     }

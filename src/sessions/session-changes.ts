@@ -94,8 +94,9 @@ export async function sessionChanges(events: readonly SessionEvent[]): Promise<S
     }
     const detail = event.detail as { verb?: string; resource?: string; subresource?: string; namespace?: string; name?: string } | null | undefined;
     if (event.type === 'k8s' && detail?.verb && K8S_WRITES.has(detail.verb) && (event.exitCode ?? 0) < 400) {
-      const resource = [detail.resource, detail.subresource].filter(Boolean).join('/');
-      writes.push({ object: [resource, detail.namespace, detail.name].filter(Boolean).join('/'), operation: detail.verb.toUpperCase(), at });
+      // `deployments/payments/api`, a subresource after the object it belongs to (`…/api/scale`).
+      const object = [detail.resource, detail.namespace, detail.name, detail.subresource].filter(Boolean).join('/');
+      writes.push({ object, operation: detail.verb.toUpperCase(), at });
     }
   }
   const grouped = new Map<string, SessionChange>();

@@ -127,7 +127,19 @@ export class PullRequests {
     const { provider, repo, number, url, title } = link;
     await this.link(
       tx,
-      { provider, repo, number, url, title, texts: [], state: 'merged', actor: 'system:forge', deliveryId: null, mergeCommitSha: merge.mergeCommitSha, sourceUpdatedAt: merge.mergedAt },
+      {
+        provider,
+        repo,
+        number,
+        url,
+        title,
+        texts: [],
+        state: 'merged',
+        actor: 'system:forge',
+        deliveryId: null,
+        mergeCommitSha: merge.mergeCommitSha,
+        sourceUpdatedAt: merge.mergedAt,
+      },
       [link.grantId],
     );
   }

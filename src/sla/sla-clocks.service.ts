@@ -164,7 +164,13 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     const state = await this.repository.markNoncompliant(tx, clock.id, noncompliance);
     await this.auditLog.append(
       tx,
-      this.clockEvent('sla.pr_noncompliant', by, clock, { dueAt: clock.dueAt, state, previousState: clock.state, pr: noncompliance.pr, missing: noncompliance.missing }),
+      this.clockEvent('sla.pr_noncompliant', by, clock, {
+        dueAt: clock.dueAt,
+        state,
+        previousState: clock.state,
+        pr: noncompliance.pr,
+        missing: noncompliance.missing,
+      }),
     );
     // Once per PR (the key): a second verification of the same PR tells no one again.
     await this.notifications.notify(tx, {

@@ -22,14 +22,19 @@ export class SlaModule implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.metrics.observe('breakglass_sla_clocks', 'Open SLA clocks, by kind (retro_pr, review) and state (running, pr_noncompliant, breached)', ['kind', 'state'], async () => {
-      const rows = await this.repository.openByState();
-      return CLOCK_KINDS.flatMap((kind) =>
-        OPEN_CLOCK_STATES.map((state) => ({
-          labels: { kind, state },
-          value: rows.find((row) => row.kind === kind && row.state === state)?.count ?? 0,
-        })),
-      );
-    });
+    this.metrics.observe(
+      'breakglass_sla_clocks',
+      'Open SLA clocks, by kind (retro_pr, review) and state (running, pr_noncompliant, breached)',
+      ['kind', 'state'],
+      async () => {
+        const rows = await this.repository.openByState();
+        return CLOCK_KINDS.flatMap((kind) =>
+          OPEN_CLOCK_STATES.map((state) => ({
+            labels: { kind, state },
+            value: rows.find((row) => row.kind === kind && row.state === state)?.count ?? 0,
+          })),
+        );
+      },
+    );
   }
 }
