@@ -393,7 +393,7 @@ describe('breaking the glass', () => {
     const created = (await grant(engineer, {}).expect(201)).body;
     const read = (await sut.http.get(`/v1/grants/${created.id}`).set('Authorization', `Bearer ${engineer}`).expect(200)).body;
     const { credential: secret, sessionToken, ...createdRest } = created;
-    const { credential: metadata, gitops: _gitops, verdict: _verdict, changes: _changes, ...readRest } = read;
+    const { credential: metadata, gitops: _gitops, verdict: _verdict, changes: _changes, forge: _forge, ...readRest } = read;
     expect(createdRest).toEqual(readRest);
     expect(typeof sessionToken).toBe('string');
     expect([secret.type, secret.expiresAt]).toEqual([metadata.type, metadata.expiresAt]);

@@ -1042,6 +1042,63 @@ export interface components {
             /** @description What the forge showed, e.g. `policy-gate concluded failure` */
             detail: string;
         };
+        ForgeApprovalView: {
+            /** @description The forge login */
+            by: string;
+            /**
+             * Format: date-time
+             * @description When (GitLab’s approvals API may not say)
+             */
+            at: string | null;
+        };
+        IgnoredApprovalView: {
+            /** @description The forge login */
+            by: string;
+            /**
+             * Format: date-time
+             * @description When (GitLab’s approvals API may not say)
+             */
+            at: string | null;
+            /**
+             * @description Why it does not count
+             * @enum {string}
+             */
+            why: "requester" | "author";
+        };
+        MergeSignatureView: {
+            verified: boolean;
+            /** @description The forge’s reason (`valid`, `unsigned`, `unknown_key`…; GitLab: its verification_status) */
+            reason: string;
+            signer: string | null;
+        };
+        CheckConclusionView: {
+            name: string;
+            /** @description `success`, `failure`, `neutral`, `skipped`, `cancelled`, or a status while running */
+            conclusion: string;
+        };
+        ForgeFactsView: {
+            /** @enum {string} */
+            provider: "github" | "gitlab";
+            repo: string;
+            number: number;
+            merged: boolean;
+            /** Format: date-time */
+            mergedAt: string | null;
+            mergedBy: string | null;
+            author: string | null;
+            baseBranch: string;
+            headSha: string | null;
+            mergeCommitSha: string | null;
+            /** @description Approvals that count: the latest verdict per reviewer, not the requester’s, not the author’s */
+            approvals: components["schemas"]["ForgeApprovalView"][];
+            ignoredApprovals: components["schemas"]["IgnoredApprovalView"][];
+            signature: components["schemas"]["MergeSignatureView"];
+            protectedBranch: boolean;
+            /** @description Checks the branch protection requires (GitHub) */
+            requiredChecks: string[];
+            /** @description Check runs and commit statuses on the head commit, the latest per name */
+            checks: components["schemas"]["CheckConclusionView"][];
+        };
         ForgeVerificationView: {
             /** @description `repo#number` */
             pr: string;
@@ -1071,10 +1128,8 @@ export interface components {
             compliant: boolean | null;
             /** @description What retroPr.require found missing; null when the target requires nothing */
             missing: components["schemas"]["MissingRequirementView"][] | null;
-            /** @description The forge’s facts as recorded in pr.verified: approvals (by whom, when; the requester’s and author’s own in ignoredApprovals), signature {verified, reason, signer}, protectedBranch, requiredChecks, checks [{name, conclusion}], merge commit, base branch */
-            facts: {
-                [key: string]: unknown;
-            } | null;
+            /** @description The forge’s facts as recorded in pr.verified (null before the forge answered) */
+            facts: components["schemas"]["ForgeFactsView"] | null;
             /** Format: date-time */
             requestedAt: string;
         };

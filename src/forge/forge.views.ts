@@ -1,7 +1,71 @@
-import { Int, NullableBool, NullableFreeObject, NullableListOf, NullableText, NullableTimestamp, OneOf, Text, Timestamp } from '../common/api-schema';
+import { Bool, Int, ListOf, Nested, NullableBool, NullableListOf, NullableNested, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
 import { MissingRequirementView } from '../sla/sla.views';
 import type { ForgeFacts } from './forge-facts';
 import type { VerificationRecord } from './pr-verifications.repository';
+
+export class ForgeApprovalView {
+  @Text({ description: 'The forge login' })
+  by: string;
+  @NullableTimestamp({ description: 'When (GitLab’s approvals API may not say)' })
+  at: string | null;
+}
+
+export class IgnoredApprovalView extends ForgeApprovalView {
+  @OneOf(['requester', 'author'], { description: 'Why it does not count' })
+  why: 'requester' | 'author';
+}
+
+export class MergeSignatureView {
+  @Bool()
+  verified: boolean;
+  @Text({ description: 'The forge’s reason (`valid`, `unsigned`, `unknown_key`…; GitLab: its verification_status)' })
+  reason: string;
+  @NullableText()
+  signer: string | null;
+}
+
+export class CheckConclusionView {
+  @Text()
+  name: string;
+  @Text({ description: '`success`, `failure`, `neutral`, `skipped`, `cancelled`, or a status while running' })
+  conclusion: string;
+}
+
+/** The forge’s facts about a merged PR (pr.verified `data`). */
+export class ForgeFactsView {
+  @OneOf(['github', 'gitlab'])
+  provider: 'github' | 'gitlab';
+  @Text()
+  repo: string;
+  @Int()
+  number: number;
+  @Bool()
+  merged: boolean;
+  @NullableTimestamp()
+  mergedAt: string | null;
+  @NullableText()
+  mergedBy: string | null;
+  @NullableText()
+  author: string | null;
+  @Text()
+  baseBranch: string;
+  @NullableText()
+  headSha: string | null;
+  @NullableText()
+  mergeCommitSha: string | null;
+  @ListOf(() => ForgeApprovalView, { description: 'Approvals that count: the latest verdict per reviewer, not the requester’s, not the author’s' })
+  approvals: ForgeApprovalView[];
+  @ListOf(() => IgnoredApprovalView)
+  ignoredApprovals: IgnoredApprovalView[];
+  @Nested(() => MergeSignatureView)
+  signature: MergeSignatureView;
+  @Bool()
+  protectedBranch: boolean;
+  @Texts({ description: 'Checks the branch protection requires (GitHub)' })
+  requiredChecks: string[];
+  @ListOf(() => CheckConclusionView, { description: 'Check runs and commit statuses on the head commit, the latest per name' })
+  checks: CheckConclusionView[];
+}
 
 /** What the forge said about one retro PR of a grant (GET /v1/grants/:id `forge`, the bundle's `forge`). */
 export class ForgeVerificationView {
@@ -32,10 +96,7 @@ export class ForgeVerificationView {
   compliant: boolean | null;
   @NullableListOf(() => MissingRequirementView, { description: 'What retroPr.require found missing; null when the target requires nothing' })
   missing: MissingRequirementView[] | null;
-  @NullableFreeObject({
-    description:
-      'The forge’s facts as recorded in pr.verified: approvals (by whom, when; the requester’s and author’s own in ignoredApprovals), signature {verified, reason, signer}, protectedBranch, requiredChecks, checks [{name, conclusion}], merge commit, base branch',
-  })
+  @NullableNested(() => ForgeFactsView, { description: 'The forge’s facts as recorded in pr.verified (null before the forge answered)' })
   facts: ForgeFacts | null;
   @Timestamp()
   requestedAt: string;

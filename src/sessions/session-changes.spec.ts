@@ -1,4 +1,4 @@
-import { sessionChanges, sqlWrites } from './session-changes';
+import { describeChanges, sessionChanges, sqlWrites } from './session-changes';
 import type { SessionEvent } from './session-event';
 
 describe('what a session changed', () => {
@@ -26,7 +26,7 @@ describe('what a session changed', () => {
     expect(await sqlWrites('UPDATE WHERE')).toEqual([]);
   });
 
-  it('counts per object and operation, leaves out statements the target refused, adds Kubernetes writes', async () => {
+  it('counts per object and operation, leaves out statements the target refused, adds Kubernetes writes and CLI command lines', async () => {
     const at = (s: number) => `2026-12-02T10:00:0${s}.000Z`;
     const event = (seq: number, fields: Partial<SessionEvent>): SessionEvent =>
       ({
@@ -66,6 +66,11 @@ describe('what a session changed', () => {
     expect(await sessionChanges(events)).toEqual([
       { object: 'payments.ledger', operation: 'UPDATE', count: 2, firstAt: at(1), lastAt: at(5) },
       { object: 'deployments/payments/api', operation: 'PATCH', count: 1, firstAt: at(6), lastAt: at(6) },
+      // The CLI's command record: only its line is known, marked COMMAND.
+      { object: 'psql -c "DELETE FROM ledger"', operation: 'COMMAND', count: 1, firstAt: at(9), lastAt: at(9) },
     ]);
+    expect(describeChanges(await sessionChanges(events))).toBe(
+      'UPDATE payments.ledger ×2, PATCH deployments/payments/api, command `psql -c "DELETE FROM ledger"`',
+    );
   });
 });

@@ -98,6 +98,8 @@ export async function sessionChanges(events: readonly SessionEvent[]): Promise<S
       const object = [detail.resource, detail.namespace, detail.name, detail.subresource].filter(Boolean).join('/');
       writes.push({ object, operation: detail.verb.toUpperCase(), at });
     }
+    // A command the CLI recorded: what it changed is not known, only its command line (marked COMMAND).
+    if (event.type === 'command' && event.command) writes.push({ object: event.command, operation: COMMAND, at });
   }
   const grouped = new Map<string, SessionChange>();
   for (const write of writes) {
@@ -109,7 +111,12 @@ export async function sessionChanges(events: readonly SessionEvent[]): Promise<S
   return [...grouped.values()];
 }
 
-/** `UPDATE payments.ledger ×3, PATCH deployments/payments/api`: the changes as a reminder names them. */
+/** The operation of a CLI-recorded command line: the line is all that is known. */
+export const COMMAND = 'COMMAND';
+
+/** `UPDATE payments.ledger ×3, PATCH deployments/payments/api, command \`kubectl rollout …\``: the changes as a reminder names them. */
 export function describeChanges(changes: readonly SessionChange[]): string {
-  return changes.map((change) => `${change.operation} ${change.object}${change.count > 1 ? ` ×${change.count}` : ''}`).join(', ');
+  return changes
+    .map((change) => `${change.operation === COMMAND ? `command \`${change.object}\`` : `${change.operation} ${change.object}`}${change.count > 1 ? ` ×${change.count}` : ''}`)
+    .join(', ');
 }

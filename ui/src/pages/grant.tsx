@@ -228,6 +228,19 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             p.deliveryId ?? 'by hand',
           ])}
         />
+        <Table
+          caption="Retro PR at the forge"
+          head={['PR', 'Verification', 'Approvals', 'Merge commit', 'Base branch', 'Checks']}
+          empty="No merged PR asked about at the forge yet (with retroPr.require, only a merged PR meeting every requirement satisfies the clock)."
+          rows={g.forge.map((f) => [
+            f.pr,
+            verificationState(f),
+            f.facts ? approvalsOf(f.facts) : '',
+            f.facts ? (f.facts.signature.verified ? `signed (${f.facts.signature.signer ?? 'verified'})` : `not verified (${f.facts.signature.reason})`) : '',
+            f.facts ? `${f.facts.baseBranch}${f.facts.protectedBranch ? ' (protected)' : ' (not protected)'}` : '',
+            f.facts ? f.facts.checks.map((c) => `${c.name}: ${c.conclusion}`).join(', ') : '',
+          ])}
+        />
         {mayOnGrant(me, g, 'pr.link') && (
           <InlineAction
             open="Link a pull request"
@@ -252,8 +265,13 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             <div class="clock">
               <h3>
                 {KIND_OF_CLOCK[c.kind]}: <span class={`badge ${c.state}`}>{c.state}</span> due {when(c.dueAt)}
-                {c.state === 'running' && ` (${timeLeft(c.dueAt, now)} left)`}
+                {(c.state === 'running' || c.state === 'pr_noncompliant') && ` (${timeLeft(c.dueAt, now)} left)`}
               </h3>
+              {c.noncompliance && (
+                <p class="flag">
+                  {c.noncompliance.pr} does not meet the policy: {c.noncompliance.missing.map((m) => `${m.requirement}: ${m.detail}`).join('; ')}
+                </p>
+              )}
               {c.resolvedBy && (
                 <p>
                   {c.state === 'waived' ? 'Waived' : 'Resolved'} by {c.resolvedBy}
@@ -356,6 +374,30 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
 }
 
 /** The grant's window as the transcript judges stamps against it: activation to end (or expiry). */
+type ForgeVerification = Grant['forge'][number];
+
+function verificationState(f: ForgeVerification) {
+  if (f.status === 'pending')
+    return (
+      <span class="flag">
+        verification pending (attempt {f.attempts}
+        {f.lastError ? `: ${f.lastError}` : ''}
+        {f.nextAttemptAt ? `; next ${when(f.nextAttemptAt)}` : ''})
+      </span>
+    );
+  if (f.status === 'not_merged') return 'not merged at the forge';
+  if (f.compliant === null) return 'verified (evidence only: no requirements)';
+  return f.compliant ? 'meets every requirement' : <span class="flag">missing: {(f.missing ?? []).map((m) => `${m.requirement}: ${m.detail}`).join('; ')}</span>;
+}
+
+/** `reviewer-2` (and, struck through, the approvals that do not count). */
+function approvalsOf(facts: NonNullable<ForgeVerification['facts']>) {
+  const { approvals, ignoredApprovals } = facts;
+  const counted = approvals.map((a) => a.by).join(', ') || 'none';
+  const ignored = ignoredApprovals.map((a) => `${a.by} (${a.why}, not counted)`).join(', ');
+  return ignored ? `${counted}; ${ignored}` : counted;
+}
+
 const windowOf = (grant: Grant) => ({ from: new Date(grant.activatedAt), to: new Date(grant.endedAt ?? grant.expiresAt) });
 
 /**
