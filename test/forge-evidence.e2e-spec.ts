@@ -1,6 +1,7 @@
 import { FakeForgeApi, type ForgePullRequest } from './support/forge-api';
 import { githubDelivery, githubPullRequestEvent, gitlabMergeRequestEvent } from './support/forges';
 import { freePort } from './support/ports';
+import { runCli } from './support/service-process';
 import { startChildService, type ChildService } from './support/service-child';
 import { SmtpSink } from './support/smtp-sink';
 import { testCertificate } from './support/test-certificate';
@@ -266,6 +267,9 @@ describe('retro-PR evidence from the forge', () => {
         (await detail(grant.id)).forge.find((f: { status: string; attempts: number }) => f.status === 'pending' && f.attempts >= 2),
       );
       expect(pending).toMatchObject({ pr: `acme/infra#${number}`, lastError: expect.stringMatching(/^HTTP 503/), nextAttemptAt: expect.any(String) });
+      // The requester sees it in the CLI too.
+      const status = await runCli(['status', grant.id], { BREAKGLASS_URL: sut.url, BREAKGLASS_TOKEN: engineer });
+      expect(status.stdout).toMatch(new RegExp(`Forge +acme/infra#${number} verification pending \\(attempt \\d+: HTTP 503`));
       expect((await clock(grant.id)).state).toBe('running');
       expect(await auditOf(grant.id, 'pr.verified')).toEqual([]);
     } finally {

@@ -70,6 +70,14 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 /** `breakglass status GRANT`: one grant, as a person reads it (`--json` prints the answer as it is). */
+/** `acme/infra#42 verification pending (attempt 3: HTTP 503 …)`, `… missing approvals: …`. */
+function forgeLine(f: GrantDetail['forge'][number]): string {
+  if (f.status === 'pending') return `${f.pr} verification pending (attempt ${f.attempts}${f.lastError ? `: ${f.lastError}` : ''})`;
+  if (f.status === 'not_merged') return `${f.pr} not merged at the forge`;
+  if (f.compliant === null) return `${f.pr} verified (evidence only)`;
+  return f.compliant ? `${f.pr} meets every requirement` : `${f.pr} missing ${(f.missing ?? []).map((m) => `${m.requirement}: ${m.detail}`).join('; ')}`;
+}
+
 export function describeGrant(grant: GrantDetail, now = Date.now()): string {
   const ended = grant.endedAt
     ? `${grant.status} at ${grant.endedAt}${grant.endedBy ? ` by ${grant.endedBy}` : ''}${grant.endReason ? `: ${grant.endReason}` : ''}`
@@ -94,6 +102,8 @@ export function describeGrant(grant: GrantDetail, now = Date.now()): string {
       'Retro PR',
       grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
     ],
+    ['Forge', grant.forge.length ? grant.forge.map(forgeLine).join('\n            ') : null],
+    ['Changed', grant.changes.length ? grant.changes.map((c) => `${c.operation} ${c.object}${c.count > 1 ? ` ×${c.count}` : ''}`).join('\n            ') : null],
     ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
     [
       'Verdict',

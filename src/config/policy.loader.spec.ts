@@ -279,6 +279,39 @@ audit:
     ]);
   });
 
+  it('reads retroPr.require (defaults merged into targets, satisfiedBy merged) and names each bad value', () => {
+    const policy = parsePolicy(
+      `
+defaults:
+  retroPr: { require: { approvals: 2, checks: [policy-gate] } }
+targets:
+  - { name: a, environment: production, credential: { type: jwt, audience: a } }
+  - { name: b, environment: production, credential: { type: jwt, audience: b }, retroPr: { require: { signedCommits: true, protectedBranch: true } } }
+`,
+      'p.yaml',
+      {},
+      'sha',
+    );
+    expect(policy.targets.map((t) => t.retroPr)).toEqual([
+      { windowSeconds: 86400, satisfiedBy: 'merged', repo: null, require: { approvals: 2, signedCommits: false, protectedBranch: false, checks: ['policy-gate'] } },
+      { windowSeconds: 86400, satisfiedBy: 'merged', repo: null, require: { approvals: 0, signedCommits: true, protectedBranch: true, checks: [] } },
+    ]);
+    expect(parsePolicy(minimalTarget, 'p.yaml', {}, 'sha').targets[0].retroPr).toMatchObject({ satisfiedBy: 'opened', require: null });
+    const described = (retroPr: string) =>
+      problemsOf(`targets:\n  - { name: a, environment: production, credential: { type: jwt, audience: a }, retroPr: ${retroPr} }\n`).map(
+        (p) => `${p.field}: ${p.message}`,
+      );
+    expect(described('{ require: { approvals: 1.5, signedCommits: maybe, checks: [""], protectBranch: true } }')).toEqual([
+      'targets[0].retroPr.require.protectBranch: is not a known key',
+      'targets[0].retroPr.require.approvals: must be a whole number of approvals',
+      'targets[0].retroPr.require.signedCommits: must be a boolean value',
+      'targets[0].retroPr.require.checks: must list check names (none empty)',
+    ]);
+    expect(described('{ satisfiedBy: opened, require: { approvals: 1 } }')).toEqual([
+      'targets[0].retroPr.satisfiedBy: must be "merged" (or left out) when retroPr.require is set: requirements are checked on the merged PR',
+    ]);
+  });
+
   it('reads drills with their defaults, and names each problem with one: bad cron, unknown target or channel, twice the same name', () => {
     const drills = (yaml: string) => parsePolicy(`${minimalTarget}\nchannels: { drills: { type: log } }\ndrills:\n${yaml}`, '/p.yaml', {}, 'sha').drills;
     expect(drills("  - { name: weekly, targets: [prod-cluster], schedule: '0 9 * * 1' }\n")).toEqual([

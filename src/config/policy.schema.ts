@@ -87,8 +87,8 @@ export class RetroPrRequirementsSpec {
   protectedBranch?: boolean;
 
   @IsOptional()
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @IsString({ each: true, message: 'must list check names' })
+  @MinLength(1, { each: true, message: 'must list check names (none empty)' })
   @IsArray()
   checks?: string[];
 }
