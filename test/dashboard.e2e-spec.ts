@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { FakeForgeApi } from './support/forge-api';
 import { FakeOidcProvider } from './support/oidc-provider';
 import { FakePagerDutyApi } from './support/pagerduty-api';
 import { startTestService, type TestService } from './support/test-service';
@@ -33,6 +34,11 @@ targets:
     environment: production
     credential: { type: jwt, audience: incidents }
     incident: { pattern: '^PD-[A-Z0-9]+$', example: PD-Q1W2E3, pagerduty: { require: open } }
+  - name: reviewed-cluster
+    environment: production
+    credential: { type: jwt, audience: reviewed }
+    repo: acme/infra
+    retroPr: { window: 1h, require: { approvals: 1, signedCommits: true, protectedBranch: true, checks: [policy-gate] } }
 drills:
   - { name: ledger-yearly, targets: [ledger-db], schedule: '0 9 1 1 *' }
 `;
@@ -61,6 +67,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
   let page: Page;
   let engineer: string;
   let pagerDuty: FakePagerDutyApi;
+  let forge: FakeForgeApi;
   const outside: string[] = [];
   const shots = process.env.SCREENSHOTS_DIR
     ? path.resolve(process.env.SCREENSHOTS_DIR)
@@ -83,9 +90,12 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
       onCall: {},
       incidents: { Q7PAY: { status: 'acknowledged', title: 'Card payments failing', assignees: ['PUSER01'], escalationPolicy: 'PEP0001' } },
     });
+    forge = new FakeForgeApi();
     sut = await startTestService({
       policyYaml: POLICY,
       env: {
+        GITHUB_API_URL: (await forge.start()).github,
+        BREAKGLASS_RETRY_BASE_MS: '500',
         KUBERNETES_AUDIT_TOKEN: AUDIT_TOKEN,
         BREAKGLASS_LOG_ORIGIN: 'breakglass.example.com/audit',
         PAGERDUTY_API_URL: await pagerDuty.start(),
@@ -106,6 +116,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await browser?.close();
     await sut?.close();
     await pagerDuty?.stop();
+    await forge?.stop();
   });
 
   it('signs in with the dev "sign in as" helper', async () => {
@@ -431,6 +442,44 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
       review: 'waived',
     });
     await screenshot('grant-actions');
+  });
+
+  it('shows what the forge said about the retro PR: verification pending while it is down, then what the PR misses', async () => {
+    const grant = (
+      await sut.http
+        .post('/v1/grants')
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ target: 'reviewed-cluster', incident: 'INC-4821', reason: 'Scaling the payments API by hand', durationSeconds: 1800 })
+        .expect(201)
+    ).body;
+    forge.pullRequests.set('acme/infra#77', {
+      author: 'oncall-1',
+      merged: true,
+      baseBranch: 'main',
+      headSha: 'e'.repeat(40),
+      mergeCommitSha: 'f'.repeat(40),
+      reviews: [{ login: 'oncall-1', state: 'APPROVED' }],
+      signature: { verified: true, reason: 'valid', signer: 'web-flow' },
+      checks: [{ name: 'policy-gate', conclusion: 'success' }],
+    });
+    forge.protectedBranches.add('acme/infra:main');
+    forge.mode = 'down';
+    try {
+      await sut.http.post(`/v1/grants/${grant.id}/pull-requests`).set('Authorization', `Bearer ${engineer}`).send({ url: 'https://github.com/acme/infra/pull/77' }).expect(200);
+      await page.evaluate(`location.hash = '#/grants/${grant.id}'`);
+      const table = page.getByRole('table', { name: 'Retro PR at the forge' });
+      await table.getByRole('row', { name: /acme\/infra#77 verification pending \(attempt \d+: HTTP 503/ }).waitFor({ timeout: 15_000 });
+    } finally {
+      forge.mode = 'up';
+    }
+    const table = page.getByRole('table', { name: 'Retro PR at the forge' });
+    await table
+      .getByRole('row', { name: /missing: approvals: 0 of 1 approval by someone other than the requester; not counted: oncall-1 \(requester\)/ })
+      .waitFor({ timeout: 15_000 });
+    await table.getByRole('row', { name: /none; oncall-1 \(requester, not counted\) signed \(web-flow\) main \(protected\) policy-gate: success/ }).waitFor();
+    await page.getByText('acme/infra#77 does not meet the policy: approvals: 0 of 1 approval').waitFor({ timeout: 10_000 });
+    await page.locator('.badge.pr_noncompliant').first().waitFor();
+    await screenshot('grant-forge');
   });
 
   it('finds a seeded population on the Grants page across pages and downloads all of it as CSV', async () => {

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /** What the stand-in knows about one pull/merge request. */
 export interface ForgePullRequest {
@@ -20,7 +20,8 @@ export interface ForgePullRequest {
  * A local HTTPS stand-in answering the REST endpoints breakglass asks about a merged retro PR, in the
  * response shapes GitHub (`/github/…`, REST v3: pulls, reviews, commits with `verification`, branches
  * with `protection`, check-runs, combined status) and GitLab (`/gitlab/api/v4/…`: merge request,
- * approvals, commit signature, protected branch, commit statuses) document.
+ * approvals, commit signature, protected branch, commit statuses) document. Without a certificate it
+ * speaks plain HTTP (for an in-process service, which cannot be made to trust a test CA).
  */
 export class FakeForgeApi {
   private server?: Server;
@@ -31,13 +32,15 @@ export class FakeForgeApi {
   /** `down`: every request answers 503 (the forge is unavailable). */
   mode: 'up' | 'down' = 'up';
 
-  constructor(private readonly tls: { cert: Buffer; key: Buffer }) {}
+  constructor(private readonly tls?: { cert: Buffer; key: Buffer }) {}
 
   async start(): Promise<{ github: string; gitlab: string }> {
-    this.server = createServer(this.tls, (req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.server = this.tls ? createHttpsServer(this.tls, handler) : createHttpServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
     const { port } = this.server.address() as { port: number };
-    return { github: `https://127.0.0.1:${port}/github`, gitlab: `https://127.0.0.1:${port}/gitlab` };
+    const base = `${this.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    return { github: `${base}/github`, gitlab: `${base}/gitlab` };
   }
 
   async stop(): Promise<void> {
