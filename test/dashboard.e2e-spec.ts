@@ -465,7 +465,11 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     forge.protectedBranches.add('acme/infra:main');
     forge.mode = 'down';
     try {
-      await sut.http.post(`/v1/grants/${grant.id}/pull-requests`).set('Authorization', `Bearer ${engineer}`).send({ url: 'https://github.com/acme/infra/pull/77' }).expect(200);
+      await sut.http
+        .post(`/v1/grants/${grant.id}/pull-requests`)
+        .set('Authorization', `Bearer ${engineer}`)
+        .send({ url: 'https://github.com/acme/infra/pull/77' })
+        .expect(200);
       await page.evaluate(`location.hash = '#/grants/${grant.id}'`);
       const table = page.getByRole('table', { name: 'Retro PR at the forge' });
       await table.getByRole('row', { name: /acme\/infra#77 verification pending \(attempt \d+: HTTP 503/ }).waitFor({ timeout: 15_000 });

@@ -1,8 +1,8 @@
 import { FakeForgeApi, type ForgePullRequest } from './support/forge-api';
 import { githubDelivery, githubPullRequestEvent, gitlabMergeRequestEvent } from './support/forges';
 import { freePort } from './support/ports';
-import { runCli } from './support/service-process';
 import { startChildService, type ChildService } from './support/service-child';
+import { runCli } from './support/service-process';
 import { SmtpSink } from './support/smtp-sink';
 import { testCertificate } from './support/test-certificate';
 import { until } from './support/until';

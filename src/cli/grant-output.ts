@@ -103,7 +103,10 @@ export function describeGrant(grant: GrantDetail, now = Date.now()): string {
       grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
     ],
     ['Forge', grant.forge.length ? grant.forge.map(forgeLine).join('\n            ') : null],
-    ['Changed', grant.changes.length ? grant.changes.map((c) => `${c.operation} ${c.object}${c.count > 1 ? ` ×${c.count}` : ''}`).join('\n            ') : null],
+    [
+      'Changed',
+      grant.changes.length ? grant.changes.map((c) => `${c.operation} ${c.object}${c.count > 1 ? ` ×${c.count}` : ''}`).join('\n            ') : null,
+    ],
     ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
     [
       'Verdict',

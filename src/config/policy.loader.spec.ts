@@ -293,7 +293,12 @@ targets:
       'sha',
     );
     expect(policy.targets.map((t) => t.retroPr)).toEqual([
-      { windowSeconds: 86400, satisfiedBy: 'merged', repo: null, require: { approvals: 2, signedCommits: false, protectedBranch: false, checks: ['policy-gate'] } },
+      {
+        windowSeconds: 86400,
+        satisfiedBy: 'merged',
+        repo: null,
+        require: { approvals: 2, signedCommits: false, protectedBranch: false, checks: ['policy-gate'] },
+      },
       { windowSeconds: 86400, satisfiedBy: 'merged', repo: null, require: { approvals: 0, signedCommits: true, protectedBranch: true, checks: [] } },
     ]);
     expect(parsePolicy(minimalTarget, 'p.yaml', {}, 'sha').targets[0].retroPr).toMatchObject({ satisfiedBy: 'opened', require: null });

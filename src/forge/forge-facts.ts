@@ -1,38 +1,15 @@
 import type { RetroPrRequirements } from '../config/policy';
 import type { MissingRequirementView } from '../sla/sla.views';
+import type { ForgeApprovalView, ForgeFactsView } from './forge.views';
 
 // What the forge says about a merged retro PR, and which of the policy's requirements it misses.
 // Pure, so the rules are unit-tested without a forge.
 
-export interface ForgeApproval {
-  by: string;
-  /** When the approval was given (GitLab's approvals API may not say). */
-  at: string | null;
-}
+/** An approval as the forge gave it (API shape: forge.views.ts). */
+export type ForgeApproval = ForgeApprovalView;
 
 /** The forge's facts about one merged PR, as recorded in `pr.verified` and the evidence bundle. */
-export interface ForgeFacts {
-  provider: 'github' | 'gitlab';
-  repo: string;
-  number: number;
-  merged: boolean;
-  mergedAt: string | null;
-  mergedBy: string | null;
-  author: string | null;
-  baseBranch: string;
-  headSha: string | null;
-  mergeCommitSha: string | null;
-  /** Latest approving review per person, excluding the requester's own and the author's. */
-  approvals: ForgeApproval[];
-  /** Approvals that do not count, with why. */
-  ignoredApprovals: (ForgeApproval & { why: 'requester' | 'author' })[];
-  signature: { verified: boolean; reason: string; signer: string | null };
-  protectedBranch: boolean;
-  /** Checks the base branch's protection requires (GitHub); empty where the forge has no such list. */
-  requiredChecks: string[];
-  /** Every check run and commit status on the PR's head, latest per name. */
-  checks: { name: string; conclusion: string }[];
-}
+export type ForgeFacts = ForgeFactsView;
 
 /** One requirement a PR misses, e.g. `{ requirement: 'checks', detail: 'policy-gate concluded failure' }`. */
 export type MissingRequirement = MissingRequirementView;

@@ -1,6 +1,19 @@
-import { Bool, Int, ListOf, Nested, NullableBool, NullableListOf, NullableNested, NullableText, NullableTimestamp, OneOf, Text, Texts, Timestamp } from '../common/api-schema';
+import {
+  Bool,
+  Int,
+  ListOf,
+  Nested,
+  NullableBool,
+  NullableListOf,
+  NullableNested,
+  NullableText,
+  NullableTimestamp,
+  OneOf,
+  Text,
+  Texts,
+  Timestamp,
+} from '../common/api-schema';
 import { MissingRequirementView } from '../sla/sla.views';
-import type { ForgeFacts } from './forge-facts';
 import type { VerificationRecord } from './pr-verifications.repository';
 
 export class ForgeApprovalView {
@@ -97,7 +110,7 @@ export class ForgeVerificationView {
   @NullableListOf(() => MissingRequirementView, { description: 'What retroPr.require found missing; null when the target requires nothing' })
   missing: MissingRequirementView[] | null;
   @NullableNested(() => ForgeFactsView, { description: 'The forge’s facts as recorded in pr.verified (null before the forge answered)' })
-  facts: ForgeFacts | null;
+  facts: ForgeFactsView | null;
   @Timestamp()
   requestedAt: string;
 }

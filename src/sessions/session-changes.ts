@@ -117,6 +117,9 @@ export const COMMAND = 'COMMAND';
 /** `UPDATE payments.ledger ×3, PATCH deployments/payments/api, command \`kubectl rollout …\``: the changes as a reminder names them. */
 export function describeChanges(changes: readonly SessionChange[]): string {
   return changes
-    .map((change) => `${change.operation === COMMAND ? `command \`${change.object}\`` : `${change.operation} ${change.object}`}${change.count > 1 ? ` ×${change.count}` : ''}`)
+    .map(
+      (change) =>
+        `${change.operation === COMMAND ? `command \`${change.object}\`` : `${change.operation} ${change.object}`}${change.count > 1 ? ` ×${change.count}` : ''}`,
+    )
     .join(', ');
 }

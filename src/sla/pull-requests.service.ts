@@ -31,8 +31,10 @@ export interface PullRequestEvent {
   sourceUpdatedAt?: Date | null;
 }
 
-/** A PR link recorded as merged with a known merge commit. */
-export interface MergedPullRequest {
+export type Forge = 'github' | 'gitlab';
+
+/** A PR linked by a person: only the forge can tell whether it is merged. */
+export interface HandLinkedPullRequest {
   grantId: string;
   target: string;
   /** The forge that hosts it (a hand-linked PR: read from its URL); null when the URL says neither. */
@@ -40,19 +42,11 @@ export interface MergedPullRequest {
   repo: string;
   number: number;
   url: string;
-  mergeCommitSha: string;
 }
 
-export type Forge = 'github' | 'gitlab';
-
-/** A PR linked by a person: only the forge can tell whether it is merged. */
-export interface HandLinkedPullRequest {
-  grantId: string;
-  target: string;
-  forge: Forge | null;
-  repo: string;
-  number: number;
-  url: string;
+/** A PR link recorded as merged with a known merge commit. */
+export interface MergedPullRequest extends HandLinkedPullRequest {
+  mergeCommitSha: string;
 }
 
 declare module '../common/domain-events' {

@@ -228,6 +228,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
             p.deliveryId ?? 'by hand',
           ])}
         />
+        <h3>At the forge</h3>
         <Table
           caption="Retro PR at the forge"
           head={['PR', 'Verification', 'Approvals', 'Merge commit', 'Base branch', 'Checks']}
@@ -387,7 +388,11 @@ function verificationState(f: ForgeVerification) {
     );
   if (f.status === 'not_merged') return 'not merged at the forge';
   if (f.compliant === null) return 'verified (evidence only: no requirements)';
-  return f.compliant ? 'meets every requirement' : <span class="flag">missing: {(f.missing ?? []).map((m) => `${m.requirement}: ${m.detail}`).join('; ')}</span>;
+  return f.compliant ? (
+    'meets every requirement'
+  ) : (
+    <span class="flag">missing: {(f.missing ?? []).map((m) => `${m.requirement}: ${m.detail}`).join('; ')}</span>
+  );
 }
 
 /** `reviewer-2` (and, struck through, the approvals that do not count). */
