@@ -53,7 +53,7 @@ declare module '../common/domain-events' {
   interface TransactionEvents {
     /** In the transaction that recorded the merge (GitOps closes the loop if the commit is already reconciled). */
     'pull-request.merged': MergedPullRequest;
-    /** In the transaction that recorded a link made by hand (`POST /v1/grants/:id/prs`). */
+    /** In the transaction that recorded a link made by hand (`POST /v1/grants/:id/pull-requests`). */
     'pull-request.linked-by-hand': HandLinkedPullRequest;
   }
 }
@@ -196,7 +196,7 @@ export class PullRequests {
           await this.events.publish(tx, 'pull-request.merged', {
             grantId: grant.id,
             target: grant.target,
-            forge: event.provider === 'manual' ? forgeOfUrl(event.url) : event.provider,
+            forge: event.provider === 'manual' ? (pullRequestOfUrl(event.url)?.forge ?? null) : event.provider,
             repo: event.repo,
             number: event.number,
             url: event.url,
@@ -246,22 +246,24 @@ export function mentionedGrantIds(texts: (string | null | undefined)[]): string[
 
 const PULL_REQUEST_PATH = /^\/(.+?)(?:\/-)?\/(pull|pulls|merge_requests)\/(\d+)\/?$/;
 
-/** `https://github.com/acme/infra/pull/42` or `https://gitlab.example.com/group/app/-/merge_requests/7`. */
-function parsePullRequestUrl(url: string): { repo: string; number: number; forge: Forge } {
-  const match = PULL_REQUEST_PATH.exec(new URL(url).pathname);
-  if (!match)
-    throw new CommonError('validation_failed', `Cannot read a repository and number from ${url}`, [
-      { field: 'url', problems: ['not a pull or merge request URL'] },
-    ]);
-  return { repo: match[1], number: Number(match[3]), forge: match[2] === 'merge_requests' ? 'gitlab' : 'github' };
-}
-
-/** GitLab's merge requests live under `/-/merge_requests/`, GitHub's pulls under `/pull/`. */
-function forgeOfUrl(url: string): Forge | null {
+/** `https://github.com/acme/infra/pull/42` or `https://gitlab.example.com/group/app/-/merge_requests/7`; null for anything else. */
+function pullRequestOfUrl(url: string): { repo: string; number: number; forge: Forge } | null {
+  let pathname: string;
   try {
-    const match = PULL_REQUEST_PATH.exec(new URL(url).pathname);
-    return match ? (match[2] === 'merge_requests' ? 'gitlab' : 'github') : null;
+    pathname = new URL(url).pathname;
   } catch {
     return null;
   }
+  // GitLab's merge requests live under `/-/merge_requests/`, GitHub's pulls under `/pull/`.
+  const match = /^\/(.+?)(?:\/-)?\/(pull|pulls|merge_requests)\/(\d+)\/?$/.exec(pathname);
+  return match && { repo: match[1], number: Number(match[3]), forge: match[2] === 'merge_requests' ? 'gitlab' : 'github' };
+}
+
+function parsePullRequestUrl(url: string): { repo: string; number: number; forge: Forge } {
+  const pr = pullRequestOfUrl(url);
+  if (!pr)
+    throw new CommonError('validation_failed', `Cannot read a repository and number from ${url}`, [
+      { field: 'url', problems: ['not a pull or merge request URL'] },
+    ]);
+  return pr;
 }
