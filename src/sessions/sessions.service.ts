@@ -49,10 +49,18 @@ const KNOWN_HEADS_KEPT = 10_000;
 type KnownHead = Pick<SessionHead, 'lastSeq' | 'clientLastSeq' | 'hash' | 'gaps'>;
 
 /** The per-grant session log: ingest, the broker's own records, read, verify, seal. */
+/** Grants whose session changes are kept in memory (a few KB each at most). */
+const CHANGES_CACHED = 500;
+
 @Injectable()
 export class Sessions {
   /** Heads this instance wrote last, for the one-statement fast path (a stale one only costs a retry). */
   private readonly knownHeads = new Map<string, KnownHead>();
+  /**
+   * Per grant, what the session changed as of a head hash: the grant page polls every few seconds,
+   * and parsing every statement again is only needed once a record has landed.
+   */
+  private readonly changesAtHead = new Map<string, { hash: string; changes: SessionChange[] }>();
   /** Fast-path batches waiting for the next grouped statement, by grant. */
   private readonly pendingMoves = new Map<string, { move: HeadMove; settle: (appended: boolean) => void }>();
 
@@ -255,7 +263,18 @@ export class Sessions {
   /** Recomputes the chain, which must end at the stored head and pass through every seal in the audit log. */
   /** What the session changed: writing statements and Kubernetes writes, per object and operation (P2.7). */
   async changes(grantId: string): Promise<SessionChange[]> {
-    return sessionChanges((await this.everything(grantId)).events);
+    // The head is read before the records: a cached list is never older than the head it is kept under.
+    const head = await this.repository.head(grantId);
+    const cached = this.changesAtHead.get(grantId);
+    if (head && cached?.hash === head.hash) return cached.changes;
+    const changes = await sessionChanges((await this.everything(grantId)).events);
+    if (head) {
+      this.changesAtHead.delete(grantId);
+      this.changesAtHead.set(grantId, { hash: head.hash, changes });
+      // The grants people are looking at now; the oldest looked-at goes first.
+      if (this.changesAtHead.size > CHANGES_CACHED) this.changesAtHead.delete(this.changesAtHead.keys().next().value!);
+    }
+    return changes;
   }
 
   async verify(grantId: string): Promise<ChainVerdict> {

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
@@ -6,7 +5,7 @@ import { Public } from '../../auth/decorators';
 import { Answers } from '../../common/api-schema';
 import type { RequestWithRawBody } from '../../common/json-body';
 import { WebhookRateLimit } from '../../common/rate-limit';
-import { constantTimeEquals } from '../../common/signatures';
+import { constantTimeEquals, hmacSha256Signature } from '../../common/signatures';
 import { ServiceConfig } from '../../config/config.providers';
 import { Grants } from '../../grants/grants.service';
 import { pagerDutyIncidentId } from '../../pagerduty/incidents';
@@ -41,9 +40,8 @@ export class PagerDutyWebhookController {
   async receive(@Req() req: Request & RequestWithRawBody, @Headers('x-pagerduty-signature') signatures: string | undefined): Promise<PagerDutyWebhookAnswer> {
     const secret = this.config.env.PAGERDUTY_WEBHOOK_SECRET;
     if (!secret) throw new WebhookError('webhook_not_configured', 'PAGERDUTY_WEBHOOK_SECRET is not set');
-    const expected = `v1=${createHmac('sha256', secret)
-      .update(req.rawBody ?? '')
-      .digest('hex')}`;
+    // `v1=` + the hex HMAC-SHA256 GitHub sends as `sha256=`.
+    const expected = hmacSha256Signature(secret, req.rawBody ?? '').replace(/^sha256=/, 'v1=');
     const offered = (signatures ?? '').split(',').map((signature) => signature.trim());
     if (!req.rawBody || !offered.some((signature) => constantTimeEquals(signature, expected))) {
       throw new WebhookError('invalid_signature', 'No X-PagerDuty-Signature matches the body');
