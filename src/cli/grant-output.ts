@@ -78,6 +78,9 @@ function forgeLine(f: GrantDetail['forge'][number]): string {
   return f.compliant ? `${f.pr} meets every requirement` : `${f.pr} missing ${(f.missing ?? []).map((m) => `${m.requirement}: ${m.detail}`).join('; ')}`;
 }
 
+/** Where a value's next line starts: under the value, past `  Label       `. */
+const CONTINUED = `\n${' '.repeat(14)}`;
+
 export function describeGrant(grant: GrantDetail, now = Date.now()): string {
   const ended = grant.endedAt
     ? `${grant.status} at ${grant.endedAt}${grant.endedBy ? ` by ${grant.endedBy}` : ''}${grant.endReason ? `: ${grant.endReason}` : ''}`
@@ -94,19 +97,13 @@ export function describeGrant(grant: GrantDetail, now = Date.now()): string {
     ['Status', ended],
     ['Flags', grant.flags.length ? grant.flags.join(', ') : null],
     ['Credential', credential],
-    [
-      'Extensions',
-      grant.extensions.length ? grant.extensions.map((e) => `+${e.addedSeconds}s by ${e.by} at ${e.at}: ${e.reason}`).join('\n            ') : null,
-    ],
+    ['Extensions', grant.extensions.length ? grant.extensions.map((e) => `+${e.addedSeconds}s by ${e.by} at ${e.at}: ${e.reason}`).join(CONTINUED) : null],
     [
       'Retro PR',
       grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
     ],
-    ['Forge', grant.forge.length ? grant.forge.map(forgeLine).join('\n            ') : null],
-    [
-      'Changed',
-      grant.changes.length ? grant.changes.map((c) => `${c.operation} ${c.object}${c.count > 1 ? ` ×${c.count}` : ''}`).join('\n            ') : null,
-    ],
+    ['Forge', grant.forge.length ? grant.forge.map(forgeLine).join(CONTINUED) : null],
+    ['Changed', grant.changes.length ? grant.changes.map((c) => `${c.operation} ${c.object}${c.count > 1 ? ` ×${c.count}` : ''}`).join(CONTINUED) : null],
     ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
     [
       'Verdict',
