@@ -1100,12 +1100,12 @@ export interface components {
             checks: components["schemas"]["CheckConclusionView"][];
         };
         ForgeVerificationView: {
-            /** @description `repo#number` */
-            pr: string;
             /** @enum {string} */
             provider: "github" | "gitlab";
             repo: string;
             number: number;
+            /** @description `repo#number` */
+            pr: string;
             /**
              * @description `pending`: verification pending (the forge is asked, retried with backoff while it fails); `not_merged`: a hand-linked PR the forge says is not merged yet
              * @enum {string}

@@ -44,14 +44,18 @@ export class CheckConclusionView {
   conclusion: string;
 }
 
-/** The forge’s facts about a merged PR (pr.verified `data`). */
-export class ForgeFactsView {
+/** Which PR, at which forge. */
+export class ForgePullRequestView {
   @OneOf(['github', 'gitlab'])
   provider: 'github' | 'gitlab';
   @Text()
   repo: string;
   @Int()
   number: number;
+}
+
+/** The forge’s facts about a merged PR (pr.verified `data`). */
+export class ForgeFactsView extends ForgePullRequestView {
   @Bool()
   merged: boolean;
   @NullableTimestamp()
@@ -81,15 +85,9 @@ export class ForgeFactsView {
 }
 
 /** What the forge said about one retro PR of a grant (GET /v1/grants/:id `forge`, the bundle's `forge`). */
-export class ForgeVerificationView {
+export class ForgeVerificationView extends ForgePullRequestView {
   @Text({ description: '`repo#number`' })
   pr: string;
-  @OneOf(['github', 'gitlab'])
-  provider: 'github' | 'gitlab';
-  @Text()
-  repo: string;
-  @Int()
-  number: number;
   @OneOf(['pending', 'verified', 'not_merged'], {
     description:
       '`pending`: verification pending (the forge is asked, retried with backoff while it fails); `not_merged`: a hand-linked PR the forge says is not merged yet',
