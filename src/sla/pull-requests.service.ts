@@ -255,7 +255,7 @@ function pullRequestOfUrl(url: string): { repo: string; number: number; forge: F
     return null;
   }
   // GitLab's merge requests live under `/-/merge_requests/`, GitHub's pulls under `/pull/`.
-  const match = /^\/(.+?)(?:\/-)?\/(pull|pulls|merge_requests)\/(\d+)\/?$/.exec(pathname);
+  const match = PULL_REQUEST_PATH.exec(pathname);
   return match && { repo: match[1], number: Number(match[3]), forge: match[2] === 'merge_requests' ? 'gitlab' : 'github' };
 }
 
