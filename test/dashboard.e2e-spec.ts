@@ -484,6 +484,12 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByText('acme/infra#77 does not meet the policy: approvals: 0 of 1 approval').waitFor({ timeout: 10_000 });
     await page.locator('.badge.pr_noncompliant').first().waitFor();
     await screenshot('grant-forge');
+    // Compliance sees it on the SLA board among the running clocks, with what the PR misses.
+    await page.evaluate(`location.hash = '#/sla'`);
+    await page
+      .getByRole('table', { name: 'Running clocks' })
+      .getByRole('row', { name: new RegExp(`${grant.id} Retroactive PR .* acme/infra#77 misses approvals`) })
+      .waitFor({ timeout: 10_000 });
   });
 
   it('finds a seeded population on the Grants page across pages and downloads all of it as CSV', async () => {

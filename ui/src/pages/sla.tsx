@@ -12,8 +12,15 @@ export function SlaBoardPage({ api }: PageProps) {
   const load = (state: string) => allPages(api, `/v1/sla?state=${state}&limit=1000`, (page: ClockPage) => page.clocks);
   const board = useResource(
     async () => {
-      const [running, breached, late, onTime] = await Promise.all([load('running'), load('breached'), load('satisfied_late'), load('satisfied')]);
-      return { running, breached, late, onTime };
+      const [running, noncompliant, breached, late, onTime] = await Promise.all([
+        load('running'),
+        load('pr_noncompliant'),
+        load('breached'),
+        load('satisfied_late'),
+        load('satisfied'),
+      ]);
+      // A clock whose merged PR missed a requirement is still running: listed with what is missing.
+      return { running: [...running, ...noncompliant], breached, late, onTime };
     },
     [],
     5000,
@@ -36,18 +43,26 @@ export function SlaBoardPage({ api }: PageProps) {
       <Section title="Breached">
         <Table
           caption="Breached clocks"
-          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations']}
-          rows={(b?.breached ?? []).map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), when(c.breachedAt), escalationSummary(c.steps)])}
+          head={['Grant', 'Clock', 'Requester', 'Due', 'Breached', 'Escalations', 'Merged PR']}
+          rows={(b?.breached ?? []).map((c) => [
+            link(c),
+            KIND[c.kind],
+            c.requester,
+            when(c.dueAt),
+            when(c.breachedAt),
+            escalationSummary(c.steps),
+            noncompliance(c),
+          ])}
           empty="No breached clocks."
         />
       </Section>
       <Section title="Running, by time left">
         <Table
           caption="Running clocks"
-          head={['Grant', 'Clock', 'Requester', 'Due', 'Time left']}
+          head={['Grant', 'Clock', 'Requester', 'Due', 'Time left', 'Merged PR']}
           rows={(b?.running ?? [])
             .sort((x, y) => Date.parse(x.dueAt) - Date.parse(y.dueAt))
-            .map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), timeLeft(c.dueAt, now)])}
+            .map((c) => [link(c), KIND[c.kind], c.requester, when(c.dueAt), timeLeft(c.dueAt, now), noncompliance(c)])}
         />
       </Section>
       <Section title="Satisfied late">
@@ -58,6 +73,17 @@ export function SlaBoardPage({ api }: PageProps) {
         />
       </Section>
     </>
+  );
+}
+
+/** `acme/infra#7 misses approvals, checks` for a pr_noncompliant clock. */
+function noncompliance(clock: Clock) {
+  if (!clock.noncompliance) return '';
+  const missing = [...new Set(clock.noncompliance.missing.map((m) => m.requirement))].join(', ');
+  return (
+    <span class="flag" title={clock.noncompliance.missing.map((m) => `${m.requirement}: ${m.detail}`).join('; ')}>
+      {clock.noncompliance.pr} misses {missing}
+    </span>
   );
 }
 
