@@ -1,3 +1,4 @@
+import { describeChange } from '../sessions/change-text';
 import type { GrantCreated, GrantDetail, GrantView, IssuedCredential } from './api-types';
 // Human-readable renderings of API answers for the CLI (`--json` prints the answers as they are).
 
@@ -103,7 +104,7 @@ export function describeGrant(grant: GrantDetail, now = Date.now()): string {
       grant.retroPr.dueAt ? `mention ${grant.retroPr.reference}${grant.retroPr.repo ? ` in ${grant.retroPr.repo}` : ''}, due ${grant.retroPr.dueAt}` : null,
     ],
     ['Forge', grant.forge.length ? grant.forge.map(forgeLine).join(CONTINUED) : null],
-    ['Changed', grant.changes.length ? grant.changes.map((c) => `${c.operation} ${c.object}${c.count > 1 ? ` ×${c.count}` : ''}`).join(CONTINUED) : null],
+    ['Changed', grant.changes.length ? grant.changes.map(describeChange).join(CONTINUED) : null],
     ['Review', grant.review.dueAt ? `due ${grant.review.dueAt}` : null],
     [
       'Verdict',

@@ -14,8 +14,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export type RawForgeFacts = Omit<ForgeFacts, 'approvals' | 'ignoredApprovals'> & { approvals: ForgeApproval[] };
 
 export interface ForgeClient {
-  /** Why this forge cannot be asked, or null. */
-  unconfigured(): string | null;
+  /** A token or an API URL is set (without either, only targets that require verification ask it). */
+  readonly configured: boolean;
   pullRequestFacts(repo: string, number: number): Promise<RawForgeFacts>;
 }
 
@@ -32,8 +32,8 @@ export class GitHubForge implements ForgeClient {
     });
   }
 
-  unconfigured(): string | null {
-    return this.options.token || this.options.apiUrl ? null : 'GITHUB_TOKEN or GITHUB_API_URL is not set';
+  get configured(): boolean {
+    return !!(this.options.token || this.options.apiUrl);
   }
 
   async pullRequestFacts(fullName: string, number: number): Promise<RawForgeFacts> {
@@ -104,8 +104,8 @@ export class GitLabForge implements ForgeClient {
     });
   }
 
-  unconfigured(): string | null {
-    return this.options.token || this.options.apiUrl ? null : 'GITLAB_TOKEN or GITLAB_API_URL is not set';
+  get configured(): boolean {
+    return !!(this.options.token || this.options.apiUrl);
   }
 
   async pullRequestFacts(project: string, iid: number): Promise<RawForgeFacts> {

@@ -58,7 +58,7 @@ export class PrVerifications implements OnApplicationBootstrap, OnModuleDestroy 
   async request(tx: EntityManager, pr: PrKey & { target: string; forge: Forge | null }): Promise<void> {
     if (!pr.forge) return;
     const required = !!findTarget(this.policy, pr.target)?.retroPr.require;
-    if (!required && this.clients.of(pr.forge).unconfigured()) return;
+    if (!required && !this.clients.of(pr.forge).configured) return;
     await this.repository.request(tx, pr, pr.forge);
     afterCommit(tx, () => this.loop.wake());
   }

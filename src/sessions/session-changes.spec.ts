@@ -1,4 +1,5 @@
-import { describeChanges, sessionChanges, sqlWrites } from './session-changes';
+import { describeChanges } from './change-text';
+import { sessionChanges, sqlWrites } from './session-changes';
 import type { SessionEvent } from './session-event';
 
 describe('what a session changed', () => {

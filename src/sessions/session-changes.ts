@@ -1,19 +1,13 @@
 import { loadModule, parseSync } from 'libpg-query';
+import { COMMAND, type SessionChange } from './change-text';
 import type { SessionEvent } from './session-event';
+
+export type { SessionChange } from './change-text';
 
 // What a grant's session changed (P2.7): from the proxy's `sql` records, the statements that write
 // (DML, MERGE, COPY FROM, DDL, DCL), parsed with PostgreSQL's own parser (libpg-query); from the
-// audit webhook's `k8s` records, the write verbs. A statement the target refused changed nothing.
-
-export interface SessionChange {
-  /** `schema.table` (or `table`), or `resource/namespace/name` for Kubernetes. */
-  object: string;
-  /** `UPDATE`, `COPY FROM`, `CREATE TABLE`, `PATCH`, … */
-  operation: string;
-  count: number;
-  firstAt: string;
-  lastAt: string;
-}
+// audit webhook's `k8s` records, the write verbs; from the CLI's `command` records, the command line
+// (operation COMMAND: what it changed is not known). A statement the target refused changed nothing.
 
 /** Statements that read or only steer the session: everything else is counted as a change. */
 const READ_ONLY = new Set([
@@ -109,17 +103,4 @@ export async function sessionChanges(events: readonly SessionEvent[]): Promise<S
     else grouped.set(key, { object: write.object, operation: write.operation, count: 1, firstAt: write.at, lastAt: write.at });
   }
   return [...grouped.values()];
-}
-
-/** The operation of a CLI-recorded command line: the line is all that is known. */
-export const COMMAND = 'COMMAND';
-
-/** `UPDATE payments.ledger ×3, PATCH deployments/payments/api, command \`kubectl rollout …\``: the changes as a reminder names them. */
-export function describeChanges(changes: readonly SessionChange[]): string {
-  return changes
-    .map(
-      (change) =>
-        `${change.operation === COMMAND ? `command \`${change.object}\`` : `${change.operation} ${change.object}`}${change.count > 1 ? ` ×${change.count}` : ''}`,
-    )
-    .join(', ');
 }
