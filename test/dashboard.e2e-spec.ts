@@ -434,7 +434,7 @@ describeWithBrowser('web dashboard in headless Chromium', () => {
     await page.getByRole('button', { name: 'Waive the Security review clock' }).click();
     await page.getByLabel('Why this clock does not apply (at least 10 characters)').fill('Purge only');
     await page.getByRole('button', { name: 'Waive', exact: true }).click();
-    await page.getByText('Waived.').waitFor();
+    await page.getByRole('status').getByText('Waived the Security review clock.').waitFor();
     await page.getByText('Waived by sec-1: Purge only').waitFor();
     const clocks = (await sut.http.get(`/v1/sla?grant=${grant.id}`).set('Authorization', `Bearer ${security}`).expect(200)).body.clocks;
     expect(Object.fromEntries(clocks.map((c: { kind: string; state: string }) => [c.kind, c.state]))).toEqual({

@@ -42,6 +42,8 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
   const notifications = useResource(() => api.get<GrantNotifications>(`/v1/grants/${id}/notifications`), [id], 5000);
   const reviews = useResource(() => api.get<ReviewList>(`/v1/grants/${id}/reviews`), [id]);
   const [downloadError, setDownloadError] = useState<Error>();
+  // A waived clock loses its Waive form on the reload, so the confirmation lives with the section.
+  const [clockNotice, setClockNotice] = useState<string>();
   const g = grant.data;
   if (grant.error instanceof ApiError && grant.error.status === 404)
     return (
@@ -262,6 +264,7 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
       {seesAll(me) && (
         <Section title="SLA clocks">
           <Problem error={clocks.error} />
+          {clockNotice && <p role="status">{clockNotice}</p>}
           {(clocks.data?.clocks ?? []).map((c) => (
             <div class="clock">
               <h3>
@@ -286,8 +289,8 @@ export function GrantPage({ api, me, id }: PageProps & { id: string }) {
                   fields={[{ name: 'reason', label: 'Why this clock does not apply (at least 10 characters)', minLength: 10 }]}
                   submit={async ({ reason }) => {
                     await api.post(`/v1/sla/${c.id}/waive`, { reason });
+                    setClockNotice(`Waived the ${KIND_OF_CLOCK[c.kind]} clock.`);
                     clocks.reload();
-                    return 'Waived.';
                   }}
                 />
               )}
