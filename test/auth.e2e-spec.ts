@@ -81,6 +81,18 @@ describe('authentication and roles', () => {
       const { body } = await sut.http.get('/v1/targets').set('Authorization', `Bearer ${expired}`).expect(401);
       expect(body.message).toMatch(/exp/);
     });
+
+    it('stops taking a token at its exp although its verification is remembered', async () => {
+      const { DevIssuer } = await import('../src/auth/dev-issuer');
+      const issuer = await DevIssuer.open(sut.dataDir);
+      const shortLived = await issuer.mint({ subject: 'oncall-1', roles: ['engineer'], ttlSeconds: 2 });
+      await sut.http.get('/v1/me').set('Authorization', `Bearer ${shortLived}`).expect(200);
+      await sut.http.get('/v1/me').set('Authorization', `Bearer ${shortLived}`).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const { body } = await sut.http.get('/v1/me').set('Authorization', `Bearer ${shortLived}`).expect(401);
+      expect(body.error).toBe('invalid_token');
+      expect(body.message).toMatch(/expired at/);
+    });
   });
 
   describe('AUTH_MODE=oidc', () => {

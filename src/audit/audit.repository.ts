@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPoolOf } from '../database/data-source';
 import type { AuditEvent } from './audit-event';
 import { EVENT_COLUMNS as COLUMNS, INSERT_COLUMNS, toEvent, type AuditRow } from './audit.sql';
 import type { ArrayRowQuery } from './range-verify';
@@ -191,8 +191,7 @@ export class AuditRepository {
   }
 
   /** Rows as arrays straight from the pool (concurrent queries take separate connections). */
-  readonly arrayRowQuery: ArrayRowQuery = async (text, values) =>
-    (await (this.dataSource.driver as PostgresDriver).master.query({ text, values, rowMode: 'array' })).rows;
+  readonly arrayRowQuery: ArrayRowQuery = async (text, values) => (await pgPoolOf(this.dataSource).query({ text, values, rowMode: 'array' })).rows;
 
   async head(): Promise<{ seq: number; hash: string }> {
     const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_chain_head');

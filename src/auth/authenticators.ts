@@ -3,9 +3,8 @@ import type { AuthSettings } from '../config/env';
 import type { Policy } from '../config/policy';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
-import { CallerAuthenticator } from './caller-authenticator';
+import { CallerAuthenticator, type VerifiedCaller } from './caller-authenticator';
 import type { DevIssuer } from './dev-issuer';
-import type { Principal } from './principal';
 import { tokenRejection } from './token-rejection';
 
 export class DevAuthenticator extends CallerAuthenticator {
@@ -13,7 +12,7 @@ export class DevAuthenticator extends CallerAuthenticator {
     super();
   }
 
-  authenticate(token: string): Promise<Principal> {
+  protected verify(token: string): Promise<VerifiedCaller> {
     return this.issuer.verify(token);
   }
 }
@@ -30,7 +29,7 @@ export class OidcAuthenticator extends CallerAuthenticator {
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30000 });
   }
 
-  async authenticate(token: string): Promise<Principal> {
+  protected async verify(token: string): Promise<VerifiedCaller> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.settings.issuer, audience: this.settings.audience }));
@@ -42,6 +41,6 @@ export class OidcAuthenticator extends CallerAuthenticator {
     const groups = new Set(Array.isArray(claimed) ? claimed.filter((g): g is string => typeof g === 'string') : typeof claimed === 'string' ? [claimed] : []);
     const roles: BrokerRole[] = BROKER_ROLES.filter((role) => this.policy.roles[role].some((group) => groups.has(group)));
     const email = payload[this.settings.emailClaim];
-    return { subject: payload.sub, email: typeof email === 'string' ? email : null, roles };
+    return { principal: { subject: payload.sub, email: typeof email === 'string' ? email : null, roles }, expiresAt: payload.exp };
   }
 }

@@ -4,7 +4,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, jwtVerif
 import { createFileOnce } from '../common/create-file-once';
 import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
-import type { Principal } from './principal';
+import type { VerifiedCaller } from './caller-authenticator';
 import { tokenRejection } from './token-rejection';
 
 // Dev mode: the broker is its own identity provider, with an Ed25519 key kept in the data dir.
@@ -53,7 +53,7 @@ export class DevIssuer {
       .sign(this.privateKey);
   }
 
-  async verify(token: string): Promise<Principal> {
+  async verify(token: string): Promise<VerifiedCaller> {
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.publicKey, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: ['EdDSA'] }));
@@ -62,7 +62,7 @@ export class DevIssuer {
     }
     const roles = Array.isArray(payload.roles) ? payload.roles.filter(isBrokerRole) : [];
     if (!payload.sub) throw new AuthError('invalid_token', 'Bearer token has no subject');
-    return { subject: payload.sub, email: typeof payload.email === 'string' ? payload.email : null, roles };
+    return { principal: { subject: payload.sub, email: typeof payload.email === 'string' ? payload.email : null, roles }, expiresAt: payload.exp };
   }
 }
 

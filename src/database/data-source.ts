@@ -1,5 +1,6 @@
-import { Client } from 'pg';
+import { Client, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { MIGRATIONS } from '../../migrations';
 import { AfterCommitSubscriber } from './after-commit';
 
@@ -64,4 +65,12 @@ export async function ensureDatabase(serverUrl: string, name = APPLICATION_DATAB
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * TypeORM's own pg pool, for what TypeORM's query() cannot send: named (prepared) statements and
+ * array rows, on the hot paths where parsing and planning each time showed.
+ */
+export function pgPoolOf(dataSource: DataSource): Pool {
+  return (dataSource.driver as PostgresDriver).master as Pool;
 }

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { bearerTokenOf } from '../auth/auth.guard';
+import { VerifiedTokens } from '../common/verified-tokens';
 import { ServiceConfig } from '../config/config.providers';
 import { KeyStore } from '../credentials/key-store.service';
 import { SESSION_AUDIENCE } from '../credentials/providers/jwt-credentials';
@@ -21,7 +22,7 @@ const VERIFIED_TOKENS_KEPT = 10_000;
 export class SessionTokenGuard implements CanActivate {
   // A recorder sends the same token with every batch. Session tokens are never revoked (ingest
   // enforces the grant's end itself), so a signature once verified holds until the token's exp.
-  private readonly verified = new Map<string, { grant: unknown; expiresAtMs: number }>();
+  private readonly verified = new VerifiedTokens<unknown>(VERIFIED_TOKENS_KEPT);
 
   constructor(
     private readonly keys: KeyStore,
@@ -40,16 +41,14 @@ export class SessionTokenGuard implements CanActivate {
 
   private async grantOf(token: string): Promise<unknown> {
     const known = this.verified.get(token);
-    if (known && known.expiresAtMs > Date.now()) return known.grant;
+    if (known !== undefined) return known;
     let payload;
     try {
       payload = await this.keys.verify(token, { issuer: this.config.publicUrl, audience: SESSION_AUDIENCE });
     } catch (error) {
-      this.verified.delete(token);
       throw new SessionError('invalid_session_token', `Session token rejected: ${(error as Error).message}`);
     }
-    this.verified.set(token, { grant: payload.grant, expiresAtMs: (payload.exp ?? 0) * 1000 });
-    if (this.verified.size > VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, payload.grant, payload.exp ?? 0);
     return payload.grant;
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPoolOf } from '../database/data-source';
 import { GRANT_FACTS_COLUMN, withGrantDates } from '../notifications/grant-facts.sql';
 import type { GrantFacts } from '../notifications/notice';
 import type { Gap, SessionEvent } from './session-event';
@@ -154,7 +153,11 @@ export class SessionsRepository {
    */
   async appendIfHeads(moves: HeadMove[]): Promise<Set<string>> {
     // A named statement: parsed and planned once per connection, not once per batch.
-    const { rows } = await this.pool().query<{ grant: string }>({ name: 'session_append_if_heads', text: APPEND_IF_HEADS, values: [JSON.stringify(moves)] });
+    const { rows } = await pgPoolOf(this.dataSource).query<{ grant: string }>({
+      name: 'session_append_if_heads',
+      text: APPEND_IF_HEADS,
+      values: [JSON.stringify(moves)],
+    });
     return new Set(rows.map((row) => row.grant));
   }
 
@@ -174,11 +177,6 @@ export class SessionsRepository {
         WHERE h.grant_id = ANY($1::text[]) ORDER BY h.grant_id FOR UPDATE OF h`,
       [grantIds],
     );
-  }
-
-  /** TypeORM's own pg pool (for named statements, which TypeORM's query() cannot send). */
-  private pool(): Pool {
-    return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
   async seal(tx: EntityManager, grantId: string): Promise<SessionHead> {

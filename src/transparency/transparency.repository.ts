@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CANONICAL_EVENT } from '../audit/audit.sql';
+import { pgPoolOf } from '../database/data-source';
 import { nodeKey, type Hash, type NodeRef } from './merkle';
 
 // The only SQL over the transparency tables: the Merkle tree's nodes and size, checkpoints, the log key.
@@ -18,6 +19,8 @@ export interface LogKeyRow {
   sealedPrivateKey: string;
 }
 
+const NODES = `SELECT n.level, n.idx::float8 AS idx, n.hash FROM audit_tree_nodes n
+  JOIN unnest($1::smallint[], $2::bigint[]) AS wanted(level, idx) ON n.level = wanted.level AND n.idx = wanted.idx`;
 const CHECKPOINT_COLUMNS = `tree_size::float8 AS "treeSize", root_hash AS "rootHash", note, at`;
 // Only one instance extends the tree at a time; the others skip instead of waiting.
 const BUILDER_LOCK = `SELECT pg_try_advisory_xact_lock(hashtextextended('breakglass:audit-tree', 0)) AS locked`;
@@ -57,13 +60,12 @@ export class TransparencyRepository {
   }
 
   /** The stored nodes among `refs` (one read), keyed by nodeKey. */
-  async nodes(refs: NodeRef[], tx: EntityManager | DataSource = this.dataSource): Promise<Map<string, Hash>> {
+  async nodes(refs: NodeRef[], tx?: EntityManager): Promise<Map<string, Hash>> {
     if (!refs.length) return new Map();
-    const rows: { level: number; idx: number; hash: Buffer }[] = await tx.query(
-      `SELECT n.level, n.idx::float8 AS idx, n.hash FROM audit_tree_nodes n
-         JOIN unnest($1::smallint[], $2::bigint[]) AS wanted(level, idx) ON n.level = wanted.level AND n.idx = wanted.idx`,
-      [refs.map((r) => r.level), refs.map((r) => r.index)],
-    );
+    const values = [refs.map((r) => r.level), refs.map((r) => r.index)];
+    const rows: { level: number; idx: number; hash: Buffer }[] = tx
+      ? await tx.query(NODES, values)
+      : (await pgPoolOf(this.dataSource).query({ name: 'transparency_nodes', text: NODES, values })).rows;
     return new Map(rows.map((row) => [nodeKey({ level: row.level, index: row.idx }), row.hash]));
   }
 
