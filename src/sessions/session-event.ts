@@ -31,11 +31,13 @@ export function clientContent(event: Pick<SessionEventFields, 'type' | 'command'
  * hash_n for a session event, without a generic canonicalizer: for this flat record of strings,
  * integers and nulls, RFC 8785 is JSON.stringify of each value with the keys in sorted order,
  * which is what this writes (session-event.spec.ts checks it against `canonicalize`). `detail`
- * (format 2) is the one nested value: its canonical text is given, as stored.
+ * (format 2) is the one nested value: its canonical text is given, as stored (a record being
+ * appended carries only that text), or made from `e.detail`.
  */
 export function sessionEventHash(prevHash: string, e: SessionEventFields, detailCanonical?: string): string {
   const s = JSON.stringify;
-  const detail = 'detail' in e ? `"detail":${detailCanonical ?? (e.detail ? canonicalJson(e.detail) : 'null')},` : '';
+  const detail =
+    detailCanonical !== undefined ? `"detail":${detailCanonical},` : 'detail' in e ? `"detail":${e.detail ? canonicalJson(e.detail) : 'null'},` : '';
   const canonical =
     `{"command":${s(e.command)},"cwd":${s(e.cwd)},${detail}"exitCode":${s(e.exitCode)},"finishedAt":${s(e.finishedAt)},"grant":${s(e.grant)},` +
     `"host":${s(e.host)},"receivedAt":${s(e.receivedAt)},"seq":${s(e.seq)},"startedAt":${s(e.startedAt)},"type":${s(e.type)},"user":${s(e.user)}}`;

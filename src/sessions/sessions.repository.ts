@@ -70,8 +70,11 @@ const APPEND_IF_HEADS = `WITH batch AS (
      RETURNING 1)
    SELECT grant_id AS "grant" FROM moved`;
 
-/** A format-2 record as appended: what the API shows, plus the client's seq and detail's hashed text. */
-export interface NewRecord extends SessionEvent {
+/**
+ * A format-2 record as appended: what the API shows, with the client's seq, and `detail` only as
+ * its hashed text (as stored: the statement's JSON parameter carries it once).
+ */
+export interface NewRecord extends Omit<SessionEvent, 'detail'> {
   clientSeq: number | null;
   detailCanonical: string | null;
 }

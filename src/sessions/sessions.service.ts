@@ -318,7 +318,6 @@ function chain(grantId: string, records: IncomingRecord[], head: KnownHead, rece
       startedAt: record.startedAt,
       finishedAt: record.finishedAt,
       exitCode: record.exitCode,
-      detail,
       receivedAt,
       prevHash: hash,
       hash: '',
@@ -335,8 +334,8 @@ function chain(grantId: string, records: IncomingRecord[], head: KnownHead, rece
 }
 
 /** The API's form of a record just appended (the repository reads stored ones the same way). */
-function asApiRecord({ clientSeq: _clientSeq, detailCanonical: _detailCanonical, ...record }: NewRecord): SessionEvent {
-  return record;
+function asApiRecord({ clientSeq: _clientSeq, detailCanonical, ...record }: NewRecord): SessionEvent {
+  return { ...record, detail: detailCanonical === null ? null : (JSON.parse(detailCanonical) as RecordDetail) };
 }
 
 /** Times normalised to `Date#toISOString()` (hashed form); absent values null; one entry per seq. */
