@@ -12,7 +12,7 @@ describe('VerifiedTokens', () => {
     expect(tokens.get('token-a')).toBeUndefined();
   });
 
-  it('keeps nothing already expired or without an exp unless a maximum age bounds it', () => {
+  it('keeps nothing already expired, and a token without exp as long as the maximum age allows', () => {
     const tokens = new VerifiedTokens<string>(10);
     tokens.set('expired', 'x', inSeconds(-1));
     tokens.set('no-exp', 'y', undefined);
