@@ -9,6 +9,7 @@ import { openApiDocument } from './api-contract/openapi-document';
 import { AppModule } from './app.module';
 import { AuditLog } from './audit/audit-log.service';
 import { CommonError } from './common/domain-error';
+import { BrokerHttpAdapter } from './common/http-adapter';
 import { jsonBody, storableQuery } from './common/json-body';
 import { assignRequestId } from './common/request-context';
 import { ServiceLogger } from './common/service-logger';
@@ -108,6 +109,7 @@ export async function startService(environment: NodeJS.ProcessEnv): Promise<Runn
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({ config, policy, dataSource: database.dataSource, brokerAdminUrl: database.adminUrl }),
+      new BrokerHttpAdapter(),
       { logger, bodyParser: false, abortOnError: false },
     );
     configureHttp(app);
