@@ -29,3 +29,14 @@ export function latestFireAtOrBefore(schedule: string, now: Date, notBefore: Dat
     if (from === lowest) return null;
   }
 }
+
+/**
+ * The fire time a starting instance catches up, or null: the latest since the drill was registered
+ * with its schedule (or since its last scheduled run), up to the moment this instance's cron job
+ * started. Later fire times are the job's to tick; counting them here let a slow start claim one
+ * as `catch_up` ahead of its tick.
+ */
+export function missedFireTime(schedule: string, known: { registeredAt: Date; lastScheduledFor: Date | null; jobStartedAt: Date }): Date | null {
+  const since = new Date(Math.max(known.registeredAt.getTime(), (known.lastScheduledFor?.getTime() ?? 0) + 1));
+  return latestFireAtOrBefore(schedule, known.jobStartedAt, since);
+}

@@ -7,7 +7,7 @@ import { LoadedPolicy } from '../config/config.providers';
 import type { DrillPolicy } from '../config/policy';
 import { Grants } from '../grants/grants.service';
 import { DrillRunner } from './drill-runner';
-import { DRILL_TIME_ZONE, latestFireAtOrBefore, nextFireAfter } from './drill-schedule';
+import { DRILL_TIME_ZONE, latestFireAtOrBefore, missedFireTime, nextFireAfter } from './drill-schedule';
 import { DrillError } from './drills.errors';
 import { DrillsRepository, type DrillRunRecord, type DrillTrigger } from './drills.repository';
 import { drillRunView, type DrillOverview, type DrillRunView } from './drills.views';
@@ -41,11 +41,11 @@ export class Drills implements OnApplicationBootstrap, OnModuleDestroy {
     await this.closeAbandoned();
     for (const drill of this.policy.drills) {
       const registeredAt = await this.repository.register(drill.name, drill.schedule);
+      const jobStartedAt = new Date();
       const job = CronJob.from({ cronTime: drill.schedule, timeZone: DRILL_TIME_ZONE, onTick: () => this.track(this.onTick(drill)), start: true });
       this.scheduler.addCronJob(`drill:${drill.name}`, job);
-      const lastScheduled = await this.repository.lastScheduledFor(drill.name);
-      const since = new Date(Math.max(registeredAt.getTime(), (lastScheduled?.getTime() ?? 0) + 1));
-      const missed = latestFireAtOrBefore(drill.schedule, new Date(), since);
+      const lastScheduledFor = await this.repository.lastScheduledFor(drill.name);
+      const missed = missedFireTime(drill.schedule, { registeredAt, lastScheduledFor, jobStartedAt });
       if (missed) this.track(this.claimAndRun(drill, 'catch_up', missed, 'system:drill'));
     }
   }
