@@ -8,7 +8,9 @@ import { rewriteHistoryConsistently } from './support/audit-rewrite';
 import { auditLeaf, mth, path, subproof } from './support/rfc9162';
 import { spawnCli } from './support/service-process';
 import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
+import { tamperWith } from './support/test-database';
 import { hasPythonModule } from './support/tools';
+import { until } from './support/until';
 
 // The audit log as a transparency log: checkpoints signed as C2SP signed notes, RFC 9162 proofs for
 // checkpointed sizes. Every check here is recomputed with node:crypto, `canonicalize` and the RFC's
@@ -272,5 +274,61 @@ describe('audit transparency log', () => {
     expect(await after.exited).toBe(2);
     expect(after.output()).toContain(`the first ${saved.treeSize} events no longer hash to the saved checkpoint's root: history was rewritten`);
     rmSync(scratch, { recursive: true, force: true });
+  });
+});
+
+describe('audit transparency log: proofs from memory', () => {
+  jest.setTimeout(90_000);
+
+  it('answers proofs from the nodes in memory on every instance (the builder keeps what it made, another loads them); with BREAKGLASS_TREE_CACHE_MB=0 from the database', async () => {
+    const env = { BREAKGLASS_LOG_ORIGIN: ORIGIN };
+    const first = await startTestService({ policyYaml: POLICY, env });
+    const others: TestService[] = [];
+    try {
+      const auditor = await first.token('auditor-1', ['compliance']);
+      const engineer = await first.token('oncall-1', ['engineer']);
+      for (const incident of ['INC-M1', 'INC-M2', 'INC-M3']) {
+        await first.http
+          .post('/v1/grants')
+          .set('Authorization', `Bearer ${engineer}`)
+          .send({ target: 'prod-cluster', incident, reason: 'Proofs from memory on every instance', durationSeconds: 600 })
+          .expect(201);
+      }
+      const all: AuditEvent[] = (await first.http.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${auditor}`).expect(200)).body.events;
+      const treeSize = await until(
+        'a checkpoint of every event so far',
+        async () => {
+          const { checkpoints } = (await first.http.get('/v1/audit/checkpoints?limit=1000').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+          return (checkpoints as CheckpointView[]).find((c) => c.treeSize >= all.length)?.treeSize;
+        },
+        20_000,
+      );
+      const second = await startTestService({ policyYaml: POLICY, env, alongside: first });
+      others.push(second);
+      const noMemory = await startTestService({ policyYaml: POLICY, env: { ...env, BREAKGLASS_TREE_CACHE_MB: '0' }, alongside: first });
+      others.push(noMemory);
+
+      // A tree of n leaves has 2n - popcount(n) stored nodes.
+      const nodesOfTree = 2 * treeSize - treeSize.toString(2).replace(/0/g, '').length;
+      const nodesInMemory = async (sut: TestService) =>
+        Number(/^breakglass_audit_tree_nodes_in_memory (\d+)$/m.exec((await sut.http.get('/metrics').expect(200)).text)![1]);
+      for (const sut of [first, second]) await until('the tree in memory', async () => (await nodesInMemory(sut)) >= nodesOfTree, 20_000);
+      expect(await nodesInMemory(noMemory)).toBe(0);
+
+      // Leaf 0 as stored, then forged: only an instance that reads the database sees the forgery.
+      const forged = createHash('sha256').update('forged').digest();
+      await tamperWith(first.database.url, 'audit_tree_nodes', `UPDATE audit_tree_nodes SET hash = $1 WHERE level = 0 AND idx = 0`, [forged]);
+      const leaves = (await first.http.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${auditor}`).expect(200)).body.events.map(leafOf);
+      const expected = path(1, leaves.slice(0, treeSize)).map((h) => h.toString('hex'));
+      const proofFrom = async (sut: TestService) =>
+        (await sut.http.get(`/v1/audit/proofs/inclusion?seq=2&treeSize=${treeSize}`).set('Authorization', `Bearer ${auditor}`).expect(200)).body
+          .proof as string[];
+      expect(await proofFrom(first)).toEqual(expected);
+      expect(await proofFrom(second)).toEqual(expected);
+      expect(await proofFrom(noMemory)).toEqual([forged.toString('hex'), ...expected.slice(1)]);
+    } finally {
+      for (const sut of others) await sut.close();
+      await first.close();
+    }
   });
 });

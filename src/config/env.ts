@@ -78,6 +78,17 @@ export class EnvironmentVariables {
   @Matches(/^[\x21-\x2a\x2c-\x7e]{1,200}$/, { message: 'must be printable ASCII without spaces or "+", e.g. broker.example.com/breakglass/audit' })
   BREAKGLASS_LOG_ORIGIN?: string;
 
+  /**
+   * Memory for the Merkle tree's nodes, so proofs need no database read (docs/transparency.md):
+   * 64 MB holds a million events' tree; beyond the budget the lowest levels are read from the database.
+   */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'must be a whole number of megabytes' })
+  @Min(0, { message: 'must be 0 (proofs read every node from the database) or more' })
+  @Max(65536, { message: 'must be at most 65536' })
+  BREAKGLASS_TREE_CACHE_MB: number = 256;
+
   /** The recording PostgreSQL proxy (docs/proxy.md): listen address, default HOST. */
   @Transform(trimmedOrUndefined)
   @IsOptional()

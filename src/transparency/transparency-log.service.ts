@@ -6,15 +6,29 @@ import { LoadedPolicy, ServiceConfig } from '../config/config.providers';
 import { KeyStore } from '../credentials/key-store.service';
 import { AnchorsRepository } from './anchors.repository';
 import { CheckpointAnchors } from './checkpoint-anchors.service';
-import { appendLeaves, consistencyRanges, inclusionRanges, nodeKey, nodesFor, pendingNodesAt, rangeHash, type LeafRange } from './merkle';
+import {
+  appendLeaves,
+  consistencyRanges,
+  inclusionRanges,
+  nodeKey,
+  nodesFor,
+  pendingNodesAt,
+  rangeHash,
+  type Hash,
+  type LeafRange,
+  type NodeRef,
+} from './merkle';
 import { checkpointBody, signedNote, verifierKey } from './signed-note';
 import { TransparencyError } from './transparency.errors';
 import { TransparencyRepository, type CheckpointRow, type LogKeyRow } from './transparency.repository';
 import type { CheckpointPage, CheckpointView, ConsistencyProof, InclusionProof } from './transparency.views';
+import { TreeNodeCache } from './tree-node-cache';
 
 /** Events hashed into the tree per transaction while catching up. */
 const BATCH = 5000;
 const CHECKPOINTS_CACHED = 1000;
+/** Tree nodes read into memory per pass (4 MB): an instance starting on a large tree loads it in steps. */
+const NODES_LOADED_PER_PASS = 131_072;
 
 /**
  * The audit log as a transparency log (docs/transparency.md): a follower of the hash chain extends
@@ -24,11 +38,12 @@ const CHECKPOINTS_CACHED = 1000;
 @Injectable()
 export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('transparency');
-  private readonly loop = new DueWorkLoop('transparency', { processDue: () => this.processDue(), millisUntilNext: async () => this.nextCheckpointInMs });
-  /** What the last pass found: when a checkpoint falls due (null: none waiting, look again at the loop's cap). */
-  private nextCheckpointInMs: number | null = null;
+  private readonly loop = new DueWorkLoop('transparency', { processDue: () => this.processDue(), millisUntilNext: async () => this.nextPassInMs });
+  /** What the last pass found: when a checkpoint falls due, 0 while nodes are still loading (null: look again at the loop's cap). */
+  private nextPassInMs: number | null = null;
   private logKey?: LogKeyRow;
   private readonly checkpointCache = new Map<number, CheckpointRow>();
+  private readonly nodeCache: TreeNodeCache;
 
   constructor(
     private readonly repository: TransparencyRepository,
@@ -38,7 +53,9 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly dataSource: DataSource,
     private readonly anchorDeliveries: AnchorsRepository,
     private readonly anchors: CheckpointAnchors,
-  ) {}
+  ) {
+    this.nodeCache = new TreeNodeCache(config.env.BREAKGLASS_TREE_CACHE_MB * 1024 * 1024);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.logKey = await this.ensureLogKey();
@@ -52,6 +69,11 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
   /** New audit events committed: extend the tree now rather than at the next look. */
   wake(): void {
     this.loop.wake();
+  }
+
+  /** Tree nodes this instance holds in memory for proofs (32 bytes each). */
+  nodesInMemory(): number {
+    return this.nodeCache.size();
   }
 
   /** The verifier key of checkpoints, in note `vkey` form. */
@@ -93,7 +115,7 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
     const checkpoint = (await this.repository.latestCheckpoint()) ?? null;
     const covered = checkpoint ? seqs.filter((seq) => seq >= 1 && seq <= checkpoint.treeSize) : [];
     const plans = covered.map((seq) => ({ seq, ranges: inclusionRanges(seq - 1, checkpoint!.treeSize) }));
-    const nodes = await this.repository.nodes(nodesFor(plans.flatMap((plan) => plan.ranges)));
+    const nodes = await this.nodes(nodesFor(plans.flatMap((plan) => plan.ranges)));
     return { checkpoint, proofs: new Map(plans.map(({ seq, ranges }) => [seq, ranges.map((range) => rangeHash(range, nodes).toString('hex'))])) };
   }
 
@@ -118,36 +140,68 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async hashesOf(ranges: LeafRange[]): Promise<string[]> {
-    const nodes = await this.repository.nodes(nodesFor(ranges));
+    const nodes = await this.nodes(nodesFor(ranges));
     return ranges.map((range) => rangeHash(range, nodes).toString('hex'));
   }
 
-  /** Catches the tree up with the chain, then signs a checkpoint when one is due. */
+  /** The nodes from memory; those not held (yet, or beyond the budget) read from the database in one query. */
+  private async nodes(refs: NodeRef[]): Promise<Map<string, Hash>> {
+    const found = new Map<string, Hash>();
+    const notHeld: NodeRef[] = [];
+    for (const ref of refs) {
+      const hash = this.nodeCache.get(ref);
+      if (hash) found.set(nodeKey(ref), hash);
+      else notHeld.push(ref);
+    }
+    if (notHeld.length) for (const [key, hash] of await this.repository.nodes(notHeld)) found.set(key, hash);
+    return found;
+  }
+
+  /**
+   * Catches the tree up with the chain, signs a checkpoint when one is due, and brings the nodes in
+   * memory up to the tree (built here or by another instance).
+   */
   private async processDue(): Promise<void> {
     for (let added = BATCH; added === BATCH;) added = await this.extendTree();
-    const dueInMs = await this.millisUntilCheckpoint();
+    const size = await this.repository.treeSize();
+    const dueInMs = await this.millisUntilCheckpoint(size);
     if (dueInMs === 0) await this.makeCheckpoint();
-    this.nextCheckpointInMs = dueInMs === 0 ? null : dueInMs;
+    const loading = await this.loadNodes(size);
+    this.nextPassInMs = loading ? 0 : dueInMs === 0 ? null : dueInMs;
   }
 
   /** Adds up to BATCH events to the tree in one transaction; 0 when there was nothing (or another instance builds). */
-  private extendTree(): Promise<number> {
-    return this.dataSource.transaction(async (tx) => {
+  private async extendTree(): Promise<number> {
+    const made = await this.dataSource.transaction(async (tx) => {
       const size = await this.repository.claimBuilder(tx);
-      if (size === null) return 0;
+      if (size === null) return [];
       const leaves = await this.repository.leavesAfter(tx, size, BATCH);
-      if (!leaves.length) return 0;
+      if (!leaves.length) return [];
       const pendingRefs = pendingNodesAt(size);
       const stored = await this.repository.nodes(pendingRefs, tx);
       const pending = new Map(pendingRefs.map((ref) => [ref.level, stored.get(nodeKey(ref))!]));
-      await this.repository.grow(tx, appendLeaves(size, pending, leaves), size + leaves.length);
-      return leaves.length;
+      const nodes = appendLeaves(size, pending, leaves);
+      await this.repository.grow(tx, nodes, size + leaves.length);
+      return nodes;
     });
+    // Committed: the builder holds its new nodes without reading them back.
+    for (const node of made) this.nodeCache.add(node.level, node.index, node.hash);
+    return made.filter((node) => node.level === 0).length;
+  }
+
+  /** Reads into memory the next nodes it lacks for a tree of `size`; true while more remain. */
+  private async loadNodes(size: number): Promise<boolean> {
+    const runs = this.nodeCache.missing(size, NODES_LOADED_PER_PASS);
+    if (!runs.length) return false;
+    const loaded = await this.repository.nodeRuns(runs);
+    for (const run of loaded) this.nodeCache.addRun(run.level, run.from, run.hashes);
+    // A run left out (a node missing below the tree's size) is not retried at once: the proofs read it.
+    return loaded.length === runs.length && this.nodeCache.missing(size, 1).length > 0;
   }
 
   /** 0 when the tree has grown past the last checkpoint and the interval has passed; null when nothing is waiting. */
-  private async millisUntilCheckpoint(): Promise<number | null> {
-    const [size, latest] = await Promise.all([this.repository.treeSize(), this.repository.latestCheckpoint()]);
+  private async millisUntilCheckpoint(size: number): Promise<number | null> {
+    const latest = await this.repository.latestCheckpoint();
     if (size === 0 || (latest && latest.treeSize >= size)) return null;
     if (!latest) return 0;
     return Math.max(0, latest.at.getTime() + this.policy.audit.checkpointIntervalSeconds * 1000 - Date.now());

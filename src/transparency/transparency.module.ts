@@ -33,5 +33,11 @@ export class TransparencyModule implements OnModuleInit {
       [],
       async () => [{ value: await this.repository.treeLag() }],
     );
+    this.metrics.observe(
+      'breakglass_audit_tree_nodes_in_memory',
+      'Merkle tree nodes this instance holds for proofs, 32 bytes each (BREAKGLASS_TREE_CACHE_MB)',
+      [],
+      async () => [{ value: this.log.nodesInMemory() }],
+    );
   }
 }

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { CANONICAL_EVENT } from '../audit/audit.sql';
 import { pgPoolOf } from '../database/data-source';
 import { nodeKey, type Hash, type NodeRef } from './merkle';
+import type { MissingRun } from './tree-node-cache';
 
 // The only SQL over the transparency tables: the Merkle tree's nodes and size, checkpoints, the log key.
 
@@ -67,6 +68,21 @@ export class TransparencyRepository {
       ? await tx.query(NODES, values)
       : (await pgPoolOf(this.dataSource).query({ name: 'transparency_nodes', text: NODES, values })).rows;
     return new Map(rows.map((row) => [nodeKey({ level: row.level, index: row.idx }), row.hash]));
+  }
+
+  /**
+   * Runs of consecutive nodes, each level's hashes concatenated in index order by PostgreSQL (one
+   * buffer per run, not a row per node); a run with a node missing is left out.
+   */
+  async nodeRuns(runs: MissingRun[]): Promise<{ level: number; from: number; hashes: Buffer }[]> {
+    const rows: { level: number; from: number; count: number; hashes: Buffer }[] = await this.dataSource.query(
+      `SELECT w.level, w.from_idx::float8 AS "from", (w.to_idx - w.from_idx)::float8 AS count, string_agg(n.hash, ''::bytea ORDER BY n.idx) AS hashes
+         FROM unnest($1::smallint[], $2::bigint[], $3::bigint[]) AS w(level, from_idx, to_idx)
+         JOIN audit_tree_nodes n ON n.level = w.level AND n.idx >= w.from_idx AND n.idx < w.to_idx
+        GROUP BY w.level, w.from_idx, w.to_idx`,
+      [runs.map((r) => r.level), runs.map((r) => r.from), runs.map((r) => r.to)],
+    );
+    return rows.filter((row) => row.hashes.length === row.count * 32);
   }
 
   async grow(tx: EntityManager, nodes: { level: number; index: number; hash: Hash }[], size: number): Promise<void> {

@@ -44,7 +44,7 @@ export async function withClient<T>(url: string, work: (client: Client) => Promi
  * What an attacker with superuser rights would do to an append-only table: switch its triggers off,
  * edit, switch them back on.
  */
-export function tamperWith(url: string, table: 'audit_events' | 'session_events', sql: string, values: unknown[] = []): Promise<void> {
+export function tamperWith(url: string, table: 'audit_events' | 'session_events' | 'audit_tree_nodes', sql: string, values: unknown[] = []): Promise<void> {
   return withClient(url, async (db) => {
     await db.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
     try {
