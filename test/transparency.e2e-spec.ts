@@ -7,8 +7,8 @@ import { verifyEvidence } from '../src/evidence/bundle-verifier';
 import { rewriteHistoryConsistently } from './support/audit-rewrite';
 import { auditLeaf, mth, path, subproof } from './support/rfc9162';
 import { spawnCli } from './support/service-process';
-import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { tamperWith } from './support/test-database';
+import { EXAMPLE_POLICY, startTestService, type TestService } from './support/test-service';
 import { hasPythonModule } from './support/tools';
 import { until } from './support/until';
 
