@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { DataSource } from 'typeorm';
 import { canonicalJson, chainHash } from '../src/audit/chain';
 import { controlsFor } from '../src/audit/control-catalogue';
 import { ensureDatabase } from '../src/database/data-source';
@@ -67,16 +66,27 @@ export function report(name: string, figures: Record<string, number | string | b
   }
 }
 
+/** What writing events needs of a connection: a TypeORM DataSource, or node-postgres rows in a load process. */
+export interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<Record<string, unknown>[]>;
+}
+
 /**
  * Appends `total` chained audit events straight into the table (10,000 per statement), as the chain
- * would hold them, and moves the head. Returns the last hash and the first 100,000 hashed inputs
- * (for a raw SHA-256 yardstick).
+ * would hold them, and moves the head. Returns the last hash, the first 100,000 hashed inputs
+ * (for a raw SHA-256 yardstick) and when the last row was committed (`oneTransaction`: all of them
+ * at once, so a follower of the chain sees none before).
  */
-export async function writeChainedAuditEvents(db: DataSource, total: number): Promise<{ lastSeq: number; lastHash: string; hashedInputs: string[] }> {
+export async function writeChainedAuditEvents(
+  db: Queryable,
+  total: number,
+  options: { oneTransaction?: boolean } = {},
+): Promise<{ lastSeq: number; lastHash: string; hashedInputs: string[]; committedAt: number }> {
   const batch = 10_000;
+  if (options.oneTransaction) await db.query('BEGIN');
   const [head] = await db.query(`SELECT seq, hash FROM audit_chain_head`);
   let seq = Number(head.seq);
-  let prev: string = head.hash;
+  let prev = head.hash as string;
   const controls = controlsFor('grant.requested');
   const at = new Date().toISOString();
   const hashedInputs: string[] = [];
@@ -110,8 +120,14 @@ export async function writeChainedAuditEvents(db: DataSource, total: number): Pr
     );
   }
   await db.query(`UPDATE audit_chain_head SET seq = $1, hash = $2`, [seq, prev]);
+  if (options.oneTransaction) {
+    // Statistics before anyone sees the rows (ANALYZE may run in the transaction; VACUUM may not).
+    await db.query('ANALYZE audit_events');
+    await db.query('COMMIT');
+  }
+  const committedAt = Date.now();
   // A real audit table is old: autovacuum has set its hint bits and visibility map. Without this
   // the first reader of a million fresh rows pays for that (and autovacuum competes mid-run).
   await db.query('VACUUM ANALYZE audit_events');
-  return { lastSeq: seq, lastHash: prev, hashedInputs };
+  return { lastSeq: seq, lastHash: prev, hashedInputs, committedAt };
 }

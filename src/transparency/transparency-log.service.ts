@@ -163,8 +163,8 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
    */
   private async processDue(): Promise<void> {
     for (let added = BATCH; added === BATCH;) added = await this.extendTree();
-    const size = await this.repository.treeSize();
-    const dueInMs = await this.millisUntilCheckpoint(size);
+    const [size, latest] = await Promise.all([this.repository.treeSize(), this.repository.latestCheckpoint()]);
+    const dueInMs = this.millisUntilCheckpoint(size, latest);
     if (dueInMs === 0) await this.makeCheckpoint();
     const loading = await this.loadNodes(size);
     this.nextPassInMs = loading ? 0 : dueInMs === 0 ? null : dueInMs;
@@ -200,8 +200,7 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /** 0 when the tree has grown past the last checkpoint and the interval has passed; null when nothing is waiting. */
-  private async millisUntilCheckpoint(size: number): Promise<number | null> {
-    const latest = await this.repository.latestCheckpoint();
+  private millisUntilCheckpoint(size: number, latest: CheckpointRow | undefined): number | null {
     if (size === 0 || (latest && latest.treeSize >= size)) return null;
     if (!latest) return 0;
     return Math.max(0, latest.at.getTime() + this.policy.audit.checkpointIntervalSeconds * 1000 - Date.now());

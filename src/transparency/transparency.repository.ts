@@ -49,11 +49,15 @@ export class TransparencyRepository {
     return size;
   }
 
-  /** Leaf hashes SHA-256(0x00 || canon(e)) of the events after `size`, computed by PostgreSQL, stopping at a gap. */
+  /**
+   * Leaf hashes SHA-256(0x00 || canon(e)) of the events after `size`, computed by PostgreSQL, stopping
+   * at a gap. Ordered by the table's seq: a bare `seq` would name the float8 output column, which
+   * no index orders, and every batch would sort all the events after it.
+   */
   async leavesAfter(tx: EntityManager, size: number, limit: number): Promise<Hash[]> {
     const rows: { seq: number; leaf: Buffer }[] = await tx.query(
       `SELECT seq::float8 AS seq, sha256('\\x00'::bytea || convert_to(${CANONICAL_EVENT}, 'UTF8')) AS leaf
-         FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
+         FROM audit_events WHERE seq > $1 ORDER BY audit_events.seq LIMIT $2`,
       [size, limit],
     );
     const contiguous = rows.findIndex((row, i) => row.seq !== size + i + 1);
