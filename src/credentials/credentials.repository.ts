@@ -48,27 +48,29 @@ const columns = (t: string) => `${t}.id, ${t}.grant_id AS "grantId", ${t}.purpos
 export class CredentialsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** A grant's credentials (access and session) in one statement. */
   async insert(tx: EntityManager, credentials: NewCredential[]): Promise<void> {
-    for (const c of credentials) {
-      await tx.query(
-        `INSERT INTO credentials (grant_id, purpose, type, jti, kid, username, database, fingerprint, issued_at, expires_at, proxy_scram, upstream_secret)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          c.grantId,
-          c.purpose,
-          c.type,
-          c.jti,
-          c.kid,
-          c.username,
-          c.database,
-          c.fingerprint,
-          c.issuedAt,
-          c.expiresAt,
-          c.proxy ? JSON.stringify(c.proxy.scram) : null,
-          c.proxy?.sealedUpstreamPassword ?? null,
-        ],
-      );
-    }
+    if (!credentials.length) return;
+    const rows = credentials.map((c) => [
+      c.grantId,
+      c.purpose,
+      c.type,
+      c.jti,
+      c.kid,
+      c.username,
+      c.database,
+      c.fingerprint,
+      c.issuedAt,
+      c.expiresAt,
+      c.proxy ? JSON.stringify(c.proxy.scram) : null,
+      c.proxy?.sealedUpstreamPassword ?? null,
+    ]);
+    const values = rows.map((row, r) => `(${row.map((_, i) => `$${r * row.length + i + 1}`).join(', ')})`).join(', ');
+    await tx.query(
+      `INSERT INTO credentials (grant_id, purpose, type, jti, kid, username, database, fingerprint, issued_at, expires_at, proxy_scram, upstream_secret)
+       VALUES ${values}`,
+      rows.flat(),
+    );
   }
 
   forGrant(grantId: string, tx?: EntityManager): Promise<CredentialRecord[]> {

@@ -94,10 +94,13 @@ export class GrantsRepository {
     return row.now;
   }
 
-  /** `BG-<year>-<6 digits>`, the number from a sequence (no lock, gaps are harmless). */
-  async nextId(year: number): Promise<string> {
-    const [row] = await this.dataSource.query(`SELECT nextval('grant_number_seq') AS n`);
-    return `BG-${year}-${String(row.n).padStart(6, '0')}`;
+  /**
+   * A new grant's activation time (the database clock) and id, `BG-<year>-<6 digits>` with the
+   * number from a sequence (no lock, gaps are harmless), in one round trip.
+   */
+  async nextGrant(): Promise<{ id: string; activatedAt: Date }> {
+    const [row] = await this.dataSource.query(`SELECT date_trunc('milliseconds', clock_timestamp()) AS now, nextval('grant_number_seq') AS n`);
+    return { id: `BG-${row.now.getUTCFullYear()}-${String(row.n).padStart(6, '0')}`, activatedAt: row.now };
   }
 
   async insert(tx: EntityManager, grant: Omit<GrantRecord, 'status' | 'endedAt' | 'endedBy' | 'endReason' | 'retroPrDueAt' | 'reviewDueAt'>): Promise<void> {

@@ -164,9 +164,8 @@ export class Grants implements OnApplicationBootstrap, OnModuleDestroy {
     { onCall, incident, flags }: RequestChecks,
     drill: GrantDrill | null,
   ): Promise<GrantCreated> {
-    const activatedAt = await this.repository.now();
+    const { id, activatedAt } = await this.repository.nextGrant();
     const expiresAt = new Date(activatedAt.getTime() + body.durationSeconds * 1000);
-    const id = await this.repository.nextId(activatedAt.getUTCFullYear());
     const subject = { id, target: target.name, requester: caller.subject, role: body.role ?? null, activatedAt, expiresAt };
     const issued = await this.credentials.issue(subject, target, activatedAt);
     let clocks;

@@ -72,27 +72,32 @@ export class SlaClocksRepository {
     return this.dataSource.query(`SELECT kind, state, count(*)::int AS count FROM sla_clocks WHERE state IN ${OPEN} GROUP BY kind, state`);
   }
 
+  /**
+   * Starts a grant's clocks, each with the same escalation steps (step n fires `afterSeconds` after
+   * its clock's due time), in one statement: one round trip in the grant's transaction.
+   */
   async start(
     tx: EntityManager,
-    clock: { grantId: string; kind: ClockKind; requester: string; startedAt: Date; dueAt: Date; steps: EscalationStep[] },
-  ): Promise<string> {
-    const [row] = await tx.query(`INSERT INTO sla_clocks (grant_id, kind, requester, started_at, due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [
-      clock.grantId,
-      clock.kind,
-      clock.requester,
-      clock.startedAt,
-      clock.dueAt,
-    ]);
-    for (const [index, step] of clock.steps.entries()) {
-      await tx.query(`INSERT INTO sla_steps (clock_id, step, after_seconds, fire_at, notify) VALUES ($1, $2, $3, $4, $5)`, [
-        row.id,
-        index + 1,
-        step.afterSeconds,
-        new Date(clock.dueAt.getTime() + step.afterSeconds * 1000),
-        step.notify,
-      ]);
-    }
-    return row.id;
+    grant: { grantId: string; requester: string; startedAt: Date; steps: EscalationStep[] },
+    clocks: { kind: ClockKind; dueAt: Date }[],
+  ): Promise<void> {
+    await tx.query(
+      `WITH clock AS (
+         INSERT INTO sla_clocks (grant_id, kind, requester, started_at, due_at)
+         SELECT $1, c.kind, $2, $3, c.due_at FROM unnest($4::text[], $5::timestamptz[]) AS c(kind, due_at)
+         RETURNING id, due_at)
+       INSERT INTO sla_steps (clock_id, step, after_seconds, fire_at, notify)
+       SELECT clock.id, s.step, s.after_seconds, clock.due_at + s.after_seconds * interval '1 second', s.notify
+         FROM clock CROSS JOIN jsonb_to_recordset($6::jsonb) AS s(step int, after_seconds int, notify text[])`,
+      [
+        grant.grantId,
+        grant.requester,
+        grant.startedAt,
+        clocks.map((c) => c.kind),
+        clocks.map((c) => c.dueAt),
+        JSON.stringify(grant.steps.map((step, index) => ({ step: index + 1, after_seconds: step.afterSeconds, notify: step.notify }))),
+      ],
+    );
   }
 
   /** Grants of this requester whose retroactive PR is past due and not provided. */

@@ -65,8 +65,10 @@ export class SlaClocks implements OnApplicationBootstrap, OnModuleDestroy {
     const retroPrDueAt = after(target.retroPr.windowSeconds);
     const reviewDueAt = after(target.review.windowSeconds);
     const common = { grantId: grant.id, requester: grant.requester, startedAt: grant.activatedAt, steps: target.escalation };
-    await this.repository.start(tx, { ...common, kind: 'retro_pr', dueAt: retroPrDueAt });
-    await this.repository.start(tx, { ...common, kind: 'review', dueAt: reviewDueAt });
+    await this.repository.start(tx, common, [
+      { kind: 'retro_pr', dueAt: retroPrDueAt },
+      { kind: 'review', dueAt: reviewDueAt },
+    ]);
     const earliest = Math.min(retroPrDueAt.getTime(), reviewDueAt.getTime()) + Math.min(0, ...target.escalation.map((step) => step.afterSeconds * 1000));
     afterCommit(tx, () => this.scheduler.wakeIfDueBefore(new Date(earliest)));
     return { retroPrDueAt, reviewDueAt };
