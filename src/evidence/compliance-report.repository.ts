@@ -151,7 +151,7 @@ export class ComplianceReportRepository {
       `SELECT seq::float8 AS seq, at, grant_id AS "grant", data->>'repo' AS repo, (data->>'number')::int AS number, (data->>'compliant')::boolean AS compliant,
               data->'missing' AS missing, controls
          FROM (SELECT *, data_canonical::jsonb AS data FROM audit_events WHERE action = 'pr.verified' AND at >= $1 AND at < $2) AS events
-        WHERE jsonb_typeof(data->'compliant') = 'boolean' ORDER BY seq`,
+        WHERE jsonb_typeof(data->'compliant') = 'boolean' ORDER BY events.seq`,
       [period.from, period.to],
     );
   }
@@ -170,7 +170,7 @@ export class ComplianceReportRepository {
   > {
     return this.dataSource.query(
       `SELECT seq::float8 AS seq, at, action, grant_id AS "grant", data->>'source' AS source, data->'object' AS object, data->'resources' AS resources, data->'targets' AS targets
-         FROM (SELECT *, data_canonical::jsonb AS data FROM audit_events) AS events WHERE action IN ('drift.attributed', 'drift.unattributed') AND at >= $1 AND at < $2 ORDER BY seq`,
+         FROM (SELECT *, data_canonical::jsonb AS data FROM audit_events) AS events WHERE action IN ('drift.attributed', 'drift.unattributed') AND at >= $1 AND at < $2 ORDER BY events.seq`,
       [period.from, period.to],
     );
   }
