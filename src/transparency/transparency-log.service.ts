@@ -172,21 +172,22 @@ export class TransparencyLog implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** Adds up to BATCH events to the tree in one transaction; 0 when there was nothing (or another instance builds). */
   private async extendTree(): Promise<number> {
-    const made = await this.dataSource.transaction(async (tx) => {
+    const { added, made } = await this.dataSource.transaction(async (tx) => {
+      const nothing = { added: 0, made: [] };
       const size = await this.repository.claimBuilder(tx);
-      if (size === null) return [];
+      if (size === null) return nothing;
       const leaves = await this.repository.leavesAfter(tx, size, BATCH);
-      if (!leaves.length) return [];
+      if (!leaves.length) return nothing;
       const pendingRefs = pendingNodesAt(size);
       const stored = await this.repository.nodes(pendingRefs, tx);
       const pending = new Map(pendingRefs.map((ref) => [ref.level, stored.get(nodeKey(ref))!]));
       const nodes = appendLeaves(size, pending, leaves);
       await this.repository.grow(tx, nodes, size + leaves.length);
-      return nodes;
+      return { added: leaves.length, made: nodes };
     });
     // Committed: the builder holds its new nodes without reading them back.
     for (const node of made) this.nodeCache.add(node.level, node.index, node.hash);
-    return made.filter((node) => node.level === 0).length;
+    return added;
   }
 
   /** Reads into memory the next nodes it lacks for a tree of `size`; true while more remain. */

@@ -79,14 +79,14 @@ export class TransparencyRepository {
    * buffer per run, not a row per node); a run with a node missing is left out.
    */
   async nodeRuns(runs: MissingRun[]): Promise<{ level: number; from: number; hashes: Buffer }[]> {
-    const rows: { level: number; from: number; count: number; hashes: Buffer }[] = await this.dataSource.query(
-      `SELECT w.level, w.from_idx::float8 AS "from", (w.to_idx - w.from_idx)::float8 AS count, string_agg(n.hash, ''::bytea ORDER BY n.idx) AS hashes
+    const rows: { level: number; from: number; wanted: number; hashes: Buffer }[] = await this.dataSource.query(
+      `SELECT w.level, w.from_idx::float8 AS "from", (w.to_idx - w.from_idx)::float8 AS wanted, string_agg(n.hash, ''::bytea ORDER BY n.idx) AS hashes
          FROM unnest($1::smallint[], $2::bigint[], $3::bigint[]) AS w(level, from_idx, to_idx)
          JOIN audit_tree_nodes n ON n.level = w.level AND n.idx >= w.from_idx AND n.idx < w.to_idx
         GROUP BY w.level, w.from_idx, w.to_idx`,
       [runs.map((r) => r.level), runs.map((r) => r.from), runs.map((r) => r.to)],
     );
-    return rows.filter((row) => row.hashes.length === row.count * 32);
+    return rows.filter((row) => row.hashes.length === row.wanted * 32);
   }
 
   async grow(tx: EntityManager, nodes: { level: number; index: number; hash: Hash }[], size: number): Promise<void> {
