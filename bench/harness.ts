@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson, chainHash } from '../src/audit/chain';
@@ -14,15 +14,17 @@ export interface BenchContext {
   databaseUrl: string;
   dataDir: string;
   policyPath: string;
+  /** The embedded server's postmaster. */
+  postgresPid: number;
   close(): Promise<void>;
 }
 
 export { freePort };
 
 /** A throwaway embedded PostgreSQL and the real service on it, with the given policy. */
-export async function startBenchService(policyYaml: string, env: NodeJS.ProcessEnv = {}): Promise<BenchContext> {
+export async function startBenchService(policyYaml: string, env: NodeJS.ProcessEnv = {}, postgresSettings: string[] = []): Promise<BenchContext> {
   const root = mkdtempSync(path.join(tmpdir(), 'breakglass-bench-'));
-  const postgres = new EmbeddedPostgres({ clusterDir: path.join(root, 'pg'), port: await freePort(), throwaway: true });
+  const postgres = new EmbeddedPostgres({ clusterDir: path.join(root, 'pg'), port: await freePort(), throwaway: true, settings: postgresSettings });
   const databaseUrl = await ensureDatabase(await postgres.start());
   const policy = path.join(root, 'policy.yaml');
   writeFileSync(policy, policyYaml);
@@ -43,6 +45,7 @@ export async function startBenchService(policyYaml: string, env: NodeJS.ProcessE
     databaseUrl,
     dataDir: root,
     policyPath: policy,
+    postgresPid: postgres.pid!,
     async close() {
       await service.stop();
       await postgres.stop();
@@ -64,6 +67,48 @@ export function report(name: string, figures: Record<string, number | string | b
     const shown = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : String(value);
     console.log(`  ${key.padEnd(width)}  ${shown.padStart(12)}${targets[key] ? `   target ${targets[key]}` : ''}`);
   }
+}
+
+/**
+ * CPU seconds (user + system) used so far by this process and by PostgreSQL, from /proc (Linux).
+ * PostgreSQL's includes its backends that have exited (the postmaster reaped them: its children's
+ * time). On two shared cores a rate is bound by what each unit of work costs all processes
+ * together; the difference of two readings says who spent it.
+ */
+export function cpuSeconds(postgresPid: number): { benchProcess: number; mainThread: number; postgres: number } {
+  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+  // Fields after the process name: state is the 1st; utime, stime, cutime, cstime the 12th–15th (proc(5)).
+  const times = (statFile: string) => {
+    const stat = readFileSync(statFile, 'utf8');
+    return stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 15)
+      .map((ticks) => Number(ticks) / ticksPerSecond);
+  };
+  const [user, system] = times(`/proc/${process.pid}/stat`);
+  // The main thread's own (JavaScript, the event loop); the rest of the process is V8's helper
+  // threads (garbage collection, compilation) and libuv's pool (crypto.sign, file reads).
+  const [mainUser, mainSystem] = times(`/proc/self/task/${process.pid}/stat`);
+  let postgres = times(`/proc/${postgresPid}/stat`).reduce((sum, seconds) => sum + seconds, 0);
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The 4th field after the name is the parent's pid: the postmaster's children are its backends.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== postgresPid) continue;
+      const [backendUser, backendSystem, reapedUser, reapedSystem] = times(`/proc/${pid}/stat`);
+      postgres += backendUser + backendSystem + reapedUser + reapedSystem;
+    } catch {
+      continue; // exited meanwhile (then counted in the postmaster's reaped time on the next reading)
+    }
+  }
+  return { benchProcess: user + system, mainThread: mainUser + mainSystem, postgres };
+}
+
+/** CPU milliseconds per unit of work between two `cpuSeconds()` readings (0.01 ms). */
+export function cpuMsPer(units: number, before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof cpuSeconds>): ReturnType<typeof cpuSeconds> {
+  const per = (key: keyof typeof before) => Math.round(((after[key] - before[key]) * 1000 * 100) / units) / 100;
+  return { benchProcess: per('benchProcess'), mainThread: per('mainThread'), postgres: per('postgres') };
 }
 
 /** What writing events needs of a connection: a TypeORM DataSource, or node-postgres rows in a load process. */

@@ -18,6 +18,8 @@ export interface HttpLoadResult {
   statuses: Record<string, number>;
   latenciesMs: number[];
   seconds: number;
+  /** CPU seconds this load process used while sending. */
+  cpuSeconds: number;
 }
 
 async function run(plan: HttpLoadPlan): Promise<HttpLoadResult> {
@@ -48,13 +50,15 @@ async function run(plan: HttpLoadPlan): Promise<HttpLoadResult> {
       req.end(payload);
     });
   const start = Date.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: plan.concurrency }, async () => {
       while (Date.now() - start < plan.durationMs) await once();
     }),
   );
   agent.destroy();
-  return { requests: latenciesMs.length, statuses, latenciesMs, seconds: (Date.now() - start) / 1000 };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { requests: latenciesMs.length, statuses, latenciesMs, seconds: (Date.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 servePlan<HttpLoadPlan, Awaited<ReturnType<typeof run>>>(run);

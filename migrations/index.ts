@@ -19,6 +19,7 @@ import { Drills1765700000000 } from './1765700000000-Drills';
 import { IncidentEvidence1765800000000 } from './1765800000000-IncidentEvidence';
 import { SlackThreads1765900000000 } from './1765900000000-SlackThreads';
 import { ForgeEvidence1766000000000 } from './1766000000000-ForgeEvidence';
+import { AuditSequenceFunction1766100000000 } from './1766100000000-AuditSequenceFunction';
 
 /** Every migration, in order. New migrations are appended here (and reviewed by hand). */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   IncidentEvidence1765800000000,
   SlackThreads1765900000000,
   ForgeEvidence1766000000000,
+  AuditSequenceFunction1766100000000,
 ];

@@ -81,6 +81,30 @@ describe('audit sequencer', () => {
     await until('the backlog sequenced', async () => (await pendingCount()) === 0);
   });
 
+  it("measures sequencing lag from the writer's commit, not from its insert", async () => {
+    await sut.auditSettled();
+    // Cumulative counts of the lag histogram: observations at or under 1 s, and all of them.
+    const lagCounts = async () => {
+      const metrics = (await sut.http.get('/metrics').expect(200)).text;
+      const count = (pattern: RegExp) => Number(pattern.exec(metrics)![1]);
+      return {
+        underOneSecond: count(/^breakglass_audit_sequencing_lag_seconds_bucket\{le="1"\} (\d+)/m),
+        all: count(/^breakglass_audit_sequencing_lag_seconds_count (\d+)/m),
+      };
+    };
+    const before = await lagCounts();
+    // A writer whose transaction stays open 1.5 s after adding its entry: the integrator cannot see
+    // the entry before the commit, so its lag is the time after the commit (milliseconds).
+    await db.query('BEGIN');
+    await db.query(`INSERT INTO audit_pending (actor, action, data_canonical, controls) VALUES ('oncall-1', 'grant.requested', '{}', '{}')`);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await db.query('COMMIT');
+    // A write outside the broker wakes no integrator: its idle look (every 500 ms) finds the entry.
+    await until('the entry sequenced', async () => (await pendingCount()) === 0);
+    const after = await lagCounts();
+    expect(after.all - before.all).toBe(1);
+    expect(after.underOneSecond - before.underOneSecond).toBe(1);
+  });
   it('keeps issuing grants while the integrator is held off, says so, and sequences the backlog after a restart', async () => {
     const holder = new Client({ connectionString: sut.database.url });
     await holder.connect();

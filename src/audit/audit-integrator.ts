@@ -1,14 +1,12 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Histogram } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { DomainEventBus } from '../common/domain-events';
 import { DueWorkLoop } from '../common/due-work-loop';
 import { Metrics } from '../health/metrics.service';
 import { ReadinessChecks } from '../health/readiness';
-import { auditEventHash, type AuditEvent } from './audit-event';
 import { AuditRepository } from './audit.repository';
 
-/** Entries sequenced per transaction: big enough to amortise the commit, small enough to keep the lag low. */
+/** Entries sequenced per batch (one statement): big enough to amortise the commit, small enough to keep the lag low. */
 const BATCH = 2000;
 /** How soon an instance looks again when entries were left waiting (another instance held the claim). */
 const RETRY_MS = 20;
@@ -46,7 +44,6 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
   private waiting = false;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly repository: AuditRepository,
     private readonly events: DomainEventBus,
     metrics: Metrics,
@@ -54,7 +51,7 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
   ) {
     this.lag = new Histogram({
       name: 'breakglass_audit_sequencing_lag_seconds',
-      help: 'Time from an audit entry being added (unsequenced) to it being sequenced into the chain, by this instance',
+      help: 'Time from the commit of an audit entry (unsequenced; its insert where the server does not track commit times) to its sequencing into the chain, by this instance',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [metrics.registry],
     });
@@ -81,53 +78,21 @@ export class AuditIntegrator implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /**
-   * Sequences batches until nothing committed is left, or another instance holds the claim. Idle,
-   * a look is one small query: no transaction, no lock on the head.
+   * Sequences batches until nothing committed is left, or another instance holds the claim. A batch
+   * is one statement (its own transaction); idle, that is the whole look: no head lock taken.
    */
   private async integrate(): Promise<void> {
     for (;;) {
-      const backlog = await this.repository.backlog();
+      const batch = await this.repository.sequenceBatch(BATCH);
+      for (const lag of batch.lagsSeconds) this.lag.observe(lag);
+      if (batch.sequenced) this.events.publishCommitted('audit.appended');
       this.behind =
-        backlog.oldestAgeSeconds > DEGRADED_AFTER_SECONDS
-          ? `degraded: ${backlog.count} audit entries wait to be sequenced, the oldest for ${backlog.oldestAgeSeconds.toFixed(1)} s`
+        batch.oldestAgeSeconds > DEGRADED_AFTER_SECONDS
+          ? `degraded: ${batch.remaining} audit entries wait to be sequenced, the oldest for ${batch.oldestAgeSeconds.toFixed(1)} s`
           : 'ok';
-      this.waiting = backlog.count > 0;
-      if (!this.waiting || !(await this.sequenceBatch())) return;
+      this.waiting = batch.remaining > 0;
+      if (!this.waiting || !batch.claimed) return;
     }
-  }
-
-  private sequenceBatch(): Promise<number> {
-    return this.dataSource.transaction(async (tx) => {
-      const head = await this.repository.claimHead(tx);
-      if (!head) return 0;
-      const pending = await this.repository.pendingBatch(tx, BATCH);
-      if (!pending.length) return 0;
-      // One time for the batch, never before the last event's: `at` does not go backwards along seq.
-      const at = new Date(Math.max(head.now.getTime(), head.lastAt?.getTime() ?? 0)).toISOString();
-      let { seq, hash: prevHash } = head;
-      const sequenced = pending.map((entry) => {
-        // `data` stays as the stored canonical text: the hash and the row both take dataCanonical.
-        const fields = {
-          seq: ++seq,
-          at,
-          actor: entry.actor,
-          action: entry.action,
-          grant: entry.grant,
-          target: entry.target,
-          data: {},
-          controls: entry.controls,
-        };
-        const hash = auditEventHash(prevHash, fields, entry.dataCanonical);
-        const event: AuditEvent = { ...fields, prevHash, hash };
-        prevHash = hash;
-        return { event, dataCanonical: entry.dataCanonical, entryId: entry.id };
-      });
-      await this.repository.sequence(tx, sequenced);
-      const nowMs = head.now.getTime();
-      for (const entry of pending) this.lag.observe(Math.max(0, nowMs - entry.createdAt.getTime()) / 1000);
-      this.events.publishAfterCommit(tx, 'audit.appended');
-      return pending.length;
-    });
   }
 
   /** Entries left waiting: look again after RETRY_MS (the claim may be another instance's); none: sleep until woken or IDLE_POLL_MS. */

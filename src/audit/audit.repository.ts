@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { pgPoolOf } from '../database/data-source';
 import type { AuditEvent } from './audit-event';
-import { EVENT_COLUMNS as COLUMNS, INSERT_COLUMNS, toEvent, type AuditRow } from './audit.sql';
+import { EVENT_COLUMNS as COLUMNS, toEvent, type AuditRow } from './audit.sql';
 import type { ArrayRowQuery } from './range-verify';
 
 export interface AuditFilter {
@@ -22,11 +22,6 @@ export interface PendingEntry {
   target: string | null;
   dataCanonical: string;
   controls: string[];
-}
-
-export interface PendingRow extends PendingEntry {
-  id: number;
-  createdAt: Date;
 }
 
 /** The only code that reads or writes the audit tables. */
@@ -51,59 +46,19 @@ export class AuditRepository {
   }
 
   /**
-   * The integrator's claim for one batch: an advisory lock (one integrator at a time across
-   * instances; released with the transaction, so a dead one's claim ends with its connection) and
-   * the chain head, locked, with the last event's time and the clock.
+   * One batch of the integrator, in one statement and a transaction of its own (the function of
+   * migration AuditSequenceFunction; docs/decisions.md): the claim, up to `limit` committed entries
+   * sequenced with the Part 1 formula, and what is left waiting. Not claimed: another instance holds it.
    */
-  async claimHead(tx: EntityManager): Promise<{ seq: number; hash: string; lastAt: Date | null; now: Date } | null> {
-    const [claim] = await tx.query(`SELECT pg_try_advisory_xact_lock(hashtextextended('breakglass:audit-integrator', 0)) AS claimed`);
-    if (!claim.claimed) return null;
-    const [head] = await tx.query(
-      `SELECT h.seq, h.hash, (SELECT at FROM audit_events e WHERE e.seq = h.seq) AS "lastAt", date_trunc('milliseconds', clock_timestamp()) AS now
-         FROM audit_chain_head h FOR UPDATE`,
-    );
-    return { seq: Number(head.seq), hash: head.hash, lastAt: head.lastAt, now: head.now };
-  }
-
-  /** Committed unsequenced entries, oldest first (those of transactions still open are not visible). */
-  async pendingBatch(tx: EntityManager, limit: number): Promise<PendingRow[]> {
-    const rows = await tx.query(
-      `SELECT id, created_at AS "createdAt", actor, action, grant_id AS "grant", target, data_canonical AS "dataCanonical", array_to_string(controls, ',') AS controls
-         FROM audit_pending ORDER BY id LIMIT $1`,
-      [limit],
-    );
-    return rows.map((row: Omit<PendingRow, 'id' | 'controls'> & { id: string; controls: string }) => ({
-      ...row,
-      id: Number(row.id),
-      controls: row.controls ? row.controls.split(',') : [],
-    }));
-  }
-
-  /** Writes the sequenced events, moves the head, and removes their entries (the trigger checks each has its event). */
-  async sequence(tx: EntityManager, events: { event: AuditEvent; dataCanonical: string; entryId: number }[]): Promise<void> {
-    const column = (pick: (e: (typeof events)[number]) => unknown) => events.map(pick);
-    await tx.query(
-      `INSERT INTO audit_events (${INSERT_COLUMNS}, entry_id)
-       SELECT seq, at, actor, action, grant_id, target, data_canonical, string_to_array(controls, ','), prev_hash, hash, entry_id
-         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
-           AS e(seq, at, actor, action, grant_id, target, data_canonical, controls, prev_hash, hash, entry_id)`,
-      [
-        column((e) => e.event.seq),
-        column((e) => e.event.at),
-        column((e) => e.event.actor),
-        column((e) => e.event.action),
-        column((e) => e.event.grant),
-        column((e) => e.event.target),
-        column((e) => e.dataCanonical),
-        column((e) => e.event.controls.join(',')),
-        column((e) => e.event.prevHash),
-        column((e) => e.event.hash),
-        column((e) => e.entryId),
-      ],
-    );
-    const last = events[events.length - 1].event;
-    await tx.query(`DELETE FROM audit_pending WHERE id = ANY($1::bigint[])`, [column((e) => e.entryId)]);
-    await tx.query(`UPDATE audit_chain_head SET seq = $1, hash = $2`, [last.seq, last.hash]);
+  async sequenceBatch(limit: number): Promise<{ claimed: boolean; sequenced: number; lagsSeconds: number[]; remaining: number; oldestAgeSeconds: number }> {
+    const {
+      rows: [row],
+    } = await pgPoolOf(this.dataSource).query<{ claimed: boolean; sequenced: number; lags: number[]; remaining: number; oldest_age: number }>({
+      name: 'audit_sequence_batch',
+      text: 'SELECT claimed, sequenced, lags, remaining, oldest_age FROM breakglass_sequence_audit($1)',
+      values: [limit],
+    });
+    return { claimed: row.claimed, sequenced: row.sequenced, lagsSeconds: row.lags, remaining: row.remaining, oldestAgeSeconds: row.oldest_age };
   }
 
   /** The newest unsequenced entry committed so far (null when none), and the age of the oldest. */

@@ -1,6 +1,7 @@
 import type { AuditEvent } from './audit-event';
 
-// The audit tables' SQL: the repository's reads and writes, and chain verification (range-verify.ts).
+// The audit tables' SQL: the repository's reads, and chain verification (range-verify.ts). Events
+// are written by the function breakglass_sequence_audit (migration AuditSequenceFunction).
 
 // `at` is formatted by PostgreSQL exactly as Date#toISOString() would (the hashed form).
 const HASHED_AT = `to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -9,8 +10,6 @@ const HASHED_AT = `to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"
 // parsing a PostgreSQL array literal.
 export const EVENT_COLUMNS = `seq, ${HASHED_AT} AS at, actor, action, grant_id, target, data_canonical,
   array_to_string(controls, ',') AS controls, prev_hash, hash`;
-
-export const INSERT_COLUMNS = 'seq, at, actor, action, grant_id, target, data_canonical, controls, prev_hash, hash';
 
 /**
  * canon(e_n) of a stored row, assembled by PostgreSQL: the same text as auditEventHash's template

@@ -50,7 +50,12 @@ export class DomainEventBus {
   /** Every listener of `name` runs after `tx` commits. */
   publishAfterCommit<K extends Committed>(tx: EntityManager, name: K): void {
     const listeners = this.committedListeners.get(name);
-    if (listeners?.length) afterCommit(tx, () => listeners.forEach((listener) => listener()));
+    if (listeners?.length) afterCommit(tx, () => this.publishCommitted(name));
+  }
+
+  /** Every listener of `name` runs now: for work committed by a statement outside any transaction of the caller. */
+  publishCommitted<K extends Committed>(name: K): void {
+    this.committedListeners.get(name)?.forEach((listener) => listener());
   }
 
   /** Every listener of `name` runs now, in order, inside `tx`. */

