@@ -66,20 +66,18 @@ export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
       const handled = await this.dataSource.transaction(async (tx) => {
         const due = await this.repository.claimDue(tx, BATCH);
         const outcomes = await Promise.all(due.map((row) => this.attempt(row)));
-        for (const [index, row] of due.entries()) {
+        const attempts = due.map((row, index) => {
           const { outcome, durationMs } = outcomes[index];
           const attempt = row.attempts + 1;
           const retryInMs = outcome.outcome === 'failed' && attempt < MAX_ATTEMPTS ? (outcome.retryAfterMs ?? this.backoff(attempt)) : null;
-          await this.repository.recordAttempt(
-            tx,
-            row,
-            { attempt, outcome: outcome.outcome, error: outcome.error ?? null, response: outcome.response, durationMs },
-            retryInMs,
-          );
-          this.metrics.notificationAttempts.inc({ channel: row.channel, outcome: outcome.outcome });
-          if (outcome.outcome !== 'delivered') {
+          return { row, attempt: { attempt, outcome: outcome.outcome, error: outcome.error ?? null, response: outcome.response, durationMs }, retryInMs };
+        });
+        await this.repository.recordAttempts(tx, attempts);
+        for (const { row, attempt, retryInMs } of attempts) {
+          this.metrics.notificationAttempts.inc({ channel: row.channel, outcome: attempt.outcome });
+          if (attempt.outcome !== 'delivered') {
             this.logger.warn(
-              `${row.notice} via ${row.channel} (${row.grantId}) attempt ${attempt}: ${outcome.outcome}: ${outcome.error}${retryInMs !== null ? `; retry in ${retryInMs} ms` : ''}`,
+              `${row.notice} via ${row.channel} (${row.grantId}) attempt ${attempt.attempt}: ${attempt.outcome}: ${attempt.error}${retryInMs !== null ? `; retry in ${retryInMs} ms` : ''}`,
             );
           }
         }

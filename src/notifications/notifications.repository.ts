@@ -74,23 +74,35 @@ export class NotificationsRepository {
     );
   }
 
-  async recordAttempt(tx: EntityManager, row: OutboxRow, attempt: Omit<AttemptRecord, 'at'>, retryInMs: number | null): Promise<void> {
-    await tx.query(`INSERT INTO notification_attempts (notification_id, attempt, outcome, error, response, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`, [
-      row.id,
-      attempt.attempt,
-      attempt.outcome,
-      attempt.error,
-      attempt.response === undefined ? null : JSON.stringify(attempt.response),
-      attempt.durationMs,
-    ]);
-    const status = attempt.outcome === 'failed' && retryInMs !== null ? 'pending' : attempt.outcome === 'failed' ? 'failed' : attempt.outcome;
+  /**
+   * The attempts of one dispatcher batch and each row's new state, in one statement: a delivery's
+   * record costs the outbox no round trip of its own.
+   */
+  async recordAttempts(tx: EntityManager, attempts: { row: OutboxRow; attempt: Omit<AttemptRecord, 'at'>; retryInMs: number | null }[]): Promise<void> {
+    if (!attempts.length) return;
+    const rows = attempts.map(({ row, attempt, retryInMs }) => ({
+      id: row.id,
+      attempt: attempt.attempt,
+      outcome: attempt.outcome,
+      error: attempt.error,
+      response: attempt.response === undefined ? null : attempt.response,
+      duration_ms: attempt.durationMs,
+      status: attempt.outcome === 'failed' && retryInMs !== null ? 'pending' : attempt.outcome,
+      retry_ms: retryInMs ?? 0,
+    }));
     await tx.query(
-      `UPDATE notifications
-          SET attempts = $2, status = $3, last_error = $4,
-              delivered_at = CASE WHEN $3 = 'delivered' THEN clock_timestamp() END,
-              next_attempt_at = clock_timestamp() + make_interval(secs => $5::float8 / 1000)
-        WHERE id = $1`,
-      [row.id, attempt.attempt, status, attempt.error, retryInMs ?? 0],
+      `WITH attempt AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS a(id uuid, attempt int, outcome text, error text, response jsonb, duration_ms int, status text, retry_ms float8)),
+       recorded AS (
+         INSERT INTO notification_attempts (notification_id, attempt, outcome, error, response, duration_ms)
+         SELECT id, attempt, outcome, error, response, duration_ms FROM attempt)
+       UPDATE notifications n
+          SET attempts = a.attempt, status = a.status, last_error = a.error,
+              delivered_at = CASE WHEN a.status = 'delivered' THEN clock_timestamp() END,
+              next_attempt_at = clock_timestamp() + make_interval(secs => a.retry_ms / 1000)
+         FROM attempt a WHERE n.id = a.id`,
+      [JSON.stringify(rows)],
     );
   }
 
