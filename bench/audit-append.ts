@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { AuditLog } from '../src/audit/audit-log.service';
 import { createDataSource } from '../src/database/data-source';
 import { Metrics } from '../src/health/metrics.service';
-import { percentile, report, startBenchService } from './harness';
+import { percentile, report, sequencingLag, startBenchService } from './harness';
 
 // Target (bench/README.md, P2.5): 64 concurrent writers, one audit event per transaction, >= 20,000
 // events/s. The writers call the product's AuditLog.append on a pool of their own (64 connections),
@@ -98,15 +98,4 @@ async function rawInserts(databaseUrl: string, durationMs: number): Promise<numb
   const seconds = (Date.now() - start) / 1000;
   await Promise.all(clients.map((client) => client.end()));
   return committed / seconds;
-}
-
-/** p50/p99 of the integrator's lag histogram, as the upper bound of the bucket they fall in (ms). */
-async function sequencingLag(metrics: Metrics): Promise<{ p50: number; p99: number }> {
-  const metric = await metrics.registry.getSingleMetric('breakglass_audit_sequencing_lag_seconds')!.get();
-  const buckets = metric.values
-    .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'))
-    .map((v) => ({ le: Number(v.labels.le), count: v.value }));
-  const total = buckets.at(-1)?.count ?? 0;
-  const at = (p: number) => Math.round((buckets.find((b) => b.count >= (p / 100) * total)?.le ?? NaN) * 1000);
-  return { p50: at(50), p99: at(99) };
 }

@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { DevIssuer } from '../src/auth/dev-issuer';
+import { Metrics } from '../src/health/metrics.service';
 import { captureGrantTransaction, replayGrantTransaction } from './grant-transaction';
-import { cpuMsPer, cpuSeconds, percentile, report, startBenchService } from './harness';
+import { cpuMsPer, cpuSeconds, percentile, report, sequencingLag, startBenchService } from './harness';
 import type { HttpLoadResult } from './http-load';
 import { runLoad } from './load-process';
 
@@ -41,6 +42,7 @@ export async function grantIssuance(): Promise<void> {
       durationMs: bench.quick ? 10_000 : 30_000,
     });
     const cpuAfter = cpuSeconds(bench.postgresPid);
+    const lag = await sequencingLag(bench.service.app.get(Metrics));
     const latencies = result.latenciesMs.sort((a, b) => a - b);
     const created = result.statuses['201'] ?? 0;
     const httpCpu = cpuMsPer(created, cpuBefore, cpuAfter);
@@ -83,6 +85,8 @@ export async function grantIssuance(): Promise<void> {
         maxMs: Math.round(latencies[latencies.length - 1] * 10) / 10,
         auditEvents: verdict.count,
         auditChainValid: verdict.valid,
+        sequencingLagP50Ms: lag.p50,
+        sequencingLagP99Ms: lag.p99,
         sqlOnlyStatements: transaction.length,
         sqlOnlyTransactionsPerSecond: Math.round(sqlRate),
         sqlOnlyP50Ms: Math.round(percentile(sqlLatencies, 50) * 10) / 10,

@@ -5,6 +5,7 @@ import { canonicalJson, chainHash } from '../src/audit/chain';
 import { controlsFor } from '../src/audit/control-catalogue';
 import { ensureDatabase } from '../src/database/data-source';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
+import type { Metrics } from '../src/health/metrics.service';
 import { startService, type RunningService } from '../src/service';
 import { freePort } from '../test/support/ports';
 
@@ -109,6 +110,17 @@ export function cpuSeconds(postgresPid: number): { benchProcess: number; mainThr
 export function cpuMsPer(units: number, before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof cpuSeconds>): ReturnType<typeof cpuSeconds> {
   const per = (key: keyof typeof before) => Math.round(((after[key] - before[key]) * 1000 * 100) / units) / 100;
   return { benchProcess: per('benchProcess'), mainThread: per('mainThread'), postgres: per('postgres') };
+}
+
+/** p50/p99 of the integrator's lag histogram so far, as the upper bound of the bucket they fall in (ms). */
+export async function sequencingLag(metrics: Metrics): Promise<{ p50: number; p99: number }> {
+  const metric = await metrics.registry.getSingleMetric('breakglass_audit_sequencing_lag_seconds')!.get();
+  const buckets = metric.values
+    .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'))
+    .map((v) => ({ le: Number(v.labels.le), count: v.value }));
+  const total = buckets.at(-1)?.count ?? 0;
+  const at = (p: number) => Math.round((buckets.find((b) => b.count >= (p / 100) * total)?.le ?? NaN) * 1000);
+  return { p50: at(50), p99: at(99) };
 }
 
 /** What writing events needs of a connection: a TypeORM DataSource, or node-postgres rows in a load process. */
