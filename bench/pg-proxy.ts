@@ -5,11 +5,12 @@ import * as path from 'node:path';
 import { DevIssuer } from '../src/auth/dev-issuer';
 import { startTargetServer } from '../test/support/target-server';
 import { withClient } from '../test/support/test-database';
-import { percentile, report, startBenchService } from './harness';
+import { cpuMsPer, cpuSeconds, percentile, report, startBenchService } from './harness';
 
 // Target (bench/README.md): pgbench select-only, 8 clients, direct to the target and through the recording
 // proxy in each mode, plus new connections per second through the proxy (pgbench -C: connect,
-// authenticate, select, disconnect). Targets on the 2-core machine: strict >= 0.3 x direct TPS,
+// authenticate, select, disconnect), with the same directly as the yardstick and the CPU each
+// proxied connection costs the broker's process and its database. Targets on the 2-core machine: strict >= 0.3 x direct TPS,
 // best-effort >= 0.6 x, >= 100 new connections/s. The target is Debian's PostgreSQL, as in the tests.
 
 const CLIENTS = 8;
@@ -76,7 +77,12 @@ targets:
       const direct = await pgbench(await url('direct'), seconds);
       const strict = await pgbench(await url('strict'), seconds);
       const fast = await pgbench(await url('fast'), seconds);
-      const connections = await pgbench(await url('strict'), bench.quick ? 3 : 10, ['-C']);
+      const connectSeconds = bench.quick ? 3 : 10;
+      const directConnections = await pgbench(await url('direct'), connectSeconds, ['-C']);
+      const connectUrl = await url('strict');
+      const cpuBefore = cpuSeconds(bench.postgresPid);
+      const connections = await pgbench(connectUrl, connectSeconds, ['-C']);
+      const connectionCpu = cpuMsPer(connections.transactions, cpuBefore, cpuSeconds(bench.postgresPid));
       report(
         'pg-proxy',
         {
@@ -94,6 +100,10 @@ targets:
           bestEffortAddedP50Ms: round(fast.p50Ms - direct.p50Ms),
           bestEffortAddedP99Ms: round(fast.p99Ms - direct.p99Ms),
           newConnectionsPerSecond: round(connections.tps, 0),
+          directNewConnectionsPerSecond: round(directConnections.tps, 0),
+          cpuMsPerConnectionBroker: connectionCpu.benchProcess,
+          cpuMsPerConnectionBrokerMainThread: connectionCpu.mainThread,
+          cpuMsPerConnectionBrokerDatabase: connectionCpu.postgres,
         },
         { strictRatio: '>= 0.3', bestEffortRatio: '>= 0.6', newConnectionsPerSecond: '>= 100' },
       );
