@@ -33,4 +33,21 @@ describe(DueWorkLoop.name, () => {
   it('after a failed run waits its sleep, woken or not (no tight retry while the database is down)', async () => {
     expect(await runsAfterWakeDuringWork(true)).toBe(1);
   });
+
+  it('with coalesceMs, wakes close together share one run, that long after the first', async () => {
+    const runsAt: number[] = [];
+    const loop = new DueWorkLoop('test', { processDue: async () => void runsAt.push(Date.now()), millisUntilNext: async () => null }, 5_000, 100);
+    loop.start();
+    await pause(20); // the first run at start is done; the loop sleeps
+    const firstWake = Date.now();
+    for (let i = 0; i < 5; i++) {
+      loop.wake();
+      await pause(10);
+    }
+    await pause(250);
+    await loop.stop();
+    expect(runsAt).toHaveLength(2);
+    expect(runsAt[1] - firstWake).toBeGreaterThanOrEqual(95);
+    expect(runsAt[1] - firstWake).toBeLessThan(250);
+  });
 });

@@ -16,16 +16,22 @@ export class DueWorkLoop {
   private readonly logger: Logger;
   private stopped = true;
   private running?: Promise<void>;
-  private wakeUp?: () => void;
+  /** While it sleeps: ends the sleep within `ms` (0: now). */
+  private wakeUp?: (ms: number) => void;
   /** When the loop will look next (epoch ms), while it sleeps. */
   private nextRunAt = 0;
   /** wake() came while the work ran: it may have missed what the wake was for, so it runs again at once. */
   private wokenWhileWorking = false;
 
+  /**
+   * @param coalesceMs a wake runs the work this long after it rather than at once, so the wakes of
+   *   commits that come close together share one run (one batch) instead of one run each.
+   */
   constructor(
     name: string,
     private readonly work: DueWork,
     private readonly maxSleepMs = 1000,
+    private readonly coalesceMs = 0,
   ) {
     this.logger = new Logger(name);
   }
@@ -38,18 +44,18 @@ export class DueWorkLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakeUp?.();
+    this.wakeUp?.(0);
     await this.running;
   }
 
   wake(): void {
-    if (this.wakeUp) this.wakeUp();
+    if (this.wakeUp) this.wakeUp(this.coalesceMs);
     else this.wokenWhileWorking = true;
   }
 
   /** Wakes the loop only if `dueAt` comes before its next planned look (saves work for far-off items). */
   wakeIfDueBefore(dueAt: Date): void {
-    if (dueAt.getTime() < this.nextRunAt) this.wake();
+    if (dueAt.getTime() < this.nextRunAt) this.wakeUp?.(0);
   }
 
   private async run(): Promise<void> {
@@ -67,13 +73,18 @@ export class DueWorkLoop {
       }
       if (this.stopped) return;
       // After a failure the loop waits its sleep whatever woke it: no tight retry loop while the database is down.
-      if (this.wokenWhileWorking && !failed) continue;
+      if (this.wokenWhileWorking && !failed) {
+        if (!this.coalesceMs) continue;
+        sleepMs = Math.min(sleepMs, this.coalesceMs);
+      }
       this.nextRunAt = Date.now() + sleepMs;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, sleepMs);
-        this.wakeUp = () => {
+        let timer = setTimeout(resolve, sleepMs);
+        this.wakeUp = (ms) => {
+          if (ms > 0 && this.nextRunAt - Date.now() <= ms) return; // due sooner anyway
           clearTimeout(timer);
-          resolve();
+          this.nextRunAt = Date.now() + ms;
+          timer = setTimeout(resolve, ms);
         };
       });
       this.wakeUp = undefined;

@@ -17,6 +17,8 @@ import { Notifications } from './notifications.service';
 const BATCH = 50;
 export const MAX_ATTEMPTS = 10;
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** A commit's wake-up waits this long for others': under load one claim carries many grants' notices. */
+const COALESCE_WAKES_MS = 5;
 
 /**
  * Delivers outbox rows after their transaction commits. Rows are claimed FOR UPDATE SKIP LOCKED
@@ -27,10 +29,15 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 export class Dispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('notifications.dispatcher');
   private readonly channels: Record<ChannelPolicy['type'], Channel>;
-  private readonly loop = new DueWorkLoop('notifications.dispatcher', {
-    processDue: () => this.deliverDue(),
-    millisUntilNext: () => this.repository.millisUntilNext(),
-  });
+  private readonly loop = new DueWorkLoop(
+    'notifications.dispatcher',
+    {
+      processDue: () => this.deliverDue(),
+      millisUntilNext: () => this.repository.millisUntilNext(),
+    },
+    1000,
+    COALESCE_WAKES_MS,
+  );
 
   constructor(
     private readonly repository: NotificationsRepository,
