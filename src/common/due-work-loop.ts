@@ -20,7 +20,7 @@ export class DueWorkLoop {
   private wakeUp?: (ms: number) => void;
   /** When the loop will look next (epoch ms), while it sleeps. */
   private nextRunAt = 0;
-  /** wake() came while the work ran: it may have missed what the wake was for, so it runs again at once. */
+  /** wake() came while the work ran: it may have missed what the wake was for, so it runs again (after coalesceMs). */
   private wokenWhileWorking = false;
 
   /**
