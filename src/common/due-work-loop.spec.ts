@@ -44,10 +44,10 @@ describe(DueWorkLoop.name, () => {
       loop.wake();
       await pause(10);
     }
-    await pause(250);
+    await pause(600); // room for a loaded machine's late timers; the loop's own sleep is 5 s
     await loop.stop();
     expect(runsAt).toHaveLength(2);
     expect(runsAt[1] - firstWake).toBeGreaterThanOrEqual(95);
-    expect(runsAt[1] - firstWake).toBeLessThan(250);
+    expect(runsAt[1] - firstWake).toBeLessThan(1_000);
   });
 });
