@@ -33,6 +33,8 @@ targets:
 `;
 
 describe('kubectl through breakglass', () => {
+  // Each test runs the CLI and kubectl a dozen times; on a loaded 2-core machine a start can take seconds.
+  jest.setTimeout(90_000);
   let sut: TestService;
   let apiServer: KubeApiServerStandIn;
   let engineer: string;
@@ -172,6 +174,20 @@ describe('kubectl through breakglass', () => {
     const refused = await kubectl(['--kubeconfig', briefFile, 'get', 'pods']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('request a new grant');
+  });
+
+  it('the exec plugin starts without loading the service (kubectl runs it before every call)', async () => {
+    const grant = await request('short');
+    const dir = scratch();
+    const loaded = path.join(dir, 'loaded.json');
+    const hook = path.join(dir, 'list-modules.js');
+    writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    const { code } = await cli(['credential', 'kubernetes', grant.id], { NODE_OPTIONS: `--require ${hook}` });
+    expect(code).toBe(0);
+    const modules = JSON.parse(readFileSync(loaded, 'utf8')) as string[];
+    expect(modules.some((file) => file.endsWith(path.join('dist', 'src', 'cli', 'main.js')))).toBe(true);
+    const heavy = modules.filter((file) => /node_modules\/(@nestjs|typeorm|class-validator|pg)\/|dist\/src\/(service|app\.module)\.js/.test(file));
+    expect(heavy).toEqual([]);
   });
 
   it('an EdDSA token is refused by the API server, as kube-apiserver refuses it', async () => {

@@ -1,4 +1,4 @@
-import type { BrokerRole } from '../config/policy.schema';
+import type { BrokerRole } from '../config/broker-roles';
 import type { GrantAbilities } from './access.views';
 import { GrantError } from './grant.errors';
 

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { BrokerRole } from '../config/policy.schema';
+import type { BrokerRole } from '../config/broker-roles';
 import { AuthError } from './auth.errors';
 import { CallerAuthenticator } from './caller-authenticator';
 import { PUBLIC_ROUTE, REQUIRED_ROLES, type AuthenticatedRequest } from './decorators';

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { GrantAbilities } from '../access/access.views';
 import { Nested, NullableText, Text } from '../common/api-schema';
-import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
+import { BROKER_ROLES, type BrokerRole } from '../config/broker-roles';
 
 /** GET /v1/me: who the bearer token says the caller is, and what they may do to grants. */
 export class MeView {

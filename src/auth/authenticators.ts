@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { BROKER_ROLES, type BrokerRole } from '../config/broker-roles';
 import type { AuthSettings } from '../config/env';
 import type { Policy } from '../config/policy';
-import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
 import { AuthError } from './auth.errors';
 import { CallerAuthenticator, type VerifiedCaller } from './caller-authenticator';
 import type { DevIssuer } from './dev-issuer';

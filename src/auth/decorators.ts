@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { BrokerRole } from '../config/policy.schema';
+import type { BrokerRole } from '../config/broker-roles';
 import type { Principal } from './principal';
 
 export const PUBLIC_ROUTE = 'breakglass:public';

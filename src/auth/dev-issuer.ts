@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { createFileOnce } from '../common/create-file-once';
-import { BROKER_ROLES, type BrokerRole } from '../config/policy.schema';
+import { isBrokerRole, type BrokerRole } from '../config/broker-roles';
 import { AuthError } from './auth.errors';
 import type { VerifiedCaller } from './caller-authenticator';
 import { tokenRejection } from './token-rejection';
@@ -64,8 +64,4 @@ export class DevIssuer {
     if (!payload.sub) throw new AuthError('invalid_token', 'Bearer token has no subject');
     return { principal: { subject: payload.sub, email: typeof payload.email === 'string' ? payload.email : null, roles }, expiresAt: payload.exp };
   }
-}
-
-export function isBrokerRole(value: unknown): value is BrokerRole {
-  return typeof value === 'string' && (BROKER_ROLES as readonly string[]).includes(value);
 }

@@ -1,4 +1,4 @@
-import type { BrokerRole } from '../config/policy.schema';
+import type { BrokerRole } from '../config/broker-roles';
 
 /** The authenticated caller of a request. */
 export interface Principal {

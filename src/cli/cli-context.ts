@@ -1,8 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { endedGrantMessage } from '../access/ended-grant';
-import { isBrokerRole } from '../auth/dev-issuer';
+import { isBrokerRole, type BrokerRole } from '../config/broker-roles';
 import { parseDurationSeconds } from '../config/duration';
-import type { BrokerRole } from '../config/policy.schema';
 import { ApiClient, ApiError } from './api-client';
 import type { GrantView } from './api-types';
 import { cliHome, loadGrant, type LocalGrant } from './local-state';

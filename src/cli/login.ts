@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as oidc from 'openid-client';
-import { isLoopback } from '../config/env';
+import { isLoopback } from '../config/loopback';
 import { cliHome, writePrivateFile } from './local-state';
 
 // `breakglass login`: the OAuth 2.0 device authorization grant (RFC 8628) against the broker's

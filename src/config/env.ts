@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import { getMetadataStorage, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { isLoopback } from './loopback';
 import { flattenValidationErrors } from './validation-problems';
 
 const trimmedOrUndefined = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
@@ -410,11 +411,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv, cwd = process.cwd()):
     pgProxy: { host: proxyHost, port: env.BREAKGLASS_PG_PROXY_PORT, publicAddress: env.BREAKGLASS_PG_PROXY_PUBLIC ?? null, tls: proxyTls },
     env,
   };
-}
-
-/** A loopback host name or address (IPv4-mapped IPv6 included, as Node reports peers). */
-export function isLoopback(host: string): boolean {
-  return /^(localhost|127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/.test(host);
 }
 
 /** Both or neither; each a PEM file path or PEM text. */

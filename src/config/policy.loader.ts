@@ -5,6 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { validateCronExpression } from 'cron';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { BROKER_ROLES, type BrokerRole } from './broker-roles';
 import { parseDurationSeconds } from './duration';
 import {
   DEFAULT_ANCHOR_ALERT_AFTER_SECONDS,
@@ -25,7 +26,6 @@ import {
   type TargetPolicy,
 } from './policy';
 import {
-  BROKER_ROLES,
   CHANNEL_NAME,
   ChannelSpec,
   type AnchorSpec,
@@ -35,7 +35,6 @@ import {
   PolicySpec,
   type RetroPrRequirementsSpec,
   TargetSpec,
-  type BrokerRole,
 } from './policy.schema';
 import { flattenValidationErrors } from './validation-problems';
 

@@ -30,9 +30,6 @@ export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 export const CONTROL_ID = /^[A-Za-z0-9.-]+:[A-Za-z0-9.()-]+$/;
 export const POSTGRES_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export const BROKER_ROLES = ['engineer', 'security', 'compliance', 'admin'] as const;
-export type BrokerRole = (typeof BROKER_ROLES)[number];
-
 export class ReasonRuleSpec {
   @IsInt()
   @Min(1)

@@ -1,4 +1,4 @@
-import type { BrokerRole } from './policy.schema';
+import type { BrokerRole } from './broker-roles';
 
 // The loaded policy in the form the rest of the service uses: durations in seconds, defaults
 // already merged into every target.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import request from 'supertest';
 import { DevIssuer } from '../../src/auth/dev-issuer';
-import type { BrokerRole } from '../../src/config/policy.schema';
+import type { BrokerRole } from '../../src/config/broker-roles';
 import { freePort } from './ports';
 import { spawnService, waitUntilReady, type ServiceProcess } from './service-process';
 import { testCertificate } from './test-certificate';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { AuditLog } from '../../src/audit/audit-log.service';
 import { DevIssuer } from '../../src/auth/dev-issuer';
-import type { BrokerRole } from '../../src/config/policy.schema';
+import type { BrokerRole } from '../../src/config/broker-roles';
 import { startService, type RunningService } from '../../src/service';
 import { ResponseContract } from './response-contract';
 import { createTestDatabase, type TestDatabase } from './test-database';

@@ -1,9 +1,11 @@
-import { DevIssuer } from '../../auth/dev-issuer';
-import { loadConfig } from '../../config/env';
-import type { BrokerRole } from '../../config/policy.schema';
-import { createLogger, openDatabase, startService } from '../../service';
-import { reportStartupFailure } from '../../startup-failure';
+import type { BrokerRole } from '../../config/broker-roles';
 import { parseDuration, parseRoles, type Cli } from '../cli-context';
+
+// The service (NestJS, TypeORM, the validators) is loaded by the commands that run it, not by every
+// CLI start: `breakglass credential kubernetes` runs before each kubectl call, and loading the service
+// tripled its start-up time.
+const service = () => import('../../service');
+const environment = () => import('../../config/env');
 
 /** serve, migrate, dev-token: the service itself and its dev tokens. */
 export function registerServiceCommands(cli: Cli): void {
@@ -12,8 +14,10 @@ export function registerServiceCommands(cli: Cli): void {
     .command('serve')
     .description('run the broker (same as npm start)')
     .action(async () => {
-      const service = await startService(process.env).catch(reportStartupFailure);
-      const shutdown = (signal: NodeJS.Signals) => service.stop(signal).finally(() => process.exit(0));
+      const { startService } = await service();
+      const { reportStartupFailure } = await import('../../startup-failure');
+      const running = await startService(process.env).catch(reportStartupFailure);
+      const shutdown = (signal: NodeJS.Signals) => running.stop(signal).finally(() => process.exit(0));
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
     });
@@ -22,7 +26,9 @@ export function registerServiceCommands(cli: Cli): void {
     .command('migrate')
     .description('apply pending database migrations, then exit')
     .action(async () => {
-      const config = loadConfig(process.env);
+      const { createLogger, openDatabase } = await service();
+      const { reportStartupFailure } = await import('../../startup-failure');
+      const config = (await environment()).loadConfig(process.env);
       const database = await openDatabase(config, createLogger(config)).catch(reportStartupFailure);
       await database.close();
       console.log(asJson() ? JSON.stringify({ migrated: true }) : 'Database is up to date.');
@@ -36,7 +42,8 @@ export function registerServiceCommands(cli: Cli): void {
     .option('--email <email>', 'email claim (used for on-call checks and requester notifications)')
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 12h', parseDuration, 12 * 3600)
     .action(async (options: { sub: string; roles: BrokerRole[]; email?: string; ttl: number }) => {
-      const config = loadConfig(process.env);
+      const config = (await environment()).loadConfig(process.env);
+      const { DevIssuer } = await import('../../auth/dev-issuer');
       // A new key here would sign tokens no running broker accepts: the broker creates the key at its
       // first start, in its data dir, and dev-token must use that one.
       if (!DevIssuer.existsIn(config.dataDir)) {
